@@ -1,0 +1,28 @@
+//! The durable store of a sluice node.
+//!
+//! One fjall database per node directory ([`Store`]) holds LDK's key-value data (it
+//! implements [`KVStoreSync`](lightning::util::persist::KVStoreSync),
+//! [`KVStore`](lightning::util::persist::KVStore) and
+//! [`MigratableKVStore`](lightning::util::persist::MigratableKVStore)) and the node's
+//! ledger tables ([`Table`]), each in its own keyspace.
+//!
+//! Every write goes through one commit thread that groups concurrent writers into one
+//! atomic fjall batch and one fsync (group commit); nothing is acknowledged before it
+//! is durable. Ledger changes across tables commit together through [`WriteBatch`].
+
+mod batch;
+mod commit;
+mod error;
+mod ldk;
+mod records;
+mod store;
+mod table;
+
+pub use batch::WriteBatch;
+pub use commit::CommitStats;
+pub use error::StoreError;
+pub use records::{
+    IdempotencyClaim, IdempotencyRecord, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord,
+};
+pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS};
+pub use table::{Record, Table};

@@ -1,0 +1,202 @@
+//! [`Store`]: one fjall database per node directory, with group-committed writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+
+use crate::batch::WriteBatch;
+use crate::commit::{Ack, CommitStats, Committer, Op};
+use crate::table::{decode, Record, Table};
+use crate::StoreError;
+
+/// Default for [`StoreConfig::max_group_requests`].
+pub const DEFAULT_MAX_GROUP_REQUESTS: usize = 1024;
+/// Default for [`StoreConfig::cache_bytes`]: 64 MiB of block cache.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How the store is tuned. The defaults suit a routing node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The most write requests one group commit may take. Larger groups share an fsync
+    /// among more callers; the cap bounds how long the first caller of a group waits.
+    pub max_group_requests: usize,
+    /// Block cache size in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            max_group_requests: DEFAULT_MAX_GROUP_REQUESTS,
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// The node's durable store: LDK's key-value data and the ledger tables in one fjall
+/// database.
+///
+/// Cheap to clone; all clones share one database and one commit thread. Every write is
+/// acknowledged only after the journal is fsynced (`PersistMode::SyncAll`), except lazy
+/// removes, which LDK allows to be lost on a crash. Concurrent writers share fsyncs
+/// through group commit (see the `commit` module).
+///
+/// Methods without a `_blocking` suffix are `async` and never run fjall on the async
+/// executor's threads; the `_blocking` ones are for code already off the executor.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    // Field order matters: the committer (and its thread) must stop before the database
+    // handle is dropped.
+    committer: Committer,
+    spaces: Vec<Keyspace>,
+    db: Database,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path`, recovering the journal after a crash.
+    ///
+    /// Fails if another process holds the directory, or if the data on disk cannot be
+    /// recovered; a node must not start in either case.
+    pub fn open(path: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = Database::builder(&path)
+            .cache_size(config.cache_bytes)
+            .open()?;
+        let spaces = Table::ALL
+            .iter()
+            .map(|table| db.keyspace(table.name(), KeyspaceCreateOptions::default))
+            .collect::<Result<Vec<_>, _>>()?;
+        let committer = Committer::start(db.clone(), spaces.clone(), config.max_group_requests)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                committer,
+                spaces,
+                db,
+                path,
+            }),
+        })
+    }
+
+    /// The directory this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// How writes have been grouped since the store was opened.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.inner.committer.stats()
+    }
+
+    /// Reads one record by key.
+    pub async fn get<R: Record>(&self, key: impl Into<String>) -> Result<Option<R>, StoreError> {
+        let store = self.clone();
+        let key = key.into();
+        off_executor(move || store.get_blocking::<R>(&key)).await?
+    }
+
+    /// Reads one record by key, blocking the calling thread.
+    pub fn get_blocking<R: Record>(&self, key: &str) -> Result<Option<R>, StoreError> {
+        match self.get_raw(R::TABLE, key.as_bytes())? {
+            Some(bytes) => decode::<R>(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every record whose key starts with `prefix`, in key order.
+    pub async fn scan<R: Record>(&self, prefix: impl Into<String>) -> Result<Vec<R>, StoreError> {
+        let store = self.clone();
+        let prefix = prefix.into();
+        off_executor(move || store.scan_blocking::<R>(&prefix)).await?
+    }
+
+    /// Every record whose key starts with `prefix`, in key order, blocking the thread.
+    pub fn scan_blocking<R: Record>(&self, prefix: &str) -> Result<Vec<R>, StoreError> {
+        self.values_raw(R::TABLE, prefix.as_bytes())?
+            .iter()
+            .map(|value| decode::<R>(value))
+            .collect()
+    }
+
+    /// Commits `batch` atomically and durably; resolves once it is fsynced.
+    ///
+    /// Fails with [`StoreError::Conflict`] (and writes nothing) if one of the batch's
+    /// create-only records already exists.
+    pub async fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        settle(self.submit(batch.into_ops(), true)).await
+    }
+
+    /// [`Store::commit`], blocking the calling thread until the batch is fsynced.
+    pub fn commit_blocking(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        futures::executor::block_on(self.commit(batch))
+    }
+
+    /// Makes every write acknowledged so far durable, lazy removes included.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        settle(self.submit(Vec::new(), true)).await
+    }
+
+    pub(crate) fn submit(&self, ops: Vec<Op>, durable: bool) -> Ack {
+        self.inner.committer.submit(ops, durable)
+    }
+
+    pub(crate) fn space(&self, table: Table) -> &Keyspace {
+        &self.inner.spaces[table.index()]
+    }
+
+    pub(crate) fn get_raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.space(table).get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Values of `table` whose key starts with `prefix`, in key order.
+    fn values_raw(&self, table: Table, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.space(table)
+            .prefix(prefix)
+            .map(|guard| Ok(guard.value()?.to_vec()))
+            .collect()
+    }
+
+    /// Keys of `table` that start with `prefix`, in key order, without reading values
+    /// (monitors are large).
+    pub(crate) fn keys_raw(&self, table: Table, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.space(table)
+            .prefix(prefix)
+            .map(|guard| Ok(guard.key()?.to_vec()))
+            .collect()
+    }
+
+    /// How many entries `table` holds. Scans the table: for administration, not hot paths.
+    pub fn count_blocking(&self, table: Table) -> Result<usize, StoreError> {
+        Ok(self.space(table).len()?)
+    }
+
+    /// Bytes the database occupies on disk (journal and tables).
+    pub fn disk_bytes(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.disk_space()?)
+    }
+}
+
+/// Waits for the writer's answer to one request.
+pub(crate) async fn settle(ack: Ack) -> Result<(), StoreError> {
+    ack.await.unwrap_or(Err(StoreError::Closed))
+}
+
+/// Runs blocking store work off the async executor: on tokio's blocking pool when
+/// called from inside a runtime, inline otherwise (the caller is then not an executor
+/// thread).
+pub(crate) async fn off_executor<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(work)
+            .await
+            .map_err(|e| StoreError::Task(e.to_string())),
+        Err(_) => Ok(work()),
+    }
+}

@@ -1,0 +1,75 @@
+//! The store's tables (fjall keyspaces) and the [`Record`] trait that ties a ledger
+//! type to its table.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// One fjall keyspace of the node's database.
+///
+/// [`Table::Ldk`] holds LDK's own key-value data (channel manager, monitors, graph …);
+/// every other table holds one kind of ledger record, encoded as JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// LDK's key-value data, keyed `primary/secondary/key`.
+    Ldk,
+    /// Outgoing payment attempts ([`crate::PaymentRecord`]).
+    Payments,
+    /// Payment quotes ([`crate::QuoteRecord`]).
+    Quotes,
+    /// Signed receipts, append-only ([`crate::ReceiptRecord`]).
+    Receipts,
+    /// Idempotency keys and the first response given for them ([`crate::IdempotencyRecord`]).
+    Idempotency,
+}
+
+impl Table {
+    /// Every table, in the order their keyspaces are opened.
+    pub const ALL: [Table; 5] = [
+        Table::Ldk,
+        Table::Payments,
+        Table::Quotes,
+        Table::Receipts,
+        Table::Idempotency,
+    ];
+
+    /// The keyspace name on disk. Never change one: it is the table's identity.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::Ldk => "ldk",
+            Table::Payments => "payments",
+            Table::Quotes => "quotes",
+            Table::Receipts => "receipts",
+            Table::Idempotency => "idempotency",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A ledger record stored in its own table under a text key.
+///
+/// Records are encoded as JSON with the field names of their Rust struct, so adding an
+/// optional field later keeps old records readable (`#[serde(default)]`).
+pub trait Record: Serialize + DeserializeOwned + Send + 'static {
+    /// The table this record lives in.
+    const TABLE: Table;
+
+    /// The record's primary key.
+    fn key(&self) -> String;
+}
+
+pub(crate) fn encode<R: Record>(record: &R) -> Result<Vec<u8>, crate::StoreError> {
+    serde_json::to_vec(record).map_err(|source| crate::StoreError::Encode {
+        table: R::TABLE.name(),
+        source,
+    })
+}
+
+pub(crate) fn decode<R: Record>(bytes: &[u8]) -> Result<R, crate::StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| crate::StoreError::Decode {
+        table: R::TABLE.name(),
+        source,
+    })
+}

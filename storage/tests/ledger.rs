@@ -1,0 +1,329 @@
+//! The ledger tables: typed records, atomic batches across tables, create-only writes,
+//! idempotency keys and append-only receipts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use serde_json::json;
+use sluice_storage::{
+    IdempotencyClaim, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig,
+    StoreError, WriteBatch,
+};
+
+fn payment(id: &str, status: PaymentStatus) -> PaymentRecord {
+    PaymentRecord {
+        payment_id: id.into(),
+        payment_hash: format!("hash-{id}"),
+        quote_id: Some(format!("quote-{id}")),
+        invoice: Some("lnbcrt1...".into()),
+        amount_msat: 10_000_000,
+        max_fee_msat: 5_000,
+        fee_paid_msat: None,
+        status,
+        preimage: None,
+        failure_code: None,
+        created_at_ms: 1_700_000_000_000,
+        updated_at_ms: 1_700_000_000_000,
+    }
+}
+
+fn quote(id: &str) -> QuoteRecord {
+    QuoteRecord {
+        quote_id: id.into(),
+        idempotency_key: format!("idem-{id}"),
+        invoice: "lnbcrt1...".into(),
+        invoice_hash: "ab".repeat(32),
+        host: "market.example".into(),
+        quoted_amount_msats: 10_000_000,
+        quoted_fee_msats: 1_000,
+        max_amount_msats: 10_000_000,
+        max_fee_msats: 5_000,
+        policy_context_sha256: "cd".repeat(32),
+        valid_until_ms: 1_700_000_060_000,
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+fn receipt(id: &str, amount: u64) -> ReceiptRecord {
+    ReceiptRecord {
+        receipt_id: id.into(),
+        schema: "openagents.liquidity.invoice_pay_receipt.v1".into(),
+        body: json!({"receipt_id": id, "amount_msats": amount}),
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+fn open(dir: &std::path::Path) -> Store {
+    Store::open(dir, StoreConfig::default()).unwrap()
+}
+
+#[tokio::test]
+async fn records_round_trip_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let mut batch = WriteBatch::new();
+        batch.put(&payment("p1", PaymentStatus::Pending)).unwrap();
+        batch.put(&payment("p2", PaymentStatus::Succeeded)).unwrap();
+        batch.put(&quote("q1")).unwrap();
+        store.commit(batch).await.unwrap();
+
+        assert_eq!(
+            store.get::<PaymentRecord>("p1").await.unwrap(),
+            Some(payment("p1", PaymentStatus::Pending))
+        );
+        assert_eq!(
+            store.get::<QuoteRecord>("p1").await.unwrap(),
+            None,
+            "tables are separate"
+        );
+        assert_eq!(
+            store.get::<QuoteRecord>("q1").await.unwrap(),
+            Some(quote("q1"))
+        );
+
+        let mut batch = WriteBatch::new();
+        batch.put(&payment("p1", PaymentStatus::Failed)).unwrap();
+        batch.delete::<PaymentRecord>("p2");
+        store.commit(batch).await.unwrap();
+    }
+    let store = open(dir.path());
+    let payments = store.scan::<PaymentRecord>("").await.unwrap();
+    assert_eq!(payments, [payment("p1", PaymentStatus::Failed)]);
+    assert_eq!(
+        store.get_blocking::<QuoteRecord>("q1").unwrap(),
+        Some(quote("q1"))
+    );
+    let stats = store.commit_stats();
+    assert_eq!(stats, Default::default(), "reads do not commit");
+}
+
+#[tokio::test]
+async fn a_conflicting_batch_writes_nothing_in_any_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut batch = WriteBatch::new();
+    batch.create(&quote("q1")).unwrap();
+    store.commit(batch).await.unwrap();
+
+    // A payment plus a second create of q1: the whole batch must be refused.
+    let mut batch = WriteBatch::new();
+    batch.put(&payment("p1", PaymentStatus::Pending)).unwrap();
+    batch
+        .create(&QuoteRecord {
+            host: "other".into(),
+            ..quote("q1")
+        })
+        .unwrap();
+    let err = store.commit(batch).await.unwrap_err();
+    match err {
+        StoreError::Conflict {
+            table,
+            key,
+            existing,
+        } => {
+            assert_eq!((table, key.as_str()), ("quotes", "q1"));
+            let stored: QuoteRecord = serde_json::from_slice(&existing).unwrap();
+            assert_eq!(stored, quote("q1"));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.get::<PaymentRecord>("p1").await.unwrap(), None);
+    assert_eq!(
+        store.get::<QuoteRecord>("q1").await.unwrap(),
+        Some(quote("q1"))
+    );
+
+    // A create after a delete in the same batch is fine.
+    let mut batch = WriteBatch::new();
+    batch.delete::<QuoteRecord>("q1");
+    batch
+        .create(&QuoteRecord {
+            host: "replaced".into(),
+            ..quote("q1")
+        })
+        .unwrap();
+    store.commit(batch).await.unwrap();
+    assert_eq!(
+        store.get::<QuoteRecord>("q1").await.unwrap().unwrap().host,
+        "replaced"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_key_admit_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let attempts = (0..64).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut batch = WriteBatch::new();
+            batch
+                .create(&QuoteRecord {
+                    host: format!("writer-{i}"),
+                    ..quote("contended")
+                })
+                .unwrap();
+            store.commit(batch).await
+        })
+    });
+    let results = futures::future::join_all(attempts).await;
+    let won: Vec<_> = results.iter().filter(|r| matches!(r, Ok(Ok(())))).collect();
+    let lost = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(StoreError::Conflict { .. }))))
+        .count();
+    assert_eq!((won.len(), lost), (1, 63));
+}
+
+#[tokio::test]
+async fn idempotency_keys_return_the_first_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let claim = store
+        .claim_idempotency("pay", "key-1", "req-hash", 1)
+        .await
+        .unwrap();
+    let IdempotencyClaim::Claimed(record) = claim else {
+        panic!("first use must claim, got {claim:?}")
+    };
+
+    let again = store
+        .claim_idempotency("pay", "key-1", "req-hash", 2)
+        .await
+        .unwrap();
+    assert_eq!(again, IdempotencyClaim::InProgress);
+    let other = store
+        .claim_idempotency("pay", "key-1", "another-request", 2)
+        .await
+        .unwrap();
+    assert_eq!(other, IdempotencyClaim::Mismatch);
+    let other_scope = store
+        .claim_idempotency("quote_pay", "key-1", "x", 2)
+        .await
+        .unwrap();
+    assert!(
+        matches!(other_scope, IdempotencyClaim::Claimed(_)),
+        "scopes do not collide"
+    );
+
+    // The work's effect and its response commit together.
+    let response = json!({"status": "succeeded", "quote_id": "q1"});
+    let mut batch = WriteBatch::new();
+    batch.put(&payment("p1", PaymentStatus::Succeeded)).unwrap();
+    batch
+        .complete_idempotency(&record, response.clone())
+        .unwrap();
+    store.commit(batch).await.unwrap();
+
+    for _ in 0..3 {
+        let repeat = store
+            .claim_idempotency("pay", "key-1", "req-hash", 3)
+            .await
+            .unwrap();
+        assert_eq!(repeat, IdempotencyClaim::Completed(response.clone()));
+    }
+    drop(store);
+    let store = open(dir.path());
+    let repeat = store
+        .claim_idempotency("pay", "key-1", "req-hash", 4)
+        .await
+        .unwrap();
+    assert_eq!(repeat, IdempotencyClaim::Completed(response));
+}
+
+#[tokio::test]
+async fn concurrent_claims_of_one_idempotency_key_have_one_winner() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path()));
+    let claims = (0..32).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.claim_idempotency("pay", "k", "h", 1).await.unwrap() })
+    });
+    let claims: Vec<_> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let claimed = claims
+        .iter()
+        .filter(|c| matches!(c, IdempotencyClaim::Claimed(_)))
+        .count();
+    let waiting = claims
+        .iter()
+        .filter(|c| **c == IdempotencyClaim::InProgress)
+        .count();
+    assert_eq!((claimed, waiting), (1, 31));
+}
+
+#[tokio::test]
+async fn receipts_are_append_only_and_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let first = store.append_receipt(receipt("r1", 10)).await.unwrap();
+    let repeat = store.append_receipt(receipt("r1", 10)).await.unwrap();
+    assert_eq!(first, repeat);
+    let err = store.append_receipt(receipt("r1", 11)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                table: "receipts",
+                ..
+            }
+        ),
+        "got {err:?}"
+    );
+    assert_eq!(
+        store.get::<ReceiptRecord>("r1").await.unwrap(),
+        Some(receipt("r1", 10))
+    );
+}
+
+#[test]
+fn blocking_api_works_without_a_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut batch = WriteBatch::new();
+    batch.put(&quote("q")).unwrap();
+    store.commit_blocking(batch).unwrap();
+    // The async API falls back to running inline when there is no runtime.
+    let got = futures::executor::block_on(store.get::<QuoteRecord>("q")).unwrap();
+    assert_eq!(got, Some(quote("q")));
+}
+
+#[test]
+fn corrupt_records_are_reported_not_panicked_on() {
+    use lightning::util::persist::KVStoreSync;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // Write raw LDK data and a valid record; then read the record as the wrong type.
+    KVStoreSync::write(&store, "x", "", "k", b"\xff".to_vec()).unwrap();
+    let mut batch = WriteBatch::new();
+    batch.put(&payment("p", PaymentStatus::Pending)).unwrap();
+    store.commit_blocking(batch).unwrap();
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct NotAPayment {
+        unrelated: u8,
+    }
+    impl sluice_storage::Record for NotAPayment {
+        const TABLE: sluice_storage::Table = sluice_storage::Table::Payments;
+        fn key(&self) -> String {
+            String::new()
+        }
+    }
+    let err = store
+        .get_blocking::<NotAPayment>("p")
+        .err()
+        .expect("decoding must fail");
+    assert!(
+        matches!(
+            err,
+            StoreError::Decode {
+                table: "payments",
+                ..
+            }
+        ),
+        "got {err:?}"
+    );
+}
