@@ -1,8 +1,9 @@
 //! `sluice`: the sluice node's command-line entry point.
 //!
-//! Today it offers store administration only; `sluice run` (the node) and
-//! `sluice regtest-chain` arrive with their issues.
+//! Subcommands: `regtest-chain` (the embedded regtest chain) and `store` (store
+//! administration); `sluice run` (the node) arrives with its issue.
 
+mod regtest_cmd;
 mod store_cmd;
 
 use std::process::ExitCode;
@@ -19,6 +20,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the embedded regtest chain: a Bitcoin Core compatible JSON-RPC server over a
+    /// real, validated regtest chain. Prints one line with the RPC URL when ready.
+    RegtestChain(regtest_cmd::RegtestChainArgs),
     /// Inspect a node's store.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
@@ -26,7 +30,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
+        Command::RegtestChain(args) => regtest_cmd::run(args),
         Command::Store(cmd) => store_cmd::run(cmd),
     };
     match result {

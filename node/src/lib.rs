@@ -1,0 +1,5 @@
+//! The sluice node: configuration, LDK wiring, chain backends and process lifecycle.
+//!
+//! The `sluice` binary (`src/main.rs`) is a thin command line over this library.
+
+pub mod regtest;

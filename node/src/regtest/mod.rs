@@ -1,0 +1,84 @@
+//! The embedded regtest chain: a Bitcoin Core compatible JSON-RPC server over a real,
+//! validated regtest block chain, for clusters and tests where no bitcoind can run.
+//!
+//! - `chain`: the block tree, active chain and UTXO set, with full block validation;
+//! - `accept`, `mempool`: mempool acceptance (Core v30's policy, full RBF) and storage;
+//! - `validation`: transaction checks, sequence locks and script verification;
+//! - `mining`: block assembly; `fees`: `estimatesmartfee`; `blockstore`: persistence;
+//! - `methods`: the RPC methods; `rpc`: the HTTP/JSON-RPC transport;
+//! - `service`: running it all (`sluice regtest-chain`, or in-process).
+
+mod accept;
+mod args;
+mod blockstore;
+mod chain;
+pub mod describe;
+mod fees;
+mod mempool;
+mod methods;
+mod mining;
+mod params;
+pub mod rpc;
+mod service;
+mod validation;
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use bitcoin::BlockHash;
+
+pub use chain::ChainState;
+pub use service::{start, Automine, RegtestChainConfig, RunningChain};
+
+/// What can go wrong with the chain itself (not with one request).
+#[derive(Debug, thiserror::Error)]
+pub enum RegtestError {
+    /// Reading or writing the chain's files failed.
+    #[error("chain storage: {0}")]
+    Io(#[from] std::io::Error),
+    /// The chain's files are damaged.
+    #[error("chain data is corrupt: {0}")]
+    Corrupt(String),
+    /// Another process holds the data directory.
+    #[error("another process is using the chain directory {0}")]
+    Locked(PathBuf),
+    /// A block's parent is not known.
+    #[error("unknown parent block {0}")]
+    UnknownParent(BlockHash),
+    /// No block with this hash is known.
+    #[error("Block not found")]
+    UnknownBlock(BlockHash),
+    /// The operation is not allowed.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// The shared chain: one lock around the whole state. Requests are short except mining
+/// and script checks, and regtest clusters are small, so one lock keeps every answer
+/// consistent (a block and the mempool never disagree).
+pub struct RegtestChain {
+    state: Mutex<ChainState>,
+    /// Signalled whenever a transaction enters the mempool (for automine).
+    mempool_changed: tokio::sync::Notify,
+}
+
+impl RegtestChain {
+    /// Wraps a chain state.
+    pub fn new(state: ChainState) -> Self {
+        RegtestChain { state: Mutex::new(state), mempool_changed: tokio::sync::Notify::new() }
+    }
+
+    /// Locks the state. A panic while holding the lock leaves the state as it was at the
+    /// panic; requests go on (the RPC layer turns the panic into an error).
+    pub fn lock(&self) -> MutexGuard<'_, ChainState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn notify_mempool(&self) {
+        self.mempool_changed.notify_one();
+    }
+
+    pub(crate) async fn mempool_changed(&self) {
+        self.mempool_changed.notified().await
+    }
+}
