@@ -24,7 +24,11 @@ pub struct RegtestChainArgs {
     #[arg(long, env = "SLUICE_CHAIN_RPC_PASSWORD")]
     rpc_password: String,
     /// Mine a block every N milliseconds.
-    #[arg(long, env = "SLUICE_CHAIN_AUTOMINE_MS", conflicts_with = "automine_on_tx")]
+    #[arg(
+        long,
+        env = "SLUICE_CHAIN_AUTOMINE_MS",
+        conflicts_with = "automine_on_tx"
+    )]
     automine_ms: Option<u64>,
     /// Mine a block as soon as the mempool holds a transaction.
     #[arg(long, env = "SLUICE_CHAIN_AUTOMINE_ON_TX")]
@@ -53,7 +57,10 @@ pub fn run(args: RegtestChainArgs) -> Result<(), String> {
             automine_script: None,
         };
         let running = regtest::start(config).await.map_err(|e| e.to_string())?;
-        println!("sluice regtest-chain: RPC ready at http://{}", running.rpc_addr);
+        println!(
+            "sluice regtest-chain: RPC ready at http://{}",
+            running.rpc_addr
+        );
         wait_for_signal().await?;
         running.stop().await;
         Ok(())

@@ -18,11 +18,16 @@ use super::params::{
 };
 use super::validation::{
     check_transaction, format_money, is_final, sequence_locks_ok, verify_scripts, Reject,
+    ScriptRules,
 };
 
 /// Core's `CFeeRate::ToString`: sat/kvB printed as BTC/kvB with 8 decimals.
 fn format_fee_rate(sat_per_kvb: u64) -> String {
-    format!("{}.{:08} BTC/kvB", sat_per_kvb / 100_000_000, sat_per_kvb % 100_000_000)
+    format!(
+        "{}.{:08} BTC/kvB",
+        sat_per_kvb / 100_000_000,
+        sat_per_kvb % 100_000_000
+    )
 }
 
 /// Whether `script` is a standard output type (Core's `IsStandard` for outputs).
@@ -137,7 +142,7 @@ impl ChainState {
 
         let evicted = self.check_replacement(&tx, txid, fee, vsize, &conflicts)?;
 
-        verify_scripts(&self.secp, &tx, &prevouts).map_err(|(input, reason)| {
+        verify_scripts(&self.secp, &tx, &prevouts, ScriptRules::Mempool).map_err(|(input, reason)| {
             let prevout = tx.input[input].previous_output;
             Reject::Invalid(format!(
                 "mempool-script-verify-flag-failed ({reason}), input {input} of {txid} (wtxid {}), spending {}:{}",
@@ -186,7 +191,11 @@ impl ChainState {
                 return Err(Reject::invalid("scriptsig-not-pushonly"));
             }
         }
-        if !tx.output.iter().all(|o| is_standard_output(&o.script_pubkey)) {
+        if !tx
+            .output
+            .iter()
+            .all(|o| is_standard_output(&o.script_pubkey))
+        {
             return Err(Reject::invalid("scriptpubkey"));
         }
         if tx.output.iter().filter(|o| is_dust(o)).count() > 1 {
@@ -218,12 +227,18 @@ impl ChainState {
                 evicted.len()
             )));
         }
-        if tx.input.iter().any(|input| evicted.contains(&input.previous_output.txid)) {
+        if tx
+            .input
+            .iter()
+            .any(|input| evicted.contains(&input.previous_output.txid))
+        {
             return Err(Reject::invalid("bad-txns-spends-conflicting-tx"));
         }
         let new_rate = sat_per_kvb(fee, vsize);
         for conflict in conflicts {
-            let Some(entry) = self.mempool.get(conflict) else { continue };
+            let Some(entry) = self.mempool.get(conflict) else {
+                continue;
+            };
             let old_rate = sat_per_kvb(entry.fee, entry.vsize);
             if new_rate <= old_rate {
                 return Err(Reject::Invalid(format!(
@@ -233,8 +248,11 @@ impl ChainState {
                 )));
             }
         }
-        let replaced_fees: Amount =
-            evicted.iter().filter_map(|t| self.mempool.get(t)).map(|e| e.fee).sum();
+        let replaced_fees: Amount = evicted
+            .iter()
+            .filter_map(|t| self.mempool.get(t))
+            .map(|e| e.fee)
+            .sum();
         if fee < replaced_fees {
             return Err(Reject::Invalid(format!(
                 "insufficient fee, rejecting replacement {txid}, less fees than conflicting txs; {} < {}",

@@ -39,12 +39,20 @@ pub struct Param {
 
 /// A required parameter.
 pub const fn req(name: &'static str, kind: Kind) -> Param {
-    Param { name, kind, required: true }
+    Param {
+        name,
+        kind,
+        required: true,
+    }
 }
 
 /// An optional parameter.
 pub const fn opt(name: &'static str, kind: Kind) -> Param {
-    Param { name, kind, required: false }
+    Param {
+        name,
+        kind,
+        required: false,
+    }
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -123,7 +131,11 @@ impl Args {
             }
             _ => return Err(usage(method, spec)),
         }
-        if spec.iter().zip(&values).any(|(p, v)| p.required && v.is_none()) {
+        if spec
+            .iter()
+            .zip(&values)
+            .any(|(p, v)| p.required && v.is_none())
+        {
             return Err(usage(method, spec));
         }
         let wrong: Vec<String> = spec
@@ -164,7 +176,9 @@ impl Args {
 
     /// A boolean parameter, or `default`.
     pub fn bool_or(&self, index: usize, default: bool) -> bool {
-        self.value(index).and_then(Value::as_bool).unwrap_or(default)
+        self.value(index)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
     }
 
     /// An integer parameter, or `default`. Non-integers fail like Core's `getInt`.
@@ -190,7 +204,10 @@ pub fn parse_hash<H: FromStr>(text: &str, name: &str) -> Result<H, RpcError> {
     if text.len() != 64 {
         return Err(RpcError::new(
             RpcError::INVALID_PARAMETER,
-            format!("{name} must be of length 64 (not {}, for '{text}')", text.len()),
+            format!(
+                "{name} must be of length 64 (not {}, for '{text}')",
+                text.len()
+            ),
         ));
     }
     if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -200,7 +217,10 @@ pub fn parse_hash<H: FromStr>(text: &str, name: &str) -> Result<H, RpcError> {
         ));
     }
     text.parse().map_err(|_| {
-        RpcError::new(RpcError::INVALID_PARAMETER, format!("{name} must be hexadecimal string (not '{text}')"))
+        RpcError::new(
+            RpcError::INVALID_PARAMETER,
+            format!("{name} must be hexadecimal string (not '{text}')"),
+        )
     })
 }
 
@@ -213,7 +233,9 @@ mod tests {
 
     #[test]
     fn type_errors_read_like_core() {
-        let err = Args::parse("generatetoaddress", &json!(["1", "x"]), &SPEC).err().unwrap();
+        let err = Args::parse("generatetoaddress", &json!(["1", "x"]), &SPEC)
+            .err()
+            .unwrap();
         assert_eq!(err.code, -3);
         assert_eq!(
             err.message,
@@ -224,10 +246,22 @@ mod tests {
     #[test]
     fn wrong_counts_give_help_and_names_work() {
         assert_eq!(Args::parse("m", &json!([]), &SPEC).err().unwrap().code, -1);
-        assert_eq!(Args::parse("m", &json!([1, "a", 3]), &SPEC).err().unwrap().code, -1);
+        assert_eq!(
+            Args::parse("m", &json!([1, "a", 3]), &SPEC)
+                .err()
+                .unwrap()
+                .code,
+            -1
+        );
         let args = Args::parse("m", &json!({"nblocks": 2}), &SPEC).unwrap();
         assert_eq!(args.int_or(0, 0).unwrap(), 2);
-        assert_eq!(Args::parse("m", &json!({"bogus": 2}), &SPEC).err().unwrap().code, -8);
+        assert_eq!(
+            Args::parse("m", &json!({"bogus": 2}), &SPEC)
+                .err()
+                .unwrap()
+                .code,
+            -8
+        );
         let args = Args::parse("m", &json!([3, null]), &SPEC).unwrap();
         assert_eq!(args.str(1), None, "null means the default");
     }

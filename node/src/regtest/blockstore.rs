@@ -38,7 +38,10 @@ impl BlockStore {
         if blocks.try_lock().is_err() {
             return Err(RegtestError::Locked(dir.to_path_buf()));
         }
-        Ok(BlockStore { dir: dir.to_path_buf(), blocks })
+        Ok(BlockStore {
+            dir: dir.to_path_buf(),
+            blocks,
+        })
     }
 
     /// Every stored block in arrival order, and the invalidated hashes. Cuts off a torn
@@ -51,7 +54,10 @@ impl BlockStore {
         let mut offset = 0usize;
         while offset < bytes.len() {
             let Some(frame) = read_frame(&bytes[offset..]) else {
-                tracing::warn!(offset, "cutting a torn block frame off the end of blocks.dat");
+                tracing::warn!(
+                    offset,
+                    "cutting a torn block frame off the end of blocks.dat"
+                );
                 self.blocks.set_len(offset as u64)?;
                 self.blocks.sync_all()?;
                 break;
@@ -109,7 +115,9 @@ fn read_frame(bytes: &[u8]) -> Option<Result<(&[u8], usize), RegtestError>> {
     let body = bytes.get(4..4 + len)?;
     let check = bytes.get(4 + len..8 + len)?;
     if sha256d::Hash::hash(body)[..4] != *check {
-        return Some(Err(RegtestError::Corrupt("a block frame fails its checksum".into())));
+        return Some(Err(RegtestError::Corrupt(
+            "a block frame fails its checksum".into(),
+        )));
     }
     Some(Ok((body, len + 8)))
 }

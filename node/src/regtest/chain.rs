@@ -11,15 +11,18 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::blockdata::constants::genesis_block;
+use bitcoin::blockdata::script::Builder;
 use bitcoin::secp256k1::{Secp256k1, VerifyOnly};
 use bitcoin::{Amount, Block, BlockHash, Network, OutPoint, Transaction, TxOut, Txid, Wtxid};
 
 use super::blockstore::BlockStore;
 use super::fees::FeeEstimator;
 use super::mempool::Mempool;
-use super::params::{block_subsidy, COINBASE_MATURITY, MAX_BLOCK_WEIGHT, MEDIAN_TIME_SPAN, pow_bits};
+use super::params::{
+    block_subsidy, pow_bits, COINBASE_MATURITY, MAX_BLOCK_WEIGHT, MEDIAN_TIME_SPAN,
+};
 use super::validation::{
-    check_transaction, is_final, sequence_locks_ok, verify_scripts, CoinAge,
+    check_transaction, is_final, sequence_locks_ok, verify_scripts, CoinAge, ScriptRules,
 };
 use super::RegtestError;
 
@@ -93,7 +96,10 @@ struct ConnectPlan {
 
 /// The current Unix time in seconds.
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl ChainState {
@@ -169,7 +175,9 @@ impl ChainState {
 
     /// Whether `hash` is on the active chain.
     pub fn is_active(&self, hash: &BlockHash) -> bool {
-        self.index.get(hash).is_some_and(|e| self.hash_at(e.height) == Some(*hash))
+        self.index
+            .get(hash)
+            .is_some_and(|e| self.hash_at(e.height) == Some(*hash))
     }
 
     /// Confirmations of a block: -1 when it is not on the active chain.
@@ -201,7 +209,9 @@ impl ChainState {
 
     /// Median time past of an active block at `height`.
     fn median_time_at(&self, height: u32) -> u32 {
-        self.hash_at(height).map(|h| self.index[&h].median_time).unwrap_or(0)
+        self.hash_at(height)
+            .map(|h| self.index[&h].median_time)
+            .unwrap_or(0)
     }
 
     /// Median time past of the tip: the time-lock cutoff for the next block.
@@ -277,10 +287,12 @@ impl ChainState {
         }
         self.insert_block(block)?;
         let failures = self.activate_best_chain();
-        Ok(match failures.into_iter().find(|(failed, _)| *failed == hash) {
-            Some((_, reason)) => Err(reason),
-            None => Ok(()),
-        })
+        Ok(
+            match failures.into_iter().find(|(failed, _)| *failed == hash) {
+                Some((_, reason)) => Err(reason),
+                None => Ok(()),
+            },
+        )
     }
 
     /// Checks that `block` would connect on top of the current tip, changing nothing.
@@ -335,7 +347,9 @@ impl ChainState {
             .iter()
             .filter(|(_, e)| e.status == BlockStatus::Valid)
             .max_by(|(_, a), (_, b)| {
-                a.chainwork.cmp(&b.chainwork).then(b.sequence.cmp(&a.sequence))
+                a.chainwork
+                    .cmp(&b.chainwork)
+                    .then(b.sequence.cmp(&a.sequence))
             })
             .map(|(hash, _)| *hash)
             .unwrap_or_else(|| self.active[0])
@@ -365,7 +379,9 @@ impl ChainState {
 
     /// Disconnects the tip; returns its non-coinbase transactions.
     fn disconnect_tip(&mut self) -> Vec<Transaction> {
-        let Some(hash) = self.active.pop() else { return Vec::new() };
+        let Some(hash) = self.active.pop() else {
+            return Vec::new();
+        };
         let block = Arc::clone(&self.index[&hash].block);
         let mut created = HashSet::new();
         for tx in &block.txdata {
@@ -377,7 +393,13 @@ impl ChainState {
             created.insert(txid);
         }
         // Coins created and spent inside the block do not come back.
-        for (outpoint, coin) in self.undo.remove(&hash).unwrap_or_default().into_iter().flatten() {
+        for (outpoint, coin) in self
+            .undo
+            .remove(&hash)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+        {
             if !created.contains(&outpoint.txid) {
                 self.utxos.insert(outpoint, coin);
             }
@@ -391,10 +413,15 @@ impl ChainState {
     fn resubmit_after_reorg(&mut self, disconnected: Vec<Transaction>) {
         let previous = self.mempool.drain();
         self.verified.clear();
-        let txs = disconnected.into_iter().chain(previous.iter().map(|tx| (**tx).clone()));
+        let txs = disconnected
+            .into_iter()
+            .chain(previous.iter().map(|tx| (**tx).clone()));
         for tx in txs {
             if let Err(reason) = self.accept_to_mempool(tx, None) {
-                tracing::debug!(?reason, "transaction dropped from the mempool after a reorg");
+                tracing::debug!(
+                    ?reason,
+                    "transaction dropped from the mempool after a reorg"
+                );
             }
         }
     }
@@ -440,9 +467,15 @@ impl ChainState {
     /// `invalidateblock`: marks `hash` and its descendants invalid and moves the tip to
     /// the best remaining chain.
     pub fn invalidate(&mut self, hash: &BlockHash) -> Result<(), RegtestError> {
-        let height = self.index.get(hash).ok_or(RegtestError::UnknownBlock(*hash))?.height;
+        let height = self
+            .index
+            .get(hash)
+            .ok_or(RegtestError::UnknownBlock(*hash))?
+            .height;
         if height == 0 {
-            return Err(RegtestError::Refused("cannot invalidate the genesis block".into()));
+            return Err(RegtestError::Refused(
+                "cannot invalidate the genesis block".into(),
+            ));
         }
         let mut disconnected = Vec::new();
         if self.is_active(hash) {
@@ -460,7 +493,11 @@ impl ChainState {
     /// `reconsiderblock`: clears the failure marks of `hash`, its ancestors and its
     /// descendants and moves to the best chain.
     pub fn reconsider(&mut self, hash: &BlockHash) -> Result<(), RegtestError> {
-        let height = self.index.get(hash).ok_or(RegtestError::UnknownBlock(*hash))?.height;
+        let height = self
+            .index
+            .get(hash)
+            .ok_or(RegtestError::UnknownBlock(*hash))?
+            .height;
         let mut affected = self.descendants(hash);
         affected.extend((0..=height).filter_map(|h| self.ancestor_at(hash, h)));
         for block in affected {
@@ -517,12 +554,22 @@ impl ChainState {
         if block.weight() > MAX_BLOCK_WEIGHT {
             return Err("bad-blk-weight".into());
         }
-        if block.bip34_block_height().ok() != Some(u64::from(height)) {
+        // BIP34, as Core checks it: the scriptSig starts with `CScript() << height`
+        // (OP_1..OP_16 for small heights, which rust-bitcoin's parser does not accept).
+        let expected = Builder::new().push_int(i64::from(height)).into_script();
+        if !coinbase.input[0]
+            .script_sig
+            .as_bytes()
+            .starts_with(expected.as_bytes())
+        {
             return Err("bad-cb-height".into());
         }
 
-        let mut plan =
-            ConnectPlan { spent: Vec::new(), from_utxos: HashSet::new(), created: HashMap::new() };
+        let mut plan = ConnectPlan {
+            spent: Vec::new(),
+            from_utxos: HashSet::new(),
+            created: HashMap::new(),
+        };
         let mut fees = Amount::ZERO;
         for tx in &block.txdata {
             check_transaction(tx)?;
@@ -534,11 +581,18 @@ impl ChainState {
                 fees += self.spend_inputs(tx, height, parent_median_time, &mut plan)?;
             }
             for (vout, output) in tx.output.iter().enumerate() {
-                let outpoint = OutPoint { txid, vout: vout as u32 };
+                let outpoint = OutPoint {
+                    txid,
+                    vout: vout as u32,
+                };
                 if self.utxos.contains_key(&outpoint) {
                     return Err("bad-txns-BIP30".into());
                 }
-                let coin = Coin { output: output.clone(), height, coinbase: tx.is_coinbase() };
+                let coin = Coin {
+                    output: output.clone(),
+                    height,
+                    coinbase: tx.is_coinbase(),
+                };
                 plan.created.insert(outpoint, coin);
             }
         }
@@ -588,17 +642,21 @@ impl ChainState {
         plan.spent.push(spent);
         let value_in: Amount = prevouts.iter().map(|o| o.value).sum();
         let value_out: Amount = tx.output.iter().map(|o| o.value).sum();
-        let fee = value_in.checked_sub(value_out).ok_or("bad-txns-in-belowout")?;
+        let fee = value_in
+            .checked_sub(value_out)
+            .ok_or("bad-txns-in-belowout")?;
         if !sequence_locks_ok(tx, &ages, height, parent_median_time) {
             return Err("bad-txns-nonfinal".into());
         }
         if !self.verified.contains(&tx.compute_wtxid()) {
-            verify_scripts(&self.secp, tx, &prevouts).map_err(|(input, reason)| {
-                format!(
-                    "mandatory-script-verify-flag-failed ({reason}), input {input} of {}",
-                    tx.compute_txid()
-                )
-            })?;
+            verify_scripts(&self.secp, tx, &prevouts, ScriptRules::Block).map_err(
+                |(input, reason)| {
+                    format!(
+                        "mandatory-script-verify-flag-failed ({reason}), input {input} of {}",
+                        tx.compute_txid()
+                    )
+                },
+            )?;
         }
         Ok(fee)
     }

@@ -446,7 +446,7 @@ fn pubkey_valid_size(key: &[u8]) -> bool {
 
 /// Core's `CPubKey::IsValidNonHybrid` (syntactic: compressed or uncompressed, not hybrid).
 fn pubkey_non_hybrid(key: &[u8]) -> bool {
-    pubkey_valid_size(key) && matches!(key.first(), Some(0x02 | 0x03 | 0x04))
+    pubkey_valid_size(key) && matches!(key.first(), Some(0x02..=0x04))
 }
 
 /// Core's `CheckMinimalPush`.
@@ -563,14 +563,13 @@ fn solve(script: &[u8]) -> Template<'_> {
         return Template::NullData;
     }
     // Bare public key: <33 or 65 byte key> OP_CHECKSIG.
-    if (script.len() == 67 && script.first() == Some(&65))
-        || (script.len() == 35 && script.first() == Some(&33))
+    if ((script.len() == 67 && script.first() == Some(&65))
+        || (script.len() == 35 && script.first() == Some(&33)))
+        && script.last() == Some(&OP_CHECKSIG)
     {
-        if script.last() == Some(&OP_CHECKSIG) {
-            let key = script.get(1..script.len() - 1).unwrap_or_default();
-            if pubkey_valid_size(key) {
-                return Template::PubKey(key);
-            }
+        let key = script.get(1..script.len() - 1).unwrap_or_default();
+        if pubkey_valid_size(key) {
+            return Template::PubKey(key);
         }
     }
     // P2PKH: OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG.

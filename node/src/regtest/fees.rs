@@ -28,7 +28,12 @@ impl FeeEstimator {
     pub fn record_block(&mut self, height: u32, confirmed: &[MempoolEntry]) {
         let samples: Vec<_> = confirmed
             .iter()
-            .map(|e| (sat_per_kvb(e.fee, e.vsize), height.saturating_sub(e.height).max(1)))
+            .map(|e| {
+                (
+                    sat_per_kvb(e.fee, e.vsize),
+                    height.saturating_sub(e.height).max(1),
+                )
+            })
             .collect();
         if !samples.is_empty() {
             self.samples.insert(height, samples);

@@ -67,7 +67,11 @@ impl Mempool {
 
     /// The output `outpoint` of a mempool transaction, if it exists.
     pub fn output(&self, outpoint: &OutPoint) -> Option<&TxOut> {
-        self.entries.get(&outpoint.txid)?.tx.output.get(outpoint.vout as usize)
+        self.entries
+            .get(&outpoint.txid)?
+            .tx
+            .output
+            .get(outpoint.vout as usize)
     }
 
     /// Entries in the order they arrived.
@@ -79,12 +83,18 @@ impl Mempool {
 
     /// Total virtual size and fees.
     pub fn totals(&self) -> (u64, Amount) {
-        self.entries.values().fold((0, Amount::ZERO), |(size, fee), e| (size + e.vsize, fee + e.fee))
+        self.entries
+            .values()
+            .fold((0, Amount::ZERO), |(size, fee), e| {
+                (size + e.vsize, fee + e.fee)
+            })
     }
 
     /// In-mempool parents of `txid`.
     pub fn parents(&self, txid: &Txid) -> BTreeSet<Txid> {
-        let Some(entry) = self.entries.get(txid) else { return BTreeSet::new() };
+        let Some(entry) = self.entries.get(txid) else {
+            return BTreeSet::new();
+        };
         entry
             .tx
             .input
@@ -96,7 +106,9 @@ impl Mempool {
 
     /// In-mempool children of `txid`.
     pub fn children(&self, txid: &Txid) -> BTreeSet<Txid> {
-        let Some(entry) = self.entries.get(txid) else { return BTreeSet::new() };
+        let Some(entry) = self.entries.get(txid) else {
+            return BTreeSet::new();
+        };
         (0..entry.tx.output.len() as u32)
             .filter_map(|vout| self.spenders.get(&OutPoint { txid: *txid, vout }).copied())
             .collect()
@@ -170,7 +182,11 @@ impl Mempool {
 
     /// Empties the mempool, returning its transactions in arrival order.
     pub fn drain(&mut self) -> Vec<Arc<Transaction>> {
-        let txs = self.entries().into_iter().map(|e| Arc::clone(&e.tx)).collect();
+        let txs = self
+            .entries()
+            .into_iter()
+            .map(|e| Arc::clone(&e.tx))
+            .collect();
         self.entries.clear();
         self.spenders.clear();
         txs

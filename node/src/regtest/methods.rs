@@ -20,8 +20,8 @@ use super::describe::{self, SpentOutput};
 use super::mempool::MempoolEntry;
 use super::mining::MineError;
 use super::params::{
-    DEFAULT_MAX_FEERATE_SAT_PER_KVB, INCREMENTAL_RELAY_SAT_PER_KVB,
-    MAX_CONF_TARGET, MAX_MEMPOOL_BYTES, MIN_RELAY_SAT_PER_KVB,
+    DEFAULT_MAX_FEERATE_SAT_PER_KVB, INCREMENTAL_RELAY_SAT_PER_KVB, MAX_CONF_TARGET,
+    MAX_MEMPOOL_BYTES, MIN_RELAY_SAT_PER_KVB,
 };
 use super::rpc::{RpcError, RpcHandler};
 use super::validation::Reject;
@@ -72,7 +72,8 @@ impl RpcHandler for ChainRpc {
                 "Requested wallet does not exist or is not loaded",
             ));
         }
-        let spec = spec(method).ok_or_else(|| err(RpcError::METHOD_NOT_FOUND, "Method not found"))?;
+        let spec =
+            spec(method).ok_or_else(|| err(RpcError::METHOD_NOT_FOUND, "Method not found"))?;
         let args = Args::parse(method, params, spec)?;
         match method {
             "sendrawtransaction" => self.send_raw_transaction(&args),
@@ -108,7 +109,10 @@ fn spec(method: &str) -> Option<&'static [Param]> {
         "getblockchaininfo" | "getblockcount" | "getbestblockhash" | "getmempoolinfo" => params![],
         "getblockhash" => params![req("height", Kind::Num)],
         "getblockheader" => params![req("blockhash", Kind::Str), opt("verbose", Kind::Bool)],
-        "getblock" => params![req("blockhash", Kind::Str), opt("verbosity", Kind::NumOrBool)],
+        "getblock" => params![
+            req("blockhash", Kind::Str),
+            opt("verbosity", Kind::NumOrBool)
+        ],
         "gettxout" => params![
             req("txid", Kind::Str),
             req("n", Kind::Num),
@@ -119,10 +123,16 @@ fn spec(method: &str) -> Option<&'static [Param]> {
             opt("verbosity", Kind::NumOrBool),
             opt("blockhash", Kind::Str),
         ],
-        "getrawmempool" => params![opt("verbose", Kind::Bool), opt("mempool_sequence", Kind::Bool)],
+        "getrawmempool" => params![
+            opt("verbose", Kind::Bool),
+            opt("mempool_sequence", Kind::Bool)
+        ],
         "getmempoolentry" => params![req("txid", Kind::Str)],
         "estimatesmartfee" => {
-            params![req("conf_target", Kind::Num), opt("estimate_mode", Kind::Str)]
+            params![
+                req("conf_target", Kind::Num),
+                opt("estimate_mode", Kind::Str)
+            ]
         }
         "getblockfilter" => params![req("blockhash", Kind::Str), opt("filtertype", Kind::Str)],
         "sendrawtransaction" => params![
@@ -152,7 +162,12 @@ fn amount_param(value: &Value) -> Result<Amount, RpcError> {
     let text = match value {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
-        _ => return Err(err(RpcError::TYPE_ERROR, "Amount is not a number or string")),
+        _ => {
+            return Err(err(
+                RpcError::TYPE_ERROR,
+                "Amount is not a number or string",
+            ))
+        }
     };
     let amount = Amount::from_str_in(&text, bitcoin::Denomination::Bitcoin)
         .map_err(|_| err(RpcError::TYPE_ERROR, "Invalid amount"))?;
@@ -163,11 +178,16 @@ fn amount_param(value: &Value) -> Result<Amount, RpcError> {
 }
 
 fn decode_tx(hex: &str) -> Option<Transaction> {
-    encode::deserialize_hex::<Transaction>(hex).ok().filter(|tx| !tx.input.is_empty())
+    encode::deserialize_hex::<Transaction>(hex)
+        .ok()
+        .filter(|tx| !tx.input.is_empty())
 }
 
 fn parse_address(text: &str) -> Option<ScriptBuf> {
-    let address = Address::from_str(text).ok()?.require_network(Network::Regtest).ok()?;
+    let address = Address::from_str(text)
+        .ok()?
+        .require_network(Network::Regtest)
+        .ok()?;
     Some(address.script_pubkey())
 }
 
@@ -203,12 +223,14 @@ impl ChainRpc {
                 self.chain.notify_mempool();
                 Ok(json!(txid.to_string()))
             }
-            Err(Reject::MissingInputs) => {
-                Err(err(RpcError::VERIFY_ERROR, "bad-txns-inputs-missingorspent"))
-            }
-            Err(Reject::AlreadyInChain) => {
-                Err(err(RpcError::VERIFY_ALREADY_IN_CHAIN, "Transaction outputs already in utxo set"))
-            }
+            Err(Reject::MissingInputs) => Err(err(
+                RpcError::VERIFY_ERROR,
+                "bad-txns-inputs-missingorspent",
+            )),
+            Err(Reject::AlreadyInChain) => Err(err(
+                RpcError::VERIFY_ALREADY_IN_CHAIN,
+                "Transaction outputs already in utxo set",
+            )),
             Err(Reject::MaxFeeExceeded) => Err(err(
                 RpcError::VERIFY_ERROR,
                 "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)",
@@ -236,16 +258,27 @@ impl ChainRpc {
         let script = parse_address(output)
             .or_else(|| raw_descriptor(output))
             .ok_or_else(|| {
-                err(RpcError::INVALID_ADDRESS_OR_KEY, "Error: Invalid address or descriptor")
+                err(
+                    RpcError::INVALID_ADDRESS_OR_KEY,
+                    "Error: Invalid address or descriptor",
+                )
             })?;
         let submit = args.bool_or(2, true);
         let mut state = self.chain.lock();
         let mut txs = Vec::new();
-        for item in args.value(1).and_then(Value::as_array).into_iter().flatten() {
+        for item in args
+            .value(1)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let text = item.as_str().unwrap_or_default();
             if let Ok(txid) = Txid::from_str(text) {
                 let entry = state.mempool.get(&txid).ok_or_else(|| {
-                    err(RpcError::INVALID_ADDRESS_OR_KEY, format!("Transaction {txid} not in mempool."))
+                    err(
+                        RpcError::INVALID_ADDRESS_OR_KEY,
+                        format!("Transaction {txid} not in mempool."),
+                    )
                 })?;
                 txs.push((*entry.tx).clone());
             } else {
@@ -258,7 +291,9 @@ impl ChainRpc {
                 txs.push(tx);
             }
         }
-        let block = state.mine_exactly(&script, txs, submit).map_err(mine_error)?;
+        let block = state
+            .mine_exactly(&script, txs, submit)
+            .map_err(mine_error)?;
         let mut result = Map::new();
         result.insert("hash".into(), json!(block.block_hash().to_string()));
         if !submit {
@@ -287,9 +322,10 @@ fn raw_descriptor(text: &str) -> Option<ScriptBuf> {
 
 fn mine_error(e: MineError) -> RpcError {
     match e {
-        MineError::InvalidBlock(reason) => {
-            err(RpcError::VERIFY_ERROR, format!("TestBlockValidity failed: {reason}"))
-        }
+        MineError::InvalidBlock(reason) => err(
+            RpcError::VERIFY_ERROR,
+            format!("TestBlockValidity failed: {reason}"),
+        ),
         MineError::Store(e) => chain_error(e),
     }
 }
@@ -328,13 +364,19 @@ fn read(state: &ChainState, method: &str, args: &Args) -> Result<Value, RpcError
         }
         "gettxout" => tx_out(state, args),
         "getrawtransaction" => raw_transaction(state, args),
-        "getrawmempool" => Ok(raw_mempool(state, args.bool_or(0, false), args.bool_or(1, false))),
+        "getrawmempool" => Ok(raw_mempool(
+            state,
+            args.bool_or(0, false),
+            args.bool_or(1, false),
+        )),
         "getmempoolentry" => {
             let txid: Txid = args.hash(0, "txid")?;
-            let entry = state
-                .mempool
-                .get(&txid)
-                .ok_or_else(|| err(RpcError::INVALID_ADDRESS_OR_KEY, "Transaction not in mempool"))?;
+            let entry = state.mempool.get(&txid).ok_or_else(|| {
+                err(
+                    RpcError::INVALID_ADDRESS_OR_KEY,
+                    "Transaction not in mempool",
+                )
+            })?;
             Ok(mempool_entry_json(state, entry))
         }
         "getmempoolinfo" => Ok(mempool_info(state)),
@@ -344,7 +386,10 @@ fn read(state: &ChainState, method: &str, args: &Args) -> Result<Value, RpcError
             if filter != "basic" {
                 return Err(err(RpcError::INVALID_ADDRESS_OR_KEY, "Unknown filtertype"));
             }
-            Err(err(RpcError::MISC_ERROR, "Index is not enabled for filtertype basic"))
+            Err(err(
+                RpcError::MISC_ERROR,
+                "Index is not enabled for filtertype basic",
+            ))
         }
         _ => Err(err(RpcError::METHOD_NOT_FOUND, "Method not found")),
     }
@@ -393,12 +438,20 @@ fn tx_out(state: &ChainState, args: &Args) -> Result<Value, RpcError> {
         if let Some(output) = state.mempool.output(&outpoint) {
             (output.clone(), 0, false)
         } else if let Some(coin) = state.coin(&outpoint) {
-            (coin.output.clone(), state.height() - coin.height + 1, coin.coinbase)
+            (
+                coin.output.clone(),
+                state.height() - coin.height + 1,
+                coin.coinbase,
+            )
         } else {
             return Ok(Value::Null);
         }
     } else if let Some(coin) = state.coin(&outpoint) {
-        (coin.output.clone(), state.height() - coin.height + 1, coin.coinbase)
+        (
+            coin.output.clone(),
+            state.height() - coin.height + 1,
+            coin.coinbase,
+        )
     } else {
         return Ok(Value::Null);
     };
@@ -414,7 +467,10 @@ fn tx_out(state: &ChainState, args: &Args) -> Result<Value, RpcError> {
 fn raw_transaction(state: &ChainState, args: &Args) -> Result<Value, RpcError> {
     let txid: Txid = args.hash(0, "parameter 1")?;
     let verbosity = args.int_or(1, 0)?;
-    let genesis = state.hash_at(0).and_then(|h| state.entry(&h)).map(|e| e.block.txdata[0].compute_txid());
+    let genesis = state
+        .hash_at(0)
+        .and_then(|h| state.entry(&h))
+        .map(|e| e.block.txdata[0].compute_txid());
     if Some(txid) == genesis {
         return Err(err(
             RpcError::INVALID_ADDRESS_OR_KEY,
@@ -436,7 +492,10 @@ fn raw_transaction(state: &ChainState, args: &Args) -> Result<Value, RpcError> {
     } else if let Some(entry) = state.mempool.get(&txid) {
         ((*entry.tx).clone(), None)
     } else if let Some((hash, position)) = state.tx_index.get(&txid) {
-        (state.index[hash].block.txdata[*position].clone(), Some(*hash))
+        (
+            state.index[hash].block.txdata[*position].clone(),
+            Some(*hash),
+        )
     } else {
         return Err(err(
             RpcError::INVALID_ADDRESS_OR_KEY,
@@ -450,7 +509,12 @@ fn raw_transaction(state: &ChainState, args: &Args) -> Result<Value, RpcError> {
     if let Some(hash) = block {
         let time = state.index[&hash].block.header.time;
         if state.is_active(&hash) {
-            describe::add_tx_block_fields(&mut object, hash, state.confirmations(&hash), Some(time));
+            describe::add_tx_block_fields(
+                &mut object,
+                hash,
+                state.confirmations(&hash),
+                Some(time),
+            );
         } else {
             describe::add_tx_block_fields(&mut object, hash, 0, None);
         }
@@ -477,9 +541,11 @@ fn raw_mempool(state: &ChainState, verbose: bool, sequence: bool) -> Value {
 fn mempool_entry_json(state: &ChainState, entry: &MempoolEntry) -> Value {
     let pool = &state.mempool;
     let sum = |set: &std::collections::HashSet<Txid>| -> (usize, u64, Amount) {
-        set.iter().filter_map(|t| pool.get(t)).fold((0, 0, Amount::ZERO), |(n, size, fee), e| {
-            (n + 1, size + e.vsize, fee + e.fee)
-        })
+        set.iter()
+            .filter_map(|t| pool.get(t))
+            .fold((0, 0, Amount::ZERO), |(n, size, fee), e| {
+                (n + 1, size + e.vsize, fee + e.fee)
+            })
     };
     let (ancestors, ancestor_size, ancestor_fees) = sum(&pool.ancestors(&entry.txid));
     let (descendants, descendant_size, descendant_fees) = sum(&pool.descendants(&entry.txid));
@@ -591,7 +657,13 @@ fn block_json(state: &ChainState, hash: &BlockHash, verbosity: i64) -> Map<Strin
             })
             .collect()
     });
-    describe::block_json(header.clone(), block, Network::Regtest, verbosity, undo.as_deref())
-        .or_else(|| describe::block_json(header, block, Network::Regtest, verbosity, None))
-        .unwrap_or_default()
+    describe::block_json(
+        header.clone(),
+        block,
+        Network::Regtest,
+        verbosity,
+        undo.as_deref(),
+    )
+    .or_else(|| describe::block_json(header, block, Network::Regtest, verbosity, None))
+    .unwrap_or_default()
 }

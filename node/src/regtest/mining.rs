@@ -10,13 +10,13 @@ use bitcoin::blockdata::script::Builder;
 use bitcoin::hashes::Hash;
 use bitcoin::transaction::Version as TxVersion;
 use bitcoin::{
-    absolute, Amount, Block, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxMerkleNode,
-    TxOut, Weight, Witness,
+    absolute, Amount, Block, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxMerkleNode, TxOut,
+    Weight, Witness,
 };
 
-use super::chain::{now_secs, ChainState};
+use super::chain::{now_secs, BlockStatus, ChainState};
 use super::params::{
-    block_subsidy, BLOCK_VERSION, COINBASE_RESERVED_WEIGHT, MAX_BLOCK_WEIGHT, pow_bits,
+    block_subsidy, pow_bits, BLOCK_VERSION, COINBASE_RESERVED_WEIGHT, MAX_BLOCK_WEIGHT,
 };
 
 /// Why a block could not be built.
@@ -38,7 +38,11 @@ impl ChainState {
     /// parents first, up to the weight limit), and connects it.
     pub fn mine_from_mempool(&mut self, script: &ScriptBuf) -> Result<Block, MineError> {
         let txs = self.select_mempool();
-        let fees = txs.iter().filter_map(|tx| self.mempool.get(&tx.compute_txid())).map(|e| e.fee).sum();
+        let fees = txs
+            .iter()
+            .filter_map(|tx| self.mempool.get(&tx.compute_txid()))
+            .map(|e| e.fee)
+            .sum();
         let block = self.assemble(script, txs, fees);
         self.connect_mined(block)
     }
@@ -54,7 +58,8 @@ impl ChainState {
         let fees = self.fees_of(&txs)?;
         let block = self.assemble(script, txs, fees);
         if !submit {
-            self.test_block_validity(&block).map_err(MineError::InvalidBlock)?;
+            self.test_block_validity(&block)
+                .map_err(MineError::InvalidBlock)?;
             return Ok(block);
         }
         self.connect_mined(block)
@@ -88,7 +93,13 @@ impl ChainState {
                 .ok_or_else(|| MineError::InvalidBlock("bad-txns-in-belowout".into()))?;
             let txid = tx.compute_txid();
             for (vout, output) in tx.output.iter().enumerate() {
-                created.insert(OutPoint { txid, vout: vout as u32 }, output.value);
+                created.insert(
+                    OutPoint {
+                        txid,
+                        vout: vout as u32,
+                    },
+                    output.value,
+                );
             }
         }
         Ok(fees)
@@ -146,7 +157,10 @@ impl ChainState {
                 sequence: Sequence::ENABLE_LOCKTIME_NO_RBF,
                 witness: Witness::from_slice(&[[0u8; 32]]),
             }],
-            output: vec![TxOut { value: block_subsidy(height) + fees, script_pubkey: script.clone() }],
+            output: vec![TxOut {
+                value: block_subsidy(height) + fees,
+                script_pubkey: script.clone(),
+            }],
         };
         let mut block = Block {
             header: Header {
@@ -163,17 +177,28 @@ impl ChainState {
             let commitment = Block::compute_witness_commitment(&witness_root, &[0u8; 32]);
             let mut script = WITNESS_COMMITMENT_HEADER.to_vec();
             script.extend_from_slice(commitment.as_byte_array());
-            block.txdata[0]
-                .output
-                .push(TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::from_bytes(script) });
+            block.txdata[0].output.push(TxOut {
+                value: Amount::ZERO,
+                script_pubkey: ScriptBuf::from_bytes(script),
+            });
         }
         if let Some(root) = block.compute_merkle_root() {
             block.header.merkle_root = root;
         }
         let target = block.header.target();
-        while block.header.validate_pow(target).is_err() {
-            block.header.nonce = block.header.nonce.wrapping_add(1);
+        loop {
+            while block.header.validate_pow(target).is_err() {
+                block.header.nonce = block.header.nonce.wrapping_add(1);
+            }
+            // Mining again right after `invalidateblock` would rebuild the very block that
+            // was invalidated (same second, same transactions); move the time on instead.
+            if !self
+                .entry(&block.block_hash())
+                .is_some_and(|e| e.status != BlockStatus::Valid)
+            {
+                return block;
+            }
+            block.header.time += 1;
         }
-        block
     }
 }

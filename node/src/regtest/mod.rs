@@ -65,13 +65,18 @@ pub struct RegtestChain {
 impl RegtestChain {
     /// Wraps a chain state.
     pub fn new(state: ChainState) -> Self {
-        RegtestChain { state: Mutex::new(state), mempool_changed: tokio::sync::Notify::new() }
+        RegtestChain {
+            state: Mutex::new(state),
+            mempool_changed: tokio::sync::Notify::new(),
+        }
     }
 
     /// Locks the state. A panic while holding the lock leaves the state as it was at the
     /// panic; requests go on (the RPC layer turns the panic into an error).
     pub fn lock(&self) -> MutexGuard<'_, ChainState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn notify_mempool(&self) {

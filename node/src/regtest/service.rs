@@ -110,8 +110,16 @@ pub async fn start(config: RegtestChainConfig) -> Result<RunningChain, RegtestEr
     });
     let mut tasks = vec![server];
     if config.automine != Automine::Off {
-        let script = config.automine_script.clone().unwrap_or_else(anyone_can_spend);
-        tasks.push(tokio::spawn(automine(Arc::clone(&chain), config.automine, script, stopped)));
+        let script = config
+            .automine_script
+            .clone()
+            .unwrap_or_else(anyone_can_spend);
+        tasks.push(tokio::spawn(automine(
+            Arc::clone(&chain),
+            config.automine,
+            script,
+            stopped,
+        )));
     }
     Ok(RunningChain {
         chain,

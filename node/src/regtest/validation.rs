@@ -9,11 +9,11 @@
 
 use std::collections::HashSet;
 
-use bitcoin::hashes::Hash;
+use bitcoin::hashes::{hash160, sha256, Hash};
 use bitcoin::secp256k1::{Message, Secp256k1, VerifyOnly, XOnlyPublicKey};
 use bitcoin::sighash::{Annex, Prevouts, SighashCache};
 use bitcoin::taproot;
-use bitcoin::{Amount, Transaction, TxOut};
+use bitcoin::{Amount, Script, Transaction, TxOut};
 
 use super::params::MAX_BLOCK_WEIGHT;
 
@@ -69,7 +69,11 @@ pub fn check_transaction(tx: &Transaction) -> Result<(), String> {
             .ok_or("bad-txns-txouttotal-toolarge")?;
     }
     let mut seen = HashSet::with_capacity(tx.input.len());
-    if !tx.input.iter().all(|input| seen.insert(input.previous_output)) {
+    if !tx
+        .input
+        .iter()
+        .all(|input| seen.insert(input.previous_output))
+    {
         return Err("bad-txns-inputs-duplicate".into());
     }
     if tx.is_coinbase() {
@@ -90,7 +94,11 @@ pub fn is_final(tx: &Transaction, height: u32, cutoff_time: u32) -> bool {
     if lock == 0 {
         return true;
     }
-    let limit = if lock < 500_000_000 { height } else { cutoff_time };
+    let limit = if lock < 500_000_000 {
+        height
+    } else {
+        cutoff_time
+    };
     if lock < limit {
         return true;
     }
@@ -135,12 +143,27 @@ pub fn sequence_locks_ok(
     min_height < i64::from(height) && min_time < i64::from(prev_median_time)
 }
 
+/// Whether scripts are checked for the mempool (consensus plus the standardness rules
+/// below) or for a block (consensus only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptRules {
+    /// Consensus and the policy checks the mempool adds.
+    Mempool,
+    /// Consensus only.
+    Block,
+}
+
 /// Verifies every input's script against the output it spends (`prevouts`, in input
-/// order). On failure returns the input index and a reason.
+/// order). On failure returns the input index and a reason worded like Core's script
+/// errors where they can be told apart.
+///
+/// For the mempool, segwit v0 signatures must also have a low S (Core's `LOW_S`
+/// standardness flag), which libbitcoinconsensus does not check.
 pub fn verify_scripts(
     secp: &Secp256k1<VerifyOnly>,
     tx: &Transaction,
     prevouts: &[TxOut],
+    rules: ScriptRules,
 ) -> Result<(), (usize, String)> {
     let serialized = bitcoin::consensus::encode::serialize(tx);
     let mut sighashes = SighashCache::new(tx);
@@ -151,13 +174,74 @@ pub fn verify_scripts(
                 .map_err(|reason| (index, reason))?;
             continue;
         }
+        if rules == ScriptRules::Mempool && has_high_s_signature(tx, index, script) {
+            return Err((
+                index,
+                "Non-canonical signature: S value is unnecessarily high".into(),
+            ));
+        }
         // `verify` applies every flag libbitcoinconsensus knows: P2SH, DERSIG, NULLDUMMY,
         // CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY and WITNESS.
-        script
-            .verify(index, prevout.value, &serialized)
-            .map_err(|_| (index, "Script evaluation failed".to_owned()))?;
+        if script.verify(index, prevout.value, &serialized).is_err() {
+            return Err((index, explain_failure(tx, index, script)));
+        }
     }
     Ok(())
+}
+
+/// The signature elements of a segwit v0 witness: the first element of a P2WPKH spend,
+/// every element but the witness script of a P2WSH spend.
+fn witness_signatures<'a>(tx: &'a Transaction, index: usize, script: &Script) -> Vec<&'a [u8]> {
+    let witness: Vec<&[u8]> = tx.input[index].witness.iter().collect();
+    if script.is_p2wpkh() {
+        witness.into_iter().take(1).collect()
+    } else if script.is_p2wsh() {
+        let n = witness.len().saturating_sub(1);
+        witness.into_iter().take(n).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+fn has_high_s_signature(tx: &Transaction, index: usize, script: &Script) -> bool {
+    witness_signatures(tx, index, script)
+        .into_iter()
+        .any(|element| {
+            let Ok(signature) = bitcoin::ecdsa::Signature::from_slice(element) else {
+                return false;
+            };
+            let mut normalized = signature.signature;
+            normalized.normalize_s();
+            normalized != signature.signature
+        })
+}
+
+/// Core's script error for a failed P2WPKH / P2WSH spend where it can be derived from
+/// the witness alone; a generic reason otherwise.
+fn explain_failure(tx: &Transaction, index: usize, script: &Script) -> String {
+    let witness: Vec<&[u8]> = tx.input[index].witness.iter().collect();
+    let program = &script.as_bytes()[2..];
+    if script.is_p2wpkh() {
+        if witness.len() != 2 {
+            return "Witness program hash mismatch".into();
+        }
+        if hash160::Hash::hash(witness[1]).as_byte_array() != program {
+            return "Witness program hash mismatch".into();
+        }
+        if !witness[0].is_empty() {
+            // A non-empty signature that fails: Core's NULLFAIL rule reports it so.
+            return "Signature must be zero for failed CHECK(MULTI)SIG operation".into();
+        }
+    }
+    if script.is_p2wsh() {
+        let matches = witness
+            .last()
+            .is_some_and(|ws| sha256::Hash::hash(ws).as_byte_array() == program);
+        if !matches {
+            return "Witness program hash mismatch".into();
+        }
+    }
+    "Script evaluation failed".into()
 }
 
 fn verify_taproot_key_spend(
@@ -187,10 +271,16 @@ fn verify_taproot_key_spend(
     let signature = taproot::Signature::from_slice(signature)
         .map_err(|_| "Invalid Schnorr signature".to_owned())?;
     let program = &prevouts[index].script_pubkey.as_bytes()[2..];
-    let key = XOnlyPublicKey::from_slice(program)
-        .map_err(|_| "Invalid taproot output key".to_owned())?;
+    let key =
+        XOnlyPublicKey::from_slice(program).map_err(|_| "Invalid taproot output key".to_owned())?;
     let sighash = sighashes
-        .taproot_signature_hash(index, &Prevouts::All(prevouts), annex, None, signature.sighash_type)
+        .taproot_signature_hash(
+            index,
+            &Prevouts::All(prevouts),
+            annex,
+            None,
+            signature.sighash_type,
+        )
         .map_err(|e| format!("Invalid taproot sighash: {e}"))?;
     let message = Message::from_digest(sighash.to_byte_array());
     secp.verify_schnorr(&signature.signature, &message, &key)

@@ -23,6 +23,11 @@
 //!   version) carries over from one element to the next, which shows when an element
 //!   is not an object (it is answered with the previous element's id and style).
 //! * Every JSON body ends with `"\n"`.
+//!
+//! Known differences, from parsing with serde_json instead of UniValue: an object with a
+//! duplicated key takes the last value (Core: the first); a non-integer numeric `id` is
+//! echoed as serde_json spells it (`1.50` comes back as `1.5`); nesting deeper than 128
+//! levels is a parse error (Core allows 512).
 
 use std::fmt::Write as _;
 

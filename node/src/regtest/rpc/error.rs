@@ -45,7 +45,10 @@ impl RpcError {
 
     /// An error with `code` and `message`.
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        RpcError { code, message: message.into() }
+        RpcError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The `error` member of a response.

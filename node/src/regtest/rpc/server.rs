@@ -29,7 +29,8 @@
 //! lower-case by hyper (`content-type`, Core: `Content-Type`), an empty body's
 //! `Content-Length: 0` is written after the other headers, the reason phrase of 413 is
 //! hyper's `Payload Too Large`, there is no idle-connection timeout (Core closes after
-//! `-rpcservertimeout`, 30 s) and no work-queue limit (Core: 503 past 64 queued).
+//! `-rpcservertimeout`, 30 s) and no work-queue limit (Core answers 503 past
+//! `-rpcworkqueue` queued requests).
 
 use std::fmt;
 use std::future::Future;
