@@ -48,6 +48,18 @@ impl Chain {
     }
 }
 
+/// Sends 1 BTC from the coinbase of block `hash` (paid to `key`) to another key.
+fn pay_one_btc(rpc: &Rpc, key: &Key, hash: &str) -> bitcoin::Txid {
+    let coin = coinbase_input(&rpc.block(hash));
+    let tx = key.pay(
+        coin,
+        Key::new(2).script(),
+        Amount::from_btc(1.0).unwrap(),
+        Amount::from_sat(1_000),
+    );
+    rpc.send(&tx).unwrap()
+}
+
 #[test]
 fn blocks_are_real_and_coinbases_mature_after_100() {
     let chain = Chain::start(config(None, Automine::Off));
@@ -346,13 +358,7 @@ fn invalidate_and_reconsider_move_the_tip_and_the_mempool() {
     let rpc = &chain.rpc;
     let key = Key::new(1);
     let hashes = rpc.mine(101, &key.address().to_string());
-    let tx = key.pay(
-        coinbase_input(&rpc.block(&hashes[0])),
-        Key::new(2).script(),
-        Amount::from_btc(1.0).unwrap(),
-        Amount::from_sat(1_000),
-    );
-    let txid = rpc.send(&tx).unwrap().to_string();
+    let txid = pay_one_btc(rpc, &key, &hashes[0]).to_string();
     let tip = rpc.mine(1, &key.address().to_string()).remove(0);
     assert_eq!(rpc.call("getrawmempool", json!([])), json!([]));
 
@@ -457,13 +463,7 @@ fn automine_confirms_transactions_by_itself() {
     let rpc = &chain.rpc;
     let key = Key::new(1);
     let hashes = rpc.mine(101, &key.address().to_string());
-    let tx = key.pay(
-        coinbase_input(&rpc.block(&hashes[0])),
-        Key::new(2).script(),
-        Amount::from_btc(1.0).unwrap(),
-        Amount::from_sat(1_000),
-    );
-    let txid = rpc.send(&tx).unwrap().to_string();
+    let txid = pay_one_btc(rpc, &key, &hashes[0]).to_string();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found = rpc.call("getrawtransaction", json!([txid, true]));

@@ -17,23 +17,27 @@ struct ChainProcess {
     addr: SocketAddr,
 }
 
+/// `sluice regtest-chain` on a free loopback port over `dir`.
+fn chain_command(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .args([
+            "regtest-chain",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--rpc-user",
+            "u",
+            "--rpc-password",
+            "p",
+        ])
+        .arg("--data-dir")
+        .arg(dir);
+    command
+}
+
 impl ChainProcess {
     fn start(dir: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args([
-                "regtest-chain",
-                "--rpc-addr",
-                "127.0.0.1:0",
-                "--rpc-user",
-                "u",
-                "--rpc-password",
-                "p",
-            ])
-            .arg("--data-dir")
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = chain_command(dir).stdout(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -94,20 +98,7 @@ fn serves_rpc_exits_cleanly_and_keeps_the_chain() {
 fn refuses_a_directory_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let _first = ChainProcess::start(dir.path());
-    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "regtest-chain",
-            "--rpc-addr",
-            "127.0.0.1:0",
-            "--rpc-user",
-            "u",
-            "--rpc-password",
-            "p",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let output = chain_command(dir.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
