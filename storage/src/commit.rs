@@ -13,7 +13,7 @@
 //! they were submitted. That is LDK's per-key ordering rule for async writes, and it makes
 //! create-only writes ([`Op::Create`]) linearizable without locks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -210,6 +210,7 @@ impl Writer {
         // What this group has written so far, for create-only checks of later requests.
         let mut overlay: Overlay = HashMap::new();
         let mut batch = self.db.batch();
+        let mut ops = Vec::new();
         let mut durable = false;
         let mut accepted = Vec::with_capacity(requests);
 
@@ -234,16 +235,31 @@ impl Writer {
                 }
                 overlay.extend(own);
             }
-            for op in request.ops {
-                match op {
-                    Op::Put { table, key, value } | Op::Create { table, key, value } => {
-                        batch.insert(self.space(table), key, value)
-                    }
-                    Op::Delete { table, key } => batch.remove(self.space(table), key),
-                }
-            }
+            ops.extend(request.ops);
             durable |= request.durable;
             accepted.push(request.reply);
+        }
+
+        // Every change of a fjall batch gets the same sequence number, so two changes to one
+        // key in one batch would leave it unspecified which wins. Only the last change to
+        // each key is written: the group commits atomically, so the result is the same.
+        let mut seen = HashSet::new();
+        let mut last_changes: Vec<Op> = ops
+            .into_iter()
+            .rev()
+            .filter(|op| {
+                let (table, key) = op.target();
+                seen.insert((table, key.to_vec()))
+            })
+            .collect();
+        last_changes.reverse();
+        for op in last_changes {
+            match op {
+                Op::Put { table, key, value } | Op::Create { table, key, value } => {
+                    batch.insert(self.space(table), key, value)
+                }
+                Op::Delete { table, key } => batch.remove(self.space(table), key),
+            }
         }
 
         let result = if batch.is_empty() {

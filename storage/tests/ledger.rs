@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use serde_json::json;
 use sluice_storage::{
-    IdempotencyClaim, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig,
-    StoreError, WriteBatch,
+    IdempotencyClaim, PaymentDirection, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord,
+    Store, StoreConfig, StoreError, WriteBatch,
 };
 
 fn payment(id: &str, status: PaymentStatus) -> PaymentRecord {
     PaymentRecord {
         payment_id: id.into(),
+        direction: PaymentDirection::Outbound,
         payment_hash: format!("hash-{id}"),
         quote_id: Some(format!("quote-{id}")),
         invoice: Some("lnbcrt1...".into()),
@@ -326,4 +327,31 @@ fn corrupt_records_are_reported_not_panicked_on() {
         ),
         "got {err:?}"
     );
+}
+
+#[tokio::test]
+async fn the_last_change_to_a_key_in_one_batch_wins() {
+    // fjall gives every change of a batch one sequence number; the store must still apply
+    // changes to one key in order.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for round in 0..50u64 {
+        let mut batch = WriteBatch::new();
+        for host in ["first", "second", "third"] {
+            batch
+                .put(&QuoteRecord {
+                    host: format!("{host}-{round}"),
+                    ..quote("q")
+                })
+                .unwrap();
+        }
+        store.commit(batch).await.unwrap();
+        let stored = store.get::<QuoteRecord>("q").await.unwrap().unwrap();
+        assert_eq!(stored.host, format!("third-{round}"));
+    }
+    let mut batch = WriteBatch::new();
+    batch.put(&quote("gone")).unwrap();
+    batch.delete::<QuoteRecord>("gone");
+    store.commit(batch).await.unwrap();
+    assert_eq!(store.get::<QuoteRecord>("gone").await.unwrap(), None);
 }
