@@ -22,7 +22,8 @@ pub use batch::WriteBatch;
 pub use commit::CommitStats;
 pub use error::StoreError;
 pub use records::{
-    IdempotencyClaim, IdempotencyRecord, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord,
+    IdempotencyClaim, IdempotencyRecord, PaymentDirection, PaymentRecord, PaymentStatus,
+    QuoteRecord, ReceiptRecord, WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS};
 pub use table::{Record, Table};

@@ -20,16 +20,19 @@ pub enum Table {
     Receipts,
     /// Idempotency keys and the first response given for them ([`crate::IdempotencyRecord`]).
     Idempotency,
+    /// The on-chain wallet's state ([`crate::WalletRecord`]).
+    Wallet,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
         Table::Receipts,
         Table::Idempotency,
+        Table::Wallet,
     ];
 
     /// The keyspace name on disk. Never change one: it is the table's identity.
@@ -40,6 +43,7 @@ impl Table {
             Table::Quotes => "quotes",
             Table::Receipts => "receipts",
             Table::Idempotency => "idempotency",
+            Table::Wallet => "wallet",
         }
     }
 
@@ -72,4 +76,22 @@ pub(crate) fn decode<R: Record>(bytes: &[u8]) -> Result<R, crate::StoreError> {
         table: R::TABLE.name(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+
+    #[test]
+    fn every_table_is_listed_at_its_index() {
+        for (position, table) in Table::ALL.iter().enumerate() {
+            assert_eq!(table.index(), position, "{table:?}");
+        }
+        // A table missing from ALL would have no keyspace: its index would be out of range.
+        assert_eq!(
+            Table::Wallet.index(),
+            Table::ALL.len() - 1,
+            "ALL must end with the last variant"
+        );
+    }
 }

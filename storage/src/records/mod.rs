@@ -4,8 +4,10 @@ mod idempotency;
 mod payments;
 mod quotes;
 mod receipts;
+mod wallet;
 
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord};
-pub use payments::{PaymentRecord, PaymentStatus};
+pub use payments::{PaymentDirection, PaymentRecord, PaymentStatus};
 pub use quotes::QuoteRecord;
 pub use receipts::ReceiptRecord;
+pub use wallet::WalletRecord;

@@ -16,12 +16,27 @@ pub enum PaymentStatus {
     Failed,
 }
 
-/// One outgoing payment attempt, written before its first HTLC leaves so that a crash
-/// can always be reconciled against LDK's own payment state.
+/// Which way a payment went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentDirection {
+    /// We paid.
+    #[default]
+    Outbound,
+    /// We were paid.
+    Inbound,
+}
+
+/// One payment. Outgoing attempts are written before their first HTLC leaves so that a
+/// crash can always be reconciled against LDK's own payment state; incoming payments are
+/// written when claimed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentRecord {
-    /// LDK's payment id, hex.
+    /// LDK's payment id, hex (the payment hash for incoming payments).
     pub payment_id: String,
+    /// Outgoing or incoming.
+    #[serde(default)]
+    pub direction: PaymentDirection,
     /// The payment hash, hex.
     pub payment_hash: String,
     /// The quote this payment executes, if it came through quote/pay.
@@ -30,9 +45,9 @@ pub struct PaymentRecord {
     /// The BOLT11 invoice paid, if any (keysend has none).
     #[serde(default)]
     pub invoice: Option<String>,
-    /// Amount delivered to the payee.
+    /// Amount delivered to the payee (received, for incoming payments).
     pub amount_msat: u64,
-    /// The most the payer accepted in routing fees.
+    /// The most the payer accepted in routing fees (0 for incoming payments).
     pub max_fee_msat: u64,
     /// Fees actually paid, once known.
     #[serde(default)]
