@@ -1,5 +1,124 @@
-//! The HTTP API of a sluice node (DESIGN.md §8).
+//! The HTTP API of a sluice node (DESIGN.md §8): node administration routes, bearer
+//! tokens with scopes, one error type with stable codes, and an OpenAPI document.
 //!
-//! Not built yet: the axum routes, bearer-token auth and the one mapping from every
-//! crate's errors to stable API error codes arrive with the node issue. The API talks
-//! to the node through [`sluice_actors`].
+//! The API knows nothing of LDK. It talks to the node through [`NodeBackend`], which
+//! the node crate implements, and maps the node's [`sluice_actors::NodeError`] to API
+//! errors in exactly one place ([`ApiError`]'s `From` impl).
+//!
+//! # Routes
+//!
+//! | Method | Path | Scope |
+//! |---|---|---|
+//! | GET | `/healthz` | none |
+//! | GET | `/openapi.json` | none |
+//! | GET | `/metrics` | read |
+//! | GET | `/v1/node/info` | read |
+//! | GET | `/v1/node/peers` | read |
+//! | POST | `/v1/node/peers` | admin |
+//! | DELETE | `/v1/node/peers/{node_id}` | admin |
+//! | GET | `/v1/node/channels` | read |
+//! | POST | `/v1/node/channels` | admin |
+//! | POST | `/v1/node/channels/{channel_id}/close` | admin |
+//! | POST | `/v1/node/invoices` | pay |
+//! | GET | `/v1/node/payments` | read or pay |
+//! | GET | `/v1/node/payments/{payment_id}` | read or pay |
+//! | POST | `/v1/node/wallet/address` | admin |
+//! | GET | `/v1/node/wallet/balance` | read |
+//!
+//! `admin` grants every route; `lp` is reserved for the liquidity pool routes. Every
+//! `/v1/...` route is mirrored under `/internal/v1/...`.
+//!
+//! # Errors
+//!
+//! Every error is `{"error":{"code","message"}}` with a stable code:
+//!
+//! | Code | Status | When |
+//! |---|---|---|
+//! | `invalid_request` | 400 | bad JSON, wrong content type, missing/unknown fields, bad hex, out-of-range values |
+//! | `unauthenticated` | 401 | no bearer token, or an unknown one |
+//! | `forbidden` | 403 | the token lacks the endpoint's scope |
+//! | `not_found` | 404 | unknown route, or no such object |
+//! | `method_not_allowed` | 405 | known route, wrong method |
+//! | `peer_not_connected` | 409 | the operation needs a connected peer |
+//! | `payload_too_large` | 413 | body over [`ApiConfig::max_body_bytes`] |
+//! | `insufficient_funds` | 422 | not enough on-chain funds |
+//! | `channel_refused` | 422 | LDK refused the channel operation |
+//! | `invoice_failed` | 422 | the invoice could not be created |
+//! | `wallet_error` | 500 | the on-chain wallet failed |
+//! | `internal` | 500 | a store failure or a bug; details only in the log |
+//! | `peer_unreachable` | 502 | connecting to the peer failed |
+//! | `chain_unavailable` | 503 | the chain backend failed |
+//! | `node_not_running` | 503 | the node is starting or stopping |
+//! | `timeout` | 504 | over [`ApiConfig::request_timeout`], or an actor did not answer |
+//!
+//! [`ApiError::CODES`] lists the same table for code. Bad input never answers 500.
+
+pub mod auth;
+pub mod backend;
+mod config;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod paths;
+mod routes;
+pub mod types;
+pub mod validate;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{hash_token, AuthConfig, Scope, TokenConfig};
+pub use backend::NodeBackend;
+pub use config::{ApiConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT};
+pub use error::ApiError;
+
+/// Renders the node's metrics in the Prometheus text format, for `GET /metrics`
+/// (for example a `metrics_exporter_prometheus::PrometheusHandle::render`).
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The API's router: every route, auth, body limit, timeout, metrics and tracing.
+///
+/// Layers, outermost first: tracing, request metrics (every request, unknown routes
+/// included), the body limit, then per route the timeout and the scope check.
+pub fn router<B: NodeBackend>(
+    backend: Arc<B>,
+    config: ApiConfig,
+    metrics: MetricsRenderer,
+) -> Router {
+    let authenticator = Arc::new(auth::Authenticator::new(&config.auth));
+    let state = routes::AppState { backend, metrics };
+    Router::new()
+        .merge(routes::service_routes::<B>(&authenticator))
+        .merge(routes::node_routes::<B>(&authenticator, paths::V1))
+        .merge(routes::node_routes::<B>(&authenticator, paths::INTERNAL_V1))
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .route_layer(from_fn_with_state(
+            config.request_timeout,
+            middleware::timeout,
+        ))
+        .route_layer(from_fn(middleware::label_route))
+        .fallback(middleware::not_found)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(from_fn(middleware::record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes the
+/// requests in flight and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

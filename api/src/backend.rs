@@ -1,0 +1,246 @@
+//! The node as the API sees it: [`NodeBackend`], implemented by the node crate.
+//!
+//! The API validates every input before it calls the backend, so the commands here
+//! carry parsed values (a [`PublicKey`], a 32-byte [`ChannelId`]) and a backend never
+//! sees malformed hex. Answers are the wire types of [`crate::types`].
+
+use std::fmt;
+use std::future::Future;
+use std::str::FromStr;
+
+use bitcoin::hex::DisplayHex;
+use bitcoin::secp256k1::PublicKey;
+use sluice_actors::NodeError;
+
+use crate::types::{
+    ChannelInfo, HealthResponse, InvoiceResponse, NodeInfoResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, WalletAddressResponse, WalletBalanceResponse,
+};
+
+/// What the API needs from a running node.
+///
+/// Every method returns a `Send` future, so the router can be generic over `B` without
+/// boxing. A future may be dropped before it completes (the request timed out or the
+/// client went away): an implementation that starts lasting work (a channel open) must
+/// hand it to an actor rather than doing it half inside the future.
+pub trait NodeBackend: Send + Sync + 'static {
+    /// The node's identity and chain view.
+    fn node_info(&self) -> impl Future<Output = Result<NodeInfoResponse, NodeError>> + Send;
+
+    /// The connected peers.
+    fn list_peers(&self) -> impl Future<Output = Result<Vec<PeerInfo>, NodeError>> + Send;
+
+    /// Connects to a peer; succeeds once the connection is established (or already was).
+    fn connect_peer(
+        &self,
+        request: ConnectPeer,
+    ) -> impl Future<Output = Result<(), NodeError>> + Send;
+
+    /// Disconnects a peer; [`NodeError::PeerNotConnected`] if it is not connected.
+    fn disconnect_peer(
+        &self,
+        node_id: PublicKey,
+    ) -> impl Future<Output = Result<(), NodeError>> + Send;
+
+    /// Starts a channel open and returns the new channel's (temporary) id.
+    fn open_channel(
+        &self,
+        request: OpenChannel,
+    ) -> impl Future<Output = Result<ChannelId, NodeError>> + Send;
+
+    /// Starts a cooperative or force close.
+    fn close_channel(
+        &self,
+        request: CloseChannel,
+    ) -> impl Future<Output = Result<(), NodeError>> + Send;
+
+    /// Every channel, with balances.
+    fn list_channels(&self) -> impl Future<Output = Result<Vec<ChannelInfo>, NodeError>> + Send;
+
+    /// Starts paying a BOLT11 invoice; the answer is the payment as recorded (usually
+    /// still pending: poll `get_payment`).
+    fn pay_invoice(
+        &self,
+        request: PayInvoice,
+    ) -> impl Future<Output = Result<PaymentInfo, NodeError>> + Send;
+
+    /// Creates a BOLT11 invoice.
+    fn create_invoice(
+        &self,
+        request: CreateInvoice,
+    ) -> impl Future<Output = Result<InvoiceResponse, NodeError>> + Send;
+
+    /// Payments matching `filter`, newest first, at most `filter.limit`.
+    fn list_payments(
+        &self,
+        filter: PaymentFilter,
+    ) -> impl Future<Output = Result<Vec<PaymentInfo>, NodeError>> + Send;
+
+    /// One payment; [`NodeError::NotFound`] if there is none with this id.
+    fn get_payment(
+        &self,
+        id: PaymentId,
+    ) -> impl Future<Output = Result<PaymentInfo, NodeError>> + Send;
+
+    /// A fresh receive address of the on-chain wallet.
+    fn wallet_new_address(
+        &self,
+    ) -> impl Future<Output = Result<WalletAddressResponse, NodeError>> + Send;
+
+    /// The on-chain wallet's balance.
+    fn wallet_balance(
+        &self,
+    ) -> impl Future<Output = Result<WalletBalanceResponse, NodeError>> + Send;
+
+    /// Whether the node can serve requests. Must answer quickly: load balancers and
+    /// supervisors poll it.
+    fn health(&self) -> impl Future<Output = Result<HealthResponse, NodeError>> + Send;
+}
+
+/// A 32-byte channel id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChannelId(pub [u8; 32]);
+
+/// A 32-byte payment id (for inbound payments, the payment hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaymentId(pub [u8; 32]);
+
+impl fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.as_hex())
+    }
+}
+
+impl fmt::Display for PaymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.as_hex())
+    }
+}
+
+/// A peer's network address, `host:port`. The host is an IPv4 address, a bracketed
+/// IPv6 address or a host name; it is checked for shape only, not resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PeerAddress {
+    /// The host as written, IPv6 addresses without their brackets.
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+}
+
+impl FromStr for PeerAddress {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (host, port) = s
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{s}` is not host:port"))?;
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|port| *port != 0)
+            .ok_or_else(|| format!("`{port}` is not a TCP port (1-65535)"))?;
+        let host = match host.strip_prefix('[') {
+            Some(rest) => rest
+                .strip_suffix(']')
+                .filter(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+                .ok_or_else(|| format!("`{host}` is not a bracketed IPv6 address"))?,
+            None => host,
+        };
+        let valid_name = !host.is_empty()
+            && host.len() <= 255
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':');
+        // An unbracketed host with a colon is an IPv6 address missing its brackets.
+        if !valid_name || (host.contains(':') && !s.starts_with('[')) {
+            return Err(format!("`{host}` is not a host name or IP address"));
+        }
+        Ok(PeerAddress {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for PeerAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Connect to a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectPeer {
+    /// The peer's node id.
+    pub node_id: PublicKey,
+    /// Where to reach it.
+    pub address: PeerAddress,
+}
+
+/// Open a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenChannel {
+    /// The counterparty.
+    pub node_id: PublicKey,
+    /// Where to reach the counterparty if it is not connected.
+    pub address: Option<PeerAddress>,
+    /// The channel's capacity (> 0).
+    pub capacity_sat: u64,
+    /// What to give the counterparty at open (at most the capacity).
+    pub push_msat: u64,
+    /// Announce the channel to the network.
+    pub announce: bool,
+    /// Allow use before the funding transaction confirms.
+    pub zero_conf: bool,
+    /// The client's `Idempotency-Key`, if it sent one: open at most one channel per key
+    /// and answer a repeat with the first open's channel id.
+    pub idempotency_key: Option<String>,
+}
+
+/// Close a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseChannel {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// Its counterparty.
+    pub counterparty_node_id: PublicKey,
+    /// Force-close (broadcast our commitment) instead of negotiating.
+    pub force: bool,
+}
+
+/// Create a BOLT11 invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateInvoice {
+    /// The amount; `None` for an any-amount invoice. Never zero.
+    pub amount_msat: Option<u64>,
+    /// The description, at most 639 bytes.
+    pub description: String,
+    /// Seconds until the invoice expires (> 0).
+    pub expiry_secs: u32,
+}
+
+/// Which payments to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayInvoice {
+    /// The BOLT11 invoice, as given (checked by the node).
+    pub invoice: String,
+    /// The amount, for an invoice without one.
+    pub amount_msat: Option<u64>,
+    /// The fee ceiling.
+    pub max_fee_msat: Option<u64>,
+}
+
+/// Which payments to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentFilter {
+    /// Only payments going this way.
+    pub direction: Option<PaymentDirection>,
+    /// Only payments in this state.
+    pub status: Option<PaymentStatus>,
+    /// At most this many (1..=1000).
+    pub limit: usize,
+}

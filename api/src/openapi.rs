@@ -1,0 +1,117 @@
+//! The OpenAPI document (`GET /openapi.json`).
+//!
+//! Every `/v1/...` path is also served under `/internal/v1/...`; the document lists
+//! the `/v1` paths once and says so in its description. Each operation's security
+//! requirement names the scopes that grant it (`admin` always does).
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi};
+
+use crate::routes;
+use crate::types;
+
+/// The error answers every authenticated endpoint may give, for the document.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // Only its OpenAPI description is used.
+pub(crate) enum ErrorResponses {
+    /// `invalid_request`: bad JSON, missing or unknown fields, bad hex, out-of-range values.
+    #[response(status = 400)]
+    InvalidRequest(types::ErrorResponse),
+    /// `unauthenticated`: no bearer token, or an unknown one.
+    #[response(status = 401)]
+    Unauthenticated(types::ErrorResponse),
+    /// `forbidden`: the token lacks the scope this endpoint needs.
+    #[response(status = 403)]
+    Forbidden(types::ErrorResponse),
+    /// `not_found`: no such object.
+    #[response(status = 404)]
+    NotFound(types::ErrorResponse),
+    /// `peer_not_connected`.
+    #[response(status = 409)]
+    Conflict(types::ErrorResponse),
+    /// `payload_too_large`: the body exceeds the configured limit.
+    #[response(status = 413)]
+    PayloadTooLarge(types::ErrorResponse),
+    /// `insufficient_funds`, `channel_refused`, `invoice_failed`.
+    #[response(status = 422)]
+    Unprocessable(types::ErrorResponse),
+    /// `internal`, `wallet_error`.
+    #[response(status = 500)]
+    Internal(types::ErrorResponse),
+    /// `peer_unreachable`.
+    #[response(status = 502)]
+    BadGateway(types::ErrorResponse),
+    /// `node_not_running`, `chain_unavailable`.
+    #[response(status = 503)]
+    Unavailable(types::ErrorResponse),
+    /// `timeout`: the request or an actor took too long.
+    #[response(status = 504)]
+    Timeout(types::ErrorResponse),
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API's OpenAPI description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sluice node API",
+        description = "Node administration API of a sluice Lightning node. Every `/v1/...` \
+            path is also served under `/internal/v1/...`. Authenticate with \
+            `Authorization: Bearer <token>`; each operation lists the scopes that grant it \
+            (`admin` grants everything). Errors are `{\"error\":{\"code\",\"message\"}}` \
+            with stable codes."
+    ),
+    paths(
+        routes::health::healthz,
+        routes::metrics::metrics,
+        routes::openapi::openapi_json,
+        routes::node_info::get_info,
+        routes::peers::list_peers,
+        routes::peers::connect_peer,
+        routes::peers::disconnect_peer,
+        routes::channels::list_channels,
+        routes::channels::open_channel,
+        routes::channels::close_channel,
+        routes::invoices::create_invoice,
+        routes::payments::pay_invoice,
+        routes::payments::list_payments,
+        routes::payments::get_payment,
+        routes::wallet::new_address,
+        routes::wallet::balance,
+    ),
+    components(schemas(types::ErrorResponse, types::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "service", description = "Health, metrics and this document"),
+        (name = "node", description = "The node's identity"),
+        (name = "peers", description = "Lightning peers"),
+        (name = "channels", description = "Channels and their balances"),
+        (name = "invoices", description = "BOLT11 invoices"),
+        (name = "payments", description = "Payments sent and received"),
+        (name = "wallet", description = "The on-chain wallet"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON, built once.
+pub fn document_json() -> Result<&'static str, serde_json::Error> {
+    static JSON: OnceLock<String> = OnceLock::new();
+    if let Some(json) = JSON.get() {
+        return Ok(json);
+    }
+    let json = serde_json::to_string(&ApiDoc::openapi())?;
+    Ok(JSON.get_or_init(|| json))
+}

@@ -1,0 +1,88 @@
+//! The API's paths, for the router, the OpenAPI document and clients.
+//!
+//! Every path under [`V1`] is also served under [`INTERNAL_V1`] (DESIGN.md §8); use
+//! [`internal`] to get the mirrored path. Paths with `{…}` segments are templates.
+
+/// The prefix of the public versioned API.
+pub const V1: &str = "/v1";
+/// The prefix under which every [`V1`] route is mirrored.
+pub const INTERNAL_V1: &str = "/internal/v1";
+
+/// `GET`: liveness and readiness, no auth.
+pub const HEALTHZ: &str = "/healthz";
+/// `GET`: Prometheus metrics, scope `read`.
+pub const METRICS: &str = "/metrics";
+/// `GET`: the OpenAPI document, no auth.
+pub const OPENAPI: &str = "/openapi.json";
+
+/// `GET`: node info.
+pub const NODE_INFO: &str = "/v1/node/info";
+/// `GET`: list peers; `POST`: connect a peer.
+pub const PEERS: &str = "/v1/node/peers";
+/// `DELETE`: disconnect a peer.
+pub const PEER: &str = "/v1/node/peers/{node_id}";
+/// `GET`: list channels; `POST`: open a channel.
+pub const CHANNELS: &str = "/v1/node/channels";
+/// `POST`: close a channel.
+pub const CHANNEL_CLOSE: &str = "/v1/node/channels/{channel_id}/close";
+/// `POST`: create a BOLT11 invoice.
+pub const INVOICES: &str = "/v1/node/invoices";
+/// `GET`: list payments; `POST`: pay an invoice.
+pub const PAYMENTS: &str = "/v1/node/payments";
+/// `GET`: one payment.
+pub const PAYMENT: &str = "/v1/node/payments/{payment_id}";
+/// `POST`: a fresh on-chain address.
+pub const WALLET_ADDRESS: &str = "/v1/node/wallet/address";
+/// `GET`: the on-chain balance.
+pub const WALLET_BALANCE: &str = "/v1/node/wallet/balance";
+
+/// Every `/v1` path (templates included).
+pub const ALL_V1: &[&str] = &[
+    NODE_INFO,
+    PEERS,
+    PEER,
+    CHANNELS,
+    CHANNEL_CLOSE,
+    INVOICES,
+    PAYMENTS,
+    PAYMENT,
+    WALLET_ADDRESS,
+    WALLET_BALANCE,
+];
+
+/// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.
+pub fn internal(path: &str) -> String {
+    match path.strip_prefix(V1) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{INTERNAL_V1}{rest}"),
+        _ => path.to_owned(),
+    }
+}
+
+/// `template` with each `{name}` segment replaced by its value from `params`.
+pub fn fill(template: &str, params: &[(&str, &str)]) -> String {
+    params
+        .iter()
+        .fold(template.to_owned(), |path, (name, value)| {
+            path.replace(&format!("{{{name}}}"), value)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_mirror() {
+        assert_eq!(internal(NODE_INFO), "/internal/v1/node/info");
+        assert_eq!(internal(HEALTHZ), HEALTHZ);
+        assert_eq!(internal("/v10/x"), "/v10/x");
+    }
+
+    #[test]
+    fn fill_templates() {
+        assert_eq!(
+            fill(PAYMENT, &[("payment_id", "ab")]),
+            "/v1/node/payments/ab"
+        );
+    }
+}

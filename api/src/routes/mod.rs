@@ -1,0 +1,124 @@
+//! The endpoints, one module per group, and the router that mounts them.
+
+pub(crate) mod channels;
+pub(crate) mod health;
+pub(crate) mod invoices;
+pub(crate) mod metrics;
+pub(crate) mod node_info;
+pub(crate) mod openapi;
+pub(crate) mod payments;
+pub(crate) mod peers;
+pub(crate) mod wallet;
+
+use std::sync::Arc;
+
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post, MethodRouter};
+use axum::Router;
+
+use crate::auth::{self, Access, Authenticator, Guard};
+use crate::backend::NodeBackend;
+use crate::paths;
+use crate::MetricsRenderer;
+
+/// What every handler can reach.
+pub(crate) struct AppState<B> {
+    /// The node.
+    pub backend: Arc<B>,
+    /// Renders the Prometheus text for `/metrics`.
+    pub metrics: MetricsRenderer,
+}
+
+impl<B> Clone for AppState<B> {
+    fn clone(&self) -> Self {
+        AppState {
+            backend: Arc::clone(&self.backend),
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+/// `route` behind an auth check of `access`. The check wraps only the methods `route`
+/// serves, so a wrong method still answers 405 rather than 401.
+fn guarded<B: NodeBackend>(
+    auth: &Arc<Authenticator>,
+    access: Access,
+    route: MethodRouter<AppState<B>>,
+) -> MethodRouter<AppState<B>> {
+    route.route_layer(from_fn_with_state(
+        Guard::new(Arc::clone(auth), access),
+        auth::require,
+    ))
+}
+
+/// The node administration routes under `prefix` (`/v1` or `/internal/v1`).
+pub(crate) fn node_routes<B: NodeBackend>(
+    auth: &Arc<Authenticator>,
+    prefix: &str,
+) -> Router<AppState<B>> {
+    let at = |path: &str| format!("{prefix}{}", path.strip_prefix(paths::V1).unwrap_or(path));
+    Router::new()
+        .route(
+            &at(paths::NODE_INFO),
+            guarded(auth, Access::Read, get(node_info::get_info::<B>)),
+        )
+        .route(
+            &at(paths::PEERS),
+            guarded(auth, Access::Read, get(peers::list_peers::<B>)),
+        )
+        .route(
+            &at(paths::PEERS),
+            guarded(auth, Access::Admin, post(peers::connect_peer::<B>)),
+        )
+        .route(
+            &at(paths::PEER),
+            guarded(auth, Access::Admin, delete(peers::disconnect_peer::<B>)),
+        )
+        .route(
+            &at(paths::CHANNELS),
+            guarded(auth, Access::Read, get(channels::list_channels::<B>)),
+        )
+        .route(
+            &at(paths::CHANNELS),
+            guarded(auth, Access::Admin, post(channels::open_channel::<B>)),
+        )
+        .route(
+            &at(paths::CHANNEL_CLOSE),
+            guarded(auth, Access::Admin, post(channels::close_channel::<B>)),
+        )
+        .route(
+            &at(paths::INVOICES),
+            guarded(auth, Access::Pay, post(invoices::create_invoice::<B>)),
+        )
+        .route(
+            &at(paths::PAYMENTS),
+            guarded(auth, Access::ReadOrPay, get(payments::list_payments::<B>)).merge(guarded(
+                auth,
+                Access::Pay,
+                post(payments::pay_invoice::<B>),
+            )),
+        )
+        .route(
+            &at(paths::PAYMENT),
+            guarded(auth, Access::ReadOrPay, get(payments::get_payment::<B>)),
+        )
+        .route(
+            &at(paths::WALLET_ADDRESS),
+            guarded(auth, Access::Admin, post(wallet::new_address::<B>)),
+        )
+        .route(
+            &at(paths::WALLET_BALANCE),
+            guarded(auth, Access::Read, get(wallet::balance::<B>)),
+        )
+}
+
+/// The unversioned routes: health, metrics, the OpenAPI document.
+pub(crate) fn service_routes<B: NodeBackend>(auth: &Arc<Authenticator>) -> Router<AppState<B>> {
+    Router::new()
+        .route(paths::HEALTHZ, get(health::healthz::<B>))
+        .route(paths::OPENAPI, get(openapi::openapi_json))
+        .route(
+            paths::METRICS,
+            guarded(auth, Access::Read, get(metrics::metrics::<B>)),
+        )
+}

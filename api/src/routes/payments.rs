@@ -1,0 +1,97 @@
+//! `POST /v1/node/payments` (pay), `GET /v1/node/payments`,
+//! `GET /v1/node/payments/{payment_id}`.
+
+use axum::extract::State;
+use axum::Json;
+
+use super::AppState;
+use crate::backend::{NodeBackend, PayInvoice, PaymentFilter, PaymentId};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::openapi::ErrorResponses;
+use crate::types::{ListPaymentsQuery, ListPaymentsResponse, PayInvoiceRequest, PaymentInfo};
+use crate::validate;
+
+/// How many payments a listing returns without `limit`.
+pub const DEFAULT_LIST_LIMIT: u32 = 100;
+/// The largest `limit` accepted.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// The longest invoice accepted (BOLT11 invoices with many route hints stay far below).
+pub const MAX_INVOICE_CHARS: usize = 7089;
+
+/// Pays a BOLT11 invoice.
+#[utoipa::path(
+    post,
+    path = "/v1/node/payments",
+    tag = "payments",
+    security(("bearer" = ["pay"])),
+    request_body = PayInvoiceRequest,
+    responses((status = 200, description = "The payment, usually still pending", body = PaymentInfo), ErrorResponses)
+)]
+pub(crate) async fn pay_invoice<B: NodeBackend>(
+    State(state): State<AppState<B>>,
+    ApiJson(request): ApiJson<PayInvoiceRequest>,
+) -> Result<Json<PaymentInfo>, ApiError> {
+    let invoice = request.invoice.trim().to_owned();
+    if invoice.is_empty() || invoice.len() > MAX_INVOICE_CHARS {
+        return Err(ApiError::InvalidRequest(format!(
+            "invoice: must be a BOLT11 invoice of at most {MAX_INVOICE_CHARS} characters"
+        )));
+    }
+    let amount_msat = request
+        .amount_msat
+        .map(|amount| validate::positive_msat("amount_msat", amount))
+        .transpose()?;
+    let command = PayInvoice {
+        invoice,
+        amount_msat,
+        max_fee_msat: request.max_fee_msat,
+    };
+    Ok(Json(state.backend.pay_invoice(command).await?))
+}
+
+/// Payments, newest first, optionally filtered by direction and status.
+#[utoipa::path(
+    get,
+    path = "/v1/node/payments",
+    tag = "payments",
+    security(("bearer" = ["read", "pay"])),
+    params(ListPaymentsQuery),
+    responses((status = 200, description = "The payments", body = ListPaymentsResponse), ErrorResponses)
+)]
+pub(crate) async fn list_payments<B: NodeBackend>(
+    State(state): State<AppState<B>>,
+    ApiQuery(query): ApiQuery<ListPaymentsQuery>,
+) -> Result<Json<ListPaymentsResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    if limit == 0 || limit > MAX_LIST_LIMIT {
+        return Err(ApiError::InvalidRequest(format!(
+            "limit: must be between 1 and {MAX_LIST_LIMIT}"
+        )));
+    }
+    let filter = PaymentFilter {
+        direction: query.direction,
+        status: query.status,
+        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+    };
+    let payments = state.backend.list_payments(filter).await?;
+    Ok(Json(ListPaymentsResponse { payments }))
+}
+
+/// One payment.
+#[utoipa::path(
+    get,
+    path = "/v1/node/payments/{payment_id}",
+    tag = "payments",
+    security(("bearer" = ["read", "pay"])),
+    params(("payment_id" = String, Path, description = "The payment id, hex (32 bytes)")),
+    responses((status = 200, description = "The payment", body = PaymentInfo), ErrorResponses)
+)]
+pub(crate) async fn get_payment<B: NodeBackend>(
+    State(state): State<AppState<B>>,
+    ApiPath(payment_id): ApiPath<String>,
+) -> Result<Json<PaymentInfo>, ApiError> {
+    let id = PaymentId(validate::id32("payment_id", &payment_id)?);
+    Ok(Json(state.backend.get_payment(id).await?))
+}

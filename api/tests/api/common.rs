@@ -1,0 +1,378 @@
+//! A test double of the node and request helpers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use bitcoin::secp256k1::PublicKey;
+use serde_json::Value;
+use sluice_actors::NodeError;
+use sluice_api::backend::{
+    ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
+    PaymentId,
+};
+use sluice_api::types::{
+    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PaymentDirection,
+    PaymentInfo, PaymentStatus, PeerInfo, WalletAddressResponse, WalletBalanceResponse,
+};
+use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
+use tower::ServiceExt;
+
+pub const ADMIN: &str = "admin-secret";
+pub const READ: &str = "read-secret";
+pub const PAY: &str = "pay-secret";
+pub const LP: &str = "lp-secret";
+
+pub const NODE_ID: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+pub const PEER_ID: &str = "02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5";
+pub const CHANNEL_ID: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+pub const PAYMENT_ID: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+pub const METRICS_TEXT: &str = "# TYPE sluice_up gauge\nsluice_up 1\n";
+
+type ErrorFactory = Box<dyn Fn() -> NodeError + Send + Sync>;
+
+/// What a backend call was asked to do, recorded for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    NodeInfo,
+    ListPeers,
+    Connect(ConnectPeer),
+    Disconnect(PublicKey),
+    Open(OpenChannel),
+    Close(CloseChannel),
+    ListChannels,
+    Invoice(CreateInvoice),
+    Pay(PayInvoice),
+    ListPayments(PaymentFilter),
+    GetPayment(PaymentId),
+    NewAddress,
+    Balance,
+    Health,
+}
+
+/// Answers every call with canned data, or with the configured error after the
+/// configured delay.
+#[derive(Default)]
+pub struct TestBackend {
+    fail: Mutex<Option<ErrorFactory>>,
+    delay: Mutex<Duration>,
+    calls: Mutex<Vec<Call>>,
+    health: Mutex<Option<HealthStatus>>,
+}
+
+impl TestBackend {
+    pub fn fail_with(&self, make: impl Fn() -> NodeError + Send + Sync + 'static) {
+        *self.fail.lock().unwrap() = Some(Box::new(make));
+    }
+
+    pub fn delay(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
+    }
+
+    pub fn set_health(&self, status: HealthStatus) {
+        *self.health.lock().unwrap() = Some(status);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    async fn enter(&self, call: Call) -> Result<(), NodeError> {
+        self.calls.lock().unwrap().push(call);
+        let delay = *self.delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        match self.fail.lock().unwrap().as_ref() {
+            Some(make) => Err(make()),
+            None => Ok(()),
+        }
+    }
+}
+
+pub fn payment(id: &str) -> PaymentInfo {
+    PaymentInfo {
+        id: id.to_owned(),
+        direction: PaymentDirection::Outbound,
+        status: PaymentStatus::Succeeded,
+        amount_msat: Some(1_000),
+        fee_paid_msat: Some(1),
+        payment_hash: "33".repeat(32),
+        preimage: Some("44".repeat(32)),
+        created_at_ms: 1_700_000_000_000,
+        updated_at_ms: 1_700_000_000_500,
+    }
+}
+
+impl NodeBackend for TestBackend {
+    async fn node_info(&self) -> Result<NodeInfoResponse, NodeError> {
+        self.enter(Call::NodeInfo).await?;
+        Ok(NodeInfoResponse {
+            node_id: NODE_ID.into(),
+            network: "regtest".into(),
+            block_height: 101,
+            block_hash: "00".repeat(32),
+            num_peers: 1,
+            num_channels: 1,
+            num_usable_channels: 1,
+            listening_addresses: vec!["127.0.0.1:9735".into()],
+            version: "0.1.0".into(),
+        })
+    }
+
+    async fn list_peers(&self) -> Result<Vec<PeerInfo>, NodeError> {
+        self.enter(Call::ListPeers).await?;
+        Ok(vec![PeerInfo {
+            node_id: PEER_ID.into(),
+            address: Some("127.0.0.1:9736".into()),
+            is_inbound: false,
+        }])
+    }
+
+    async fn connect_peer(&self, request: ConnectPeer) -> Result<(), NodeError> {
+        self.enter(Call::Connect(request)).await
+    }
+
+    async fn disconnect_peer(&self, node_id: PublicKey) -> Result<(), NodeError> {
+        self.enter(Call::Disconnect(node_id)).await
+    }
+
+    async fn open_channel(&self, request: OpenChannel) -> Result<ChannelId, NodeError> {
+        self.enter(Call::Open(request)).await?;
+        Ok(ChannelId([0x11; 32]))
+    }
+
+    async fn close_channel(&self, request: CloseChannel) -> Result<(), NodeError> {
+        self.enter(Call::Close(request)).await
+    }
+
+    async fn list_channels(&self) -> Result<Vec<ChannelInfo>, NodeError> {
+        self.enter(Call::ListChannels).await?;
+        Ok(vec![ChannelInfo {
+            channel_id: CHANNEL_ID.into(),
+            counterparty_node_id: PEER_ID.into(),
+            funding_txo: Some(format!("{}:0", "55".repeat(32))),
+            short_channel_id: Some(111_050_512_384),
+            capacity_sat: 1_000_000,
+            outbound_capacity_msat: 989_000_000,
+            inbound_capacity_msat: 0,
+            next_outbound_htlc_limit_msat: 989_000_000,
+            confirmations: Some(6),
+            confirmations_required: Some(3),
+            is_outbound: true,
+            is_ready: true,
+            is_usable: true,
+            is_announced: false,
+        }])
+    }
+
+    async fn create_invoice(&self, request: CreateInvoice) -> Result<InvoiceResponse, NodeError> {
+        let amount_msat = request.amount_msat;
+        self.enter(Call::Invoice(request)).await?;
+        Ok(InvoiceResponse {
+            bolt11: "lnbcrt10n1ptest".into(),
+            payment_hash: "33".repeat(32),
+            amount_msat,
+            expires_at_secs: 1_700_003_600,
+        })
+    }
+
+    async fn pay_invoice(&self, request: PayInvoice) -> Result<PaymentInfo, NodeError> {
+        self.enter(Call::Pay(request)).await?;
+        Ok(payment(PAYMENT_ID))
+    }
+
+    async fn list_payments(&self, filter: PaymentFilter) -> Result<Vec<PaymentInfo>, NodeError> {
+        self.enter(Call::ListPayments(filter)).await?;
+        Ok(vec![payment(PAYMENT_ID)])
+    }
+
+    async fn get_payment(&self, id: PaymentId) -> Result<PaymentInfo, NodeError> {
+        self.enter(Call::GetPayment(id)).await?;
+        Ok(payment(&id.to_string()))
+    }
+
+    async fn wallet_new_address(&self) -> Result<WalletAddressResponse, NodeError> {
+        self.enter(Call::NewAddress).await?;
+        Ok(WalletAddressResponse {
+            address: "bcrt1qtestaddress".into(),
+        })
+    }
+
+    async fn wallet_balance(&self) -> Result<WalletBalanceResponse, NodeError> {
+        self.enter(Call::Balance).await?;
+        Ok(WalletBalanceResponse {
+            confirmed_sat: 5_000,
+            unconfirmed_sat: 1_000,
+            immature_sat: 2_000,
+            total_sat: 8_000,
+            spendable_sat: 4_000,
+        })
+    }
+
+    async fn health(&self) -> Result<HealthResponse, NodeError> {
+        self.enter(Call::Health).await?;
+        let status = self.health.lock().unwrap().unwrap_or(HealthStatus::Ok);
+        Ok(HealthResponse {
+            status,
+            detail: None,
+        })
+    }
+}
+
+pub fn auth_config() -> AuthConfig {
+    let token = |token: &str, scopes: &[Scope]| TokenConfig {
+        sha256_hex: hash_token(token),
+        scopes: scopes.to_vec(),
+    };
+    AuthConfig {
+        tokens: vec![
+            token(ADMIN, &[Scope::Admin]),
+            token(READ, &[Scope::Read]),
+            token(PAY, &[Scope::Pay]),
+            token(LP, &[Scope::Lp]),
+        ],
+    }
+}
+
+pub struct TestApp {
+    pub backend: Arc<TestBackend>,
+    pub router: Router,
+}
+
+pub fn app() -> TestApp {
+    app_with(ApiConfig {
+        auth: auth_config(),
+        ..ApiConfig::default()
+    })
+}
+
+pub fn app_with(config: ApiConfig) -> TestApp {
+    let backend = Arc::new(TestBackend::default());
+    let router = router(
+        Arc::clone(&backend),
+        config,
+        Arc::new(|| METRICS_TEXT.to_owned()),
+    );
+    TestApp { backend, router }
+}
+
+/// A response, its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Answer {
+    /// The error code of an error answer, checking the error body's shape.
+    pub fn code(&self) -> &str {
+        let error = &self.json["error"];
+        assert!(
+            error["message"].is_string(),
+            "not an error body: {} {}",
+            self.status,
+            self.text
+        );
+        assert_eq!(
+            error.as_object().map(|o| o.len()),
+            Some(2),
+            "error has exactly code and message: {}",
+            self.text
+        );
+        error["code"].as_str().expect("error code is a string")
+    }
+
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert_eq!(self.code(), code, "code of {}", self.text);
+    }
+}
+
+impl TestApp {
+    /// Sends a request; `body` is sent as JSON (Content-Type set) when given.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_owned())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &str) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+}
+
+/// One request per authenticated `/v1` endpoint, with a valid body: (method, path, body).
+pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
+    vec![
+        (Method::GET, "/v1/node/info".into(), None),
+        (Method::GET, "/v1/node/peers".into(), None),
+        (
+            Method::POST,
+            "/v1/node/peers".into(),
+            Some(format!(
+                r#"{{"node_id":"{PEER_ID}","address":"127.0.0.1:9736"}}"#
+            )),
+        ),
+        (Method::DELETE, format!("/v1/node/peers/{PEER_ID}"), None),
+        (Method::GET, "/v1/node/channels".into(), None),
+        (
+            Method::POST,
+            "/v1/node/channels".into(),
+            Some(format!(
+                r#"{{"node_id":"{PEER_ID}","capacity_sat":100000}}"#
+            )),
+        ),
+        (
+            Method::POST,
+            format!("/v1/node/channels/{CHANNEL_ID}/close"),
+            Some(format!(r#"{{"counterparty_node_id":"{PEER_ID}"}}"#)),
+        ),
+        (
+            Method::POST,
+            "/v1/node/invoices".into(),
+            Some(r#"{"amount_msat":1000,"description":"x"}"#.into()),
+        ),
+        (Method::GET, "/v1/node/payments".into(), None),
+        (Method::GET, format!("/v1/node/payments/{PAYMENT_ID}"), None),
+        (Method::POST, "/v1/node/wallet/address".into(), None),
+        (Method::GET, "/v1/node/wallet/balance".into(), None),
+    ]
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the sluice API over a canned [`NodeBackend`] test double.
+//!
+//! One test binary with modules, so the crate is linked once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod common;
+mod errors;
+mod metrics;
+mod openapi;
+mod routes;
+mod serve;
