@@ -1,5 +1,17 @@
-//! The supervised actors of a sluice node (DESIGN.md §2).
+//! The supervised actors of a sluice node (DESIGN.md §2), the LDK type aliases they
+//! share, and the node's error type.
 //!
-//! Not built yet: the supervisor and its first children (chain sync, wallet, channel
-//! manager) arrive with the node issue, the payment actors with the payments engine.
-//! Actors will persist their state through [`sluice_storage::Store`].
+//! The supervisor and its first children (chain sync, wallet, channel manager) arrive
+//! with the node issue, the payment actors with the payments engine. Actors persist their
+//! state through [`sluice_storage::Store`].
+
+pub mod chain;
+mod components;
+mod error;
+pub mod events;
+pub mod logger;
+pub mod types;
+pub mod wallet;
+
+pub use components::Components;
+pub use error::NodeError;

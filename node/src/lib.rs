@@ -2,4 +2,9 @@
 //!
 //! The `sluice` binary (`src/main.rs`) is a thin command line over this library.
 
+pub mod backend;
+pub mod build;
+pub mod config;
 pub mod regtest;
+pub mod run;
+pub mod seed;

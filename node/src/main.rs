@@ -1,7 +1,7 @@
 //! `sluice`: the sluice node's command-line entry point.
 //!
-//! Subcommands: `regtest-chain` (the embedded regtest chain) and `store` (store
-//! administration); `sluice run` (the node) arrives with its issue.
+//! Subcommands: `run` (the node), `regtest-chain` (the embedded regtest chain) and
+//! `store` (store administration).
 
 mod regtest_cmd;
 mod store_cmd;
@@ -9,6 +9,7 @@ mod store_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sluice_node::config::{self, LogFormat, RunArgs};
 
 /// The sluice Lightning payment router.
 #[derive(Parser)]
@@ -20,6 +21,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the node. Settings come from the config file, then `SLUICE_*` variables, then
+    /// flags (each overriding the one before). Prints one line with the API and peer
+    /// addresses when it serves; exits 0 after SIGTERM or SIGINT.
+    Run(RunArgs),
     /// Run the embedded regtest chain: a Bitcoin Core compatible JSON-RPC server over a
     /// real, validated regtest chain. Prints one line with the RPC URL when ready.
     RegtestChain(regtest_cmd::RegtestChainArgs),
@@ -28,18 +33,65 @@ enum Command {
     Store(store_cmd::StoreCommand),
 }
 
+/// Logs go to stderr, filtered by `SLUICE_LOG` (default `info` for the node, `warn`
+/// otherwise), as text or JSON lines.
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder.init(),
+    }
+}
+
+/// `sluice run`: exit 2 for a bad configuration, 3–7 for a refused start (see
+/// `RunError::exit_code`).
+fn run_node(args: RunArgs) -> ExitCode {
+    let config = match config::load(args, config::process_env) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format, "info");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(sluice_node::run::run(config, |api, peers| {
+        println!("sluice: API at http://{api}, peers at {peers}");
+    }));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let result = match cli.command {
-        Command::RegtestChain(args) => regtest_cmd::run(args),
-        Command::Store(cmd) => store_cmd::run(cmd),
+        Command::Run(args) => return run_node(args),
+        Command::RegtestChain(args) => {
+            init_logging(LogFormat::Human, "warn");
+            regtest_cmd::run(args)
+        }
+        Command::Store(cmd) => {
+            init_logging(LogFormat::Human, "warn");
+            store_cmd::run(cmd)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,54 @@
+//! [`Components`]: the LDK objects of a running node, built by the node crate and shared
+//! by the actors (each an `Arc`; LDK synchronises internally).
+
+use std::sync::{Arc, Mutex};
+
+use bitcoin::Network;
+use sluice_storage::Store;
+
+use crate::chain::{Broadcaster, ChainClient, FeeRates};
+use crate::logger::LdkLogger;
+use crate::types::{
+    ChainMonitor, ChannelManager, Graph, KeysManager, OnionMessenger, P2PGossipSync, PeerManager,
+    Router, Scorer, Sweeper,
+};
+use crate::wallet::OnchainWallet;
+
+/// Everything the node's actors share.
+#[derive(Clone)]
+pub struct Components {
+    /// The network the node runs on.
+    pub network: Network,
+    /// The store (LDK data and ledger tables).
+    pub store: Arc<Store>,
+    /// The chain backend's RPC client.
+    pub chain: Arc<ChainClient>,
+    /// Fee estimates.
+    pub fees: Arc<FeeRates>,
+    /// The transaction broadcaster.
+    pub broadcaster: Arc<Broadcaster>,
+    /// LDK's logger.
+    pub logger: Arc<LdkLogger>,
+    /// Node and channel keys.
+    pub keys: Arc<KeysManager>,
+    /// The chain monitor.
+    pub chain_monitor: Arc<ChainMonitor>,
+    /// The channel manager.
+    pub channel_manager: Arc<ChannelManager>,
+    /// The network graph.
+    pub graph: Arc<Graph>,
+    /// The scorer.
+    pub scorer: Arc<Mutex<Scorer>>,
+    /// The router.
+    pub router: Arc<Router>,
+    /// Gossip handling.
+    pub gossip: Arc<P2PGossipSync>,
+    /// The onion messenger.
+    pub onion_messenger: Arc<OnionMessenger>,
+    /// The peer manager.
+    pub peer_manager: Arc<PeerManager>,
+    /// The output sweeper.
+    pub sweeper: Arc<Sweeper>,
+    /// The on-chain wallet.
+    pub wallet: Arc<OnchainWallet>,
+}

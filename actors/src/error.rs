@@ -1,0 +1,50 @@
+//! The error type of the node's actors and LDK wiring.
+
+use sluice_storage::StoreError;
+
+/// Why a node operation failed. The API crate maps every variant to a stable error
+/// code in one place; the variants say what went wrong, not how to show it.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The request is malformed or inconsistent (bad public key, zero amount, …).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The named object (channel, payment, peer) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The operation needs a connected peer and the peer is not connected.
+    #[error("peer {0} is not connected")]
+    PeerNotConnected(String),
+    /// Connecting to a peer failed (unreachable, refused, handshake failed).
+    #[error("could not connect to the peer: {0}")]
+    PeerUnreachable(String),
+    /// Not enough on-chain funds for a channel open or payout.
+    #[error("insufficient funds: {needed_sat} sat needed, {available_sat} sat available")]
+    InsufficientFunds {
+        /// What the operation needs.
+        needed_sat: u64,
+        /// What the wallet can spend.
+        available_sat: u64,
+    },
+    /// LDK refused a channel operation (its `APIError`, as text).
+    #[error("channel operation refused: {0}")]
+    ChannelRefused(String),
+    /// An invoice could not be created or parsed.
+    #[error("invoice: {0}")]
+    Invoice(String),
+    /// The on-chain wallet failed.
+    #[error("wallet: {0}")]
+    Wallet(String),
+    /// The chain backend (bitcoind RPC or the embedded chain) failed or is unreachable.
+    #[error("chain backend: {0}")]
+    Chain(String),
+    /// The store failed; fatal for the node.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An actor did not answer in time.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+    /// The node is starting or shutting down and cannot serve the request.
+    #[error("the node is not running")]
+    NotRunning,
+}

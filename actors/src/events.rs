@@ -1,0 +1,245 @@
+//! LDK's events, dispatched to what owns them. The background processor calls
+//! [`EventDispatcher::handle`]; returning `Err(ReplayEvent)` makes LDK hand the event
+//! back later (used when a durable write fails).
+
+use bitcoin::hex::DisplayHex;
+use bitcoin::FeeRate;
+use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
+use lightning::events::{Event, PaymentFailureReason, ReplayEvent};
+use sluice_storage::{PaymentDirection, PaymentRecord, PaymentStatus, WriteBatch};
+
+use crate::Components;
+
+/// Routes each LDK event to the part of the node that owns it.
+pub struct EventDispatcher {
+    components: Components,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The stable failure code of an LDK payment failure reason.
+pub fn failure_code(reason: Option<PaymentFailureReason>) -> &'static str {
+    match reason {
+        Some(PaymentFailureReason::RecipientRejected) => "recipient_rejected",
+        Some(PaymentFailureReason::UserAbandoned) => "abandoned",
+        Some(PaymentFailureReason::RetriesExhausted) => "retries_exhausted",
+        Some(PaymentFailureReason::PaymentExpired) => "payment_expired",
+        Some(PaymentFailureReason::RouteNotFound) => "route_not_found",
+        Some(PaymentFailureReason::UnexpectedError) => "unexpected_error",
+        Some(PaymentFailureReason::UnknownRequiredFeatures) => "unknown_required_features",
+        Some(PaymentFailureReason::InvoiceRequestExpired) => "invoice_request_expired",
+        Some(PaymentFailureReason::InvoiceRequestRejected) => "invoice_request_rejected",
+        Some(PaymentFailureReason::BlindedPathCreationFailed) => "blinded_path_creation_failed",
+        None => "unknown",
+    }
+}
+
+impl EventDispatcher {
+    /// A dispatcher over the node's components.
+    pub fn new(components: Components) -> Self {
+        EventDispatcher { components }
+    }
+
+    /// Handles one event.
+    pub async fn handle(&self, event: Event) -> Result<(), ReplayEvent> {
+        let c = &self.components;
+        match event {
+            Event::FundingGenerationReady {
+                temporary_channel_id,
+                counterparty_node_id,
+                channel_value_satoshis,
+                output_script,
+                ..
+            } => {
+                let rate = c
+                    .fees
+                    .get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+                let fee_rate = FeeRate::from_sat_per_kwu(u64::from(rate));
+                let amount = bitcoin::Amount::from_sat(channel_value_satoshis);
+                let funded = c
+                    .wallet
+                    .build_payment(output_script, amount, fee_rate)
+                    .map_err(|e| e.to_string())
+                    .and_then(|tx| {
+                        c.channel_manager
+                            .funding_transaction_generated(
+                                temporary_channel_id,
+                                counterparty_node_id,
+                                tx,
+                            )
+                            .map_err(|e| format!("{e:?}"))
+                    });
+                if let Err(reason) = funded {
+                    tracing::error!(%temporary_channel_id, %reason, "funding a channel failed; abandoning it");
+                    let _ = c.channel_manager.force_close_broadcasting_latest_txn(
+                        &temporary_channel_id,
+                        &counterparty_node_id,
+                        format!("funding failed: {reason}"),
+                    );
+                }
+            }
+            Event::PaymentClaimable {
+                payment_hash,
+                purpose,
+                amount_msat,
+                ..
+            } => match purpose.preimage() {
+                Some(preimage) => c.channel_manager.claim_funds(preimage),
+                None => {
+                    tracing::warn!(%payment_hash, amount_msat, "claimable payment without a preimage; failing it");
+                    c.channel_manager.fail_htlc_backwards(&payment_hash);
+                }
+            },
+            Event::PaymentClaimed {
+                payment_hash,
+                amount_msat,
+                purpose,
+                ..
+            } => {
+                let hash = payment_hash.0.to_lower_hex_string();
+                let record = PaymentRecord {
+                    payment_id: hash.clone(),
+                    direction: PaymentDirection::Inbound,
+                    payment_hash: hash,
+                    quote_id: None,
+                    invoice: None,
+                    amount_msat,
+                    max_fee_msat: 0,
+                    fee_paid_msat: None,
+                    status: PaymentStatus::Succeeded,
+                    preimage: purpose.preimage().map(|p| p.0.to_lower_hex_string()),
+                    failure_code: None,
+                    created_at_ms: now_ms(),
+                    updated_at_ms: now_ms(),
+                };
+                self.save(&record).await?;
+                metrics::counter!("sluice_payments_received_total").increment(1);
+            }
+            Event::PaymentSent {
+                payment_id,
+                payment_hash,
+                payment_preimage,
+                fee_paid_msat,
+                ..
+            } => {
+                let id = payment_id
+                    .map(|p| p.0.to_lower_hex_string())
+                    .unwrap_or_else(|| payment_hash.0.to_lower_hex_string());
+                self.update_outbound(&id, |record| {
+                    record.status = PaymentStatus::Succeeded;
+                    record.preimage = Some(payment_preimage.0.to_lower_hex_string());
+                    record.fee_paid_msat = fee_paid_msat;
+                })
+                .await?;
+                metrics::counter!("sluice_payments_sent_total", "outcome" => "succeeded")
+                    .increment(1);
+            }
+            Event::PaymentFailed {
+                payment_id, reason, ..
+            } => {
+                let id = payment_id.0.to_lower_hex_string();
+                let code = failure_code(reason);
+                self.update_outbound(&id, |record| {
+                    record.status = PaymentStatus::Failed;
+                    record.failure_code = Some(code.to_owned());
+                })
+                .await?;
+                metrics::counter!("sluice_payments_sent_total", "outcome" => "failed").increment(1);
+            }
+            Event::SpendableOutputs {
+                outputs,
+                channel_id,
+            } => {
+                if c.sweeper
+                    .track_spendable_outputs(outputs, channel_id, true, None)
+                    .await
+                    .is_err()
+                {
+                    tracing::error!(
+                        "persisting spendable outputs failed; LDK will replay the event"
+                    );
+                    return Err(ReplayEvent());
+                }
+            }
+            Event::ChannelPending {
+                channel_id,
+                counterparty_node_id,
+                funding_txo,
+                ..
+            } => {
+                tracing::info!(%channel_id, %counterparty_node_id, %funding_txo, "channel pending");
+            }
+            Event::ChannelReady {
+                channel_id,
+                counterparty_node_id,
+                ..
+            } => {
+                tracing::info!(%channel_id, %counterparty_node_id, "channel ready");
+                metrics::counter!("sluice_channels_ready_total").increment(1);
+            }
+            Event::ChannelClosed {
+                channel_id, reason, ..
+            } => {
+                tracing::info!(%channel_id, %reason, "channel closed");
+                metrics::counter!("sluice_channels_closed_total").increment(1);
+            }
+            Event::PaymentForwarded {
+                total_fee_earned_msat,
+                ..
+            } => {
+                metrics::counter!("sluice_payments_forwarded_total").increment(1);
+                metrics::counter!("sluice_forwarding_fees_msat_total")
+                    .increment(total_fee_earned_msat.unwrap_or(0));
+            }
+            Event::HTLCIntercepted { intercept_id, .. } => {
+                // No intercept SCIDs are issued yet (LSPS2 will); fail what arrives.
+                let _ = c.channel_manager.fail_intercepted_htlc(intercept_id);
+            }
+            Event::BumpTransaction(_) => {
+                tracing::warn!("a fee bump was requested, but anchor channels are not negotiated");
+            }
+            other => tracing::debug!(event = ?other, "LDK event"),
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &PaymentRecord) -> Result<(), ReplayEvent> {
+        let mut batch = WriteBatch::new();
+        batch.put(record).map_err(|_| ReplayEvent())?;
+        self.components.store.commit(batch).await.map_err(|e| {
+            tracing::error!(error = %e, "recording a payment failed; LDK will replay the event");
+            ReplayEvent()
+        })
+    }
+
+    async fn update_outbound(
+        &self,
+        payment_id: &str,
+        change: impl FnOnce(&mut PaymentRecord),
+    ) -> Result<(), ReplayEvent> {
+        let stored = self
+            .components
+            .store
+            .get::<PaymentRecord>(payment_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading a payment failed; LDK will replay the event");
+                ReplayEvent()
+            })?;
+        let Some(mut record) = stored else {
+            tracing::warn!(
+                payment_id,
+                "an outcome for a payment sluice has no record of"
+            );
+            return Ok(());
+        };
+        change(&mut record);
+        record.updated_at_ms = now_ms();
+        self.save(&record).await
+    }
+}

@@ -1,0 +1,124 @@
+//! Names for LDK's heavily generic types, as this node instantiates them. Everything is
+//! shared through `Arc`s; LDK objects synchronise internally.
+
+use std::sync::{Arc, Mutex};
+
+use lightning::chain::chainmonitor;
+use lightning::chain::Filter;
+use lightning::ln::peer_handler::IgnoringMessageHandler;
+use lightning::routing::gossip;
+use lightning::routing::router::DefaultRouter;
+use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
+use lightning::routing::utxo::UtxoLookup;
+use lightning::sign::InMemorySigner;
+use lightning::util::persist::MonitorUpdatingPersister;
+use lightning_net_tokio::SocketDescriptor;
+use sluice_storage::Store;
+
+use crate::chain::{Broadcaster, FeeRates};
+use crate::logger::LdkLogger;
+
+/// LDK's key manager (node and channel keys from the node seed).
+pub type KeysManager = lightning::sign::KeysManager;
+
+/// A chain filter; none is used (blocks arrive whole from the RPC backend).
+pub type DynFilter = dyn Filter + Send + Sync;
+
+/// Channel monitor persistence: LDK's incremental persister over the store.
+pub type MonitorPersister = MonitorUpdatingPersister<
+    Arc<Store>,
+    Arc<LdkLogger>,
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Arc<Broadcaster>,
+    Arc<FeeRates>,
+>;
+
+/// The chain monitor watching every channel's on-chain state.
+pub type ChainMonitor = chainmonitor::ChainMonitor<
+    InMemorySigner,
+    Arc<DynFilter>,
+    Arc<Broadcaster>,
+    Arc<FeeRates>,
+    Arc<LdkLogger>,
+    Arc<MonitorPersister>,
+    Arc<KeysManager>,
+>;
+
+/// The network graph learned from gossip.
+pub type Graph = gossip::NetworkGraph<Arc<LdkLogger>>;
+
+/// The payment-success scorer the router consults.
+pub type Scorer = ProbabilisticScorer<Arc<Graph>, Arc<LdkLogger>>;
+
+/// The router the channel manager (and the pathfinding actor) use.
+pub type Router = DefaultRouter<
+    Arc<Graph>,
+    Arc<LdkLogger>,
+    Arc<KeysManager>,
+    Arc<Mutex<Scorer>>,
+    ProbabilisticScoringFeeParameters,
+    Scorer,
+>;
+
+/// Blinded-path and onion-message routing.
+pub type MessageRouter = lightning::onion_message::messenger::DefaultMessageRouter<
+    Arc<Graph>,
+    Arc<LdkLogger>,
+    Arc<KeysManager>,
+>;
+
+/// The channel manager: channels, HTLCs, payments.
+pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
+    Arc<ChainMonitor>,
+    Arc<Broadcaster>,
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Arc<FeeRates>,
+    Arc<Router>,
+    Arc<MessageRouter>,
+    Arc<LdkLogger>,
+>;
+
+/// The onion messenger (offers, async payments and DNS resolution are not served yet).
+pub type OnionMessenger = lightning::onion_message::messenger::OnionMessenger<
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Arc<LdkLogger>,
+    Arc<ChannelManager>,
+    Arc<MessageRouter>,
+    Arc<ChannelManager>,
+    Arc<IgnoringMessageHandler>,
+    Arc<IgnoringMessageHandler>,
+    Arc<IgnoringMessageHandler>,
+>;
+
+/// UTXO lookups for gossip verification.
+pub type DynUtxoLookup = dyn UtxoLookup + Send + Sync;
+
+/// Gossip handling over the peer-to-peer network.
+pub type P2PGossipSync = gossip::P2PGossipSync<Arc<Graph>, Arc<DynUtxoLookup>, Arc<LdkLogger>>;
+
+/// The peer manager: connections, the noise handshake, message dispatch.
+pub type PeerManager = lightning::ln::peer_handler::PeerManager<
+    SocketDescriptor,
+    Arc<ChannelManager>,
+    Arc<P2PGossipSync>,
+    Arc<OnionMessenger>,
+    Arc<LdkLogger>,
+    Arc<IgnoringMessageHandler>,
+    Arc<KeysManager>,
+    Arc<ChainMonitor>,
+>;
+
+/// Sweeps outputs of closed channels to the on-chain wallet.
+pub type Sweeper = lightning::util::sweep::OutputSweeper<
+    Arc<Broadcaster>,
+    Arc<lightning::sign::ChangeDestinationSourceSyncWrapper<Arc<crate::wallet::OnchainWallet>>>,
+    Arc<FeeRates>,
+    Arc<DynFilter>,
+    Arc<Store>,
+    Arc<LdkLogger>,
+    Arc<KeysManager>,
+>;

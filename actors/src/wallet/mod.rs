@@ -1,0 +1,196 @@
+//! The node's on-chain wallet: a BDK wallet (BIP84 P2WPKH) derived from the node seed,
+//! persisted in the store, synced from the chain backend with bdk_bitcoind_rpc.
+//!
+//! It funds channel opens, receives sweeps (as LDK's change destination) and answers
+//! address and balance requests.
+
+mod persist;
+
+use std::sync::Mutex;
+
+use bdk_bitcoind_rpc::bitcoincore_rpc::{Auth, Client, RpcApi};
+use bdk_bitcoind_rpc::Emitter;
+use bdk_wallet::{Balance, KeychainKind, PersistedWallet, SignOptions, Wallet};
+use bitcoin::bip32::Xpriv;
+use bitcoin::{Address, Amount, FeeRate, Network, ScriptBuf, Transaction};
+use lightning::sign::ChangeDestinationSourceSync;
+use sluice_storage::Store;
+
+pub use persist::StorePersister;
+
+use crate::chain::RpcEndpoint;
+use crate::NodeError;
+
+/// The wallet and its persister, locked together.
+struct Inner {
+    wallet: PersistedWallet<StorePersister>,
+    persister: StorePersister,
+}
+
+/// The on-chain wallet.
+pub struct OnchainWallet {
+    inner: Mutex<Inner>,
+    rpc: Client,
+}
+
+fn wallet_error(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Wallet(e.to_string())
+}
+
+impl OnchainWallet {
+    /// Opens the wallet kept in `store` (creating it on first start) for the keys derived
+    /// from `seed`, syncing later through `endpoint`.
+    pub fn open(
+        store: Store,
+        seed: &[u8; 32],
+        network: Network,
+        endpoint: &RpcEndpoint,
+    ) -> Result<Self, NodeError> {
+        let xprv = Xpriv::new_master(network, seed).map_err(wallet_error)?;
+        let coin = if network == Network::Bitcoin { 0 } else { 1 };
+        let external = format!("wpkh({xprv}/84'/{coin}'/0'/0/*)");
+        let internal = format!("wpkh({xprv}/84'/{coin}'/0'/1/*)");
+        let mut persister = StorePersister::new(store);
+        let loaded = Wallet::load()
+            .descriptor(KeychainKind::External, Some(external.clone()))
+            .descriptor(KeychainKind::Internal, Some(internal.clone()))
+            .extract_keys()
+            .check_network(network)
+            .load_wallet(&mut persister)
+            .map_err(wallet_error)?;
+        let wallet = match loaded {
+            Some(wallet) => wallet,
+            None => Wallet::create(external, internal)
+                .network(network)
+                .create_wallet(&mut persister)
+                .map_err(wallet_error)?,
+        };
+        let url = format!("http://{}:{}", endpoint.host, endpoint.port);
+        let auth = Auth::UserPass(endpoint.user.clone(), endpoint.password.clone());
+        let rpc = Client::new(&url, auth).map_err(wallet_error)?;
+        Ok(OnchainWallet {
+            inner: Mutex::new(Inner { wallet, persister }),
+            rpc,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn persist(inner: &mut Inner) -> Result<(), NodeError> {
+        let Inner { wallet, persister } = inner;
+        wallet
+            .persist(persister)
+            .map(|_| ())
+            .map_err(NodeError::Store)
+    }
+
+    /// A new receive address (revealed and persisted, so it is never handed out twice).
+    pub fn new_address(&self) -> Result<Address, NodeError> {
+        let mut inner = self.lock();
+        let address = inner
+            .wallet
+            .reveal_next_address(KeychainKind::External)
+            .address;
+        Self::persist(&mut inner)?;
+        Ok(address)
+    }
+
+    /// Current balances.
+    pub fn balance(&self) -> Balance {
+        self.lock().wallet.balance()
+    }
+
+    /// Builds and signs a transaction paying `amount` to `script` at `fee_rate`; the
+    /// change goes back to the wallet. Not broadcast.
+    pub fn build_payment(
+        &self,
+        script: ScriptBuf,
+        amount: Amount,
+        fee_rate: FeeRate,
+    ) -> Result<Transaction, NodeError> {
+        let mut inner = self.lock();
+        let available = inner.wallet.balance().trusted_spendable();
+        let mut builder = inner.wallet.build_tx();
+        builder.add_recipient(script, amount).fee_rate(fee_rate);
+        let mut psbt = builder.finish().map_err(|e| match e {
+            bdk_wallet::error::CreateTxError::CoinSelection(_) => NodeError::InsufficientFunds {
+                needed_sat: amount.to_sat(),
+                available_sat: available.to_sat(),
+            },
+            other => wallet_error(other),
+        })?;
+        let finalized = inner
+            .wallet
+            .sign(&mut psbt, SignOptions::default())
+            .map_err(wallet_error)?;
+        if !finalized {
+            return Err(NodeError::Wallet(
+                "the wallet could not sign its own transaction".into(),
+            ));
+        }
+        let tx = psbt.extract_tx().map_err(wallet_error)?;
+        // Record the spend as unconfirmed so the coins are not chosen twice.
+        inner
+            .wallet
+            .apply_unconfirmed_txs([(tx.clone(), now_secs())]);
+        Self::persist(&mut inner)?;
+        Ok(tx)
+    }
+
+    /// Brings the wallet to the chain's tip and mempool. Blocking: call from a blocking
+    /// thread.
+    pub fn sync(&self) -> Result<(), NodeError> {
+        let (checkpoint, unconfirmed) = {
+            let inner = self.lock();
+            let unconfirmed: Vec<_> = inner
+                .wallet
+                .transactions()
+                .filter(|tx| tx.chain_position.is_unconfirmed())
+                .map(|tx| tx.tx_node.tx.clone())
+                .collect();
+            (inner.wallet.latest_checkpoint(), unconfirmed)
+        };
+        let mut emitter = Emitter::new(&self.rpc, checkpoint, 0, unconfirmed);
+        while let Some(event) = emitter.next_block().map_err(wallet_error)? {
+            let mut inner = self.lock();
+            inner
+                .wallet
+                .apply_block_connected_to(&event.block, event.block_height(), event.connected_to())
+                .map_err(wallet_error)?;
+            Self::persist(&mut inner)?;
+        }
+        let mempool = emitter.mempool().map_err(wallet_error)?;
+        let mut inner = self.lock();
+        inner.wallet.apply_evicted_txs(mempool.evicted);
+        inner.wallet.apply_unconfirmed_txs(mempool.update);
+        Self::persist(&mut inner)
+    }
+
+    /// The chain backend's tip height, as the wallet's client sees it.
+    pub fn backend_height(&self) -> Result<u64, NodeError> {
+        self.rpc.get_block_count().map_err(wallet_error)
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl ChangeDestinationSourceSync for OnchainWallet {
+    fn get_change_destination_script(&self) -> Result<ScriptBuf, ()> {
+        let mut inner = self.lock();
+        let script = inner
+            .wallet
+            .reveal_next_address(KeychainKind::Internal)
+            .address
+            .script_pubkey();
+        Self::persist(&mut inner)
+            .map_err(|e| tracing::error!(error = %e, "persisting the wallet failed"))?;
+        Ok(script)
+    }
+}

@@ -1,0 +1,444 @@
+//! The API's [`NodeBackend`], answered from the node's LDK components.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::hashes::Hash;
+use bitcoin::hex::DisplayHex;
+use bitcoin::secp256k1::PublicKey;
+use lightning::ln::channelmanager::Bolt11InvoiceParameters;
+use lightning::ln::channelmanager::RetryableSendFailure;
+use lightning::ln::channelmanager::{Bolt11PaymentError, PaymentId as LdkPaymentId, Retry};
+use lightning::ln::types::ChannelId as LdkChannelId;
+use lightning::routing::router::RouteParametersConfig;
+use lightning::sign::EntropySource;
+use lightning::util::config::UserConfig;
+use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
+use sluice_actors::{Components, NodeError};
+use sluice_api::backend::{
+    ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
+    PaymentId, PeerAddress,
+};
+use sluice_api::types::{
+    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PaymentDirection,
+    PaymentInfo, PaymentStatus, PeerInfo, WalletAddressResponse, WalletBalanceResponse,
+};
+use sluice_api::NodeBackend;
+use sluice_storage::{PaymentRecord, StoreError, WriteBatch};
+use std::str::FromStr;
+
+use crate::build::user_config;
+
+/// How long LDK keeps retrying a payment before giving up.
+const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The stable code of a payment LDK refused to start.
+fn send_failure_code(error: &Bolt11PaymentError) -> &'static str {
+    match error {
+        Bolt11PaymentError::InvalidAmount => "invalid_amount",
+        Bolt11PaymentError::SendingFailed(RetryableSendFailure::PaymentExpired) => {
+            "payment_expired"
+        }
+        Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound) => "route_not_found",
+        Bolt11PaymentError::SendingFailed(RetryableSendFailure::DuplicatePayment) => {
+            "duplicate_payment"
+        }
+        Bolt11PaymentError::SendingFailed(RetryableSendFailure::OnionPacketSizeExceeded) => {
+            "onion_too_large"
+        }
+    }
+}
+
+/// Wall-clock time since the Unix epoch.
+struct Now(Duration);
+
+impl Now {
+    fn as_duration(&self) -> Duration {
+        self.0
+    }
+
+    fn as_millis(&self) -> u64 {
+        self.0.as_millis() as u64
+    }
+}
+
+fn now() -> Now {
+    Now(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default())
+}
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The node as the API sees it.
+pub struct NodeService {
+    components: Components,
+    listening: Vec<SocketAddr>,
+}
+
+impl NodeService {
+    /// A backend over `components`, listening for peers on `listening`.
+    pub fn new(components: Components, listening: Vec<SocketAddr>) -> Self {
+        NodeService {
+            components,
+            listening,
+        }
+    }
+}
+
+fn resolve(address: &PeerAddress) -> Result<SocketAddr, NodeError> {
+    (address.host.as_str(), address.port)
+        .to_socket_addrs()
+        .map_err(|e| NodeError::PeerUnreachable(format!("{}:{}: {e}", address.host, address.port)))?
+        .next()
+        .ok_or_else(|| {
+            NodeError::PeerUnreachable(format!(
+                "{}:{} does not resolve",
+                address.host, address.port
+            ))
+        })
+}
+
+/// Connects to `node_id` at `address` unless already connected.
+pub async fn connect(
+    components: &Components,
+    node_id: PublicKey,
+    address: SocketAddr,
+) -> Result<(), NodeError> {
+    let peers = &components.peer_manager;
+    if peers.peer_by_node_id(&node_id).is_some() {
+        return Ok(());
+    }
+    let closed = lightning_net_tokio::connect_outbound(Arc::clone(peers), node_id, address)
+        .await
+        .ok_or_else(|| NodeError::PeerUnreachable(format!("cannot connect to {address}")))?;
+    tokio::spawn(closed);
+    let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+    loop {
+        if peers.peer_by_node_id(&node_id).is_some() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(NodeError::PeerUnreachable(format!(
+                "the handshake with {node_id} did not finish"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
+    PaymentInfo {
+        id: record.payment_id,
+        direction: match record.direction {
+            sluice_storage::PaymentDirection::Inbound => PaymentDirection::Inbound,
+            sluice_storage::PaymentDirection::Outbound => PaymentDirection::Outbound,
+        },
+        status: match record.status {
+            sluice_storage::PaymentStatus::Pending => PaymentStatus::Pending,
+            sluice_storage::PaymentStatus::Succeeded => PaymentStatus::Succeeded,
+            sluice_storage::PaymentStatus::Failed => PaymentStatus::Failed,
+        },
+        amount_msat: Some(record.amount_msat),
+        fee_paid_msat: record.fee_paid_msat,
+        payment_hash: record.payment_hash,
+        preimage: record.preimage,
+        created_at_ms: record.created_at_ms,
+        updated_at_ms: record.updated_at_ms,
+    }
+}
+
+impl NodeBackend for NodeService {
+    async fn node_info(&self) -> Result<NodeInfoResponse, NodeError> {
+        let c = &self.components;
+        let best = c.channel_manager.current_best_block();
+        let channels = c.channel_manager.list_channels();
+        Ok(NodeInfoResponse {
+            node_id: c.channel_manager.get_our_node_id().to_string(),
+            network: c.network.to_string(),
+            block_height: best.height,
+            block_hash: best.block_hash.to_string(),
+            num_peers: c.peer_manager.list_peers().len() as u32,
+            num_channels: channels.len() as u32,
+            num_usable_channels: channels.iter().filter(|ch| ch.is_usable).count() as u32,
+            listening_addresses: self.listening.iter().map(ToString::to_string).collect(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        })
+    }
+
+    async fn list_peers(&self) -> Result<Vec<PeerInfo>, NodeError> {
+        Ok(self
+            .components
+            .peer_manager
+            .list_peers()
+            .into_iter()
+            .map(|p| PeerInfo {
+                node_id: p.counterparty_node_id.to_string(),
+                address: p.socket_address.map(|a| a.to_string()),
+                is_inbound: p.is_inbound_connection,
+            })
+            .collect())
+    }
+
+    async fn connect_peer(&self, request: ConnectPeer) -> Result<(), NodeError> {
+        let address = resolve(&request.address)?;
+        connect(&self.components, request.node_id, address).await
+    }
+
+    async fn disconnect_peer(&self, node_id: PublicKey) -> Result<(), NodeError> {
+        let peers = &self.components.peer_manager;
+        if peers.peer_by_node_id(&node_id).is_none() {
+            return Err(NodeError::PeerNotConnected(node_id.to_string()));
+        }
+        peers.disconnect_by_node_id(node_id);
+        Ok(())
+    }
+
+    async fn open_channel(&self, request: OpenChannel) -> Result<ChannelId, NodeError> {
+        let c = &self.components;
+        if let Some(address) = &request.address {
+            connect(c, request.node_id, resolve(address)?).await?;
+        }
+        if c.peer_manager.peer_by_node_id(&request.node_id).is_none() {
+            return Err(NodeError::PeerNotConnected(request.node_id.to_string()));
+        }
+        let available = c.wallet.balance().trusted_spendable().to_sat();
+        if available < request.capacity_sat {
+            return Err(NodeError::InsufficientFunds {
+                needed_sat: request.capacity_sat,
+                available_sat: available,
+            });
+        }
+        let mut config: UserConfig = user_config();
+        config.channel_handshake_config.announce_for_forwarding = request.announce;
+        if request.zero_conf {
+            config.channel_handshake_limits.trust_own_funding_0conf = true;
+        }
+        let random = c.keys.get_secure_random_bytes();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&random[..16]);
+        let user_channel_id = u128::from_be_bytes(id);
+        let temporary = c
+            .channel_manager
+            .create_channel(
+                request.node_id,
+                request.capacity_sat,
+                request.push_msat,
+                user_channel_id,
+                None,
+                Some(config),
+            )
+            .map_err(|e| NodeError::ChannelRefused(format!("{e:?}")))?;
+        Ok(ChannelId(temporary.0))
+    }
+
+    async fn close_channel(&self, request: CloseChannel) -> Result<(), NodeError> {
+        let c = &self.components;
+        let channel_id = LdkChannelId(request.channel_id.0);
+        let result = if request.force {
+            c.channel_manager.force_close_broadcasting_latest_txn(
+                &channel_id,
+                &request.counterparty_node_id,
+                "closed by the operator".to_owned(),
+            )
+        } else {
+            c.channel_manager
+                .close_channel(&channel_id, &request.counterparty_node_id)
+        };
+        result.map_err(|e| match e {
+            lightning::util::errors::APIError::ChannelUnavailable { err } => {
+                NodeError::NotFound(err)
+            }
+            other => NodeError::ChannelRefused(format!("{other:?}")),
+        })
+    }
+
+    async fn list_channels(&self) -> Result<Vec<ChannelInfo>, NodeError> {
+        Ok(self
+            .components
+            .channel_manager
+            .list_channels()
+            .into_iter()
+            .map(|ch| ChannelInfo {
+                channel_id: ch.channel_id.0.to_lower_hex_string(),
+                counterparty_node_id: ch.counterparty.node_id.to_string(),
+                funding_txo: ch
+                    .funding_txo
+                    .map(|o| o.into_bitcoin_outpoint().to_string()),
+                short_channel_id: ch.short_channel_id,
+                capacity_sat: ch.channel_value_satoshis,
+                outbound_capacity_msat: ch.outbound_capacity_msat,
+                inbound_capacity_msat: ch.inbound_capacity_msat,
+                next_outbound_htlc_limit_msat: ch.next_outbound_htlc_limit_msat,
+                confirmations: ch.confirmations,
+                confirmations_required: ch.confirmations_required,
+                is_outbound: ch.is_outbound,
+                is_ready: ch.is_channel_ready,
+                is_usable: ch.is_usable,
+                is_announced: ch.is_announced,
+            })
+            .collect())
+    }
+
+    async fn pay_invoice(&self, request: PayInvoice) -> Result<PaymentInfo, NodeError> {
+        let c = &self.components;
+        let invoice = Bolt11Invoice::from_str(&request.invoice)
+            .map_err(|e| NodeError::InvalidRequest(format!("invoice: {e}")))?;
+        if invoice.network() != c.network {
+            return Err(NodeError::InvalidRequest(format!(
+                "invoice: it is for {}, this node runs on {}",
+                invoice.network(),
+                c.network
+            )));
+        }
+        if invoice.would_expire(now().as_duration()) {
+            return Err(NodeError::InvalidRequest("invoice: expired".into()));
+        }
+        let amount_msat = match (invoice.amount_milli_satoshis(), request.amount_msat) {
+            (Some(amount), None) => amount,
+            (None, Some(amount)) => amount,
+            (Some(_), Some(_)) => {
+                return Err(NodeError::InvalidRequest(
+                    "amount_msat: the invoice already has an amount".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(NodeError::InvalidRequest(
+                    "amount_msat: required for an invoice without an amount".into(),
+                ))
+            }
+        };
+        // One payment per invoice: its payment hash is the payment id, so paying twice is
+        // refused by the store here and by LDK below.
+        let hash = invoice.payment_hash().to_byte_array();
+        let id = hash.to_lower_hex_string();
+        let record = PaymentRecord {
+            payment_id: id.clone(),
+            direction: sluice_storage::PaymentDirection::Outbound,
+            payment_hash: id.clone(),
+            quote_id: None,
+            invoice: Some(request.invoice.clone()),
+            amount_msat,
+            max_fee_msat: request.max_fee_msat.unwrap_or(0),
+            fee_paid_msat: None,
+            status: sluice_storage::PaymentStatus::Pending,
+            preimage: None,
+            failure_code: None,
+            created_at_ms: now().as_millis(),
+            updated_at_ms: now().as_millis(),
+        };
+        let mut batch = WriteBatch::new();
+        batch.create(&record)?;
+        match c.store.commit(batch).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => {
+                let existing = c.store.get::<PaymentRecord>(id.clone()).await?;
+                return existing
+                    .map(to_payment_info)
+                    .ok_or(NodeError::NotFound(format!("payment {id}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let route_config = RouteParametersConfig {
+            max_total_routing_fee_msat: request.max_fee_msat,
+            ..RouteParametersConfig::default()
+        };
+        let explicit_amount = invoice
+            .amount_milli_satoshis()
+            .is_none()
+            .then_some(amount_msat);
+        let sent = c.channel_manager.pay_for_bolt11_invoice(
+            &invoice,
+            LdkPaymentId(hash),
+            explicit_amount,
+            route_config,
+            Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
+        );
+        let mut record = record;
+        if let Err(e) = sent {
+            record.status = sluice_storage::PaymentStatus::Failed;
+            record.failure_code = Some(send_failure_code(&e).to_owned());
+            record.updated_at_ms = now().as_millis();
+            let mut batch = WriteBatch::new();
+            batch.put(&record)?;
+            c.store.commit(batch).await?;
+        }
+        Ok(to_payment_info(record))
+    }
+
+    async fn create_invoice(&self, request: CreateInvoice) -> Result<InvoiceResponse, NodeError> {
+        let description = Description::new(request.description)
+            .map_err(|e| NodeError::InvalidRequest(format!("description: {e}")))?;
+        let params = Bolt11InvoiceParameters {
+            amount_msats: request.amount_msat,
+            description: Bolt11InvoiceDescription::Direct(description),
+            invoice_expiry_delta_secs: Some(request.expiry_secs),
+            ..Default::default()
+        };
+        let invoice = self
+            .components
+            .channel_manager
+            .create_bolt11_invoice(params)
+            .map_err(|e| NodeError::Invoice(format!("{e:?}")))?;
+        let expires_at = invoice.duration_since_epoch() + invoice.expiry_time();
+        Ok(InvoiceResponse {
+            bolt11: invoice.to_string(),
+            payment_hash: invoice.payment_hash().to_string(),
+            amount_msat: invoice.amount_milli_satoshis(),
+            expires_at_secs: expires_at.as_secs(),
+        })
+    }
+
+    async fn list_payments(&self, filter: PaymentFilter) -> Result<Vec<PaymentInfo>, NodeError> {
+        let records = self.components.store.scan::<PaymentRecord>("").await?;
+        let mut payments: Vec<PaymentInfo> = records
+            .into_iter()
+            .map(to_payment_info)
+            .filter(|p| filter.direction.is_none_or(|d| d == p.direction))
+            .filter(|p| filter.status.is_none_or(|s| s == p.status))
+            .collect();
+        payments.sort_by_key(|p| std::cmp::Reverse(p.created_at_ms));
+        payments.truncate(filter.limit);
+        Ok(payments)
+    }
+
+    async fn get_payment(&self, id: PaymentId) -> Result<PaymentInfo, NodeError> {
+        let key = id.0.to_lower_hex_string();
+        self.components
+            .store
+            .get::<PaymentRecord>(key.clone())
+            .await?
+            .map(to_payment_info)
+            .ok_or(NodeError::NotFound(format!("payment {key}")))
+    }
+
+    async fn wallet_new_address(&self) -> Result<WalletAddressResponse, NodeError> {
+        let wallet = Arc::clone(&self.components.wallet);
+        let address = tokio::task::spawn_blocking(move || wallet.new_address())
+            .await
+            .map_err(|e| NodeError::Wallet(e.to_string()))??;
+        Ok(WalletAddressResponse {
+            address: address.to_string(),
+        })
+    }
+
+    async fn wallet_balance(&self) -> Result<WalletBalanceResponse, NodeError> {
+        let balance = self.components.wallet.balance();
+        Ok(WalletBalanceResponse {
+            confirmed_sat: balance.confirmed.to_sat(),
+            unconfirmed_sat: (balance.trusted_pending + balance.untrusted_pending).to_sat(),
+            immature_sat: balance.immature.to_sat(),
+            total_sat: balance.total().to_sat(),
+            spendable_sat: balance.trusted_spendable().to_sat(),
+        })
+    }
+
+    async fn health(&self) -> Result<HealthResponse, NodeError> {
+        Ok(HealthResponse {
+            status: HealthStatus::Ok,
+            detail: None,
+        })
+    }
+}

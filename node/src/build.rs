@@ -1,0 +1,440 @@
+//! Building the node's LDK objects from the store, the seed and the chain backend, and
+//! bringing every chain listener to the backend's tip before anything runs.
+//!
+//! Order matters: monitors are read first (they are the source of truth for funds), the
+//! channel manager second (it may lag the monitors, never lead them), then both are
+//! synced to the chain tip, and only then are the monitors handed to the chain monitor.
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::{BlockHash, Network};
+use lightning::chain::{BestBlock, ChannelMonitorUpdateStatus, Watch};
+use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
+use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
+use lightning::routing::gossip::NetworkGraph;
+use lightning::routing::router::DefaultRouter;
+use lightning::routing::scoring::{
+    ProbabilisticScorer, ProbabilisticScoringDecayParameters, ProbabilisticScoringFeeParameters,
+};
+use lightning::sign::{ChangeDestinationSourceSyncWrapper, EntropySource, NodeSigner};
+use lightning::util::config::UserConfig;
+use lightning::util::persist::{
+    KVStoreSync, MonitorUpdatingPersister, CHANNEL_MANAGER_PERSISTENCE_KEY,
+    CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+    NETWORK_GRAPH_PERSISTENCE_KEY, NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
+    NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE, OUTPUT_SWEEPER_PERSISTENCE_KEY,
+    OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE, OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
+    SCORER_PERSISTENCE_KEY, SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
+    SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
+};
+use lightning::util::ser::{ReadableArgs, Writeable};
+use lightning_block_sync::init::{synchronize_listeners, validate_best_block_header};
+use lightning_block_sync::poll::ValidatedBlockHeader;
+use lightning_block_sync::UnboundedCache;
+use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
+use sluice_actors::logger::LdkLogger;
+use sluice_actors::types::{
+    ChainMonitor, ChannelManager, DynFilter, KeysManager, MonitorPersister,
+};
+use sluice_actors::wallet::OnchainWallet;
+use sluice_actors::Components;
+use sluice_storage::Store;
+use tokio::sync::mpsc;
+
+/// Monitor updates kept before a full monitor is rewritten.
+pub const MAX_PENDING_MONITOR_UPDATES: u64 = 100;
+
+/// Why the node cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The chain backend is unreachable or serves another network.
+    #[error("{0}")]
+    Chain(String),
+    /// Stored state could not be read: the store is damaged or from another node.
+    #[error("stored {what} cannot be read: {detail}")]
+    CorruptState {
+        /// What failed to load.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// Anything else that stops the start.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What [`build`] needs besides the store and the seed.
+pub struct BuildParams {
+    /// The network.
+    pub network: Network,
+    /// The chain backend.
+    pub endpoint: RpcEndpoint,
+}
+
+/// The built node and the pieces its tasks still need.
+pub struct Built {
+    /// The shared LDK objects.
+    pub components: Components,
+    /// The broadcaster's queue, drained by the broadcast task.
+    pub broadcasts: mpsc::UnboundedReceiver<Vec<bitcoin::Transaction>>,
+    /// Headers seen during the initial sync, reused by the block poller.
+    pub header_cache: UnboundedCache,
+    /// The tip everything was synced to.
+    pub tip: ValidatedBlockHeader,
+}
+
+fn now() -> std::time::Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn corrupt(what: &'static str) -> impl Fn(lightning::io::Error) -> StartError {
+    move |e| StartError::CorruptState {
+        what,
+        detail: e.to_string(),
+    }
+}
+
+/// The channel configuration sluice uses: anchors off until bump handling lands (the
+/// wallet would need to fund CPFP), 0-conf accepted only when asked per channel.
+pub fn user_config() -> UserConfig {
+    let mut config = UserConfig::default();
+    config
+        .channel_handshake_config
+        .negotiate_anchors_zero_fee_htlc_tx = false;
+    config
+        .channel_handshake_config
+        .max_inbound_htlc_value_in_flight_percent_of_channel = 100;
+    config
+        .channel_handshake_limits
+        .force_announced_channel_preference = false;
+    config.manually_accept_inbound_channels = false;
+    config
+}
+
+/// Builds every LDK object and syncs the chain listeners to the backend's tip.
+pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<Built, StartError> {
+    let network = params.network;
+    let chain = Arc::new(ChainClient::new(&params.endpoint));
+    chain
+        .check_network(network)
+        .await
+        .map_err(|e| StartError::Chain(e.to_string()))?;
+
+    let store = Arc::new(store);
+    let logger = Arc::new(LdkLogger);
+    let fees = Arc::new(FeeRates::default());
+    let (broadcaster, broadcasts) = Broadcaster::new();
+    let broadcaster = Arc::new(broadcaster);
+    let started = now();
+    let keys = Arc::new(KeysManager::new(
+        &seed,
+        started.as_secs(),
+        started.subsec_nanos(),
+        true,
+    ));
+
+    let persister: Arc<MonitorPersister> = Arc::new(MonitorUpdatingPersister::new(
+        Arc::clone(&store),
+        Arc::clone(&logger),
+        MAX_PENDING_MONITOR_UPDATES,
+        Arc::clone(&keys),
+        Arc::clone(&keys),
+        Arc::clone(&broadcaster),
+        Arc::clone(&fees),
+    ));
+    let mut monitors = persister
+        .read_all_channel_monitors_with_updates()
+        .map_err(corrupt("channel monitors"))?;
+    let chain_monitor: Arc<ChainMonitor> = Arc::new(ChainMonitor::new(
+        None::<Arc<DynFilter>>,
+        Arc::clone(&broadcaster),
+        Arc::clone(&logger),
+        Arc::clone(&fees),
+        Arc::clone(&persister),
+        Arc::clone(&keys),
+        keys.get_peer_storage_key(),
+    ));
+
+    let graph = Arc::new(
+        match store.read(
+            NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
+            NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
+            NETWORK_GRAPH_PERSISTENCE_KEY,
+        ) {
+            Ok(bytes) => NetworkGraph::read(&mut &bytes[..], Arc::clone(&logger)).map_err(|e| {
+                StartError::CorruptState {
+                    what: "network graph",
+                    detail: format!("{e:?}"),
+                }
+            })?,
+            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
+                NetworkGraph::new(network, Arc::clone(&logger))
+            }
+            Err(e) => return Err(corrupt("network graph")(e)),
+        },
+    );
+    let decay = ProbabilisticScoringDecayParameters::default();
+    let scorer = Arc::new(Mutex::new(
+        match store.read(
+            SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
+            SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
+            SCORER_PERSISTENCE_KEY,
+        ) {
+            Ok(bytes) => ProbabilisticScorer::read(
+                &mut &bytes[..],
+                (decay, Arc::clone(&graph), Arc::clone(&logger)),
+            )
+            .map_err(|e| StartError::CorruptState {
+                what: "scorer",
+                detail: format!("{e:?}"),
+            })?,
+            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
+                ProbabilisticScorer::new(decay, Arc::clone(&graph), Arc::clone(&logger))
+            }
+            Err(e) => return Err(corrupt("scorer")(e)),
+        },
+    ));
+    let router = Arc::new(DefaultRouter::new(
+        Arc::clone(&graph),
+        Arc::clone(&logger),
+        Arc::clone(&keys),
+        Arc::clone(&scorer),
+        ProbabilisticScoringFeeParameters::default(),
+    ));
+    let message_router = Arc::new(
+        lightning::onion_message::messenger::DefaultMessageRouter::new(
+            Arc::clone(&graph),
+            Arc::clone(&keys),
+        ),
+    );
+
+    // The channel manager: read it if the node has one, else start at the chain's tip.
+    let rpc = Arc::clone(chain.rpc());
+    let best = validate_best_block_header(&*rpc)
+        .await
+        .map_err(|e| StartError::Chain(format!("{e:?}")))?;
+    let (manager_hash, channel_manager) = match store.read(
+        CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_KEY,
+    ) {
+        Ok(bytes) => {
+            let args = ChannelManagerReadArgs::new(
+                Arc::clone(&keys),
+                Arc::clone(&keys),
+                Arc::clone(&keys),
+                Arc::clone(&fees),
+                Arc::clone(&chain_monitor),
+                Arc::clone(&broadcaster),
+                Arc::clone(&router),
+                Arc::clone(&message_router),
+                Arc::clone(&logger),
+                user_config(),
+                monitors.iter().map(|(_, m)| m).collect(),
+            );
+            let (hash, manager) = <(BlockHash, ChannelManager)>::read(&mut &bytes[..], args)
+                .map_err(|e| StartError::CorruptState {
+                    what: "channel manager",
+                    detail: format!("{e:?}"),
+                })?;
+            (hash, Arc::new(manager))
+        }
+        Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
+            if !monitors.is_empty() {
+                return Err(StartError::CorruptState {
+                    what: "channel manager",
+                    detail: "channel monitors exist but the channel manager is missing".into(),
+                });
+            }
+            let params = ChainParameters {
+                network,
+                best_block: BestBlock::new(best.header.block_hash(), best.height),
+            };
+            let manager = ChannelManager::new(
+                Arc::clone(&fees),
+                Arc::clone(&chain_monitor),
+                Arc::clone(&broadcaster),
+                Arc::clone(&router),
+                Arc::clone(&message_router),
+                Arc::clone(&logger),
+                Arc::clone(&keys),
+                Arc::clone(&keys),
+                Arc::clone(&keys),
+                user_config(),
+                params,
+                started.as_secs() as u32,
+            );
+            (best.header.block_hash(), Arc::new(manager))
+        }
+        Err(e) => return Err(corrupt("channel manager")(e)),
+    };
+
+    let wallet = Arc::new(
+        OnchainWallet::open((*store).clone(), &seed, network, &params.endpoint)
+            .map_err(|e| StartError::Other(e.to_string()))?,
+    );
+    let change_destination = Arc::new(ChangeDestinationSourceSyncWrapper::new(Arc::clone(&wallet)));
+    let sweeper = Arc::new(
+        match store.read(
+            OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
+            OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
+            OUTPUT_SWEEPER_PERSISTENCE_KEY,
+        ) {
+            Ok(bytes) => {
+                let args = (
+                    Arc::clone(&broadcaster),
+                    Arc::clone(&fees),
+                    None::<Arc<DynFilter>>,
+                    Arc::clone(&keys),
+                    Arc::clone(&change_destination),
+                    Arc::clone(&store),
+                    Arc::clone(&logger),
+                );
+                let (_, sweeper): (BestBlock, _) = ReadableArgs::read(&mut &bytes[..], args)
+                    .map_err(|e| StartError::CorruptState {
+                        what: "output sweeper",
+                        detail: format!("{e:?}"),
+                    })?;
+                sweeper
+            }
+            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
+                lightning::util::sweep::OutputSweeper::new(
+                    channel_manager.current_best_block(),
+                    Arc::clone(&broadcaster),
+                    Arc::clone(&fees),
+                    None,
+                    Arc::clone(&keys),
+                    Arc::clone(&change_destination),
+                    Arc::clone(&store),
+                    Arc::clone(&logger),
+                )
+            }
+            Err(e) => return Err(corrupt("output sweeper")(e)),
+        },
+    );
+
+    // Bring the channel manager, every monitor and the sweeper to the tip.
+    let mut header_cache = UnboundedCache::new();
+    let tip = {
+        let monitor_listeners: Vec<_> = monitors
+            .drain(..)
+            .map(|(hash, monitor)| {
+                (
+                    hash,
+                    (
+                        monitor,
+                        Arc::clone(&broadcaster),
+                        Arc::clone(&fees),
+                        Arc::clone(&logger),
+                    ),
+                )
+            })
+            .collect();
+        let mut listeners: Vec<(BlockHash, &(dyn lightning::chain::Listen + Send + Sync))> =
+            vec![(
+                manager_hash,
+                &*channel_manager as &(dyn lightning::chain::Listen + Send + Sync),
+            )];
+        for (hash, listener) in &monitor_listeners {
+            listeners.push((
+                *hash,
+                listener as &(dyn lightning::chain::Listen + Send + Sync),
+            ));
+        }
+        let sweeper_hash = sweeper.current_best_block().block_hash;
+        listeners.push((
+            sweeper_hash,
+            &*sweeper as &(dyn lightning::chain::Listen + Send + Sync),
+        ));
+        let tip = synchronize_listeners(Arc::clone(&rpc), network, &mut header_cache, listeners)
+            .await
+            .map_err(|e| StartError::Chain(format!("syncing to the chain tip: {e:?}")))?;
+        (tip, monitor_listeners)
+    };
+    let (tip, monitor_listeners) = tip;
+    for (_, (monitor, ..)) in monitor_listeners {
+        let channel_id = monitor.channel_id();
+        match chain_monitor.watch_channel(channel_id, monitor) {
+            Ok(ChannelMonitorUpdateStatus::Completed) => {}
+            other => {
+                return Err(StartError::CorruptState {
+                    what: "channel monitors",
+                    detail: format!("watching channel {channel_id} failed: {other:?}"),
+                })
+            }
+        }
+    }
+
+    let gossip = Arc::new(lightning::routing::gossip::P2PGossipSync::new(
+        Arc::clone(&graph),
+        None,
+        Arc::clone(&logger),
+    ));
+    let ignoring = Arc::new(IgnoringMessageHandler {});
+    let onion_messenger = Arc::new(lightning::onion_message::messenger::OnionMessenger::new(
+        Arc::clone(&keys),
+        Arc::clone(&keys),
+        Arc::clone(&logger),
+        Arc::clone(&channel_manager),
+        Arc::clone(&message_router),
+        Arc::clone(&channel_manager),
+        Arc::clone(&ignoring),
+        Arc::clone(&ignoring),
+        Arc::clone(&ignoring),
+    ));
+    let mut ephemeral = [0u8; 32];
+    ephemeral.copy_from_slice(&keys.get_secure_random_bytes());
+    let peer_manager = Arc::new(lightning::ln::peer_handler::PeerManager::new(
+        MessageHandler {
+            chan_handler: Arc::clone(&channel_manager),
+            route_handler: Arc::clone(&gossip),
+            onion_message_handler: Arc::clone(&onion_messenger),
+            custom_message_handler: Arc::clone(&ignoring),
+            send_only_message_handler: Arc::clone(&chain_monitor),
+        },
+        started.as_secs() as u32,
+        &ephemeral,
+        Arc::clone(&logger),
+        Arc::clone(&keys),
+    ));
+
+    let components = Components {
+        network,
+        store,
+        chain,
+        fees,
+        broadcaster,
+        logger,
+        keys,
+        chain_monitor,
+        channel_manager,
+        graph,
+        scorer,
+        router,
+        gossip,
+        onion_messenger,
+        peer_manager,
+        sweeper,
+        wallet,
+    };
+    Ok(Built {
+        components,
+        broadcasts,
+        header_cache,
+        tip,
+    })
+}
+
+/// The node's public key.
+pub fn node_id(keys: &KeysManager) -> Option<PublicKey> {
+    keys.get_node_id(lightning::sign::Recipient::Node).ok()
+}
+
+/// Serialises `value` for the store (used for the graph and scorer at shutdown).
+pub fn encode(value: &impl Writeable) -> Vec<u8> {
+    value.encode()
+}

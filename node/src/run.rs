@@ -1,0 +1,381 @@
+//! `sluice run`: open the store and seed, start (or reach) the chain, build the LDK
+//! objects, run the node's tasks, and shut down cleanly on SIGTERM/SIGINT.
+//!
+//! Tasks: broadcasting, chain following (blocks, fees), wallet sync, the peer listener,
+//! LDK's background processor (events, persistence, timers) and the HTTP API. On a signal
+//! the API stops accepting, peers are disconnected, the background processor persists
+//! the channel manager, graph and scorer on its way out, and the store is flushed.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
+use sluice_actors::chain::{follow_chain, run_broadcasts, RpcEndpoint};
+use sluice_actors::events::EventDispatcher;
+use sluice_actors::Components;
+use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
+use sluice_storage::{Store, StoreConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::backend::NodeService;
+use crate::build::{build, BuildParams, StartError};
+use crate::config::{ChainSource, NodeConfig};
+use crate::regtest::{self, Automine, RegtestChainConfig};
+use crate::seed;
+
+/// How often the chain backend is polled for a new tip.
+pub const CHAIN_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the wallet syncs when no block arrives (mempool changes).
+pub const WALLET_SYNC_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Why the node stopped with an error. Each maps to a distinct exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The data directory or store cannot be used (exit 3).
+    #[error("store: {0}")]
+    Store(String),
+    /// The seed is missing, unreadable or too widely readable (exit 4).
+    #[error(transparent)]
+    Seed(#[from] seed::SeedError),
+    /// The chain backend is unreachable or on another network (exit 5).
+    #[error("chain backend: {0}")]
+    Chain(String),
+    /// Stored node state is damaged (exit 6).
+    #[error(transparent)]
+    Start(StartError),
+    /// A listener could not bind (exit 7).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Store(_) => 3,
+            RunError::Seed(_) => 4,
+            RunError::Chain(_) | RunError::Start(StartError::Chain(_)) => 5,
+            RunError::Start(_) => 6,
+            RunError::Bind { .. } => 7,
+        }
+    }
+}
+
+fn open_store(data_dir: &Path) -> Result<(Store, bool), RunError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| RunError::Store(format!("creating {}: {e}", data_dir.display())))?;
+    let path = data_dir.join("store");
+    let new_node = !path.exists();
+    let store = Store::open(&path, StoreConfig::default())
+        .map_err(|e| RunError::Store(format!("opening {}: {e}", path.display())))?;
+    Ok((store, new_node))
+}
+
+/// Runs the node until SIGTERM or SIGINT; `ready` receives the API and peer addresses
+/// once everything serves.
+pub async fn run(
+    config: NodeConfig,
+    ready: impl FnOnce(SocketAddr, SocketAddr),
+) -> Result<(), RunError> {
+    let (store, new_node) = open_store(&config.data_dir)?;
+    let seed = seed::load_or_create(&config.data_dir.join("seed"), new_node)?;
+
+    // The chain: an external bitcoind, or the embedded chain in this process.
+    let (endpoint, embedded) = match &config.chain_source {
+        ChainSource::BitcoindRpc {
+            host,
+            port,
+            user,
+            password,
+            ..
+        } => (
+            RpcEndpoint {
+                host: host.clone(),
+                port: *port,
+                user: user.clone(),
+                password: password.clone(),
+            },
+            None,
+        ),
+        ChainSource::Embedded { automine_ms } => {
+            let password = random_password();
+            let chain = regtest::start(RegtestChainConfig {
+                data_dir: Some(config.data_dir.join("chain")),
+                rpc_addr: "127.0.0.1:0"
+                    .parse()
+                    .map_err(|_| RunError::Chain("bad address".into()))?,
+                rpc_user: "sluice".into(),
+                rpc_password: password.clone(),
+                automine: automine_ms.map_or(Automine::Off, |ms| {
+                    Automine::Every(Duration::from_millis(ms))
+                }),
+                automine_script: None,
+            })
+            .await
+            .map_err(|e| RunError::Chain(e.to_string()))?;
+            let endpoint = RpcEndpoint {
+                host: chain.rpc_addr.ip().to_string(),
+                port: chain.rpc_addr.port(),
+                user: "sluice".into(),
+                password,
+            };
+            (endpoint, Some(chain))
+        }
+    };
+
+    let built = build(
+        BuildParams {
+            network: config.network,
+            endpoint,
+        },
+        store,
+        seed,
+    )
+    .await
+    .map_err(|e| match e {
+        StartError::Chain(detail) => RunError::Chain(detail),
+        other => RunError::Start(other),
+    })?;
+    let components = built.components.clone();
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    tasks.push(tokio::spawn(run_broadcasts(
+        Arc::clone(&components.chain),
+        built.broadcasts,
+    )));
+    let (new_tip, tips) = watch::channel(built.tip.height);
+    tasks.push(tokio::spawn(follow_chain(
+        components.clone(),
+        built.header_cache,
+        built.tip,
+        CHAIN_POLL_INTERVAL,
+        new_tip,
+        stopped.clone(),
+    )));
+    tasks.push(tokio::spawn(sync_wallet(
+        components.clone(),
+        tips,
+        stopped.clone(),
+    )));
+
+    let peer_listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| RunError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+    let peer_addr = peer_listener
+        .local_addr()
+        .map_err(|source| RunError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    tasks.push(tokio::spawn(accept_peers(
+        components.clone(),
+        peer_listener,
+        stopped.clone(),
+    )));
+
+    let processor = tokio::spawn(background_processor(components.clone(), stopped.clone()));
+
+    let api_listener =
+        TcpListener::bind(config.api_addr)
+            .await
+            .map_err(|source| RunError::Bind {
+                addr: config.api_addr,
+                source,
+            })?;
+    let api_addr = api_listener.local_addr().map_err(|source| RunError::Bind {
+        addr: config.api_addr,
+        source,
+    })?;
+    let api = api_router(&config, components.clone(), vec![peer_addr]);
+    let mut api_stopped = stopped.clone();
+    let api_task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = api_stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = sluice_api::serve(api_listener, api, shutdown).await {
+            tracing::error!(error = %e, "the API server failed");
+        }
+    });
+
+    tracing::info!(node_id = %components.channel_manager.get_our_node_id(), %api_addr, %peer_addr, "sluice is running");
+    ready(api_addr, peer_addr);
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+
+    let _ = stop.send(true);
+    let _ = api_task.await;
+    components.peer_manager.disconnect_all_peers();
+    match processor.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the background processor failed to persist on exit")
+        }
+        Err(e) => tracing::error!(error = %e, "the background processor panicked"),
+    }
+    for task in tasks {
+        task.abort();
+        let _ = task.await;
+    }
+    if let Err(e) = components.store.flush().await {
+        tracing::error!(error = %e, "flushing the store failed");
+    }
+    if let Some(chain) = embedded {
+        chain.stop().await;
+    }
+    Ok(())
+}
+
+/// A fresh random password for the embedded chain's loopback RPC.
+fn random_password() -> String {
+    use bitcoin::hex::DisplayHex;
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    bytes.to_lower_hex_string()
+}
+
+fn api_router(
+    config: &NodeConfig,
+    components: Components,
+    listening: Vec<SocketAddr>,
+) -> axum::Router {
+    use bitcoin::hex::DisplayHex;
+    let tokens = config
+        .api_tokens
+        .iter()
+        .map(|t| TokenConfig {
+            sha256_hex: t.sha256.to_lower_hex_string(),
+            scopes: t
+                .scopes
+                .iter()
+                .filter_map(|s| s.as_str().parse().ok())
+                .collect(),
+        })
+        .collect();
+    let api_config = ApiConfig {
+        auth: AuthConfig { tokens },
+        ..ApiConfig::default()
+    };
+    let metrics: sluice_api::MetricsRenderer = Arc::new(String::new);
+    sluice_api::router(
+        Arc::new(NodeService::new(components, listening)),
+        api_config,
+        metrics,
+    )
+}
+
+async fn sync_wallet(
+    components: Components,
+    mut tips: watch::Receiver<u32>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let wallet = Arc::clone(&components.wallet);
+        match tokio::task::spawn_blocking(move || wallet.sync()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "wallet sync failed"),
+            Err(e) => tracing::error!(error = %e, "wallet sync panicked"),
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tips.changed() => {}
+            _ = tokio::time::sleep(WALLET_SYNC_INTERVAL) => {}
+        }
+    }
+}
+
+async fn accept_peers(
+    components: Components,
+    listener: TcpListener,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let peers = Arc::clone(&components.peer_manager);
+                    match stream.into_std() {
+                        Ok(stream) => {
+                            tokio::spawn(lightning_net_tokio::setup_inbound(peers, stream));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
+            },
+        }
+    }
+}
+
+async fn background_processor(
+    components: Components,
+    stopped: watch::Receiver<bool>,
+) -> Result<(), lightning::io::Error> {
+    let dispatcher = Arc::new(EventDispatcher::new(components.clone()));
+    let handler = move |event| {
+        let dispatcher = Arc::clone(&dispatcher);
+        async move { dispatcher.handle(event).await }
+    };
+    let sleeper = move |duration: Duration| {
+        let mut stopped = stopped.clone();
+        Box::pin(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(duration) => false,
+                _ = stopped.wait_for(|s| *s) => true,
+            }
+        })
+    };
+    process_events_async(
+        Arc::clone(&components.store),
+        handler,
+        Arc::clone(&components.chain_monitor),
+        Arc::clone(&components.channel_manager),
+        Some(Arc::clone(&components.onion_messenger)),
+        GossipSync::p2p(Arc::clone(&components.gossip)),
+        Arc::clone(&components.peer_manager),
+        NO_LIQUIDITY_MANAGER,
+        Some(Arc::clone(&components.sweeper)),
+        Arc::clone(&components.logger),
+        Some(Arc::clone(&components.scorer)),
+        sleeper,
+        false,
+        || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+        },
+    )
+    .await
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch SIGTERM; stopping on SIGINT only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,1355 @@
+//! `sluice run` configuration: layer precedence (defaults < TOML file < `SLUICE_*` env <
+//! flags), validation errors and their messages, and the `--help` text.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bitcoin::Network;
+use clap::{CommandFactory, Parser, Subcommand};
+use sluice_node::config::{
+    load, ApiScope, ChainSource, ConfigError, Key, LogFormat, NodeConfig, Origin, RunArgs,
+};
+
+/// Stands in for the `sluice` binary's command line: `sluice run <RunArgs>`.
+#[derive(Parser)]
+#[command(name = "sluice")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the node.
+    Run(RunArgs),
+}
+
+fn run_args(flags: &[&str]) -> RunArgs {
+    let argv = ["sluice", "run"].iter().chain(flags).copied();
+    match Cli::try_parse_from(argv) {
+        Ok(Cli {
+            command: Command::Run(args),
+        }) => args,
+        Err(e) => panic!("flags {flags:?} rejected by clap: {e}"),
+    }
+}
+
+fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |key| map.get(key).cloned()
+}
+
+/// A temporary directory holding `sluice.toml`.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Self {
+        Case {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("sluice.toml")
+    }
+
+    /// Loads with `file` (if any) passed through `--config`, the environment and the flags.
+    fn load(
+        &self,
+        file: Option<&str>,
+        env: &[(&str, &str)],
+        flags: &[&str],
+    ) -> Result<NodeConfig, ConfigError> {
+        let path = self.path();
+        let path_str = path.to_str().expect("utf-8 temp path").to_owned();
+        let mut all: Vec<&str> = flags.to_vec();
+        if let Some(text) = file {
+            std::fs::write(&path, text).expect("write config");
+            all.extend(["--config", &path_str]);
+        }
+        load(run_args(&all), env_of(env))
+    }
+}
+
+fn load_once(
+    file: Option<&str>,
+    env: &[(&str, &str)],
+    flags: &[&str],
+) -> (Result<NodeConfig, ConfigError>, PathBuf) {
+    let case = Case::new();
+    (case.load(file, env, flags), case.path())
+}
+
+fn ok(result: Result<NodeConfig, ConfigError>) -> NodeConfig {
+    match result {
+        Ok(config) => config,
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+fn err(result: Result<NodeConfig, ConfigError>) -> ConfigError {
+    match result {
+        Ok(config) => panic!("unexpectedly accepted: {config:?}"),
+        Err(e) => e,
+    }
+}
+
+const H1: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+const H2: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+const H3: &str = "33333333333333333333333333333333333333333333333333333333333333AB";
+const RPC: &str = "http://alice:s3cret@127.0.0.1:18443";
+
+// ---------------------------------------------------------------------------------------
+// Defaults and a full file
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn defaults_fill_everything_but_data_dir_and_chain_source() {
+    let config = ok(load_once(None, &[], &["--data-dir", "/d", "--embedded-chain"]).0);
+    assert_eq!(config.config_file, None);
+    assert_eq!(config.data_dir, PathBuf::from("/d"));
+    assert_eq!(config.network, NodeConfig::DEFAULT_NETWORK);
+    assert_eq!(config.network, Network::Regtest);
+    assert_eq!(
+        config.chain_source,
+        ChainSource::Embedded { automine_ms: None }
+    );
+    assert_eq!(config.listen, NodeConfig::DEFAULT_LISTEN);
+    assert_eq!(config.listen.to_string(), "127.0.0.1:9735");
+    assert_eq!(config.api_addr, NodeConfig::DEFAULT_API_ADDR);
+    assert_eq!(config.api_addr.to_string(), "127.0.0.1:3000");
+    assert_eq!(config.alias, None);
+    assert_eq!(config.log_format, LogFormat::Human);
+    assert!(config.api_tokens.is_empty());
+}
+
+#[test]
+fn a_file_with_every_key_loads() {
+    let file = format!(
+        r#"
+data_dir = "/var/lib/sluice"
+network = "signet"
+bitcoind_rpc = "{RPC}"
+embedded_chain = false
+listen = "0.0.0.0:9736"
+api_addr = "[::1]:3001"
+alias = "my-lsp"
+log_format = "json"
+
+[[api.tokens]]
+sha256 = "{H1}"
+scopes = ["admin"]
+
+[[api.tokens]]
+sha256 = "{H3}"
+scopes = ["pay", "read", "pay"]
+"#
+    );
+    let (result, path) = load_once(Some(&file), &[], &[]);
+    let config = ok(result);
+    assert_eq!(config.config_file, Some(path));
+    assert_eq!(config.data_dir, PathBuf::from("/var/lib/sluice"));
+    assert_eq!(config.network, Network::Signet);
+    assert_eq!(
+        config.chain_source,
+        ChainSource::BitcoindRpc {
+            url: "http://127.0.0.1:18443".into(),
+            host: "127.0.0.1".into(),
+            port: 18443,
+            user: "alice".into(),
+            password: "s3cret".into(),
+        }
+    );
+    assert_eq!(config.listen.to_string(), "0.0.0.0:9736");
+    assert_eq!(config.api_addr.to_string(), "[::1]:3001");
+    assert_eq!(config.alias.as_deref(), Some("my-lsp"));
+    assert_eq!(config.log_format, LogFormat::Json);
+    assert_eq!(config.api_tokens.len(), 2);
+    assert_eq!(config.api_tokens[0].sha256, [0x11; 32]);
+    assert_eq!(
+        config.api_tokens[0]
+            .scopes
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [ApiScope::Admin]
+    );
+    let mut h3 = [0x33; 32];
+    h3[31] = 0xab;
+    assert_eq!(config.api_tokens[1].sha256, h3);
+    assert_eq!(
+        config.api_tokens[1]
+            .scopes
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [ApiScope::Pay, ApiScope::Read]
+    );
+}
+
+#[test]
+fn embedded_chain_with_automine_from_the_file() {
+    let file = "data_dir = \"/d\"\nembedded_chain = true\nembedded_chain_automine_ms = 250\n";
+    let config = ok(load_once(Some(file), &[], &[]).0);
+    assert_eq!(
+        config.chain_source,
+        ChainSource::Embedded {
+            automine_ms: Some(250)
+        }
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Precedence: file < env < flag, key by key
+// ---------------------------------------------------------------------------------------
+
+/// One key set to a different value in each layer.
+struct Layers<'a> {
+    file: &'a str,
+    env: (&'a str, &'a str),
+    flag: &'a [&'a str],
+    /// Flags every run needs besides the key under test.
+    base: &'a [&'a str],
+    /// Renders the key's resolved value.
+    get: fn(&NodeConfig) -> String,
+    /// Expected renderings when the file, the environment or the flag wins.
+    expect: [&'a str; 3],
+}
+
+fn check_precedence(l: Layers<'_>) {
+    let base: Vec<&str> = l.base.to_vec();
+    let with_flag: Vec<&str> = l.base.iter().chain(l.flag).copied().collect();
+    let env = [l.env];
+    let file = Some(l.file);
+    // (what, file, env, flags, expected)
+    let runs = [
+        ("file only", file, &[][..], &base, l.expect[0]),
+        ("env only", None, &env[..], &base, l.expect[1]),
+        ("file + env", file, &env[..], &base, l.expect[1]),
+        ("file + env + flag", file, &env[..], &with_flag, l.expect[2]),
+        ("file + flag", file, &[][..], &with_flag, l.expect[2]),
+        ("env + flag", None, &env[..], &with_flag, l.expect[2]),
+    ];
+    for (what, file, env, flags, expect) in runs {
+        let config = ok(load_once(file, env, flags).0);
+        assert_eq!((l.get)(&config), expect, "{what} for {}", l.file.trim());
+    }
+}
+
+fn token_summary(config: &NodeConfig) -> String {
+    config
+        .api_tokens
+        .iter()
+        .map(|t| {
+            let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+            format!("{:02x}:{}", t.sha256[0], scopes.join("+"))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn rpc_url(config: &NodeConfig) -> String {
+    match &config.chain_source {
+        ChainSource::BitcoindRpc { url, .. } => url.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn precedence_data_dir() {
+    check_precedence(Layers {
+        file: "data_dir = \"/from/file\"",
+        env: ("SLUICE_DATA_DIR", "/from/env"),
+        flag: &["--data-dir", "/from/flag"],
+        base: &["--embedded-chain"],
+        get: |c| c.data_dir.display().to_string(),
+        expect: ["/from/file", "/from/env", "/from/flag"],
+    });
+}
+
+#[test]
+fn precedence_network() {
+    check_precedence(Layers {
+        file: "network = \"signet\"",
+        env: ("SLUICE_NETWORK", "bitcoin"),
+        flag: &["--network", "regtest"],
+        base: &["--data-dir", "/d", "--bitcoind-rpc", RPC],
+        get: |c| format!("{:?}", c.network),
+        expect: ["Signet", "Bitcoin", "Regtest"],
+    });
+}
+
+#[test]
+fn precedence_bitcoind_rpc() {
+    check_precedence(Layers {
+        file: "bitcoind_rpc = \"http://u:p@10.0.0.1:1\"",
+        env: ("SLUICE_BITCOIND_RPC", "http://u:p@10.0.0.2:2"),
+        flag: &["--bitcoind-rpc", "http://u:p@10.0.0.3:3"],
+        base: &["--data-dir", "/d"],
+        get: rpc_url,
+        expect: [
+            "http://10.0.0.1:1",
+            "http://10.0.0.2:2",
+            "http://10.0.0.3:3",
+        ],
+    });
+}
+
+#[test]
+fn precedence_automine() {
+    check_precedence(Layers {
+        file: "embedded_chain_automine_ms = 100",
+        env: ("SLUICE_EMBEDDED_CHAIN_AUTOMINE_MS", "200"),
+        flag: &["--embedded-chain-automine-ms", "300"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| format!("{:?}", c.chain_source),
+        expect: [
+            "Embedded { automine_ms: Some(100) }",
+            "Embedded { automine_ms: Some(200) }",
+            "Embedded { automine_ms: Some(300) }",
+        ],
+    });
+}
+
+#[test]
+fn precedence_listen() {
+    check_precedence(Layers {
+        file: "listen = \"127.0.0.1:1001\"",
+        env: ("SLUICE_LISTEN", "127.0.0.1:1002"),
+        flag: &["--listen", "127.0.0.1:1003"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.listen.to_string(),
+        expect: ["127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003"],
+    });
+}
+
+#[test]
+fn precedence_api_addr() {
+    check_precedence(Layers {
+        file: "api_addr = \"127.0.0.1:2001\"",
+        env: ("SLUICE_API_ADDR", "127.0.0.1:2002"),
+        flag: &["--api-addr", "127.0.0.1:2003"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.api_addr.to_string(),
+        expect: ["127.0.0.1:2001", "127.0.0.1:2002", "127.0.0.1:2003"],
+    });
+}
+
+#[test]
+fn precedence_alias() {
+    check_precedence(Layers {
+        file: "alias = \"file\"",
+        env: ("SLUICE_ALIAS", "env"),
+        flag: &["--alias", "flag"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.alias.clone().unwrap_or_default(),
+        expect: ["file", "env", "flag"],
+    });
+}
+
+#[test]
+fn precedence_log_format() {
+    check_precedence(Layers {
+        file: "log_format = \"json\"",
+        env: ("SLUICE_LOG_FORMAT", "human"),
+        flag: &["--log-format", "json"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.log_format.as_str().to_owned(),
+        expect: ["json", "human", "json"],
+    });
+}
+
+#[test]
+fn precedence_api_tokens_replaces_the_whole_list() {
+    let file = format!(
+        "[[api.tokens]]\nsha256 = \"{H1}\"\nscopes = [\"admin\"]\n\n\
+         [[api.tokens]]\nsha256 = \"{H2}\"\nscopes = [\"read\"]\n"
+    );
+    let env = format!("{H2}:pay");
+    let flag = format!("{H3}:read+lp");
+    check_precedence(Layers {
+        file: &file,
+        env: ("SLUICE_API_TOKENS", &env),
+        flag: &["--api-token-sha256", &flag],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: token_summary,
+        expect: ["11:admin,22:read", "22:pay", "33:lp+read"],
+    });
+}
+
+#[test]
+fn precedence_config_file_flag_over_env() {
+    let case = Case::new();
+    let from_env = case.dir.path().join("env.toml");
+    std::fs::write(
+        &from_env,
+        "data_dir = \"/env-file\"\nembedded_chain = true\n",
+    )
+    .unwrap();
+    let from_flag = case.dir.path().join("flag.toml");
+    std::fs::write(
+        &from_flag,
+        "data_dir = \"/flag-file\"\nembedded_chain = true\n",
+    )
+    .unwrap();
+    let env_path = from_env.to_str().unwrap();
+
+    let config = ok(load(run_args(&[]), env_of(&[("SLUICE_CONFIG", env_path)])));
+    assert_eq!(config.data_dir, PathBuf::from("/env-file"));
+    assert_eq!(config.config_file.as_deref(), Some(from_env.as_path()));
+
+    let config = ok(load(
+        run_args(&["--config", from_flag.to_str().unwrap()]),
+        env_of(&[("SLUICE_CONFIG", env_path)]),
+    ));
+    assert_eq!(config.data_dir, PathBuf::from("/flag-file"));
+}
+
+#[test]
+fn chain_source_chosen_by_a_higher_layer_wins() {
+    let case = Case::new();
+    let file_rpc = format!("data_dir = \"/d\"\nbitcoind_rpc = \"{RPC}\"\n");
+
+    // env's embedded chain overrides the file's bitcoind ...
+    let config = ok(case.load(Some(&file_rpc), &[("SLUICE_EMBEDDED_CHAIN", "1")], &[]));
+    assert_eq!(
+        config.chain_source,
+        ChainSource::Embedded { automine_ms: None }
+    );
+    // ... and a flag's bitcoind overrides the env's embedded chain.
+    let config = ok(case.load(
+        Some(&file_rpc),
+        &[("SLUICE_EMBEDDED_CHAIN", "1")],
+        &["--bitcoind-rpc", "http://u:p@h:1"],
+    ));
+    assert_eq!(rpc_url(&config), "http://h:1");
+    // --embedded-chain=false switches the env's embedded chain off again: the file's
+    // bitcoind is back in force.
+    let config = ok(case.load(
+        Some(&file_rpc),
+        &[("SLUICE_EMBEDDED_CHAIN", "yes")],
+        &["--embedded-chain=false"],
+    ));
+    assert_eq!(rpc_url(&config), "http://127.0.0.1:18443");
+
+    // The file's automine goes with the file's embedded chain when a flag picks bitcoind.
+    let file_embedded =
+        "data_dir = \"/d\"\nembedded_chain = true\nembedded_chain_automine_ms = 5\n";
+    let config = ok(case.load(Some(file_embedded), &[], &["--bitcoind-rpc", RPC]));
+    assert_eq!(rpc_url(&config), "http://127.0.0.1:18443");
+}
+
+#[test]
+fn empty_env_vars_count_as_unset_and_values_are_trimmed() {
+    let file = "data_dir = \"/d\"\nembedded_chain = true\nnetwork = \"regtest\"\nalias = \"f\"\n";
+    let config = ok(load_once(
+        Some(file),
+        &[
+            ("SLUICE_NETWORK", ""),
+            ("SLUICE_ALIAS", "   "),
+            ("SLUICE_LISTEN", " 127.0.0.1:4444\n"),
+            ("SLUICE_BITCOIND_RPC", ""),
+        ],
+        &[],
+    )
+    .0);
+    assert_eq!(config.network, Network::Regtest);
+    assert_eq!(config.alias.as_deref(), Some("f"));
+    assert_eq!(config.listen.to_string(), "127.0.0.1:4444");
+}
+
+#[test]
+fn boolean_spellings_in_flags_and_env() {
+    for (flag, expected) in [
+        (&["--embedded-chain"][..], Some(true)),
+        (&["--embedded-chain=true"][..], Some(true)),
+        (&["--embedded-chain=no"][..], Some(false)),
+        (&["--embedded-chain=0"][..], Some(false)),
+        (&[][..], None),
+    ] {
+        assert_eq!(run_args(flag).embedded_chain, expected, "{flag:?}");
+    }
+    for value in ["1", "true", "YES", "on"] {
+        let config = ok(load_once(
+            None,
+            &[("SLUICE_EMBEDDED_CHAIN", value), ("SLUICE_DATA_DIR", "/d")],
+            &[],
+        )
+        .0);
+        assert!(matches!(config.chain_source, ChainSource::Embedded { .. }));
+    }
+    let e = err(load_once(
+        None,
+        &[
+            ("SLUICE_EMBEDDED_CHAIN", "maybe"),
+            ("SLUICE_DATA_DIR", "/d"),
+        ],
+        &[],
+    )
+    .0);
+    assert!(matches!(e, ConfigError::InvalidBool { .. }), "{e:?}");
+    assert!(e.to_string().contains("SLUICE_EMBEDDED_CHAIN"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation: each failure, in each layer, names the key and where it came from
+// ---------------------------------------------------------------------------------------
+
+/// Sets one bad value in each layer in turn and checks the variant and that the message
+/// names the setting: the key and file path, the variable, or the flag.
+fn check_rejected_in_each_layer(
+    toml_line: &str,
+    env: (&str, &str),
+    flag: &[&str],
+    base: &[&str],
+    is_variant: fn(&ConfigError) -> bool,
+) {
+    let key = toml_line.split(['=', ' ']).next().unwrap_or_default();
+    let case = Case::new();
+
+    let e = err(case.load(Some(toml_line), &[], base));
+    assert!(is_variant(&e), "file {toml_line}: {e:?}");
+    let message = e.to_string();
+    assert!(message.contains(&format!("`{key}`")), "{message}");
+    assert!(
+        message.contains(&case.path().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("config file"), "{message}");
+
+    let e = err(case.load(None, &[env], base));
+    assert!(is_variant(&e), "env {env:?}: {e:?}");
+    let message = e.to_string();
+    assert!(
+        message.contains(&format!("environment variable {}", env.0)),
+        "{message}"
+    );
+
+    let flags: Vec<&str> = base.iter().chain(flag).copied().collect();
+    let e = err(case.load(None, &[], &flags));
+    assert!(is_variant(&e), "flag {flag:?}: {e:?}");
+    let message = e.to_string();
+    assert!(message.contains(&format!("flag {}", flag[0])), "{message}");
+}
+
+const BASE_EMBEDDED: &[&str] = &["--data-dir", "/d", "--embedded-chain"];
+const BASE_RPC: &[&str] = &["--data-dir", "/d", "--bitcoind-rpc", RPC];
+
+#[test]
+fn invalid_network() {
+    check_rejected_in_each_layer(
+        "network = \"testnet\"",
+        ("SLUICE_NETWORK", "testnet"),
+        &["--network", "testnet"],
+        BASE_RPC,
+        |e| matches!(e, ConfigError::InvalidNetwork { value, .. } if value == "testnet"),
+    );
+    // "mainnet" is accepted as another name for bitcoin.
+    let mut flags = BASE_RPC.to_vec();
+    flags.extend(["--network", "mainnet"]);
+    assert_eq!(ok(load_once(None, &[], &flags).0).network, Network::Bitcoin);
+}
+
+#[test]
+fn invalid_listen_address() {
+    check_rejected_in_each_layer(
+        "listen = \"localhost:9735\"",
+        ("SLUICE_LISTEN", "127.0.0.1"),
+        &["--listen", "9735"],
+        BASE_EMBEDDED,
+        |e| matches!(e, ConfigError::InvalidSocketAddr { setting, .. } if setting.key == Key::Listen),
+    );
+}
+
+#[test]
+fn invalid_api_address() {
+    check_rejected_in_each_layer(
+        "api_addr = \"127.0.0.1:70000\"",
+        ("SLUICE_API_ADDR", "nope"),
+        &["--api-addr", ":3000"],
+        BASE_EMBEDDED,
+        |e| matches!(e, ConfigError::InvalidSocketAddr { setting, .. } if setting.key == Key::ApiAddr),
+    );
+}
+
+#[test]
+fn alias_longer_than_32_bytes() {
+    // 11 euro signs: 11 characters, 33 bytes.
+    let long = "€".repeat(11);
+    let line = format!("alias = \"{long}\"");
+    check_rejected_in_each_layer(
+        &line,
+        ("SLUICE_ALIAS", &long),
+        &["--alias", &long],
+        BASE_EMBEDDED,
+        |e| matches!(e, ConfigError::AliasTooLong { len: 33, .. }),
+    );
+    let mut flags = BASE_EMBEDDED.to_vec();
+    let exact = "x".repeat(32);
+    flags.extend(["--alias", &exact]);
+    assert_eq!(
+        ok(load_once(None, &[], &flags).0).alias,
+        Some(exact.clone())
+    );
+}
+
+#[test]
+fn invalid_log_format() {
+    check_rejected_in_each_layer(
+        "log_format = \"yaml\"",
+        ("SLUICE_LOG_FORMAT", "yaml"),
+        &["--log-format", "yaml"],
+        BASE_EMBEDDED,
+        |e| matches!(e, ConfigError::InvalidLogFormat { .. }),
+    );
+}
+
+#[test]
+fn invalid_automine_interval() {
+    check_rejected_in_each_layer(
+        "embedded_chain_automine_ms = 0",
+        ("SLUICE_EMBEDDED_CHAIN_AUTOMINE_MS", "soon"),
+        &["--embedded-chain-automine-ms", "0"],
+        BASE_EMBEDDED,
+        |e| matches!(e, ConfigError::InvalidAutomine { .. }),
+    );
+    let e = err(load_once(Some("embedded_chain_automine_ms = -5"), &[], BASE_EMBEDDED).0);
+    assert!(matches!(e, ConfigError::InvalidAutomine { .. }), "{e:?}");
+}
+
+#[test]
+fn automine_without_the_embedded_chain() {
+    let case = Case::new();
+    let is_variant =
+        |e: &ConfigError| matches!(e, ConfigError::AutomineWithoutEmbeddedChain { .. });
+
+    let file = format!("bitcoind_rpc = \"{RPC}\"\nembedded_chain_automine_ms = 100\n");
+    let e = err(case.load(Some(&file), &[], &["--data-dir", "/d"]));
+    assert!(is_variant(&e), "{e:?}");
+    let message = e.to_string();
+    assert!(
+        message.contains(&format!(
+            "`embedded_chain_automine_ms` in config file {}",
+            case.path().display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("`bitcoind_rpc` in config file"),
+        "{message}"
+    );
+
+    let e = err(case.load(
+        None,
+        &[
+            ("SLUICE_EMBEDDED_CHAIN_AUTOMINE_MS", "100"),
+            ("SLUICE_BITCOIND_RPC", RPC),
+        ],
+        &["--data-dir", "/d"],
+    ));
+    assert!(is_variant(&e), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("environment variable SLUICE_EMBEDDED_CHAIN_AUTOMINE_MS"),
+        "{e}"
+    );
+
+    // Set above the layer that chose bitcoind: still an error.
+    let e = err(case.load(
+        Some(&format!("bitcoind_rpc = \"{RPC}\"")),
+        &[],
+        &["--data-dir", "/d", "--embedded-chain-automine-ms", "100"],
+    ));
+    assert!(is_variant(&e), "{e:?}");
+    let message = e.to_string();
+    assert!(
+        message.contains("flag --embedded-chain-automine-ms"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`bitcoind_rpc` in config file"),
+        "{message}"
+    );
+
+    // Set below it: overridden together with the embedded chain, so ignored.
+    let config = ok(case.load(
+        None,
+        &[("SLUICE_EMBEDDED_CHAIN_AUTOMINE_MS", "100")],
+        BASE_RPC,
+    ));
+    assert_eq!(rpc_url(&config), "http://127.0.0.1:18443");
+}
+
+#[test]
+fn invalid_bitcoind_rpc_in_each_layer() {
+    check_rejected_in_each_layer(
+        "bitcoind_rpc = \"127.0.0.1:8332\"",
+        ("SLUICE_BITCOIND_RPC", "http://127.0.0.1:8332"),
+        &["--bitcoind-rpc", "https://u:p@h:1"],
+        &["--data-dir", "/d"],
+        |e| matches!(e, ConfigError::InvalidBitcoindRpc { .. }),
+    );
+}
+
+#[test]
+fn bitcoind_rpc_url_shapes() {
+    let parse = |url: &str| load_once(None, &[], &["--data-dir", "/d", "--bitcoind-rpc", url]).0;
+
+    let config = ok(parse("http://us%40er:p%3A%2Fss@[::1]:8332/"));
+    assert_eq!(
+        config.chain_source,
+        ChainSource::BitcoindRpc {
+            url: "http://[::1]:8332".into(),
+            host: "::1".into(),
+            port: 8332,
+            user: "us@er".into(),
+            password: "p:/ss".into(),
+        }
+    );
+    // An unencoded '@' or ':' in the password still works: the host follows the last '@'.
+    let config = ok(parse("http://__cookie__:a:b@c@bitcoind.internal:38332"));
+    match config.chain_source {
+        ChainSource::BitcoindRpc {
+            url,
+            host,
+            port,
+            user,
+            password,
+        } => {
+            assert_eq!(url, "http://bitcoind.internal:38332");
+            assert_eq!(host, "bitcoind.internal");
+            assert_eq!(port, 38332);
+            assert_eq!(user, "__cookie__");
+            assert_eq!(password, "a:b@c");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    for (url, reason) in [
+        ("ftp://u:hunter2@h:1", "http://"),
+        ("https://u:hunter2@h:1", "https"),
+        ("http://h:1", "credentials"),
+        ("http://u@h:1", "password is missing"),
+        ("http://:hunter2@h:1", "user is empty"),
+        ("http://u:@h:1", "password is empty"),
+        ("http://u:hunter2@h", "port is missing"),
+        ("http://u:hunter2@h:0", "port"),
+        ("http://u:hunter2@h:65536", "port"),
+        ("http://u:hunter2@h:x", "port"),
+        ("http://u:hunter2@:1", "host"),
+        ("http://u:hunter2@h:1/wallet/w", "path"),
+        ("http://u:hunter2@::1:8332", "brackets"),
+        ("http://u:hunter2@[nothost]:1", "IPv6"),
+        ("http://u:hunter2%zz@h:1", "percent"),
+    ] {
+        let e = err(parse(url));
+        assert!(
+            matches!(e, ConfigError::InvalidBitcoindRpc { .. }),
+            "{url}: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(message.contains(reason), "{url}: {message}");
+        assert!(message.contains("flag --bitcoind-rpc"), "{message}");
+        assert!(!message.contains("hunter2"), "password leaked: {message}");
+    }
+}
+
+#[test]
+fn the_password_stays_out_of_debug_output() {
+    let config = ok(load_once(None, &[], BASE_RPC).0);
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+    assert!(debug.contains("alice"), "{debug}");
+}
+
+#[test]
+fn data_dir_is_required() {
+    let e = err(load_once(None, &[], &["--embedded-chain"]).0);
+    assert!(matches!(e, ConfigError::MissingDataDir), "{e:?}");
+    let message = e.to_string();
+    for name in ["--data-dir", "SLUICE_DATA_DIR", "data_dir"] {
+        assert!(message.contains(name), "{message}");
+    }
+    // An empty path is rejected where it can be given (an empty variable counts as unset).
+    let (result, path) = load_once(Some("data_dir = \"\""), &[], &["--embedded-chain"]);
+    let e = err(result);
+    assert!(matches!(e, ConfigError::EmptyDataDir { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains(&format!("`data_dir` in config file {}", path.display())),
+        "{e}"
+    );
+    // clap itself refuses `--data-dir ""`; a caller building RunArgs by hand gets the error.
+    let args = RunArgs {
+        data_dir: Some(PathBuf::new()),
+        embedded_chain: Some(true),
+        ..RunArgs::default()
+    };
+    let e = err(load(args, env_of(&[])));
+    assert!(matches!(e, ConfigError::EmptyDataDir { .. }), "{e:?}");
+    assert!(e.to_string().contains("flag --data-dir"), "{e}");
+    let e = err(load_once(None, &[("SLUICE_DATA_DIR", "")], &["--embedded-chain"]).0);
+    assert!(matches!(e, ConfigError::MissingDataDir), "{e:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Chain source: exactly one, embedded only on regtest
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn missing_chain_source_is_rejected() {
+    let e = err(load_once(None, &[], &["--data-dir", "/d"]).0);
+    assert!(matches!(e, ConfigError::MissingChainSource), "{e:?}");
+    let message = e.to_string();
+    for name in [
+        "--bitcoind-rpc",
+        "SLUICE_BITCOIND_RPC",
+        "bitcoind_rpc",
+        "--embedded-chain",
+        "SLUICE_EMBEDDED_CHAIN",
+        "embedded_chain",
+    ] {
+        assert!(message.contains(name), "{message}");
+    }
+    // embedded_chain = false is not a chain source either.
+    let e = err(load_once(Some("data_dir = \"/d\"\nembedded_chain = false"), &[], &[]).0);
+    assert!(matches!(e, ConfigError::MissingChainSource), "{e:?}");
+}
+
+#[test]
+fn both_chain_sources_in_one_layer_are_rejected() {
+    let case = Case::new();
+    let both = |e: &ConfigError| matches!(e, ConfigError::ConflictingChainSources { .. });
+
+    let e = err(case.load(
+        None,
+        &[],
+        &[
+            "--data-dir",
+            "/d",
+            "--bitcoind-rpc",
+            RPC,
+            "--embedded-chain",
+        ],
+    ));
+    assert!(both(&e), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("flag --bitcoind-rpc and flag --embedded-chain"),
+        "{e}"
+    );
+
+    let e = err(case.load(
+        None,
+        &[
+            ("SLUICE_BITCOIND_RPC", RPC),
+            ("SLUICE_EMBEDDED_CHAIN", "true"),
+        ],
+        &["--data-dir", "/d"],
+    ));
+    assert!(both(&e), "{e:?}");
+    assert!(e.to_string().contains("SLUICE_BITCOIND_RPC"), "{e}");
+    assert!(e.to_string().contains("SLUICE_EMBEDDED_CHAIN"), "{e}");
+
+    let file = format!("bitcoind_rpc = \"{RPC}\"\nembedded_chain = true\n");
+    let e = err(case.load(Some(&file), &[], &["--data-dir", "/d"]));
+    assert!(both(&e), "{e:?}");
+    assert!(
+        e.to_string().contains("`bitcoind_rpc` in config file"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("`embedded_chain` in config file"),
+        "{e}"
+    );
+    // The password is not in the message.
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+}
+
+#[test]
+fn embedded_chain_off_regtest_is_rejected() {
+    let e = err(load_once(
+        None,
+        &[],
+        &[
+            "--data-dir",
+            "/d",
+            "--embedded-chain",
+            "--network",
+            "bitcoin",
+        ],
+    )
+    .0);
+    assert!(
+        matches!(
+            e,
+            ConfigError::EmbeddedChainRequiresRegtest {
+                network: Network::Bitcoin,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let message = e.to_string();
+    assert!(message.contains("flag --embedded-chain"), "{message}");
+    assert!(message.contains("flag --network"), "{message}");
+
+    let (result, path) = load_once(
+        Some("network = \"signet\""),
+        &[("SLUICE_EMBEDDED_CHAIN", "1")],
+        &["--data-dir", "/d"],
+    );
+    let e = err(result);
+    assert!(
+        matches!(
+            e,
+            ConfigError::EmbeddedChainRequiresRegtest {
+                network: Network::Signet,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let message = e.to_string();
+    assert!(
+        message.contains("environment variable SLUICE_EMBEDDED_CHAIN"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("`network` in config file {}", path.display())),
+        "{message}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// API tokens in each layer
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn token_syntax_on_the_command_line() {
+    let t1 = format!("{H1}:admin");
+    let t2 = format!("{H2}:pay+read");
+    let t3 = format!("{H3}:LP");
+    let t23 = format!("{t2},{t3}");
+    let args = run_args(&["--api-token-sha256", &t1, "--api-token-sha256", &t23]);
+    assert_eq!(args.api_token_sha256.as_ref().map(Vec::len), Some(3));
+    let mut flags = BASE_EMBEDDED.to_vec();
+    flags.extend(["--api-token-sha256", &t1, "--api-token-sha256", &t23]);
+    let config = ok(load_once(None, &[], &flags).0);
+    assert_eq!(token_summary(&config), "11:admin,22:pay+read,33:lp");
+}
+
+#[test]
+fn token_syntax_in_the_environment() {
+    let value = format!(" {H1}:admin , {H2}:pay+read ,");
+    let config = ok(load_once(None, &[("SLUICE_API_TOKENS", &value)], BASE_EMBEDDED).0);
+    assert_eq!(token_summary(&config), "11:admin,22:pay+read");
+}
+
+#[test]
+fn token_syntax_in_the_file() {
+    let file = format!(
+        "[api]\ntokens = [{{ sha256 = \"{H1}\", scopes = [\"lp\"] }}, \
+         {{ sha256 = \"{H2}\", scopes = [\"read\", \"admin\"] }}]\n"
+    );
+    let config = ok(load_once(Some(&file), &[], BASE_EMBEDDED).0);
+    assert_eq!(token_summary(&config), "11:lp,22:admin+read");
+    // An empty list is allowed.
+    let config = ok(load_once(Some("[api]\ntokens = []\n"), &[], BASE_EMBEDDED).0);
+    assert!(config.api_tokens.is_empty());
+}
+
+/// A bad token in each layer; `entry_2` is the bad second entry as `HEX:scopes` and as TOML.
+fn check_bad_second_token(spec: &str, toml_entry: &str, is_variant: fn(&ConfigError) -> bool) {
+    let good = format!("{H1}:admin");
+    let case = Case::new();
+
+    let e = err(case.load(
+        None,
+        &[],
+        &[
+            BASE_EMBEDDED,
+            &["--api-token-sha256", &good, "--api-token-sha256", spec],
+        ]
+        .concat(),
+    ));
+    assert!(is_variant(&e), "flag {spec}: {e:?}");
+    assert!(
+        e.to_string()
+            .contains("API token #2 from flag --api-token-sha256"),
+        "{e}"
+    );
+
+    let e = err(case.load(
+        None,
+        &[("SLUICE_API_TOKENS", &format!("{good},{spec}"))],
+        BASE_EMBEDDED,
+    ));
+    assert!(is_variant(&e), "env {spec}: {e:?}");
+    assert!(
+        e.to_string()
+            .contains("API token #2 from environment variable SLUICE_API_TOKENS"),
+        "{e}"
+    );
+
+    let file = format!(
+        "[[api.tokens]]\nsha256 = \"{H1}\"\nscopes = [\"admin\"]\n[[api.tokens]]\n{toml_entry}\n"
+    );
+    let e = err(case.load(Some(&file), &[], BASE_EMBEDDED));
+    assert!(is_variant(&e), "file {toml_entry}: {e:?}");
+    let expected = format!(
+        "API token #2 from [[api.tokens]] in config file {}",
+        case.path().display()
+    );
+    assert!(e.to_string().contains(&expected), "{e}");
+}
+
+#[test]
+fn token_hash_must_be_64_hex_chars() {
+    let short = &H2[..63];
+    check_bad_second_token(
+        &format!("{short}:pay"),
+        &format!("sha256 = \"{short}\"\nscopes = [\"pay\"]"),
+        |e| {
+            matches!(
+                e,
+                ConfigError::InvalidTokenHash {
+                    entry: 2,
+                    len: 63,
+                    non_hex: false,
+                    ..
+                }
+            )
+        },
+    );
+    let not_hex = format!("{}g", &H2[..63]);
+    check_bad_second_token(
+        &format!("{not_hex}:pay"),
+        &format!("sha256 = \"{not_hex}\"\nscopes = [\"pay\"]"),
+        |e| {
+            matches!(
+                e,
+                ConfigError::InvalidTokenHash {
+                    entry: 2,
+                    len: 64,
+                    non_hex: true,
+                    ..
+                }
+            )
+        },
+    );
+    // The raw value is not echoed (it might be a token pasted by mistake).
+    let e = err(load_once(
+        None,
+        &[("SLUICE_API_TOKENS", "my-secret-token:admin")],
+        BASE_EMBEDDED,
+    )
+    .0);
+    assert!(!e.to_string().contains("my-secret-token"), "{e}");
+}
+
+#[test]
+fn token_scopes_must_be_known() {
+    check_bad_second_token(
+        &format!("{H2}:pay+write"),
+        &format!("sha256 = \"{H2}\"\nscopes = [\"pay\", \"write\"]"),
+        |e| matches!(e, ConfigError::InvalidTokenScope { entry: 2, scope, .. } if scope == "write"),
+    );
+}
+
+#[test]
+fn token_scopes_must_be_given() {
+    check_bad_second_token(H2, &format!("sha256 = \"{H2}\"\nscopes = []"), |e| {
+        matches!(e, ConfigError::MissingTokenScopes { entry: 2, .. })
+    });
+    check_bad_second_token(&format!("{H2}:"), &format!("sha256 = \"{H2}\""), |e| {
+        matches!(e, ConfigError::MissingTokenScopes { entry: 2, .. })
+    });
+}
+
+#[test]
+fn tokens_must_not_repeat() {
+    check_bad_second_token(
+        &format!("{}:read", H1.to_uppercase()),
+        &format!("sha256 = \"{H1}\"\nscopes = [\"read\"]"),
+        |e| matches!(e, ConfigError::DuplicateToken { entry: 2, .. }),
+    );
+}
+
+#[test]
+fn file_token_without_sha256() {
+    let (result, path) = load_once(
+        Some("[[api.tokens]]\nscopes = [\"read\"]\n"),
+        &[],
+        BASE_EMBEDDED,
+    );
+    let e = err(result);
+    assert!(
+        matches!(
+            e,
+            ConfigError::MissingFileKey {
+                key: "api.tokens.sha256",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The file itself
+// ---------------------------------------------------------------------------------------
+
+fn unknown_key(file: &str) -> (String, Option<String>, String) {
+    let (result, path) = load_once(Some(file), &[], BASE_EMBEDDED);
+    match err(result) {
+        ConfigError::UnknownKey {
+            path: p,
+            key,
+            suggestion,
+        } => {
+            assert_eq!(p, path);
+            let message = ConfigError::UnknownKey {
+                path: p,
+                key: key.clone(),
+                suggestion: suggestion.clone(),
+            }
+            .to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            (key, suggestion, message)
+        }
+        other => panic!("{file}: {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_toml_keys_are_rejected() {
+    let (key, suggestion, message) = unknown_key("netwrok = \"signet\"");
+    assert_eq!(key, "netwrok");
+    assert_eq!(suggestion.as_deref(), Some("network"));
+    assert!(message.contains("unknown key `netwrok`"), "{message}");
+    assert!(message.contains("did you mean `network`?"), "{message}");
+
+    let (key, suggestion, _) = unknown_key("api_address = \"127.0.0.1:1\"");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("api_address", Some("api_addr"))
+    );
+
+    let (key, suggestion, _) = unknown_key("[api]\ntoken = []");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("api.token", Some("api.tokens"))
+    );
+
+    let file = format!("[[api.tokens]]\nsha256 = \"{H1}\"\nscope = [\"read\"]");
+    let (key, suggestion, _) = unknown_key(&file);
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("api.tokens.scope", Some("api.tokens.scopes"))
+    );
+
+    // The config file cannot name another one; far-off names get no suggestion.
+    let (key, suggestion, _) = unknown_key("config = \"other.toml\"");
+    assert_eq!((key.as_str(), suggestion), ("config", None));
+    let (key, suggestion, _) = unknown_key("[tls]\ncert = \"x\"");
+    assert_eq!((key.as_str(), suggestion), ("tls", None));
+    // ldk-server style tables point at the flat key.
+    let (key, suggestion, _) = unknown_key("[bitcoind]\nrpc_user = \"x\"");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("bitcoind", Some("bitcoind_rpc"))
+    );
+}
+
+#[test]
+fn wrong_toml_types_are_rejected() {
+    for (file, key, expected, found) in [
+        ("listen = 9735", "listen", "a string", "integer"),
+        (
+            "embedded_chain = \"yes\"",
+            "embedded_chain",
+            "a boolean",
+            "string",
+        ),
+        (
+            "embedded_chain_automine_ms = \"1s\"",
+            "embedded_chain_automine_ms",
+            "an integer (milliseconds)",
+            "string",
+        ),
+        ("api = 1", "api", "a table", "integer"),
+        (
+            "[api]\ntokens = \"x\"",
+            "api.tokens",
+            "an array of tables ([[api.tokens]])",
+            "string",
+        ),
+        (
+            "[[api.tokens]]\nsha256 = 1",
+            "api.tokens.sha256",
+            "a string",
+            "integer",
+        ),
+        (
+            "[[api.tokens]]\nscopes = \"read\"",
+            "api.tokens.scopes",
+            "an array of strings",
+            "string",
+        ),
+    ] {
+        let (result, path) = load_once(Some(file), &[], BASE_EMBEDDED);
+        let e = err(result);
+        match &e {
+            ConfigError::WrongType {
+                path: p,
+                key: k,
+                expected: x,
+                found: f,
+            } => {
+                assert_eq!(
+                    (p.as_path(), k.as_str(), *x, *f),
+                    (path.as_path(), key, expected, found)
+                );
+            }
+            other => panic!("{file}: {other:?}"),
+        }
+        let message = e.to_string();
+        assert!(
+            message.contains(&format!("`{key}` in config file {}", path.display())),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn invalid_toml_is_rejected() {
+    let (result, path) = load_once(Some("network = \"regtest\nlisten ="), &[], BASE_EMBEDDED);
+    let e = err(result);
+    assert!(matches!(e, ConfigError::FileSyntax { .. }), "{e:?}");
+    let message = e.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("line"), "{message}");
+}
+
+#[test]
+fn unreadable_config_file_is_rejected() {
+    let missing = Path::new("/nonexistent/sluice.toml");
+    let e = err(load(
+        run_args(&[
+            "--config",
+            missing.to_str().unwrap(),
+            "--data-dir",
+            "/d",
+            "--embedded-chain",
+        ]),
+        env_of(&[]),
+    ));
+    match &e {
+        ConfigError::ReadFile { path, given_by, .. } => {
+            assert_eq!(path, missing);
+            assert_eq!(given_by.key, Key::Config);
+            assert_eq!(given_by.origin, Origin::Flag);
+        }
+        other => panic!("{other:?}"),
+    }
+    let message = e.to_string();
+    assert!(message.contains("/nonexistent/sluice.toml"), "{message}");
+    assert!(message.contains("flag --config"), "{message}");
+
+    let e = err(load(
+        run_args(&["--data-dir", "/d", "--embedded-chain"]),
+        env_of(&[("SLUICE_CONFIG", "/nonexistent/sluice.toml")]),
+    ));
+    assert!(
+        e.to_string().contains("environment variable SLUICE_CONFIG"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bad_value_is_reported_even_when_a_higher_layer_overrides_it() {
+    let e = err(load_once(
+        Some("network = \"testnet\""),
+        &[],
+        &[BASE_RPC, &["--network", "regtest"]].concat(),
+    )
+    .0);
+    assert!(matches!(e, ConfigError::InvalidNetwork { .. }), "{e:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// --help
+// ---------------------------------------------------------------------------------------
+
+/// The `sluice run --help` text as clap renders it for [`RunArgs`]. (The real binary does
+/// not have a `run` subcommand yet; this checks the same text in-process.)
+#[test]
+fn run_help_documents_every_setting() {
+    let mut command = Cli::command();
+    let run = command.find_subcommand_mut("run").expect("run subcommand");
+    let help = run.render_long_help().to_string();
+    for key in Key::ALL {
+        assert!(
+            help.contains(key.flag()),
+            "{} missing from:\n{help}",
+            key.flag()
+        );
+        assert!(
+            help.contains(key.env_var()),
+            "{} missing from:\n{help}",
+            key.env_var()
+        );
+        if key != Key::Config {
+            assert!(
+                help.contains(&format!("config: {}", key.config_key()))
+                    || help.contains(&format!("[[{}]]", key.config_key())),
+                "config key {} missing from:\n{help}",
+                key.config_key()
+            );
+        }
+    }
+    for default in [
+        "default: regtest",
+        "default: 127.0.0.1:9735",
+        "default: 127.0.0.1:3000",
+        "default: human",
+    ] {
+        assert!(help.contains(default), "{default} missing from:\n{help}");
+    }
+    assert!(help.contains("Flags override the environment"), "{help}");
+}
+
+/// The built binary's `sluice run --help` documents every flag, variable and config key.
+#[test]
+fn binary_run_help_documents_every_setting() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run", "--help"])
+        .env_clear()
+        .output()
+        .expect("run sluice");
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8(output.stdout).expect("utf-8 help");
+    for key in Key::ALL {
+        assert!(help.contains(key.flag()), "{} missing:\n{help}", key.flag());
+        assert!(
+            help.contains(key.env_var()),
+            "{} missing:\n{help}",
+            key.env_var()
+        );
+        if key != Key::Config {
+            assert!(
+                help.contains(key.config_key()),
+                "config key {} missing:\n{help}",
+                key.config_key()
+            );
+        }
+    }
+    assert!(help.contains("Flags override the environment"), "{help}");
+}
