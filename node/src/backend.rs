@@ -25,7 +25,7 @@ use sluice_api::types::{
     PaymentInfo, PaymentStatus, PeerInfo, WalletAddressResponse, WalletBalanceResponse,
 };
 use sluice_api::NodeBackend;
-use sluice_storage::{PaymentRecord, StoreError, WriteBatch};
+use sluice_storage::{PaymentRecord, PeerRecord, StoreError, WriteBatch};
 use std::str::FromStr;
 
 use crate::build::user_config;
@@ -129,6 +129,59 @@ pub async fn connect(
     }
 }
 
+/// Records a peer the operator connected to, so the node reconnects to it by itself.
+async fn remember_peer(
+    components: &Components,
+    node_id: PublicKey,
+    address: &PeerAddress,
+) -> Result<(), NodeError> {
+    let host = if address.host.contains(':') {
+        format!("[{}]", address.host)
+    } else {
+        address.host.clone()
+    };
+    let record = PeerRecord {
+        node_id: node_id.to_string(),
+        address: format!("{host}:{}", address.port),
+    };
+    let mut batch = WriteBatch::new();
+    batch.put(&record)?;
+    components.store.commit(batch).await?;
+    Ok(())
+}
+
+/// Connects to every remembered peer that is not connected; failures are logged and
+/// retried on the next round.
+pub async fn reconnect_peers(components: &Components) {
+    let peers = match components.store.scan::<PeerRecord>("").await {
+        Ok(peers) => peers,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the peer list failed");
+            return;
+        }
+    };
+    for peer in peers {
+        let Ok(node_id) = PublicKey::from_str(&peer.node_id) else {
+            continue;
+        };
+        if components.peer_manager.peer_by_node_id(&node_id).is_some() {
+            continue;
+        }
+        let Some(address) = peer
+            .address
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+        else {
+            tracing::warn!(address = %peer.address, "a remembered peer's address does not resolve");
+            continue;
+        };
+        if let Err(e) = connect(components, node_id, address).await {
+            tracing::debug!(%node_id, error = %e, "reconnecting failed; will retry");
+        }
+    }
+}
+
 fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
     PaymentInfo {
         id: record.payment_id,
@@ -184,7 +237,8 @@ impl NodeBackend for NodeService {
 
     async fn connect_peer(&self, request: ConnectPeer) -> Result<(), NodeError> {
         let address = resolve(&request.address)?;
-        connect(&self.components, request.node_id, address).await
+        connect(&self.components, request.node_id, address).await?;
+        remember_peer(&self.components, request.node_id, &request.address).await
     }
 
     async fn disconnect_peer(&self, node_id: PublicKey) -> Result<(), NodeError> {
@@ -193,6 +247,9 @@ impl NodeBackend for NodeService {
             return Err(NodeError::PeerNotConnected(node_id.to_string()));
         }
         peers.disconnect_by_node_id(node_id);
+        let mut batch = WriteBatch::new();
+        batch.delete::<PeerRecord>(&node_id.to_string());
+        self.components.store.commit(batch).await?;
         Ok(())
     }
 
@@ -200,6 +257,7 @@ impl NodeBackend for NodeService {
         let c = &self.components;
         if let Some(address) = &request.address {
             connect(c, request.node_id, resolve(address)?).await?;
+            remember_peer(c, request.node_id, address).await?;
         }
         if c.peer_manager.peer_by_node_id(&request.node_id).is_none() {
             return Err(NodeError::PeerNotConnected(request.node_id.to_string()));

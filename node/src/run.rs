@@ -20,7 +20,7 @@ use sluice_storage::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::backend::NodeService;
+use crate::backend::{reconnect_peers, NodeService};
 use crate::build::{build, BuildParams, StartError};
 use crate::config::{ChainSource, NodeConfig};
 use crate::regtest::{self, Automine, RegtestChainConfig};
@@ -28,6 +28,8 @@ use crate::seed;
 
 /// How often the chain backend is polled for a new tip.
 pub const CHAIN_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often disconnected remembered peers are retried.
+pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the wallet syncs when no block arrives (mempool changes).
 pub const WALLET_SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -185,6 +187,10 @@ pub async fn run(
         peer_listener,
         stopped.clone(),
     )));
+    tasks.push(tokio::spawn(keep_peers_connected(
+        components.clone(),
+        stopped.clone(),
+    )));
 
     let processor = tokio::spawn(background_processor(components.clone(), stopped.clone()));
 
@@ -271,12 +277,26 @@ fn api_router(
         auth: AuthConfig { tokens },
         ..ApiConfig::default()
     };
-    let metrics: sluice_api::MetricsRenderer = Arc::new(String::new);
+    let metrics: sluice_api::MetricsRenderer = match install_metrics() {
+        Some(handle) => Arc::new(move || handle.render()),
+        None => Arc::new(String::new),
+    };
     sluice_api::router(
         Arc::new(NodeService::new(components, listening)),
         api_config,
         metrics,
     )
+}
+
+/// Installs the Prometheus recorder for the `metrics` facade (once per process).
+fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics are not exported");
+            None
+        }
+    }
 }
 
 async fn sync_wallet(
@@ -295,6 +315,17 @@ async fn sync_wallet(
             _ = stopped.wait_for(|s| *s) => return,
             _ = tips.changed() => {}
             _ = tokio::time::sleep(WALLET_SYNC_INTERVAL) => {}
+        }
+    }
+}
+
+/// Reconnects remembered peers at start and whenever they drop.
+async fn keep_peers_connected(components: Components, mut stopped: watch::Receiver<bool>) {
+    loop {
+        reconnect_peers(&components).await;
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(PEER_RECONNECT_INTERVAL) => {}
         }
     }
 }

@@ -23,7 +23,7 @@ pub use commit::CommitStats;
 pub use error::StoreError;
 pub use records::{
     IdempotencyClaim, IdempotencyRecord, PaymentDirection, PaymentRecord, PaymentStatus,
-    QuoteRecord, ReceiptRecord, WalletRecord,
+    PeerRecord, QuoteRecord, ReceiptRecord, WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS};
 pub use table::{Record, Table};

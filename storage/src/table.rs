@@ -22,17 +22,20 @@ pub enum Table {
     Idempotency,
     /// The on-chain wallet's state ([`crate::WalletRecord`]).
     Wallet,
+    /// Peers to keep connected ([`crate::PeerRecord`]).
+    Peers,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
         Table::Receipts,
         Table::Idempotency,
         Table::Wallet,
+        Table::Peers,
     ];
 
     /// The keyspace name on disk. Never change one: it is the table's identity.
@@ -44,6 +47,7 @@ impl Table {
             Table::Receipts => "receipts",
             Table::Idempotency => "idempotency",
             Table::Wallet => "wallet",
+            Table::Peers => "peers",
         }
     }
 
@@ -89,7 +93,7 @@ mod tests {
         }
         // A table missing from ALL would have no keyspace: its index would be out of range.
         assert_eq!(
-            Table::Wallet.index(),
+            Table::Peers.index(),
             Table::ALL.len() - 1,
             "ALL must end with the last variant"
         );

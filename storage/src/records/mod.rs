@@ -2,12 +2,14 @@
 
 mod idempotency;
 mod payments;
+mod peers;
 mod quotes;
 mod receipts;
 mod wallet;
 
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord};
 pub use payments::{PaymentDirection, PaymentRecord, PaymentStatus};
+pub use peers::PeerRecord;
 pub use quotes::QuoteRecord;
 pub use receipts::ReceiptRecord;
 pub use wallet::WalletRecord;
