@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{BlockHash, Network};
+use lightning::chain::channelmonitor::ChannelMonitor;
 use lightning::chain::{BestBlock, ChannelMonitorUpdateStatus, Watch};
 use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
@@ -18,6 +19,7 @@ use lightning::routing::router::DefaultRouter;
 use lightning::routing::scoring::{
     ProbabilisticScorer, ProbabilisticScoringDecayParameters, ProbabilisticScoringFeeParameters,
 };
+use lightning::sign::InMemorySigner;
 use lightning::sign::{ChangeDestinationSourceSyncWrapper, EntropySource, NodeSigner};
 use lightning::util::config::UserConfig;
 use lightning::util::persist::{
@@ -146,9 +148,22 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         Arc::clone(&broadcaster),
         Arc::clone(&fees),
     ));
-    let mut monitors = persister
-        .read_all_channel_monitors_with_updates()
-        .map_err(corrupt("channel monitors"))?;
+    // Everything stored is read on the blocking pool, never on the executor.
+    let loaded = {
+        let (persister, store) = (Arc::clone(&persister), Arc::clone(&store));
+        let endpoint = params.endpoint.clone();
+        tokio::task::spawn_blocking(move || {
+            load_stored(&persister, &store, &seed, network, &endpoint)
+        })
+        .await
+        .map_err(|e| StartError::Other(format!("loading stored state panicked: {e}")))??
+    };
+    let Stored {
+        mut monitors,
+        blobs,
+        wallet,
+    } = loaded;
+    let wallet = Arc::new(wallet);
     let chain_monitor: Arc<ChainMonitor> = Arc::new(ChainMonitor::new(
         None::<Arc<DynFilter>>,
         Arc::clone(&broadcaster),
@@ -159,45 +174,27 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         keys.get_peer_storage_key(),
     ));
 
-    let graph = Arc::new(
-        match store.read(
-            NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
-            NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
-            NETWORK_GRAPH_PERSISTENCE_KEY,
-        ) {
-            Ok(bytes) => NetworkGraph::read(&mut &bytes[..], Arc::clone(&logger)).map_err(|e| {
-                StartError::CorruptState {
-                    what: "network graph",
-                    detail: format!("{e:?}"),
-                }
-            })?,
-            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
-                NetworkGraph::new(network, Arc::clone(&logger))
-            }
-            Err(e) => return Err(corrupt("network graph")(e)),
-        },
-    );
-    let decay = ProbabilisticScoringDecayParameters::default();
-    let scorer = Arc::new(Mutex::new(
-        match store.read(
-            SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
-            SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
-            SCORER_PERSISTENCE_KEY,
-        ) {
-            Ok(bytes) => ProbabilisticScorer::read(
-                &mut &bytes[..],
-                (decay, Arc::clone(&graph), Arc::clone(&logger)),
-            )
-            .map_err(|e| StartError::CorruptState {
-                what: "scorer",
+    let graph = Arc::new(match blobs.graph {
+        Some(bytes) => NetworkGraph::read(&mut &bytes[..], Arc::clone(&logger)).map_err(|e| {
+            StartError::CorruptState {
+                what: "network graph",
                 detail: format!("{e:?}"),
-            })?,
-            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
-                ProbabilisticScorer::new(decay, Arc::clone(&graph), Arc::clone(&logger))
             }
-            Err(e) => return Err(corrupt("scorer")(e)),
-        },
-    ));
+        })?,
+        None => NetworkGraph::new(network, Arc::clone(&logger)),
+    });
+    let decay = ProbabilisticScoringDecayParameters::default();
+    let scorer = Arc::new(Mutex::new(match blobs.scorer {
+        Some(bytes) => ProbabilisticScorer::read(
+            &mut &bytes[..],
+            (decay, Arc::clone(&graph), Arc::clone(&logger)),
+        )
+        .map_err(|e| StartError::CorruptState {
+            what: "scorer",
+            detail: format!("{e:?}"),
+        })?,
+        None => ProbabilisticScorer::new(decay, Arc::clone(&graph), Arc::clone(&logger)),
+    }));
     let router = Arc::new(DefaultRouter::new(
         Arc::clone(&graph),
         Arc::clone(&logger),
@@ -217,12 +214,8 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let best = validate_best_block_header(&*rpc)
         .await
         .map_err(|e| StartError::Chain(format!("{e:?}")))?;
-    let (manager_hash, channel_manager) = match store.read(
-        CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-        CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-        CHANNEL_MANAGER_PERSISTENCE_KEY,
-    ) {
-        Ok(bytes) => {
+    let (manager_hash, channel_manager) = match blobs.manager {
+        Some(bytes) => {
             let args = ChannelManagerReadArgs::new(
                 Arc::clone(&keys),
                 Arc::clone(&keys),
@@ -243,7 +236,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 })?;
             (hash, Arc::new(manager))
         }
-        Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
+        None => {
             if !monitors.is_empty() {
                 return Err(StartError::CorruptState {
                     what: "channel manager",
@@ -270,21 +263,12 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
             );
             (best.header.block_hash(), Arc::new(manager))
         }
-        Err(e) => return Err(corrupt("channel manager")(e)),
     };
 
-    let wallet = Arc::new(
-        OnchainWallet::open((*store).clone(), &seed, network, &params.endpoint)
-            .map_err(|e| StartError::Other(e.to_string()))?,
-    );
     let change_destination = Arc::new(ChangeDestinationSourceSyncWrapper::new(Arc::clone(&wallet)));
-    let sweeper = Arc::new(
-        match store.read(
-            OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
-            OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
-            OUTPUT_SWEEPER_PERSISTENCE_KEY,
-        ) {
-            Ok(bytes) => {
+    let sweeper =
+        Arc::new(match blobs.sweeper {
+            Some(bytes) => {
                 let args = (
                     Arc::clone(&broadcaster),
                     Arc::clone(&fees),
@@ -301,21 +285,17 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                     })?;
                 sweeper
             }
-            Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => {
-                lightning::util::sweep::OutputSweeper::new(
-                    channel_manager.current_best_block(),
-                    Arc::clone(&broadcaster),
-                    Arc::clone(&fees),
-                    None,
-                    Arc::clone(&keys),
-                    Arc::clone(&change_destination),
-                    Arc::clone(&store),
-                    Arc::clone(&logger),
-                )
-            }
-            Err(e) => return Err(corrupt("output sweeper")(e)),
-        },
-    );
+            None => lightning::util::sweep::OutputSweeper::new(
+                channel_manager.current_best_block(),
+                Arc::clone(&broadcaster),
+                Arc::clone(&fees),
+                None,
+                Arc::clone(&keys),
+                Arc::clone(&change_destination),
+                Arc::clone(&store),
+                Arc::clone(&logger),
+            ),
+        });
 
     // Bring the channel manager, every monitor and the sweeper to the tip.
     let mut header_cache = UnboundedCache::new();
@@ -426,6 +406,92 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         broadcasts,
         header_cache,
         tip,
+    })
+}
+
+/// Stored state, as read at start.
+struct Stored {
+    monitors: Vec<(BlockHash, ChannelMonitor<InMemorySigner>)>,
+    blobs: Blobs,
+    wallet: OnchainWallet,
+}
+
+/// LDK objects stored whole; `None` when the node has none yet.
+struct Blobs {
+    graph: Option<Vec<u8>>,
+    scorer: Option<Vec<u8>>,
+    manager: Option<Vec<u8>>,
+    sweeper: Option<Vec<u8>>,
+}
+
+/// One stored object: `None` only when absent; any other read error stops the start.
+fn read_blob(
+    store: &Store,
+    what: &'static str,
+    (primary, secondary, key): (&str, &str, &str),
+) -> Result<Option<Vec<u8>>, StartError> {
+    match store.read(primary, secondary, key) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == lightning::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(corrupt(what)(e)),
+    }
+}
+
+/// Reads every stored object (blocking).
+fn load_stored(
+    persister: &MonitorPersister,
+    store: &Store,
+    seed: &[u8; 32],
+    network: Network,
+    endpoint: &RpcEndpoint,
+) -> Result<Stored, StartError> {
+    let monitors = persister
+        .read_all_channel_monitors_with_updates()
+        .map_err(corrupt("channel monitors"))?;
+    let blobs = Blobs {
+        graph: read_blob(
+            store,
+            "network graph",
+            (
+                NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
+                NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
+                NETWORK_GRAPH_PERSISTENCE_KEY,
+            ),
+        )?,
+        scorer: read_blob(
+            store,
+            "scorer",
+            (
+                SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
+                SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
+                SCORER_PERSISTENCE_KEY,
+            ),
+        )?,
+        manager: read_blob(
+            store,
+            "channel manager",
+            (
+                CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+                CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+                CHANNEL_MANAGER_PERSISTENCE_KEY,
+            ),
+        )?,
+        sweeper: read_blob(
+            store,
+            "output sweeper",
+            (
+                OUTPUT_SWEEPER_PERSISTENCE_PRIMARY_NAMESPACE,
+                OUTPUT_SWEEPER_PERSISTENCE_SECONDARY_NAMESPACE,
+                OUTPUT_SWEEPER_PERSISTENCE_KEY,
+            ),
+        )?,
+    };
+    let wallet = OnchainWallet::open(store.clone(), seed, network, endpoint)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(Stored {
+        monitors,
+        blobs,
+        wallet,
     })
 }
 
