@@ -6,10 +6,13 @@
 //! state through [`sluice_storage::Store`].
 
 pub mod chain;
+pub mod chain_sync;
+pub mod channel_manager;
 mod components;
 mod error;
 pub mod events;
 pub mod logger;
+pub mod supervisor;
 pub mod types;
 pub mod wallet;
 

@@ -1,19 +1,21 @@
 //! `sluice run`: open the store and seed, start (or reach) the chain, build the LDK
 //! objects, run the node's tasks, and shut down cleanly on SIGTERM/SIGINT.
 //!
-//! Tasks: broadcasting, chain following (blocks, fees), wallet sync, the peer listener,
-//! LDK's background processor (events, persistence, timers) and the HTTP API. On a signal
-//! the API stops accepting, peers are disconnected, the background processor persists
-//! the channel manager, graph and scorer on its way out, and the store is flushed.
+//! The supervised actors (`sluice_actors::supervisor`): chain sync, wallet, and the
+//! channel manager running LDK's background processor. Tasks: broadcasting, the peer
+//! listener and reconnection, and the HTTP API. On SIGTERM/SIGINT — or a fatal actor
+//! failure — the API stops accepting, peers are disconnected, the actors stop (the
+//! background processor persists the channel manager, graph and scorer on its way out),
+//! and the store is flushed.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
-use sluice_actors::chain::{follow_chain, run_broadcasts, RpcEndpoint};
-use sluice_actors::events::EventDispatcher;
+use ractor::Actor;
+use sluice_actors::chain::{run_broadcasts, RpcEndpoint};
+use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs};
 use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
 use sluice_storage::{Store, StoreConfig};
@@ -26,12 +28,8 @@ use crate::config::{ChainSource, NodeConfig};
 use crate::regtest::{self, Automine, RegtestChainConfig};
 use crate::seed;
 
-/// How often the chain backend is polled for a new tip.
-pub const CHAIN_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// How often disconnected remembered peers are retried.
 pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(2);
-/// How often the wallet syncs when no block arrives (mempool changes).
-pub const WALLET_SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Why the node stopped with an error. Each maps to a distinct exit code.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +46,9 @@ pub enum RunError {
     /// Stored node state is damaged (exit 6).
     #[error(transparent)]
     Start(StartError),
+    /// A supervised component failed fatally: persistence failed (exit 8).
+    #[error("stopped after a fatal failure: {0}")]
+    Fatal(String),
     /// A listener could not bind (exit 7).
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -67,6 +68,7 @@ impl RunError {
             RunError::Chain(_) | RunError::Start(StartError::Chain(_)) => 5,
             RunError::Start(_) => 6,
             RunError::Bind { .. } => 7,
+            RunError::Fatal(_) => 8,
         }
     }
 }
@@ -154,21 +156,6 @@ pub async fn run(
         Arc::clone(&components.chain),
         built.broadcasts,
     )));
-    let (new_tip, tips) = watch::channel(built.tip.height);
-    tasks.push(tokio::spawn(follow_chain(
-        components.clone(),
-        built.header_cache,
-        built.tip,
-        CHAIN_POLL_INTERVAL,
-        new_tip,
-        stopped.clone(),
-    )));
-    tasks.push(tokio::spawn(sync_wallet(
-        components.clone(),
-        tips,
-        stopped.clone(),
-    )));
-
     let peer_listener =
         TcpListener::bind(config.listen)
             .await
@@ -192,7 +179,17 @@ pub async fn run(
         stopped.clone(),
     )));
 
-    let processor = tokio::spawn(background_processor(components.clone(), stopped.clone()));
+    // The supervised actors: chain sync, wallet, channel manager (background processor).
+    let (fatal, mut fatal_reason) = watch::channel(None);
+    let supervisor_args = SupervisorArgs {
+        components: components.clone(),
+        chain_start: Some((built.header_cache, built.tip)),
+        fatal,
+    };
+    let (supervisor, supervisor_task) =
+        Actor::spawn(Some("node".into()), NodeSupervisor, supervisor_args)
+            .await
+            .map_err(|e| RunError::Start(StartError::Other(format!("starting the actors: {e}"))))?;
 
     let api_listener =
         TcpListener::bind(config.api_addr)
@@ -218,18 +215,19 @@ pub async fn run(
 
     tracing::info!(node_id = %components.channel_manager.get_our_node_id(), %api_addr, %peer_addr, "sluice is running");
     ready(api_addr, peer_addr);
-    wait_for_signal().await;
-    tracing::info!("shutting down");
+    let failure = tokio::select! {
+        () = wait_for_signal() => None,
+        reason = fatal_reason.wait_for(Option::is_some) => reason.ok().and_then(|r| r.clone()),
+    };
+    tracing::info!(?failure, "shutting down");
 
     let _ = stop.send(true);
     let _ = api_task.await;
     components.peer_manager.disconnect_all_peers();
-    match processor.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "the background processor failed to persist on exit")
-        }
-        Err(e) => tracing::error!(error = %e, "the background processor panicked"),
+    // Stopping the actors stops the background processor, which persists on its way out.
+    supervisor.stop(None);
+    if let Err(e) = supervisor_task.await {
+        tracing::error!(error = %e, "the supervisor panicked");
     }
     for task in tasks {
         task.abort();
@@ -241,7 +239,10 @@ pub async fn run(
     if let Some(chain) = embedded {
         chain.stop().await;
     }
-    Ok(())
+    match failure {
+        Some(reason) => Err(RunError::Fatal(reason)),
+        None => Ok(()),
+    }
 }
 
 /// A fresh random password for the embedded chain's loopback RPC.
@@ -299,26 +300,6 @@ fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
     }
 }
 
-async fn sync_wallet(
-    components: Components,
-    mut tips: watch::Receiver<u32>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    loop {
-        let wallet = Arc::clone(&components.wallet);
-        match tokio::task::spawn_blocking(move || wallet.sync()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "wallet sync failed"),
-            Err(e) => tracing::error!(error = %e, "wallet sync panicked"),
-        }
-        tokio::select! {
-            _ = stopped.wait_for(|s| *s) => return,
-            _ = tips.changed() => {}
-            _ = tokio::time::sleep(WALLET_SYNC_INTERVAL) => {}
-        }
-    }
-}
-
 /// Reconnects remembered peers at start and whenever they drop.
 async fn keep_peers_connected(components: Components, mut stopped: watch::Receiver<bool>) {
     loop {
@@ -352,47 +333,6 @@ async fn accept_peers(
             },
         }
     }
-}
-
-async fn background_processor(
-    components: Components,
-    stopped: watch::Receiver<bool>,
-) -> Result<(), lightning::io::Error> {
-    let dispatcher = Arc::new(EventDispatcher::new(components.clone()));
-    let handler = move |event| {
-        let dispatcher = Arc::clone(&dispatcher);
-        async move { dispatcher.handle(event).await }
-    };
-    let sleeper = move |duration: Duration| {
-        let mut stopped = stopped.clone();
-        Box::pin(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(duration) => false,
-                _ = stopped.wait_for(|s| *s) => true,
-            }
-        })
-    };
-    process_events_async(
-        Arc::clone(&components.store),
-        handler,
-        Arc::clone(&components.chain_monitor),
-        Arc::clone(&components.channel_manager),
-        Some(Arc::clone(&components.onion_messenger)),
-        GossipSync::p2p(Arc::clone(&components.gossip)),
-        Arc::clone(&components.peer_manager),
-        NO_LIQUIDITY_MANAGER,
-        Some(Arc::clone(&components.sweeper)),
-        Arc::clone(&components.logger),
-        Some(Arc::clone(&components.scorer)),
-        sleeper,
-        false,
-        || {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-        },
-    )
-    .await
 }
 
 async fn wait_for_signal() {

@@ -4,6 +4,7 @@
 //! It funds channel opens, receives sweeps (as LDK's change destination) and answers
 //! address and balance requests.
 
+pub mod actor;
 mod persist;
 
 use std::sync::Mutex;

@@ -1,0 +1,128 @@
+//! The ChannelManager actor: runs LDK's background processor (event handling through
+//! the [`EventDispatcher`], persistence of the channel manager, graph and scorer, and
+//! LDK's timers) in a task it owns. Stopping the actor stops the processor, which
+//! persists everything on its way out. A processor that ends with an error could not
+//! persist: that is [`Fatal`] and stops the node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::events::EventDispatcher;
+use crate::supervisor::Fatal;
+use crate::Components;
+
+/// Messages to the channel manager actor.
+#[derive(Debug)]
+pub enum ChannelManagerMsg {
+    /// The background processor ended, with its error if any.
+    ProcessorEnded(Option<String>),
+}
+
+/// The actor's state.
+pub struct ChannelManagerState {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// The channel manager actor.
+pub struct ChannelManagerActor;
+
+async fn run_processor(
+    components: Components,
+    stopped: watch::Receiver<bool>,
+) -> Result<(), lightning::io::Error> {
+    let dispatcher = Arc::new(EventDispatcher::new(components.clone()));
+    let handler = move |event| {
+        let dispatcher = Arc::clone(&dispatcher);
+        async move { dispatcher.handle(event).await }
+    };
+    let sleeper = move |duration: Duration| {
+        let mut stopped = stopped.clone();
+        Box::pin(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(duration) => false,
+                _ = stopped.wait_for(|s| *s) => true,
+            }
+        })
+    };
+    process_events_async(
+        Arc::clone(&components.store),
+        handler,
+        Arc::clone(&components.chain_monitor),
+        Arc::clone(&components.channel_manager),
+        Some(Arc::clone(&components.onion_messenger)),
+        GossipSync::p2p(Arc::clone(&components.gossip)),
+        Arc::clone(&components.peer_manager),
+        NO_LIQUIDITY_MANAGER,
+        Some(Arc::clone(&components.sweeper)),
+        Arc::clone(&components.logger),
+        Some(Arc::clone(&components.scorer)),
+        sleeper,
+        false,
+        || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+        },
+    )
+    .await
+}
+
+impl Actor for ChannelManagerActor {
+    type Msg = ChannelManagerMsg;
+    type State = ChannelManagerState;
+    type Arguments = Components;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<ChannelManagerMsg>,
+        components: Components,
+    ) -> Result<ChannelManagerState, ActorProcessingErr> {
+        let (stop, stopped) = watch::channel(false);
+        let processor = tokio::spawn(run_processor(components, stopped));
+        let task = tokio::spawn(async move {
+            let error = match processor.await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("persisting failed: {e}")),
+                Err(e) => Some(format!("the background processor panicked: {e}")),
+            };
+            let _ = myself.cast(ChannelManagerMsg::ProcessorEnded(error));
+        });
+        Ok(ChannelManagerState {
+            stop,
+            task: Some(task),
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<ChannelManagerMsg>,
+        message: ChannelManagerMsg,
+        state: &mut ChannelManagerState,
+    ) -> Result<(), ActorProcessingErr> {
+        let ChannelManagerMsg::ProcessorEnded(error) = message;
+        match error {
+            Some(error) => Err(Box::new(Fatal(error))),
+            None if *state.stop.borrow() => Ok(()),
+            None => Err("the background processor stopped unasked".into()),
+        }
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<ChannelManagerMsg>,
+        state: &mut ChannelManagerState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Stopping the processor makes it persist the channel manager, graph and scorer.
+        let _ = state.stop.send(true);
+        if let Some(task) = state.task.take() {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+}
