@@ -1222,15 +1222,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn decode_hash(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        *byte = hex_value(pair[0])? << 4 | hex_value(pair[1])?;
-    }
-    Some(out)
+    use bitcoin::hex::FromHex;
+    <[u8; 32]>::from_hex(hex).ok()
 }
 
 fn hex_value(c: u8) -> Option<u8> {
