@@ -31,6 +31,8 @@ use crate::Components;
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest restart delay.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long children get to stop gracefully.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A child that ran this long has its failure count reset.
 pub const STABLE_AFTER: Duration = Duration::from_secs(60);
 
@@ -205,6 +207,19 @@ impl Actor for NodeSupervisor {
             tracing::error!(?child, error = %e, "starting an actor failed");
             Self::restart_later(&myself, state, child);
         }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        // ractor kills the children of a stopped actor without their post_stop; stop them
+        // gracefully first so the channel manager persists.
+        myself
+            .stop_children_and_wait(Some("supervisor stopping".into()), Some(SHUTDOWN_TIMEOUT))
+            .await;
         Ok(())
     }
 

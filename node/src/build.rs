@@ -213,7 +213,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let rpc = Arc::clone(chain.rpc());
     let best = validate_best_block_header(&*rpc)
         .await
-        .map_err(|e| StartError::Chain(format!("{e:?}")))?;
+        .map_err(|e| StartError::Chain(format!("chain backend: reading the best block: {e:?}")))?;
     let (manager_hash, channel_manager) = match blobs.manager {
         Some(bytes) => {
             let args = ChannelManagerReadArgs::new(
@@ -332,7 +332,9 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         ));
         let tip = synchronize_listeners(Arc::clone(&rpc), network, &mut header_cache, listeners)
             .await
-            .map_err(|e| StartError::Chain(format!("syncing to the chain tip: {e:?}")))?;
+            .map_err(|e| {
+                StartError::Chain(format!("chain backend: syncing to the chain tip: {e:?}"))
+            })?;
         (tip, monitor_listeners)
     };
     let (tip, monitor_listeners) = tip;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use ractor::Actor;
 use sluice_actors::chain::{run_broadcasts, RpcEndpoint};
-use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs};
+use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
 use sluice_storage::{Store, StoreConfig};
@@ -40,8 +40,9 @@ pub enum RunError {
     /// The seed is missing, unreadable or too widely readable (exit 4).
     #[error(transparent)]
     Seed(#[from] seed::SeedError),
-    /// The chain backend is unreachable or on another network (exit 5).
-    #[error("chain backend: {0}")]
+    /// The chain backend is unreachable or on another network (exit 5). The message says
+    /// which backend and why.
+    #[error("{0}")]
     Chain(String),
     /// Stored node state is damaged (exit 6).
     #[error(transparent)]
@@ -113,9 +114,9 @@ pub async fn run(
             let password = random_password();
             let chain = regtest::start(RegtestChainConfig {
                 data_dir: Some(config.data_dir.join("chain")),
-                rpc_addr: "127.0.0.1:0"
-                    .parse()
-                    .map_err(|_| RunError::Chain("bad address".into()))?,
+                rpc_addr: "127.0.0.1:0".parse().map_err(|_| {
+                    RunError::Chain("starting the embedded chain: bad address".into())
+                })?,
                 rpc_user: "sluice".into(),
                 rpc_password: password.clone(),
                 automine: automine_ms.map_or(Automine::Off, |ms| {
@@ -124,7 +125,7 @@ pub async fn run(
                 automine_script: None,
             })
             .await
-            .map_err(|e| RunError::Chain(e.to_string()))?;
+            .map_err(|e| RunError::Chain(format!("starting the embedded chain: {e}")))?;
             let endpoint = RpcEndpoint {
                 host: chain.rpc_addr.ip().to_string(),
                 port: chain.rpc_addr.port(),
@@ -225,6 +226,11 @@ pub async fn run(
     let _ = api_task.await;
     components.peer_manager.disconnect_all_peers();
     // Stopping the actors stops the background processor, which persists on its way out.
+    // Children first and gracefully: a stopping supervisor would kill them, skipping the
+    // post_stop that waits for the background processor's final write.
+    supervisor
+        .stop_children_and_wait(Some("shutdown".into()), Some(SHUTDOWN_TIMEOUT))
+        .await;
     supervisor.stop(None);
     if let Err(e) = supervisor_task.await {
         tracing::error!(error = %e, "the supervisor panicked");
