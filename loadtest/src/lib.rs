@@ -1,4 +1,144 @@
-//! The regtest cluster harness and load driver (DESIGN.md §9).
+//! The regtest cluster harness (DESIGN.md §9), the start of the load driver.
 //!
-//! Not built yet: it needs the embedded regtest chain, the node and the payments
-//! engine. It will talk to nodes only through their HTTP API and the chain's RPC.
+//! The harness runs real processes on 127.0.0.1 and talks to them only as a user would:
+//! nodes through their HTTP API, the chain through its JSON-RPC.
+//!
+//! - [`process`]: locate (and if needed build) the `sluice` binary
+//!   ([`SluiceBinary`]), start `sluice regtest-chain` ([`ChainProcess`]) and
+//!   `sluice run` nodes ([`NodeProcess`]) on free ports in temporary directories, stop them
+//!   with SIGTERM or SIGKILL and restart them on the same data directory. Every process is
+//!   killed when its handle drops, a panicking test included.
+//! - [`client`]: a typed client for the node API ([`ApiClient`], bodies from
+//!   [`sluice_api::types`]) and a JSON-RPC client for the chain ([`ChainRpc`]), both
+//!   small blocking HTTP/1.1 clients over [`std::net::TcpStream`].
+//! - [`wait_for`]: poll a condition with a deadline instead of sleeping.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use sluice_loadtest::{wait_for, ChainProcess, NodeOptions, NodeProcess, SluiceBinary};
+//!
+//! # fn main() -> Result<(), sluice_loadtest::Error> {
+//! let binary = SluiceBinary::for_workspace()?;
+//! let chain = ChainProcess::launch(&binary)?;
+//! let node = NodeProcess::launch(&binary, "a", NodeOptions::regtest(&chain))?;
+//! let address = node.client().new_address()?.address;
+//! chain.rpc().generate_to_address(101, &address)?;
+//! wait_for("the coinbase to mature", Duration::from_secs(20), || {
+//!     Ok((node.client().wallet_balance()?.spendable_sat > 0).then_some(()))
+//! })?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod client;
+pub mod process;
+
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+pub use client::{ApiClient, ChainRpc, HttpResponse};
+pub use process::{ChainProcess, ChainSource, NodeOptions, NodeProcess, SluiceBinary};
+
+/// Everything that can go wrong in the harness.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file, directory or process operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The `sluice` binary cannot be found or built.
+    #[error("the sluice binary: {0}")]
+    Binary(String),
+    /// A process exited before it printed its ready line.
+    #[error("{name} exited with {status} before it was ready; its stderr ends with:\n{stderr}")]
+    Exited {
+        /// The process's name in the harness (`chain`, a node's name).
+        name: String,
+        /// How it exited ([`ExitStatus::code`] is the exit code).
+        status: ExitStatus,
+        /// The end of what it wrote to stderr.
+        stderr: String,
+    },
+    /// The harness was used wrongly (starting a running process, stopping a stopped one).
+    #[error("{0}")]
+    Usage(String),
+    /// A process printed or answered something the harness cannot read.
+    #[error("unexpected: {0}")]
+    Unexpected(String),
+    /// A deadline passed.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long the harness waited.
+        after: Duration,
+    },
+    /// An HTTP exchange failed below the API (connection, malformed answer).
+    #[error("HTTP {request}: {detail}")]
+    Http {
+        /// The request (`GET /v1/node/info`).
+        request: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The node API answered with an error status.
+    #[error("{request} answered {status} {code}: {message}")]
+    Api {
+        /// The request (`POST /v1/node/payments`).
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// The error code of the body (`invalid_request`, …), or empty.
+        code: String,
+        /// The error message of the body, or the raw body.
+        message: String,
+    },
+    /// The chain's JSON-RPC answered with an error.
+    #[error("JSON-RPC {method}: {detail}")]
+    Rpc {
+        /// The method.
+        method: String,
+        /// The error code, when the server sent one.
+        code: Option<i64>,
+        /// The message or what failed.
+        detail: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
+}
+
+/// How often [`wait_for`] probes.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Calls `probe` every [`POLL_INTERVAL`] until it returns `Some`, for at most `timeout`.
+///
+/// An error from `probe` ends the wait at once (map transient errors to `Ok(None)` to
+/// retry them). After the deadline the answer is [`Error::Timeout`] naming `what`.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe()? {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: what.to_owned(),
+                after: timeout,
+            });
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}

@@ -1,0 +1,501 @@
+//! Clients for a node's HTTP API and the chain's JSON-RPC.
+//!
+//! Both speak a deliberately small HTTP/1.1 over a blocking [`TcpStream`]: one request
+//! per connection (`Connection: close`), bodies framed by `Content-Length` or chunked.
+//! That is all a loopback cluster needs and keeps the harness free of an HTTP stack;
+//! request and response bodies are [`sluice_api::types`], so the client and the server
+//! cannot drift apart.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sluice_api::paths;
+use sluice_api::types::{
+    ChannelInfo, ConnectPeerRequest, CreateInvoiceRequest, ErrorResponse, HealthResponse,
+    InvoiceResponse, ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse,
+    ListPeersResponse, NodeInfoResponse, OpenChannelRequest, OpenChannelResponse,
+    PayInvoiceRequest, PaymentInfo, PeerInfo, PeerResponse, WalletAddressResponse,
+    WalletBalanceResponse,
+};
+
+use crate::Error;
+
+/// How long a connection to 127.0.0.1 may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request may wait for its answer (above the API's own request timeout).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An HTTP answer as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The header fields, names lowercased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header field called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The API's error body (`{"error":{"code","message"}}`), if the body is one.
+    pub fn api_error(&self) -> Option<ErrorResponse> {
+        self.json().ok()
+    }
+}
+
+/// Sends one HTTP/1.1 request to `addr` and reads the whole answer.
+///
+/// `headers` come after `Host` and `Connection: close`; a `Content-Length` is added
+/// whenever there is a body or the method is `POST`.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<HttpResponse, Error> {
+    let request = format!("{method} {path}");
+    let fail = |detail: String| Error::Http {
+        request: request.clone(),
+        detail,
+    };
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" || method == "PUT" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+
+    let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
+        .map_err(|e| fail(format!("connecting to {addr}: {e}")))?;
+    stream
+        .set_read_timeout(Some(REQUEST_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(REQUEST_TIMEOUT)))
+        .map_err(|e| fail(format!("setting timeouts: {e}")))?;
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body))
+        .and_then(|()| stream.flush())
+        .map_err(|e| fail(format!("sending: {e}")))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| fail(format!("reading the answer: {e}")))?;
+    parse_response(&raw).map_err(fail)
+}
+
+/// Parses a complete HTTP/1.1 answer (the connection was closed after it).
+fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("no complete header in {} bytes", raw.len()))?;
+    let head = std::str::from_utf8(&raw[..end]).map_err(|_| "the header is not UTF-8")?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|_| status_line.starts_with("HTTP/1."))
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect::<Vec<_>>();
+    let mut response = HttpResponse {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    let rest = &raw[end + 4..];
+    response.body = if response
+        .header("transfer-encoding")
+        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
+    {
+        dechunk(rest)?
+    } else if let Some(length) = response.header("content-length") {
+        let length: usize = length
+            .parse()
+            .map_err(|_| format!("bad Content-Length {length:?}"))?;
+        rest.get(..length)
+            .ok_or_else(|| format!("body cut short: {} of {length} bytes", rest.len()))?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok(response)
+}
+
+/// Decodes a chunked body (trailers ignored).
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("a chunk size line is cut short")?;
+        let line = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk size line")?;
+        let size_hex = line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|_| format!("bad chunk size {size_hex:?}"))?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        let chunk = rest.get(..size).ok_or("a chunk is cut short")?;
+        body.extend_from_slice(chunk);
+        rest = rest.get(size + 2..).ok_or("a chunk is cut short")?;
+    }
+}
+
+/// A client of one node's HTTP API, with or without a bearer token.
+///
+/// Typed methods answer the parsed body for a 2xx status and [`Error::Api`] (with the
+/// error body's code) otherwise; [`ApiClient::send`] gives the raw answer for tests of
+/// bad input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    addr: SocketAddr,
+    token: Option<String>,
+}
+
+impl ApiClient {
+    /// A client of the API at `addr` sending `token` as `Authorization: Bearer`.
+    pub fn new(addr: SocketAddr, token: Option<String>) -> ApiClient {
+        ApiClient { addr, token }
+    }
+
+    /// The API's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The same API with another token (or none).
+    pub fn with_token(&self, token: Option<&str>) -> ApiClient {
+        ApiClient::new(self.addr, token.map(str::to_owned))
+    }
+
+    /// Sends `method path` with the client's token, `body` as JSON, and returns the raw
+    /// answer whatever its status.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<HttpResponse, Error> {
+        self.send_with_headers(method, path, &[], body)
+    }
+
+    /// Like [`ApiClient::send`], with extra header fields; a body is sent as
+    /// `application/json` unless `headers` has a `Content-Type`.
+    pub fn send_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<HttpResponse, Error> {
+        let authorization = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut all = Vec::with_capacity(headers.len() + 2);
+        if let Some(authorization) = &authorization {
+            all.push(("Authorization", authorization.as_str()));
+        }
+        let has_type = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !has_type {
+            all.push(("Content-Type", "application/json"));
+        }
+        all.extend_from_slice(headers);
+        http_request(self.addr, method, path, &all, body.unwrap_or_default())
+    }
+
+    /// Sends a request with an optional JSON body and parses a 2xx answer as `T`.
+    pub fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, Error> {
+        let request = format!("{method} {path}");
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::Http {
+                request: request.clone(),
+                detail: format!("encoding the body: {e}"),
+            })?;
+        let response = self.send(method, path, body.as_deref())?;
+        if !(200..300).contains(&response.status) {
+            let (code, message) = match response.api_error() {
+                Some(e) => (e.error.code, e.error.message),
+                None => (String::new(), response.text()),
+            };
+            return Err(Error::Api {
+                request,
+                status: response.status,
+                code,
+                message,
+            });
+        }
+        response.json().map_err(|e| Error::Http {
+            request,
+            detail: format!("decoding {:?}: {e}", response.text()),
+        })
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        self.call("GET", path, None::<&()>)
+    }
+
+    /// `GET /healthz`.
+    pub fn health(&self) -> Result<HealthResponse, Error> {
+        self.get(paths::HEALTHZ)
+    }
+
+    /// `GET /v1/node/info`.
+    pub fn node_info(&self) -> Result<NodeInfoResponse, Error> {
+        self.get(paths::NODE_INFO)
+    }
+
+    /// `GET /v1/node/peers`.
+    pub fn list_peers(&self) -> Result<Vec<PeerInfo>, Error> {
+        Ok(self.get::<ListPeersResponse>(paths::PEERS)?.peers)
+    }
+
+    /// `POST /v1/node/peers`: connects to `node_id` at `address` (`host:port`); a no-op
+    /// when already connected.
+    pub fn connect_peer(&self, node_id: &str, address: &str) -> Result<PeerResponse, Error> {
+        let request = ConnectPeerRequest {
+            node_id: node_id.to_owned(),
+            address: address.to_owned(),
+        };
+        self.call("POST", paths::PEERS, Some(&request))
+    }
+
+    /// `GET /v1/node/channels`.
+    pub fn list_channels(&self) -> Result<Vec<ChannelInfo>, Error> {
+        Ok(self.get::<ListChannelsResponse>(paths::CHANNELS)?.channels)
+    }
+
+    /// `POST /v1/node/channels`.
+    pub fn open_channel(&self, request: &OpenChannelRequest) -> Result<OpenChannelResponse, Error> {
+        self.call("POST", paths::CHANNELS, Some(request))
+    }
+
+    /// `POST /v1/node/invoices`.
+    pub fn create_invoice(&self, request: &CreateInvoiceRequest) -> Result<InvoiceResponse, Error> {
+        self.call("POST", paths::INVOICES, Some(request))
+    }
+
+    /// `POST /v1/node/payments`: starts paying an invoice; the answer is usually pending.
+    pub fn pay_invoice(&self, request: &PayInvoiceRequest) -> Result<PaymentInfo, Error> {
+        self.call("POST", paths::PAYMENTS, Some(request))
+    }
+
+    /// `GET /v1/node/payments` with `query`'s filters.
+    pub fn list_payments(&self, query: &ListPaymentsQuery) -> Result<Vec<PaymentInfo>, Error> {
+        let mut params = Vec::new();
+        if let Some(direction) = query.direction {
+            params.push(format!("direction={}", enum_name(&direction)));
+        }
+        if let Some(status) = query.status {
+            params.push(format!("status={}", enum_name(&status)));
+        }
+        if let Some(limit) = query.limit {
+            params.push(format!("limit={limit}"));
+        }
+        let path = if params.is_empty() {
+            paths::PAYMENTS.to_owned()
+        } else {
+            format!("{}?{}", paths::PAYMENTS, params.join("&"))
+        };
+        Ok(self.get::<ListPaymentsResponse>(&path)?.payments)
+    }
+
+    /// `GET /v1/node/payments/{payment_id}`.
+    pub fn payment(&self, payment_id: &str) -> Result<PaymentInfo, Error> {
+        self.get(&paths::fill(paths::PAYMENT, &[("payment_id", payment_id)]))
+    }
+
+    /// `POST /v1/node/wallet/address`.
+    pub fn new_address(&self) -> Result<WalletAddressResponse, Error> {
+        self.call("POST", paths::WALLET_ADDRESS, None::<&()>)
+    }
+
+    /// `GET /v1/node/wallet/balance`.
+    pub fn wallet_balance(&self) -> Result<WalletBalanceResponse, Error> {
+        self.get(paths::WALLET_BALANCE)
+    }
+}
+
+/// The serde name of a unit enum variant (`inbound`, `succeeded`).
+fn enum_name(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+/// A client of the chain's Bitcoin Core compatible JSON-RPC (Basic auth).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainRpc {
+    addr: SocketAddr,
+    authorization: String,
+}
+
+impl ChainRpc {
+    /// A client of the RPC server at `addr` with `user` and `password`.
+    pub fn new(addr: SocketAddr, user: &str, password: &str) -> ChainRpc {
+        ChainRpc {
+            addr,
+            authorization: format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Calls `method` with `params` (a JSON array) and returns its `result`.
+    pub fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let fail = |code, detail: String| Error::Rpc {
+            method: method.to_owned(),
+            code,
+            detail,
+        };
+        let body = json!({"jsonrpc": "1.0", "id": "harness", "method": method, "params": params});
+        let response = http_request(
+            self.addr,
+            "POST",
+            "/",
+            &[
+                ("Authorization", &self.authorization),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )?;
+        let mut reply: Value = response.json().map_err(|_| {
+            fail(
+                None,
+                format!("HTTP {}: {:?}", response.status, response.text()),
+            )
+        })?;
+        match reply.get("error") {
+            Some(error) if !error.is_null() => Err(fail(
+                error.get("code").and_then(Value::as_i64),
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
+            _ => Ok(reply.get_mut("result").map(Value::take).unwrap_or_default()),
+        }
+    }
+
+    /// `getblockcount`: the height of the best block.
+    pub fn block_count(&self) -> Result<u64, Error> {
+        let count = self.call("getblockcount", json!([]))?;
+        count.as_u64().ok_or_else(|| Error::Rpc {
+            method: "getblockcount".into(),
+            code: None,
+            detail: format!("not a height: {count}"),
+        })
+    }
+
+    /// `generatetoaddress`: mines `blocks` blocks paying `address`; returns their hashes.
+    pub fn generate_to_address(&self, blocks: u32, address: &str) -> Result<Vec<String>, Error> {
+        let hashes = self.call("generatetoaddress", json!([blocks, address]))?;
+        serde_json::from_value(hashes).map_err(|e| Error::Rpc {
+            method: "generatetoaddress".into(),
+            code: None,
+            detail: format!("not a list of hashes: {e}"),
+        })
+    }
+}
+
+/// Standard base64 with padding, for Basic auth.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (input, output) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), output);
+        }
+    }
+
+    #[test]
+    fn parses_length_and_chunked_bodies() {
+        let plain =
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\n{}").unwrap();
+        assert_eq!((plain.status, plain.body.as_slice()), (200, &b"{}"[..]));
+        assert_eq!(plain.header("x-a"), Some("b"));
+        let chunked = parse_response(
+            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!((chunked.status, chunked.text().as_str()), (404, "abcde"));
+        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab").is_err());
+        assert!(parse_response(b"garbage").is_err());
+    }
+}
