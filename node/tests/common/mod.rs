@@ -38,12 +38,18 @@ impl Rpc {
         }
     }
 
-    /// Sends `body` and returns (status, body).
+    /// Sends `body` to `/` as JSON and returns (status, body).
     pub fn post(&self, body: &str) -> (u16, String) {
+        self.post_to("/", "application/json", body)
+    }
+
+    /// POSTs `body` to `path` on a fresh connection; returns the status and the body
+    /// (empty without a Content-Length, as for 204).
+    pub fn post_to(&self, path: &str, content_type: &str, body: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(self.addr).unwrap();
         write!(
             stream,
-            "POST / HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
             self.addr,
             self.auth,
             body.len(),
@@ -59,7 +65,7 @@ impl Rpc {
             .unwrap()
             .parse()
             .unwrap();
-        let mut length = None;
+        let mut length = 0;
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
@@ -69,11 +75,11 @@ impl Rpc {
             }
             if let Some((name, value)) = line.split_once(':') {
                 if name.eq_ignore_ascii_case("content-length") {
-                    length = Some(value.trim().parse::<usize>().unwrap());
+                    length = value.trim().parse().unwrap();
                 }
             }
         }
-        let mut body = vec![0u8; length.unwrap_or(0)];
+        let mut body = vec![0u8; length];
         reader.read_exact(&mut body).unwrap();
         (status, String::from_utf8(body).unwrap())
     }
