@@ -1,8 +1,10 @@
 //! The ChannelManager actor: runs LDK's background processor (event handling through
 //! the [`EventDispatcher`], persistence of the channel manager, graph and scorer, and
-//! LDK's timers) in a task it owns. Stopping the actor stops the processor, which
-//! persists everything on its way out. A processor that ends with an error could not
-//! persist: that is [`Fatal`] and stops the node.
+//! LDK's timers) in a task it owns, and the [`PersistWriter`] that commits monitor
+//! updates with the channel manager. Stopping the actor stops the processor, which
+//! persists everything on its way out, then the writer once it has written what is
+//! queued. A processor or writer that fails could not persist: that is [`Fatal`] and
+//! stops the node.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::events::EventDispatcher;
+use crate::persist::{PersistWriter, WriterParts};
 use crate::supervisor::Fatal;
 use crate::Components;
 
@@ -21,12 +24,15 @@ use crate::Components;
 pub enum ChannelManagerMsg {
     /// The background processor ended, with its error if any.
     ProcessorEnded(Option<String>),
+    /// The persistence writer failed and stopped.
+    PersistFailed(String),
 }
 
 /// The actor's state.
 pub struct ChannelManagerState {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    writer: Option<PersistWriter>,
 }
 
 /// The channel manager actor.
@@ -51,7 +57,7 @@ async fn run_processor(
         })
     };
     process_events_async(
-        Arc::clone(&components.store),
+        Arc::clone(&components.ldk_store),
         handler,
         Arc::clone(&components.chain_monitor),
         Arc::clone(&components.channel_manager),
@@ -83,6 +89,19 @@ impl Actor for ChannelManagerActor {
         myself: ActorRef<ChannelManagerMsg>,
         components: Components,
     ) -> Result<ChannelManagerState, ActorProcessingErr> {
+        let failures = myself.clone();
+        let writer = PersistWriter::start(
+            WriterParts {
+                queue: Arc::clone(&components.persist_queue),
+                store: Arc::clone(&components.store),
+                channel_manager: Arc::clone(&components.channel_manager),
+                chain_monitor: Arc::clone(&components.chain_monitor),
+                reader: Arc::clone(&components.monitor_reader),
+            },
+            move |reason| {
+                let _ = failures.cast(ChannelManagerMsg::PersistFailed(reason));
+            },
+        )?;
         let (stop, stopped) = watch::channel(false);
         let processor = tokio::spawn(run_processor(components, stopped));
         let task = tokio::spawn(async move {
@@ -96,6 +115,7 @@ impl Actor for ChannelManagerActor {
         Ok(ChannelManagerState {
             stop,
             task: Some(task),
+            writer: Some(writer),
         })
     }
 
@@ -105,11 +125,13 @@ impl Actor for ChannelManagerActor {
         message: ChannelManagerMsg,
         state: &mut ChannelManagerState,
     ) -> Result<(), ActorProcessingErr> {
-        let ChannelManagerMsg::ProcessorEnded(error) = message;
-        match error {
-            Some(error) => Err(Box::new(Fatal(error))),
-            None if *state.stop.borrow() => Ok(()),
-            None => Err("the background processor stopped unasked".into()),
+        match message {
+            ChannelManagerMsg::ProcessorEnded(Some(error))
+            | ChannelManagerMsg::PersistFailed(error) => Err(Box::new(Fatal(error))),
+            ChannelManagerMsg::ProcessorEnded(None) if *state.stop.borrow() => Ok(()),
+            ChannelManagerMsg::ProcessorEnded(None) => {
+                Err("the background processor stopped unasked".into())
+            }
         }
     }
 
@@ -122,6 +144,10 @@ impl Actor for ChannelManagerActor {
         let _ = state.stop.send(true);
         if let Some(task) = state.task.take() {
             let _ = task.await;
+        }
+        // The processor's last manager write is queued or done; write the rest and stop.
+        if let Some(writer) = state.writer.take() {
+            let _ = tokio::task::spawn_blocking(move || writer.stop()).await;
         }
         Ok(())
     }

@@ -8,9 +8,10 @@ use sluice_storage::Store;
 
 use crate::chain::{Broadcaster, ChainClient, FeeRates};
 use crate::logger::LdkLogger;
+use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
-    ChainMonitor, ChannelManager, Graph, KeysManager, OnionMessenger, P2PGossipSync, PeerManager,
-    Router, Scorer, Sweeper,
+    ChainMonitor, ChannelManager, Graph, KeysManager, MonitorReader, OnionMessenger, P2PGossipSync,
+    PeerManager, Router, Scorer, Sweeper,
 };
 use crate::wallet::OnchainWallet;
 
@@ -21,6 +22,13 @@ pub struct Components {
     pub network: Network,
     /// The store (LDK data and ledger tables).
     pub store: Arc<Store>,
+    /// The store as LDK's background processor and sweeper write it (channel manager
+    /// writes ordered with monitor writes).
+    pub ldk_store: Arc<LdkStore>,
+    /// Monitor and manager writes waiting for the persistence writer.
+    pub persist_queue: Arc<PersistQueue>,
+    /// Reads stored channel monitors back.
+    pub monitor_reader: Arc<MonitorReader>,
     /// The chain backend's RPC client.
     pub chain: Arc<ChainClient>,
     /// Fee estimates.

@@ -12,6 +12,7 @@ mod components;
 mod error;
 pub mod events;
 pub mod logger;
+pub mod persist;
 pub mod supervisor;
 pub mod types;
 pub mod wallet;

@@ -17,6 +17,7 @@ use sluice_storage::Store;
 
 use crate::chain::{Broadcaster, FeeRates};
 use crate::logger::LdkLogger;
+use crate::persist::{LdkStore, MonitorPersister};
 
 /// LDK's key manager (node and channel keys from the node seed).
 pub type KeysManager = lightning::sign::KeysManager;
@@ -24,8 +25,9 @@ pub type KeysManager = lightning::sign::KeysManager;
 /// A chain filter; none is used (blocks arrive whole from the RPC backend).
 pub type DynFilter = dyn Filter + Send + Sync;
 
-/// Channel monitor persistence: LDK's incremental persister over the store.
-pub type MonitorPersister = MonitorUpdatingPersister<
+/// Reads the stored channel monitors (with their updates applied) at start and for
+/// archiving. Writing goes through [`MonitorPersister`] instead.
+pub type MonitorReader = MonitorUpdatingPersister<
     Arc<Store>,
     Arc<LdkLogger>,
     Arc<KeysManager>,
@@ -118,7 +120,7 @@ pub type Sweeper = lightning::util::sweep::OutputSweeper<
     Arc<lightning::sign::ChangeDestinationSourceSyncWrapper<Arc<crate::wallet::OnchainWallet>>>,
     Arc<FeeRates>,
     Arc<DynFilter>,
-    Arc<Store>,
+    Arc<LdkStore>,
     Arc<LdkLogger>,
     Arc<KeysManager>,
 >;

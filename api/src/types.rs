@@ -288,6 +288,11 @@ pub struct PaymentInfo {
     /// The preimage, hex, once the payment succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preimage: Option<String>,
+    /// Why a failed payment failed, a stable code (for example `route_not_found`,
+    /// `recipient_rejected`, or `interrupted_before_sending`: the node stopped before the
+    /// payment left it, nothing was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
     /// When the payment was created, Unix milliseconds.
     pub created_at_ms: u64,
     /// When its status last changed, Unix milliseconds.

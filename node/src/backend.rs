@@ -198,6 +198,7 @@ fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
         fee_paid_msat: record.fee_paid_msat,
         payment_hash: record.payment_hash,
         preimage: record.preimage,
+        failure_code: record.failure_code,
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,
     }

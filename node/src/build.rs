@@ -2,7 +2,8 @@
 //! bringing every chain listener to the backend's tip before anything runs.
 //!
 //! Order matters: monitors are read first (they are the source of truth for funds), the
-//! channel manager second (it may lag the monitors, never lead them), then both are
+//! channel manager second (it never lags the stored monitors: see
+//! [`sluice_actors::persist`]; updates it lists as in flight are replayed), then both are
 //! synced to the chain tip, and only then are the monitors handed to the chain monitor.
 
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{BlockHash, Network};
 use lightning::chain::channelmonitor::ChannelMonitor;
-use lightning::chain::{BestBlock, ChannelMonitorUpdateStatus, Watch};
+use lightning::chain::{BestBlock, ChannelMonitorUpdateStatus};
 use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::routing::gossip::NetworkGraph;
@@ -37,16 +38,12 @@ use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
 use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::logger::LdkLogger;
-use sluice_actors::types::{
-    ChainMonitor, ChannelManager, DynFilter, KeysManager, MonitorPersister,
-};
+use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
+use sluice_actors::types::{ChainMonitor, ChannelManager, DynFilter, KeysManager, MonitorReader};
 use sluice_actors::wallet::OnchainWallet;
 use sluice_actors::Components;
 use sluice_storage::Store;
 use tokio::sync::mpsc;
-
-/// Monitor updates kept before a full monitor is rewritten.
-pub const MAX_PENDING_MONITOR_UPDATES: u64 = 100;
 
 /// Why the node cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -139,10 +136,10 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         true,
     ));
 
-    let persister: Arc<MonitorPersister> = Arc::new(MonitorUpdatingPersister::new(
+    let reader: Arc<MonitorReader> = Arc::new(MonitorUpdatingPersister::new(
         Arc::clone(&store),
         Arc::clone(&logger),
-        MAX_PENDING_MONITOR_UPDATES,
+        FULL_MONITOR_EVERY,
         Arc::clone(&keys),
         Arc::clone(&keys),
         Arc::clone(&broadcaster),
@@ -150,13 +147,11 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     ));
     // Everything stored is read on the blocking pool, never on the executor.
     let loaded = {
-        let (persister, store) = (Arc::clone(&persister), Arc::clone(&store));
+        let (reader, store) = (Arc::clone(&reader), Arc::clone(&store));
         let endpoint = params.endpoint.clone();
-        tokio::task::spawn_blocking(move || {
-            load_stored(&persister, &store, &seed, network, &endpoint)
-        })
-        .await
-        .map_err(|e| StartError::Other(format!("loading stored state panicked: {e}")))??
+        tokio::task::spawn_blocking(move || load_stored(&reader, &store, &seed, network, &endpoint))
+            .await
+            .map_err(|e| StartError::Other(format!("loading stored state panicked: {e}")))??
     };
     let Stored {
         mut monitors,
@@ -164,6 +159,12 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         wallet,
     } = loaded;
     let wallet = Arc::new(wallet);
+    let persist_queue = Arc::new(PersistQueue::new());
+    let ldk_store = Arc::new(LdkStore::new(
+        Arc::clone(&store),
+        Arc::clone(&persist_queue),
+    ));
+    let persister = Arc::new(MonitorPersister::new(Arc::clone(&persist_queue)));
     let chain_monitor: Arc<ChainMonitor> = Arc::new(ChainMonitor::new(
         None::<Arc<DynFilter>>,
         Arc::clone(&broadcaster),
@@ -275,7 +276,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                     None::<Arc<DynFilter>>,
                     Arc::clone(&keys),
                     Arc::clone(&change_destination),
-                    Arc::clone(&store),
+                    Arc::clone(&ldk_store),
                     Arc::clone(&logger),
                 );
                 let (_, sweeper): (BestBlock, _) = ReadableArgs::read(&mut &bytes[..], args)
@@ -292,7 +293,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 None,
                 Arc::clone(&keys),
                 Arc::clone(&change_destination),
-                Arc::clone(&store),
+                Arc::clone(&ldk_store),
                 Arc::clone(&logger),
             ),
         });
@@ -340,7 +341,9 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let (tip, monitor_listeners) = tip;
     for (_, (monitor, ..)) in monitor_listeners {
         let channel_id = monitor.channel_id();
-        match chain_monitor.watch_channel(channel_id, monitor) {
+        // Loaded as stored: LDK re-persists nothing (the blocks just connected are
+        // written with the next chain-sync write, or replayed after a crash).
+        match chain_monitor.load_existing_monitor(channel_id, monitor) {
             Ok(ChannelMonitorUpdateStatus::Completed) => {}
             other => {
                 return Err(StartError::CorruptState {
@@ -387,6 +390,9 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let components = Components {
         network,
         store,
+        ldk_store,
+        persist_queue,
+        monitor_reader: reader,
         chain,
         fees,
         broadcaster,
@@ -441,13 +447,13 @@ fn read_blob(
 
 /// Reads every stored object (blocking).
 fn load_stored(
-    persister: &MonitorPersister,
+    reader: &MonitorReader,
     store: &Store,
     seed: &[u8; 32],
     network: Network,
     endpoint: &RpcEndpoint,
 ) -> Result<Stored, StartError> {
-    let monitors = persister
+    let monitors = reader
         .read_all_channel_monitors_with_updates()
         .map_err(corrupt("channel monitors"))?;
     let blobs = Blobs {

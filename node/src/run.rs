@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use crate::backend::{reconnect_peers, NodeService};
 use crate::build::{build, BuildParams, StartError};
 use crate::config::{ChainSource, NodeConfig};
+use crate::recovery::fail_payments_lost_in_a_crash;
 use crate::regtest::{self, Automine, RegtestChainConfig};
 use crate::seed;
 
@@ -150,6 +151,9 @@ pub async fn run(
         other => RunError::Start(other),
     })?;
     let components = built.components.clone();
+    fail_payments_lost_in_a_crash(&components)
+        .await
+        .map_err(|e| RunError::Store(e.to_string()))?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
 

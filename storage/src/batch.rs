@@ -64,6 +64,10 @@ impl WriteBatch {
         self.ops.is_empty()
     }
 
+    pub(crate) fn push(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+
     pub(crate) fn into_ops(self) -> Vec<Op> {
         self.ops
     }

@@ -28,7 +28,7 @@ use lightning::util::persist::{
 use crate::commit::Op;
 use crate::store::{off_executor, settle, Store};
 use crate::table::Table;
-use crate::StoreError;
+use crate::{StoreError, WriteBatch};
 
 const SEPARATOR: char = '/';
 
@@ -155,6 +155,42 @@ impl Store {
                 settle(ack).await.map_err(io::Error::from)
             }
         })
+    }
+}
+
+impl WriteBatch {
+    /// Writes LDK's entry `primary/secondary/key` as part of this batch, so LDK objects
+    /// that must be durable together (a channel manager and the monitor updates it
+    /// knows about) commit with one fsync, or not at all. Keys follow LDK's rules.
+    pub fn put_ldk(
+        &mut self,
+        primary: &str,
+        secondary: &str,
+        key: &str,
+        value: Vec<u8>,
+    ) -> Result<&mut Self, StoreError> {
+        let key = entry_key(primary, secondary, key)?;
+        self.push(Op::Put {
+            table: Table::Ldk,
+            key,
+            value,
+        });
+        Ok(self)
+    }
+
+    /// Removes LDK's entry `primary/secondary/key` as part of this batch.
+    pub fn delete_ldk(
+        &mut self,
+        primary: &str,
+        secondary: &str,
+        key: &str,
+    ) -> Result<&mut Self, StoreError> {
+        let key = entry_key(primary, secondary, key)?;
+        self.push(Op::Delete {
+            table: Table::Ldk,
+            key,
+        });
+        Ok(self)
     }
 }
 

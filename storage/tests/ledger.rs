@@ -355,3 +355,47 @@ async fn the_last_change_to_a_key_in_one_batch_wins() {
     store.commit(batch).await.unwrap();
     assert_eq!(store.get::<QuoteRecord>("gone").await.unwrap(), None);
 }
+
+#[test]
+fn ldk_entries_commit_in_a_batch_with_ldk_key_rules() {
+    use lightning::util::persist::KVStoreSync;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    KVStoreSync::write(&store, "monitor_updates", "m1", "3", b"old".to_vec()).unwrap();
+
+    // One batch: a manager, a new update, the old update removed, a ledger record.
+    let mut batch = WriteBatch::new();
+    batch
+        .put_ldk("", "", "manager", b"manager".to_vec())
+        .unwrap()
+        .put_ldk("monitor_updates", "m1", "4", b"new".to_vec())
+        .unwrap()
+        .delete_ldk("monitor_updates", "m1", "3")
+        .unwrap()
+        .put(&payment("p1", PaymentStatus::Pending))
+        .unwrap();
+    store.commit_blocking(batch).unwrap();
+    assert_eq!(
+        KVStoreSync::read(&store, "", "", "manager").unwrap(),
+        b"manager"
+    );
+    assert_eq!(
+        KVStoreSync::list(&store, "monitor_updates", "m1").unwrap(),
+        vec!["4".to_owned()]
+    );
+    assert!(store.get_blocking::<PaymentRecord>("p1").unwrap().is_some());
+
+    // LDK's rules hold for batched entries too.
+    let mut batch = WriteBatch::new();
+    for (primary, secondary, key) in [("", "m1", "k"), ("a/b", "", "k"), ("ns", "", "")] {
+        assert!(matches!(
+            batch.put_ldk(primary, secondary, key, Vec::new()),
+            Err(StoreError::InvalidKey { .. })
+        ));
+        assert!(matches!(
+            batch.delete_ldk(primary, secondary, key),
+            Err(StoreError::InvalidKey { .. })
+        ));
+    }
+    assert!(batch.is_empty());
+}

@@ -19,6 +19,7 @@ use sluice_loadtest::{
     wait_for, ApiClient, ChainProcess, ChainSource, Error, HttpResponse, NodeOptions, NodeProcess,
     SluiceBinary,
 };
+use sluice_storage::{PaymentRecord, Store, StoreConfig, WriteBatch};
 
 /// The channel A opens to B.
 const CAPACITY_SAT: u64 = 1_000_000;
@@ -143,6 +144,36 @@ fn pay(payer: &NodeProcess, payee: &NodeProcess, label: &str) -> PaymentInfo {
     sent
 }
 
+/// Waits until A's outbound and B's inbound capacity on their channel moved by exactly
+/// `paid_msat` from what they were at opening (a direct channel charges no fee).
+fn wait_balances(
+    a: &NodeProcess,
+    b: &NodeProcess,
+    opened_a: &ChannelInfo,
+    opened_b: &ChannelInfo,
+    paid_msat: u64,
+) {
+    let expected_outbound = opened_a.outbound_capacity_msat - paid_msat;
+    let expected_inbound = opened_b.inbound_capacity_msat - paid_msat;
+    let settled = wait_for("the channel balances to settle", WAIT, || {
+        let (now_a, now_b) = (wait_usable(a, b), wait_usable(b, a));
+        Ok((now_a.outbound_capacity_msat == expected_outbound
+            && now_b.inbound_capacity_msat == expected_inbound)
+            .then_some((now_a, now_b)))
+    });
+    if let Err(e) = settled {
+        let (now_a, now_b) = (wait_usable(a, b), wait_usable(b, a));
+        panic!(
+            "{e}: A's outbound went from {} to {} msat (expected {expected_outbound}), B's \
+             inbound from {} to {} msat (expected {expected_inbound}); paid {paid_msat} msat",
+            opened_a.outbound_capacity_msat,
+            now_a.outbound_capacity_msat,
+            opened_b.inbound_capacity_msat,
+            now_b.inbound_capacity_msat
+        );
+    }
+}
+
 /// A chain and nodes A and B with a confirmed, usable 1,000,000 sat channel A→B, and
 /// the channel as each side listed it once usable.
 struct Pair {
@@ -219,9 +250,6 @@ fn funded_pair(binary: &SluiceBinary) -> Pair {
 
 /// Pays A→B, restarts A with SIGTERM and then with SIGKILL, paying after each, and checks
 /// the channel balances and both ledgers to the msat.
-///
-/// The SIGKILL is placed just after the window in which LDK would force-close on restart
-/// (see the comment at the kill); the window itself is a known node defect.
 #[test]
 fn pays_across_sigterm_and_sigkill_restarts() {
     let Pair {
@@ -242,16 +270,10 @@ fn pays_across_sigterm_and_sigkill_restarts() {
     reconnect(&a, &b);
     sent.push(pay(&a, &b, "payment 2 (after SIGTERM)"));
 
-    // A crash: SIGKILL, then everything acknowledged must still be there.
-    //
-    // Known defect, not hidden: right after a payment settles, the monitor update of the
-    // last revoke_and_ack is durable a few milliseconds before the background processor
-    // rewrites the ChannelManager, and a crash inside that window makes LDK force-close
-    // on start ("ChannelManager is stale compared to the current ChannelMonitor"). The
-    // fix is the InProgress monitor persister that completes updates only once the
-    // manager is written (the throughput issue); until then this test crashes the node
-    // just outside the window, so that it checks everything else a crash must keep.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // A crash: SIGKILL right after the payment settled, while the node is still writing
+    // the last revoke_and_ack's monitor update and the channel manager. Whatever instant
+    // it lands on, the stored manager never lags the stored monitors (see
+    // `sluice_actors::persist`), so the channel survives.
     a.kill().unwrap();
     a.start().unwrap();
     assert_kept_channel(&a, &b, &opened_a.channel_id, "SIGKILL");
@@ -263,25 +285,7 @@ fn pays_across_sigterm_and_sigkill_restarts() {
     let fees_msat: u64 = sent.iter().map(|p| p.fee_paid_msat.unwrap_or(0)).sum();
     assert_eq!(paid_msat, 3 * PAYMENT_MSAT);
     assert_eq!(fees_msat, 0, "a direct channel charges no fee: {sent:?}");
-    let expected_outbound = opened_a.outbound_capacity_msat - paid_msat - fees_msat;
-    let expected_inbound = opened_b.inbound_capacity_msat - paid_msat;
-    let settled = wait_for("the channel balances to settle", WAIT, || {
-        let (now_a, now_b) = (wait_usable(&a, &b), wait_usable(&b, &a));
-        Ok((now_a.outbound_capacity_msat == expected_outbound
-            && now_b.inbound_capacity_msat == expected_inbound)
-            .then_some((now_a, now_b)))
-    });
-    if let Err(e) = settled {
-        let (now_a, now_b) = (wait_usable(&a, &b), wait_usable(&b, &a));
-        panic!(
-            "{e}: A's outbound went from {} to {} msat (expected {expected_outbound}), B's \
-             inbound from {} to {} msat (expected {expected_inbound}); paid {paid_msat} msat",
-            opened_a.outbound_capacity_msat,
-            now_a.outbound_capacity_msat,
-            opened_b.inbound_capacity_msat,
-            now_b.inbound_capacity_msat
-        );
-    }
+    wait_balances(&a, &b, &opened_a, &opened_b, paid_msat);
 
     // Both ledgers agree with the channel: three payments sent by A, three received by B.
     let a_outbound = a
@@ -349,6 +353,196 @@ fn sigterm_during_a_payment_keeps_the_channel() {
     .unwrap();
     assert_eq!(resolved.status, PaymentStatus::Succeeded, "{resolved:?}");
     pay(&a, &b, "a payment after the restart");
+}
+
+/// A payment the ledger holds as pending but LDK never stored (the node died between
+/// the two) is marked failed at start with `interrupted_before_sending`. (A pending
+/// payment LDK does know is left to LDK: see `sigterm_during_a_payment_keeps_the_channel`.)
+#[test]
+fn a_payment_lost_before_sending_is_failed_at_start() {
+    let binary = binary();
+    let chain = ChainProcess::launch(&binary).unwrap();
+    let mut node = NodeProcess::launch(&binary, "a", NodeOptions::regtest(&chain)).unwrap();
+    assert_eq!(node.stop().unwrap().code(), Some(0));
+
+    let id = "5a".repeat(32);
+    {
+        let store = Store::open(node.data_dir().join("store"), StoreConfig::default()).unwrap();
+        let mut batch = WriteBatch::new();
+        batch
+            .put(&PaymentRecord {
+                payment_id: id.clone(),
+                direction: sluice_storage::PaymentDirection::Outbound,
+                payment_hash: id.clone(),
+                quote_id: None,
+                invoice: None,
+                amount_msat: PAYMENT_MSAT,
+                max_fee_msat: 0,
+                fee_paid_msat: None,
+                status: sluice_storage::PaymentStatus::Pending,
+                preimage: None,
+                failure_code: None,
+                created_at_ms: 1_700_000_000_000,
+                updated_at_ms: 1_700_000_000_000,
+            })
+            .unwrap();
+        store.commit_blocking(batch).unwrap();
+    }
+
+    node.start().unwrap();
+    let payment = node.client().payment(&id).unwrap();
+    assert_eq!(payment.status, PaymentStatus::Failed, "{payment:?}");
+    assert_eq!(
+        payment.failure_code.as_deref(),
+        Some("interrupted_before_sending")
+    );
+    assert!(payment.updated_at_ms > 1_700_000_000_000, "{payment:?}");
+}
+
+/// Payments that each payer's monitor needs at least this many updates for: more than
+/// `sluice_actors::persist::FULL_MONITOR_EVERY` (100), so whole monitors are rewritten.
+const MANY_PAYMENTS: usize = 30;
+
+/// The update ids stored for each of `node`'s channel monitors (the node stopped).
+fn stored_monitor_updates(node: &NodeProcess) -> Vec<(String, Vec<u64>)> {
+    use lightning::util::persist::KVStoreSync;
+    let store = Store::open(node.data_dir().join("store"), StoreConfig::default()).unwrap();
+    KVStoreSync::list(&store, "monitors", "")
+        .unwrap()
+        .into_iter()
+        .map(|monitor| {
+            let mut ids: Vec<u64> = KVStoreSync::list(&store, "monitor_updates", &monitor)
+                .unwrap()
+                .iter()
+                .map(|id| id.parse().unwrap())
+                .collect();
+            ids.sort_unstable();
+            (monitor, ids)
+        })
+        .collect()
+}
+
+/// Over a hundred monitor updates: whole monitors replace their updates (at most
+/// `FULL_MONITOR_EVERY` stay stored, without gaps), and after SIGKILL the node rebuilds
+/// every channel from the last whole monitor plus its updates.
+#[test]
+fn monitor_updates_are_consolidated_and_replayed() {
+    let Pair {
+        mut a,
+        b,
+        opened_a,
+        opened_b,
+        _chain,
+    } = funded_pair(&binary());
+    for i in 0..MANY_PAYMENTS {
+        pay(&a, &b, &format!("payment {i}"));
+    }
+    a.kill().unwrap();
+    let stored = stored_monitor_updates(&a);
+    assert_eq!(stored.len(), 1, "one channel, one monitor: {stored:?}");
+    let (monitor, ids) = &stored[0];
+    assert!(ids.len() < 100, "{monitor}: {} updates stored", ids.len());
+    assert!(
+        ids.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "{monitor}: stored updates have gaps: {ids:?}"
+    );
+    assert!(
+        ids.last().is_some_and(|last| *last > 100),
+        "{MANY_PAYMENTS} payments should take over 100 updates: {ids:?}"
+    );
+
+    a.start().unwrap();
+    assert_kept_channel(&a, &b, &opened_a.channel_id, "SIGKILL");
+    reconnect(&a, &b);
+    pay(&a, &b, "a payment after the restart");
+    let paid = (MANY_PAYMENTS as u64 + 1) * PAYMENT_MSAT;
+    wait_balances(&a, &b, &opened_a, &opened_b, paid);
+}
+
+/// How long after handing a payment to A each round of
+/// [`sigkill_at_any_moment_of_a_payment_keeps_the_channel`] kills a node: from before the
+/// first HTLC message to after the payment settled (a payment takes a few tens of
+/// milliseconds here).
+const KILL_AFTER_MS: [u64; 6] = [0, 3, 8, 15, 30, 60];
+
+/// SIGKILL at varied instants of a payment, of the payer and of the payee in turn, never
+/// costs the channel: both sides still have it after the restart, every interrupted
+/// payment resolves (succeeded, or failed with nothing sent), the payee received exactly
+/// the payments the payer saw succeed, and the balances moved by exactly those.
+#[test]
+fn sigkill_at_any_moment_of_a_payment_keeps_the_channel() {
+    let Pair {
+        mut a,
+        mut b,
+        opened_a,
+        opened_b,
+        _chain,
+    } = funded_pair(&binary());
+    let mut paid_msat = 0;
+    for (round, delay_ms) in KILL_AFTER_MS.into_iter().enumerate() {
+        let payer_killed = round % 2 == 0;
+        let label = format!(
+            "payment {round} (the {} killed after {delay_ms} ms)",
+            if payer_killed { "payer" } else { "payee" }
+        );
+        let invoice = b
+            .client()
+            .create_invoice(&CreateInvoiceRequest {
+                amount_msat: Some(PAYMENT_MSAT),
+                description: label.clone(),
+                expiry_secs: None,
+            })
+            .unwrap();
+        let started = a
+            .client()
+            .pay_invoice(&PayInvoiceRequest {
+                invoice: invoice.bolt11,
+                amount_msat: None,
+                max_fee_msat: None,
+            })
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        {
+            let victim = if payer_killed { &mut a } else { &mut b };
+            victim.kill().unwrap();
+            victim.start().unwrap();
+        }
+        assert_kept_channel(&a, &b, &opened_a.channel_id, &label);
+        assert_kept_channel(&b, &a, &opened_a.channel_id, &label);
+        reconnect(&a, &b);
+
+        let resolved = wait_for(&format!("{label} to resolve at the payer"), WAIT, || {
+            let payment = a.client().payment(&started.id)?;
+            Ok((payment.status != PaymentStatus::Pending).then_some(payment))
+        })
+        .unwrap();
+        let inbound = |b: &NodeProcess| {
+            b.client()
+                .list_payments(&ListPaymentsQuery {
+                    direction: Some(PaymentDirection::Inbound),
+                    ..ListPaymentsQuery::default()
+                })
+                .unwrap()
+                .into_iter()
+                .find(|p| p.payment_hash == invoice.payment_hash)
+        };
+        if resolved.status == PaymentStatus::Succeeded {
+            paid_msat += PAYMENT_MSAT;
+            wait_for(&format!("{label} to succeed at the payee"), WAIT, || {
+                Ok(inbound(&b).filter(|p| p.status == PaymentStatus::Succeeded))
+            })
+            .unwrap();
+        } else {
+            let received = inbound(&b);
+            assert!(
+                received
+                    .as_ref()
+                    .is_none_or(|p| p.status != PaymentStatus::Succeeded),
+                "{label}: failed at the payer ({resolved:?}) but received: {received:?}"
+            );
+        }
+    }
+    wait_balances(&a, &b, &opened_a, &opened_b, paid_msat);
 }
 
 /// Starts `node` and expects it to refuse: exit `code`, stderr containing each of `says`.

@@ -101,6 +101,7 @@ pub fn payment(id: &str) -> PaymentInfo {
         fee_paid_msat: Some(1),
         payment_hash: "33".repeat(32),
         preimage: Some("44".repeat(32)),
+        failure_code: None,
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_000_500,
     }
