@@ -7,6 +7,7 @@ use bitcoin::Network;
 use sluice_storage::Store;
 
 use crate::chain::{Broadcaster, ChainClient, FeeRates};
+use crate::channel_policy::ChannelPolicy;
 use crate::logger::LdkLogger;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
@@ -59,4 +60,6 @@ pub struct Components {
     pub sweeper: Arc<Sweeper>,
     /// The on-chain wallet.
     pub wallet: Arc<OnchainWallet>,
+    /// Which inbound channels to accept, and which as zero-conf.
+    pub channel_policy: Arc<ChannelPolicy>,
 }

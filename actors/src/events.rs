@@ -6,8 +6,10 @@ use bitcoin::hex::DisplayHex;
 use bitcoin::FeeRate;
 use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use lightning::events::{Event, PaymentFailureReason, ReplayEvent};
+use lightning::sign::EntropySource;
 use sluice_storage::{PaymentDirection, PaymentRecord, PaymentStatus, WriteBatch};
 
+use crate::channel_policy::Acceptance;
 use crate::Components;
 
 /// Routes each LDK event to the part of the node that owns it.
@@ -164,6 +166,51 @@ impl EventDispatcher {
                         "persisting spendable outputs failed; LDK will replay the event"
                     );
                     return Err(ReplayEvent());
+                }
+            }
+            Event::OpenChannelRequest {
+                temporary_channel_id,
+                counterparty_node_id,
+                funding_satoshis,
+                channel_type,
+                ..
+            } => {
+                let mut random = [0u8; 16];
+                random.copy_from_slice(&c.keys.get_secure_random_bytes()[..16]);
+                let user_channel_id = u128::from_be_bytes(random);
+                let decision = c
+                    .channel_policy
+                    .decide(&counterparty_node_id, &channel_type);
+                let (temporary, peer) = (&temporary_channel_id, &counterparty_node_id);
+                let result = match decision {
+                    Acceptance::Accept => c.channel_manager.accept_inbound_channel(
+                        temporary,
+                        peer,
+                        user_channel_id,
+                        None,
+                    ),
+                    Acceptance::AcceptZeroConf => c
+                        .channel_manager
+                        .accept_inbound_channel_from_trusted_peer_0conf(
+                            temporary,
+                            peer,
+                            user_channel_id,
+                            None,
+                        ),
+                    Acceptance::Reject(reason) => c
+                        .channel_manager
+                        .force_close_broadcasting_latest_txn(temporary, peer, reason.to_owned()),
+                };
+                match result {
+                    Ok(()) => tracing::info!(
+                        %counterparty_node_id, funding_satoshis, ?decision,
+                        "answered a request to open a channel"
+                    ),
+                    // The request is not replayed; the peer sees the channel fail.
+                    Err(e) => tracing::warn!(
+                        %counterparty_node_id, funding_satoshis, ?decision,
+                        "answering a request to open a channel failed: {e:?}"
+                    ),
                 }
             }
             Event::ChannelPending {

@@ -8,6 +8,7 @@
 pub mod chain;
 pub mod chain_sync;
 pub mod channel_manager;
+pub mod channel_policy;
 mod components;
 mod error;
 pub mod events;

@@ -37,6 +37,7 @@ use lightning_block_sync::init::{synchronize_listeners, validate_best_block_head
 use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
 use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
+use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
 use sluice_actors::types::{ChainMonitor, ChannelManager, DynFilter, KeysManager, MonitorReader};
@@ -70,6 +71,8 @@ pub struct BuildParams {
     pub network: Network,
     /// The chain backend.
     pub endpoint: RpcEndpoint,
+    /// Which inbound channels to accept, and which as zero-conf.
+    pub channel_policy: ChannelPolicy,
 }
 
 /// The built node and the pieces its tasks still need.
@@ -110,7 +113,9 @@ pub fn user_config() -> UserConfig {
     config
         .channel_handshake_limits
         .force_announced_channel_preference = false;
-    config.manually_accept_inbound_channels = false;
+    // Every inbound channel is answered by the channel policy (zero-conf for trusted
+    // peers, anchors refused).
+    config.manually_accept_inbound_channels = true;
     config
 }
 
@@ -408,6 +413,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         peer_manager,
         sweeper,
         wallet,
+        channel_policy: Arc::new(params.channel_policy),
     };
     Ok(Built {
         components,

@@ -27,6 +27,7 @@
 //! | `--alias NAME`                 | `SLUICE_ALIAS`                      | `alias`                      |
 //! | `--log-format human\|json`     | `SLUICE_LOG_FORMAT`                 | `log_format`                 |
 //! | `--api-token-sha256 HEX:SCOPES`| `SLUICE_API_TOKENS`                 | `[[api.tokens]]`             |
+//! | `--trusted-peer-0conf NODE_ID` | `SLUICE_TRUSTED_PEERS_0CONF`        | `trusted_peers_0conf`        |
 //!
 //! A TOML file with every key:
 //!
@@ -40,6 +41,9 @@
 //! api_addr = "127.0.0.1:3000"              # default 127.0.0.1:3000
 //! alias = "my-lsp"                         # at most 32 bytes
 //! log_format = "json"                      # human (default) | json
+//! # Accept channels these peers open to us as zero-conf: usable before the funding transaction
+//! # confirms. Such a peer could double-spend the funding, so list only peers you trust.
+//! trusted_peers_0conf = ["<66 hex chars: node id>"]   # default none
 //!
 //! [[api.tokens]]
 //! sha256 = "<64 hex chars: SHA-256 of the bearer token>"
@@ -53,6 +57,10 @@
 //! - On the command line and in the environment an API token is written `HEX:scope+scope`;
 //!   `SLUICE_API_TOKENS` and `--api-token-sha256` take a comma-separated list, and the flag may
 //!   be repeated. The token list is replaced as a whole by a higher layer, never merged.
+//! - A trusted 0-conf peer is its node id, 66 hex characters (a compressed public key). The
+//!   same as for tokens: `SLUICE_TRUSTED_PEERS_0CONF` and `--trusted-peer-0conf` take a
+//!   comma-separated list, the flag may be repeated, a repeated node id is an error, and a
+//!   higher layer replaces the list as a whole.
 //! - Exactly one chain source. Setting both `bitcoind_rpc` and `embedded_chain = true` in one
 //!   layer is an error; across layers, the chain source chosen by the higher layer wins (so
 //!   `--embedded-chain` overrides a file's `bitcoind_rpc`, and an overridden embedded chain takes
@@ -66,7 +74,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 
 /// Appended to `sluice run --help`.
@@ -148,6 +158,18 @@ pub struct RunArgs {
         value_delimiter = ','
     )]
     pub api_token_sha256: Option<Vec<String>>,
+
+    /// Node id (66 hex chars) of a peer whose channels to us are accepted as zero-conf: usable
+    /// before the funding transaction confirms. The peer could double-spend the funding, so
+    /// list only peers you trust, e.g. your own LSP. Repeat the flag or separate with commas;
+    /// replaces the peers of lower layers. [env: SLUICE_TRUSTED_PEERS_0CONF, comma-separated]
+    /// [config: trusted_peers_0conf = ["NODE_ID", …]]
+    #[arg(
+        long = "trusted-peer-0conf",
+        value_name = "NODE_ID",
+        value_delimiter = ','
+    )]
+    pub trusted_peer_0conf: Option<Vec<String>>,
 }
 
 /// One setting of `sluice run`, under the three names it has in the three layers.
@@ -175,11 +197,13 @@ pub enum Key {
     LogFormat,
     /// The API bearer tokens.
     ApiTokens,
+    /// The peers whose inbound channels are accepted as zero-conf.
+    TrustedPeers0conf,
 }
 
 impl Key {
     /// Every key, in `--help` order.
-    pub const ALL: [Key; 11] = [
+    pub const ALL: [Key; 12] = [
         Key::Config,
         Key::DataDir,
         Key::Network,
@@ -191,6 +215,7 @@ impl Key {
         Key::Alias,
         Key::LogFormat,
         Key::ApiTokens,
+        Key::TrustedPeers0conf,
     ];
 
     /// The key's name in the TOML file (`api.tokens` for the `[[api.tokens]]` tables;
@@ -208,6 +233,7 @@ impl Key {
             Key::Alias => "alias",
             Key::LogFormat => "log_format",
             Key::ApiTokens => "api.tokens",
+            Key::TrustedPeers0conf => "trusted_peers_0conf",
         }
     }
 
@@ -225,6 +251,7 @@ impl Key {
             Key::Alias => "SLUICE_ALIAS",
             Key::LogFormat => "SLUICE_LOG_FORMAT",
             Key::ApiTokens => "SLUICE_API_TOKENS",
+            Key::TrustedPeers0conf => "SLUICE_TRUSTED_PEERS_0CONF",
         }
     }
 
@@ -242,6 +269,7 @@ impl Key {
             Key::Alias => "--alias",
             Key::LogFormat => "--log-format",
             Key::ApiTokens => "--api-token-sha256",
+            Key::TrustedPeers0conf => "--trusted-peer-0conf",
         }
     }
 }
@@ -445,6 +473,11 @@ pub struct NodeConfig {
     pub log_format: LogFormat,
     /// Accepted API tokens (possibly none).
     pub api_tokens: Vec<ApiToken>,
+    /// Peers whose inbound channels this node accepts as zero-confirmation (0-conf) channels
+    /// (possibly none): a channel such a peer opens to us is usable before its funding
+    /// transaction confirms. Until then the peer could double-spend the funding and so take
+    /// back what it paid us over the channel; list only peers you trust, e.g. your own LSP.
+    pub trusted_peers_0conf: Vec<PublicKey>,
 }
 
 impl NodeConfig {
@@ -641,6 +674,26 @@ pub enum ConfigError {
         /// Position in its list, from 1.
         entry: usize,
     },
+    /// A trusted 0-conf peer is not a node id (66 hex characters: a compressed public key).
+    #[error("trusted 0-conf peer #{entry} from {setting}: {value:?} is not a node id: {reason}")]
+    InvalidTrustedPeer {
+        /// Where it came from.
+        setting: Setting,
+        /// Position in its list, from 1.
+        entry: usize,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The same node id appears twice in one list of trusted 0-conf peers.
+    #[error("trusted 0-conf peer #{entry} from {setting} repeats an earlier node id")]
+    DuplicateTrustedPeer {
+        /// Where it came from.
+        setting: Setting,
+        /// Position in its list, from 1.
+        entry: usize,
+    },
     /// No chain source was configured.
     #[error(
         "no chain source: set --bitcoind-rpc (SLUICE_BITCOIND_RPC, `bitcoind_rpc`) or \
@@ -736,6 +789,7 @@ struct Values {
     alias: Option<Sourced<String>>,
     log_format: Option<Sourced<LogFormat>>,
     api_tokens: Option<Sourced<Vec<ApiToken>>>,
+    trusted_peers_0conf: Option<Sourced<Vec<PublicKey>>>,
 }
 
 impl Values {
@@ -752,6 +806,7 @@ impl Values {
             alias: self.alias.or(lower.alias),
             log_format: self.log_format.or(lower.log_format),
             api_tokens: self.api_tokens.or(lower.api_tokens),
+            trusted_peers_0conf: self.trusted_peers_0conf.or(lower.trusted_peers_0conf),
         }
     }
 
@@ -950,6 +1005,57 @@ impl Parse<'_> {
         }
         Ok(self.done(tokens))
     }
+
+    /// Parses comma-separated or repeated node ids: entries are trimmed, empty ones skipped.
+    fn node_id_specs<'s>(
+        &self,
+        specs: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Sourced<Vec<PublicKey>>, ConfigError> {
+        self.node_ids(specs.into_iter().map(str::trim).filter(|s| !s.is_empty()))
+    }
+
+    /// Parses a list of node ids, numbered from 1; a repeated node id is an error.
+    fn node_ids<'s>(
+        &self,
+        ids: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Sourced<Vec<PublicKey>>, ConfigError> {
+        let mut node_ids: Vec<PublicKey> = Vec::new();
+        for raw in ids {
+            let entry = node_ids.len() + 1;
+            let node_id = self.node_id(entry, raw)?;
+            if node_ids.contains(&node_id) {
+                return Err(ConfigError::DuplicateTrustedPeer {
+                    setting: self.setting(),
+                    entry,
+                });
+            }
+            node_ids.push(node_id);
+        }
+        Ok(self.done(node_ids))
+    }
+
+    /// A node id: a 33-byte compressed public key as 66 hex characters.
+    fn node_id(&self, entry: usize, raw: &str) -> Result<PublicKey, ConfigError> {
+        let reason = if !raw.chars().all(|c| c.is_ascii_hexdigit()) {
+            "it contains characters that are not hex digits"
+        } else if raw.len() != 66 {
+            "a node id is 66 hex characters (a 33-byte compressed public key)"
+        } else {
+            match PublicKey::from_str(raw) {
+                Ok(node_id) => return Ok(node_id),
+                Err(_) => {
+                    "it is not a valid public key (it must start with 02 or 03 and be a \
+                           point on the secp256k1 curve)"
+                }
+            }
+        };
+        Err(ConfigError::InvalidTrustedPeer {
+            setting: self.setting(),
+            entry,
+            value: raw.to_owned(),
+            reason,
+        })
+    }
 }
 
 fn parse(key: Key, origin: &Origin) -> Parse<'_> {
@@ -990,6 +1096,10 @@ fn flag_layer(args: RunArgs) -> Result<Values, ConfigError> {
         v.api_tokens =
             Some(parse(Key::ApiTokens, o).token_specs(specs.iter().map(String::as_str))?);
     }
+    if let Some(specs) = &args.trusted_peer_0conf {
+        v.trusted_peers_0conf =
+            Some(parse(Key::TrustedPeers0conf, o).node_id_specs(specs.iter().map(String::as_str))?);
+    }
     v.check_layer()
 }
 
@@ -1026,11 +1136,15 @@ fn env_layer(env: impl Fn(Key) -> Option<String>) -> Result<Values, ConfigError>
     if let Some(raw) = env(Key::ApiTokens) {
         v.api_tokens = Some(parse(Key::ApiTokens, o).token_specs(raw.split(','))?);
     }
+    if let Some(raw) = env(Key::TrustedPeers0conf) {
+        v.trusted_peers_0conf =
+            Some(parse(Key::TrustedPeers0conf, o).node_id_specs(raw.split(','))?);
+    }
     v.check_layer()
 }
 
 /// Top-level keys of the config file, for "did you mean" hints.
-const FILE_KEYS: [&str; 10] = [
+const FILE_KEYS: [&str; 11] = [
     "data_dir",
     "network",
     "bitcoind_rpc",
@@ -1041,6 +1155,7 @@ const FILE_KEYS: [&str; 10] = [
     "alias",
     "log_format",
     "api",
+    "trusted_peers_0conf",
 ];
 
 fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
@@ -1097,6 +1212,10 @@ fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
                 v.log_format = Some(parse(Key::LogFormat, o).log_format(file.str(name, value)?)?);
             }
             "api" => v.api_tokens = file.api(value, o)?,
+            "trusted_peers_0conf" => {
+                let ids = file.strings(name, value)?;
+                v.trusted_peers_0conf = Some(parse(Key::TrustedPeers0conf, o).node_ids(ids)?);
+            }
             _ => return Err(file.unknown(name, &FILE_KEYS, "")),
         }
     }
@@ -1130,6 +1249,14 @@ impl FileReader<'_> {
         value
             .as_str()
             .ok_or_else(|| self.wrong(key, "a string", value))
+    }
+
+    /// An array of strings.
+    fn strings<'v>(&self, key: &str, value: &'v toml::Value) -> Result<Vec<&'v str>, ConfigError> {
+        let array = value
+            .as_array()
+            .ok_or_else(|| self.wrong(key, "an array of strings", value))?;
+        array.iter().map(|s| self.str(key, s)).collect()
     }
 
     /// The `[api]` table: only `tokens`, an array of `{ sha256, scopes }` tables.
@@ -1353,6 +1480,7 @@ fn resolve(v: Values, config_file: Option<PathBuf>) -> Result<NodeConfig, Config
             .log_format
             .map_or(NodeConfig::DEFAULT_LOG_FORMAT, |s| s.value),
         api_tokens: v.api_tokens.map(|s| s.value).unwrap_or_default(),
+        trusted_peers_0conf: v.trusted_peers_0conf.map(|s| s.value).unwrap_or_default(),
     })
 }
 

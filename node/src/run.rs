@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use ractor::Actor;
 use sluice_actors::chain::{run_broadcasts, RpcEndpoint};
+use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
@@ -141,6 +142,7 @@ pub async fn run(
         BuildParams {
             network: config.network,
             endpoint,
+            channel_policy: ChannelPolicy::new(config.trusted_peers_0conf.iter().copied()),
         },
         store,
         seed,

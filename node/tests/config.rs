@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use bitcoin::Network;
 use clap::{CommandFactory, Parser, Subcommand};
 use sluice_node::config::{
@@ -103,6 +104,37 @@ const H1: &str = "11111111111111111111111111111111111111111111111111111111111111
 const H2: &str = "2222222222222222222222222222222222222222222222222222222222222222";
 const H3: &str = "33333333333333333333333333333333333333333333333333333333333333AB";
 const RPC: &str = "http://alice:s3cret@127.0.0.1:18443";
+/// The secp256k1 generator: the node id of secret key 1.
+const G: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+
+/// The node id of the secret key `[n; 32]`.
+fn node_id(n: u8) -> PublicKey {
+    let secret = SecretKey::from_slice(&[n; 32]).expect("valid secret key");
+    PublicKey::from_secret_key(&Secp256k1::new(), &secret)
+}
+
+/// The node id of the secret key `[n; 32]`, as 66 hex characters.
+fn node_id_hex(n: u8) -> String {
+    node_id(n).to_string()
+}
+
+/// The trusted 0-conf peers as the `n`s of their secret keys `[n; 32]` (`g` for [`G`]),
+/// e.g. "1,2".
+fn peer_summary(config: &NodeConfig) -> String {
+    config
+        .trusted_peers_0conf
+        .iter()
+        .map(|pk| {
+            if pk.to_string() == G {
+                return "g".to_owned();
+            }
+            (1..=9)
+                .find(|n| node_id(*n) == *pk)
+                .map_or_else(|| pk.to_string(), |n| n.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 // ---------------------------------------------------------------------------------------
 // Defaults and a full file
@@ -126,6 +158,7 @@ fn defaults_fill_everything_but_data_dir_and_chain_source() {
     assert_eq!(config.alias, None);
     assert_eq!(config.log_format, LogFormat::Human);
     assert!(config.api_tokens.is_empty());
+    assert!(config.trusted_peers_0conf.is_empty());
 }
 
 #[test]
@@ -140,6 +173,7 @@ listen = "0.0.0.0:9736"
 api_addr = "[::1]:3001"
 alias = "my-lsp"
 log_format = "json"
+trusted_peers_0conf = ["{G}"]
 
 [[api.tokens]]
 sha256 = "{H1}"
@@ -190,6 +224,8 @@ scopes = ["pay", "read", "pay"]
             .collect::<Vec<_>>(),
         [ApiScope::Pay, ApiScope::Read]
     );
+    let g: PublicKey = G.parse().expect("the generator is a valid key");
+    assert_eq!(config.trusted_peers_0conf, [g]);
 }
 
 #[test]
@@ -379,6 +415,21 @@ fn precedence_api_tokens_replaces_the_whole_list() {
         base: &["--data-dir", "/d", "--embedded-chain"],
         get: token_summary,
         expect: ["11:admin,22:read", "22:pay", "33:lp+read"],
+    });
+}
+
+#[test]
+fn precedence_trusted_peers_0conf_replaces_the_whole_list() {
+    let [k1, k2, k3, k4, k5] = [1, 2, 3, 4, 5].map(node_id_hex);
+    let file = format!("trusted_peers_0conf = [\"{k1}\", \"{k2}\"]");
+    let flag = format!("{k4},{k5}");
+    check_precedence(Layers {
+        file: &file,
+        env: ("SLUICE_TRUSTED_PEERS_0CONF", &k3),
+        flag: &["--trusted-peer-0conf", &flag],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: peer_summary,
+        expect: ["1,2", "3", "4,5"],
     });
 }
 
@@ -1103,6 +1154,204 @@ fn file_token_without_sha256() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Trusted 0-conf peers in each layer
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn trusted_peers_on_the_command_line() {
+    let [k1, k2, k3] = [1, 2, 3].map(node_id_hex);
+    // Repeated, comma-separated, with spaces around entries; upper-case hex is fine.
+    let k23 = format!("{k2} , {}", k3.to_uppercase());
+    let args = run_args(&["--trusted-peer-0conf", &k1, "--trusted-peer-0conf", &k23]);
+    assert_eq!(args.trusted_peer_0conf.as_ref().map(Vec::len), Some(3));
+    let mut flags = BASE_EMBEDDED.to_vec();
+    flags.extend(["--trusted-peer-0conf", &k1, "--trusted-peer-0conf", &k23]);
+    let config = ok(load_once(None, &[], &flags).0);
+    assert_eq!(
+        config.trusted_peers_0conf,
+        [node_id(1), node_id(2), node_id(3)]
+    );
+    assert_eq!(peer_summary(&config), "1,2,3");
+    // The order given is kept.
+    let mut flags = BASE_EMBEDDED.to_vec();
+    flags.extend(["--trusted-peer-0conf", G, "--trusted-peer-0conf", &k1]);
+    assert_eq!(peer_summary(&ok(load_once(None, &[], &flags).0)), "g,1");
+}
+
+#[test]
+fn trusted_peers_in_the_environment() {
+    let [k1, k2] = [1, 2].map(node_id_hex);
+    let value = format!(" {k1} ,{k2}, ");
+    let config = ok(load_once(
+        None,
+        &[("SLUICE_TRUSTED_PEERS_0CONF", &value)],
+        BASE_EMBEDDED,
+    )
+    .0);
+    assert_eq!(peer_summary(&config), "1,2");
+    // An empty variable counts as unset: the file's list stays in force.
+    let file = format!("trusted_peers_0conf = [\"{k1}\"]");
+    for empty in ["", "  "] {
+        let config = ok(load_once(
+            Some(&file),
+            &[("SLUICE_TRUSTED_PEERS_0CONF", empty)],
+            BASE_EMBEDDED,
+        )
+        .0);
+        assert_eq!(peer_summary(&config), "1", "{empty:?}");
+    }
+}
+
+#[test]
+fn trusted_peers_in_the_file() {
+    let [k1, k2] = [1, 2].map(node_id_hex);
+    let file = format!("trusted_peers_0conf = [\"{k2}\", \"{G}\", \"{k1}\"]\n");
+    let config = ok(load_once(Some(&file), &[], BASE_EMBEDDED).0);
+    assert_eq!(peer_summary(&config), "2,g,1");
+    // An empty list is allowed.
+    let config = ok(load_once(Some("trusted_peers_0conf = []\n"), &[], BASE_EMBEDDED).0);
+    assert!(config.trusted_peers_0conf.is_empty());
+}
+
+#[test]
+fn trusted_peers_flag_replaces_lower_layers_even_when_shorter() {
+    let [k1, k2, k3] = [1, 2, 3].map(node_id_hex);
+    let file = format!("trusted_peers_0conf = [\"{k1}\", \"{k2}\"]\n");
+    let env = format!("{k1},{k2}");
+    let mut flags = BASE_EMBEDDED.to_vec();
+    flags.extend(["--trusted-peer-0conf", &k3]);
+    let config = ok(load_once(Some(&file), &[("SLUICE_TRUSTED_PEERS_0CONF", &env)], &flags).0);
+    assert_eq!(peer_summary(&config), "3");
+    // An explicitly empty flag clears the list.
+    let mut flags = BASE_EMBEDDED.to_vec();
+    flags.push("--trusted-peer-0conf=");
+    let config = ok(load_once(Some(&file), &[], &flags).0);
+    assert!(config.trusted_peers_0conf.is_empty());
+}
+
+/// A bad trusted peer in each layer: `bad` is the second entry, after a good one. Checks the
+/// variant and that the message names the entry and the setting it came from.
+fn check_bad_second_peer(bad: &str, is_variant: fn(&ConfigError) -> bool) {
+    let good = node_id_hex(1);
+    let case = Case::new();
+
+    let e = err(case.load(
+        None,
+        &[],
+        &[
+            BASE_EMBEDDED,
+            &["--trusted-peer-0conf", &good, "--trusted-peer-0conf", bad],
+        ]
+        .concat(),
+    ));
+    assert!(is_variant(&e), "flag {bad}: {e:?}");
+    assert!(
+        e.to_string()
+            .contains("trusted 0-conf peer #2 from flag --trusted-peer-0conf"),
+        "{e}"
+    );
+
+    let e = err(case.load(
+        None,
+        &[("SLUICE_TRUSTED_PEERS_0CONF", &format!("{good}, {bad}"))],
+        BASE_EMBEDDED,
+    ));
+    assert!(is_variant(&e), "env {bad}: {e:?}");
+    assert!(
+        e.to_string().contains(
+            "trusted 0-conf peer #2 from environment variable SLUICE_TRUSTED_PEERS_0CONF"
+        ),
+        "{e}"
+    );
+
+    let file = format!("trusted_peers_0conf = [\"{good}\", \"{bad}\"]\n");
+    let e = err(case.load(Some(&file), &[], BASE_EMBEDDED));
+    assert!(is_variant(&e), "file {bad}: {e:?}");
+    let expected = format!(
+        "trusted 0-conf peer #2 from `trusted_peers_0conf` in config file {}",
+        case.path().display()
+    );
+    assert!(e.to_string().contains(&expected), "{e}");
+}
+
+/// Whether `e` rejects the second trusted peer, `bad`, for a reason mentioning `reason`, and
+/// quotes it in the message.
+fn invalid_peer(e: &ConfigError, bad: &str, reason: &str) -> bool {
+    matches!(
+        e,
+        ConfigError::InvalidTrustedPeer { entry: 2, value, reason: r, .. }
+            if value == bad && r.contains(reason)
+    ) && e.to_string().contains(&format!("{bad:?} is not a node id"))
+}
+
+#[test]
+fn trusted_peer_of_the_wrong_length() {
+    const X_ONLY: &str = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+    const ONE_SHORT: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f8179";
+    const UNCOMPRESSED: &str = "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\
+                                483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8";
+    check_bad_second_peer(X_ONLY, |e| invalid_peer(e, X_ONLY, "66 hex characters"));
+    check_bad_second_peer(ONE_SHORT, |e| {
+        invalid_peer(e, ONE_SHORT, "66 hex characters")
+    });
+    check_bad_second_peer(UNCOMPRESSED, |e| {
+        invalid_peer(e, UNCOMPRESSED, "66 hex characters")
+    });
+}
+
+#[test]
+fn trusted_peer_that_is_not_hex() {
+    const LAST_G: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f8179g";
+    check_bad_second_peer(LAST_G, |e| invalid_peer(e, LAST_G, "not hex digits"));
+    check_bad_second_peer("my-lsp@1.2.3.4:9735", |e| {
+        invalid_peer(e, "my-lsp@1.2.3.4:9735", "not hex digits")
+    });
+}
+
+#[test]
+fn trusted_peer_that_is_not_a_public_key() {
+    // Right length and hex, but not a compressed point: a bad prefix, an x coordinate beyond
+    // the field size, and an x with no point on the curve (y² = 7 has no solution).
+    const BAD_PREFIX: &str = "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+    const X_TOO_BIG: &str = "02ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+    const X_ZERO: &str = "020000000000000000000000000000000000000000000000000000000000000000";
+    check_bad_second_peer(BAD_PREFIX, |e| invalid_peer(e, BAD_PREFIX, "secp256k1"));
+    check_bad_second_peer(X_TOO_BIG, |e| invalid_peer(e, X_TOO_BIG, "secp256k1"));
+    check_bad_second_peer(X_ZERO, |e| invalid_peer(e, X_ZERO, "secp256k1"));
+}
+
+#[test]
+fn trusted_peers_must_not_repeat() {
+    // The same key in another case is the same node id.
+    let upper = node_id_hex(1).to_uppercase();
+    check_bad_second_peer(&upper, |e| {
+        matches!(e, ConfigError::DuplicateTrustedPeer { entry: 2, .. })
+    });
+    let e = err(load_once(
+        None,
+        &[(
+            "SLUICE_TRUSTED_PEERS_0CONF",
+            &format!("{G},{},{G}", node_id_hex(2)),
+        )],
+        BASE_EMBEDDED,
+    )
+    .0);
+    assert!(
+        matches!(e, ConfigError::DuplicateTrustedPeer { entry: 3, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("repeats an earlier node id"), "{e}");
+}
+
+#[test]
+fn a_bad_trusted_peer_is_reported_even_when_a_higher_layer_overrides_it() {
+    let mut flags = BASE_EMBEDDED.to_vec();
+    flags.extend(["--trusted-peer-0conf", G]);
+    let e = err(load_once(Some("trusted_peers_0conf = [\"02\"]"), &[], &flags).0);
+    assert!(matches!(e, ConfigError::InvalidTrustedPeer { .. }), "{e:?}");
+}
+
+// ---------------------------------------------------------------------------------------
 // The file itself
 // ---------------------------------------------------------------------------------------
 
@@ -1140,6 +1389,12 @@ fn unknown_toml_keys_are_rejected() {
     assert_eq!(
         (key.as_str(), suggestion.as_deref()),
         ("api_address", Some("api_addr"))
+    );
+
+    let (key, suggestion, _) = unknown_key("trusted_peer_0conf = []");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("trusted_peer_0conf", Some("trusted_peers_0conf"))
     );
 
     let (key, suggestion, _) = unknown_key("[api]\ntoken = []");
@@ -1202,6 +1457,18 @@ fn wrong_toml_types_are_rejected() {
             "api.tokens.scopes",
             "an array of strings",
             "string",
+        ),
+        (
+            "trusted_peers_0conf = \"0279be\"",
+            "trusted_peers_0conf",
+            "an array of strings",
+            "string",
+        ),
+        (
+            "trusted_peers_0conf = [1]",
+            "trusted_peers_0conf",
+            "a string",
+            "integer",
         ),
     ] {
         let (result, path) = load_once(Some(file), &[], BASE_EMBEDDED);

@@ -1,0 +1,243 @@
+//! What the end-to-end tests share: the workspace's binary, waiting on channels, paying
+//! over the API, and a chain with two nodes and a confirmed channel between them.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use sluice_api::types::{
+    ChannelInfo, CreateInvoiceRequest, ListPaymentsQuery, OpenChannelRequest, PayInvoiceRequest,
+    PaymentDirection, PaymentInfo, PaymentStatus,
+};
+use sluice_loadtest::{wait_for, ChainProcess, NodeOptions, NodeProcess, SluiceBinary};
+
+/// The channel A opens to B.
+pub const CAPACITY_SAT: u64 = 1_000_000;
+/// Each payment A makes to B: 10,000 sat.
+pub const PAYMENT_MSAT: u64 = 10_000_000;
+/// The longest any awaited state may take.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub fn binary() -> SluiceBinary {
+    SluiceBinary::for_workspace().expect("the sluice binary")
+}
+
+/// `node`'s channel with `peer` (a node id), if it lists one.
+pub fn channel_with(node: &NodeProcess, peer: &str) -> Option<ChannelInfo> {
+    node.client()
+        .list_channels()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.counterparty_node_id == peer)
+}
+
+/// Waits until `node`'s channel with `peer` is usable (ready and the peer connected).
+pub fn wait_usable(node: &NodeProcess, peer: &NodeProcess) -> ChannelInfo {
+    let what = format!(
+        "{}'s channel with {} to be usable",
+        node.name(),
+        peer.name()
+    );
+    wait_for(&what, WAIT, || {
+        Ok(channel_with(node, peer.node_id()).filter(|c| c.is_usable))
+    })
+    .unwrap_or_else(|e| panic!("{e}; channels: {:?}", node.client().list_channels()))
+}
+
+/// Checks that `node` still has channel `channel_id` with `peer` after a restart by
+/// `how`, showing the node's errors if it does not.
+pub fn assert_kept_channel(node: &NodeProcess, peer: &NodeProcess, channel_id: &str, how: &str) {
+    let kept = channel_with(node, peer.node_id());
+    if kept.as_ref().map(|c| c.channel_id.as_str()) != Some(channel_id) {
+        let errors: Vec<String> = node
+            .stderr()
+            .lines()
+            .filter(|line| line.contains("ERROR"))
+            .map(str::to_owned)
+            .collect();
+        panic!(
+            "{} lost its channel {channel_id} with {} across a {how} restart (it lists {kept:?}); \
+             its errors on start:\n{}",
+            node.name(),
+            peer.name(),
+            errors.join("\n")
+        );
+    }
+}
+
+/// Connects `node` to `peer` (a no-op if it is already connected, as it is once nodes
+/// reconnect by themselves) and waits until their channel is usable on both sides.
+pub fn reconnect(node: &NodeProcess, peer: &NodeProcess) {
+    node.client()
+        .connect_peer(peer.node_id(), &peer.peer_addr().to_string())
+        .unwrap();
+    wait_usable(node, peer);
+    wait_usable(peer, node);
+}
+
+/// Pays a fresh invoice of `payee` from `payer` over the API and waits until the payer's
+/// payment and the payee's inbound payment both succeeded; returns the payer's.
+pub fn pay(payer: &NodeProcess, payee: &NodeProcess, label: &str) -> PaymentInfo {
+    let invoice = payee
+        .client()
+        .create_invoice(&CreateInvoiceRequest {
+            amount_msat: Some(PAYMENT_MSAT),
+            description: label.into(),
+            expiry_secs: None,
+        })
+        .unwrap();
+    assert_eq!(invoice.amount_msat, Some(PAYMENT_MSAT));
+    let started = payer
+        .client()
+        .pay_invoice(&PayInvoiceRequest {
+            invoice: invoice.bolt11.clone(),
+            amount_msat: None,
+            max_fee_msat: None,
+        })
+        .unwrap();
+    assert_eq!(started.direction, PaymentDirection::Outbound);
+    assert_eq!(started.payment_hash, invoice.payment_hash);
+    assert_ne!(
+        started.status,
+        PaymentStatus::Failed,
+        "{label}: {started:?}"
+    );
+
+    let sent = wait_for(&format!("{label} to succeed at the payer"), WAIT, || {
+        let payment = payer.client().payment(&started.id)?;
+        match payment.status {
+            PaymentStatus::Pending => Ok(None),
+            PaymentStatus::Succeeded => Ok(Some(payment)),
+            PaymentStatus::Failed => panic!("{label} failed: {payment:?}"),
+        }
+    })
+    .unwrap();
+    let received = wait_for(&format!("{label} to succeed at the payee"), WAIT, || {
+        let inbound = payee.client().list_payments(&ListPaymentsQuery {
+            direction: Some(PaymentDirection::Inbound),
+            ..ListPaymentsQuery::default()
+        })?;
+        Ok(inbound
+            .into_iter()
+            .find(|p| p.payment_hash == invoice.payment_hash)
+            .filter(|p| p.status == PaymentStatus::Succeeded))
+    })
+    .unwrap();
+    assert_eq!(sent.amount_msat, Some(PAYMENT_MSAT), "{label}: {sent:?}");
+    assert_eq!(
+        received.amount_msat,
+        Some(PAYMENT_MSAT),
+        "{label}: {received:?}"
+    );
+    assert_eq!(received.direction, PaymentDirection::Inbound);
+    assert!(sent.preimage.is_some(), "{label}: no preimage in {sent:?}");
+    sent
+}
+
+/// Waits until A's outbound and B's inbound capacity on their channel moved by exactly
+/// `paid_msat` from what they were at opening (a direct channel charges no fee).
+pub fn wait_balances(
+    a: &NodeProcess,
+    b: &NodeProcess,
+    opened_a: &ChannelInfo,
+    opened_b: &ChannelInfo,
+    paid_msat: u64,
+) {
+    let expected_outbound = opened_a.outbound_capacity_msat - paid_msat;
+    let expected_inbound = opened_b.inbound_capacity_msat - paid_msat;
+    let settled = wait_for("the channel balances to settle", WAIT, || {
+        let (now_a, now_b) = (wait_usable(a, b), wait_usable(b, a));
+        Ok((now_a.outbound_capacity_msat == expected_outbound
+            && now_b.inbound_capacity_msat == expected_inbound)
+            .then_some((now_a, now_b)))
+    });
+    if let Err(e) = settled {
+        let (now_a, now_b) = (wait_usable(a, b), wait_usable(b, a));
+        panic!(
+            "{e}: A's outbound went from {} to {} msat (expected {expected_outbound}), B's \
+             inbound from {} to {} msat (expected {expected_inbound}); paid {paid_msat} msat",
+            opened_a.outbound_capacity_msat,
+            now_a.outbound_capacity_msat,
+            opened_b.inbound_capacity_msat,
+            now_b.inbound_capacity_msat
+        );
+    }
+}
+
+/// A chain and nodes A and B with a confirmed, usable 1,000,000 sat channel A→B, and
+/// the channel as each side listed it once usable.
+pub struct Pair {
+    /// The payer.
+    pub a: NodeProcess,
+    /// The payee.
+    pub b: NodeProcess,
+    /// The channel as A listed it once usable.
+    pub opened_a: ChannelInfo,
+    /// The channel as B listed it once usable.
+    pub opened_b: ChannelInfo,
+    /// The chain, kept running.
+    pub _chain: ChainProcess,
+}
+
+/// Starts a chain and two nodes, funds A (101 blocks), opens A→B and confirms it
+/// (6 blocks once the funding transaction is in the chain's mempool).
+pub fn funded_pair(binary: &SluiceBinary) -> Pair {
+    let chain = ChainProcess::launch(binary).unwrap();
+    let rpc = chain.rpc();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| NodeProcess::launch(binary, "a", NodeOptions::regtest(&chain)));
+        let b = s.spawn(|| NodeProcess::launch(binary, "b", NodeOptions::regtest(&chain)));
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+
+    // Fund A: one mature coinbase.
+    let funding = a.client().new_address().unwrap().address;
+    rpc.generate_to_address(101, &funding).unwrap();
+    wait_for("A's coinbase to be spendable", WAIT, || {
+        Ok((a.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(()))
+    })
+    .unwrap();
+
+    // Open A→B and confirm it once the funding transaction reached the chain's mempool.
+    a.client()
+        .open_channel(&OpenChannelRequest {
+            node_id: b.node_id().to_owned(),
+            address: Some(b.peer_addr().to_string()),
+            capacity_sat: CAPACITY_SAT,
+            push_msat: 0,
+            announce: false,
+            zero_conf: false,
+        })
+        .unwrap();
+    let funding_txid = wait_for("the funding transaction", WAIT, || {
+        let txo = channel_with(&a, b.node_id()).and_then(|c| c.funding_txo);
+        let Some(txid) = txo.and_then(|t| t.split(':').next().map(str::to_owned)) else {
+            return Ok(None);
+        };
+        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
+        Ok(mempool
+            .as_array()
+            .is_some_and(|txids| txids.iter().any(|t| t.as_str() == Some(&txid)))
+            .then_some(txid))
+    })
+    .unwrap();
+    rpc.generate_to_address(6, &funding).unwrap();
+    let opened_a = wait_usable(&a, &b);
+    let opened_b = wait_usable(&b, &a);
+    assert_eq!(opened_a.capacity_sat, CAPACITY_SAT);
+    assert!(opened_a.is_outbound && !opened_b.is_outbound);
+    assert_eq!(opened_a.channel_id, opened_b.channel_id);
+    assert!(
+        opened_a
+            .funding_txo
+            .as_deref()
+            .is_some_and(|t| t.starts_with(&funding_txid)),
+        "{opened_a:?}"
+    );
+    Pair {
+        a,
+        b,
+        opened_a,
+        opened_b,
+        _chain: chain,
+    }
+}
