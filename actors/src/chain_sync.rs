@@ -90,7 +90,8 @@ impl Actor for ChainSync {
         ));
         let task = tokio::spawn(async move {
             let outcome = match follow.await {
-                Ok(()) => "stopped".to_owned(),
+                Ok(Ok(())) => "stopped".to_owned(),
+                Ok(Err(e)) => format!("gave up: {e}"),
                 Err(e) => format!("panicked: {e}"),
             };
             let _ = myself.cast(ChainSyncMsg::TaskEnded(outcome));

@@ -8,6 +8,7 @@ use sluice_storage::Store;
 
 use crate::chain::{Broadcaster, ChainClient, FeeRates};
 use crate::channel_policy::ChannelPolicy;
+use crate::health::HealthBoard;
 use crate::logger::LdkLogger;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
@@ -62,4 +63,6 @@ pub struct Components {
     pub wallet: Arc<OnchainWallet>,
     /// Which inbound channels to accept, and which as zero-conf.
     pub channel_policy: Arc<ChannelPolicy>,
+    /// What the node's parts report about their health.
+    pub health: Arc<HealthBoard>,
 }

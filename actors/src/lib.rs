@@ -12,6 +12,7 @@ pub mod channel_policy;
 mod components;
 mod error;
 pub mod events;
+pub mod health;
 pub mod logger;
 pub mod persist;
 pub mod supervisor;

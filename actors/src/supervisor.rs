@@ -133,6 +133,7 @@ impl NodeSupervisor {
             }
         };
         state.running.insert(started.get_id(), child);
+        state.components.health.actor_up(&format!("{child:?}"));
         state
             .restarts
             .entry(child)
@@ -205,6 +206,10 @@ impl Actor for NodeSupervisor {
         }
         if let Err(e) = Self::start_child(&myself, state, child).await {
             tracing::error!(?child, error = %e, "starting an actor failed");
+            state
+                .components
+                .health
+                .actor_down(&format!("{child:?}"), &e.to_string());
             Self::restart_later(&myself, state, child);
         }
         Ok(())
@@ -236,10 +241,16 @@ impl Actor for NodeSupervisor {
                 };
                 if let Some(fatal) = error.downcast_ref::<Fatal>() {
                     tracing::error!(?child, reason = %fatal, "a fatal failure: stopping the node");
-                    let _ = state.fatal.send(Some(format!("{child:?}: {fatal}")));
+                    let reason = format!("{child:?}: {fatal}");
+                    state.components.health.fatal(&reason);
+                    let _ = state.fatal.send(Some(reason));
                     return Ok(());
                 }
                 tracing::error!(?child, error = %error, "an actor failed");
+                state
+                    .components
+                    .health
+                    .actor_down(&format!("{child:?}"), &error.to_string());
                 Self::restart_later(&myself, state, child);
             }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {

@@ -15,6 +15,7 @@ use lightning::routing::router::RouteParametersConfig;
 use lightning::sign::EntropySource;
 use lightning::util::config::UserConfig;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
+use sluice_actors::health::Health;
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
@@ -495,9 +496,11 @@ impl NodeBackend for NodeService {
     }
 
     async fn health(&self) -> Result<HealthResponse, NodeError> {
-        Ok(HealthResponse {
-            status: HealthStatus::Ok,
-            detail: None,
-        })
+        let (status, detail) = match self.components.health.health() {
+            Health::Ok => (HealthStatus::Ok, None),
+            Health::Degraded(why) => (HealthStatus::Degraded, Some(why)),
+            Health::Unavailable(why) => (HealthStatus::Unavailable, Some(why)),
+        };
+        Ok(HealthResponse { status, detail })
     }
 }

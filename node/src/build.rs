@@ -38,6 +38,7 @@ use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
 use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
+use sluice_actors::health::HealthBoard;
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
 use sluice_actors::types::{ChainMonitor, ChannelManager, DynFilter, KeysManager, MonitorReader};
@@ -414,6 +415,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         sweeper,
         wallet,
         channel_policy: Arc::new(params.channel_policy),
+        health: Arc::new(HealthBoard::new()),
     };
     Ok(Built {
         components,

@@ -227,6 +227,7 @@ pub async fn run(
         reason = fatal_reason.wait_for(Option::is_some) => reason.ok().and_then(|r| r.clone()),
     };
     tracing::info!(?failure, "shutting down");
+    components.health.stopping();
 
     let _ = stop.send(true);
     let _ = api_task.await;

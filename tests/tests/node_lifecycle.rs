@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sluice_api::types::{
-    CreateInvoiceRequest, ListPaymentsQuery, PayInvoiceRequest, PaymentDirection, PaymentStatus,
+    CreateInvoiceRequest, HealthStatus, ListPaymentsQuery, PayInvoiceRequest, PaymentDirection,
+    PaymentStatus,
 };
 use sluice_loadtest::{
     wait_for, ApiClient, ChainProcess, ChainSource, Error, HttpResponse, NodeOptions, NodeProcess,
@@ -320,6 +321,60 @@ fn sigkill_at_any_moment_of_a_payment_keeps_the_channel() {
         }
     }
     wait_balances(&a, &b, &opened_a, &opened_b, paid_msat);
+}
+
+/// The value of counter `sluice_actor_restarts_total` for `actor` on `node`'s /metrics.
+fn actor_restarts(node: &NodeProcess, actor: &str) -> u64 {
+    let metrics = node.client().send("GET", "/metrics", None).unwrap().text();
+    let series = format!("sluice_actor_restarts_total{{actor=\"{actor}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0, |value| value.trim().parse().unwrap())
+}
+
+/// The chain backend goes away: /healthz turns degraded and says why, chain following
+/// gives up and its supervisor restarts it (with backoff, failing while the chain is
+/// away), and once the chain is back the node is healthy again and follows new blocks.
+#[test]
+fn a_chain_outage_degrades_health_and_the_node_recovers() {
+    let binary = binary();
+    let mut chain = ChainProcess::launch(&binary).unwrap();
+    let node = NodeProcess::launch(&binary, "a", NodeOptions::regtest(&chain)).unwrap();
+    assert_eq!(node.client().health().unwrap().status, HealthStatus::Ok);
+    assert_eq!(actor_restarts(&node, "ChainSync"), 0);
+
+    chain.stop().unwrap();
+    let degraded = wait_for("the node to report the outage", WAIT, || {
+        let health = node.client().health()?;
+        Ok((health.status == HealthStatus::Degraded).then_some(health))
+    })
+    .unwrap();
+    assert!(
+        degraded
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("chain backend")),
+        "{degraded:?}"
+    );
+    wait_for("chain following to be restarted", WAIT, || {
+        Ok((actor_restarts(&node, "ChainSync") >= 1).then_some(()))
+    })
+    .unwrap();
+
+    chain.start().unwrap();
+    wait_for("the node to be healthy again", WAIT, || {
+        let health = node.client().health()?;
+        Ok((health.status == HealthStatus::Ok).then_some(()))
+    })
+    .unwrap();
+    let address = node.client().new_address().unwrap().address;
+    chain.rpc().generate_to_address(3, &address).unwrap();
+    let tip = chain.rpc().block_count().unwrap();
+    wait_for("the node to follow the new blocks", WAIT, || {
+        Ok((u64::from(node.client().node_info()?.block_height) == tip).then_some(()))
+    })
+    .unwrap();
 }
 
 /// Starts `node` and expects it to refuse: exit `code`, stderr containing each of `says`.

@@ -37,8 +37,15 @@ impl Listen for Listeners {
     }
 }
 
-/// Polls the backend every `interval` until `stop` turns true. After each new tip the
-/// fee estimates are refreshed and `new_tip` is notified (the wallet syncs on it).
+/// Failed polls in a row after which following gives up, so that its supervisor
+/// restarts it from the channel manager's best block with a fresh client (at the 500 ms
+/// poll interval: 5 s without a chain).
+pub const GIVE_UP_AFTER_FAILURES: u32 = 10;
+
+/// Polls the backend every `interval` until `stop` turns true (`Ok`), or until
+/// [`GIVE_UP_AFTER_FAILURES`] polls in a row failed (`Err` with the last error). After
+/// each new tip the fee estimates are refreshed and `new_tip` is notified (the wallet
+/// syncs on it). Every poll's outcome goes to the node's health board.
 pub async fn follow_chain(
     components: Components,
     mut cache: UnboundedCache,
@@ -46,7 +53,7 @@ pub async fn follow_chain(
     interval: Duration,
     new_tip: watch::Sender<u32>,
     mut stop: watch::Receiver<bool>,
-) {
+) -> Result<(), String> {
     let rpc = Arc::clone(components.chain.rpc());
     let poller = ChainPoller::new(rpc, components.network);
     let listeners = Listeners {
@@ -54,22 +61,35 @@ pub async fn follow_chain(
     };
     let mut client = SpvClient::new(tip, poller, &mut cache, &listeners);
     refresh_fees(&components).await;
+    let mut failures = 0u32;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
+            _ = stop.wait_for(|s| *s) => return Ok(()),
             _ = ticker.tick() => {}
         }
-        match client.poll_best_tip().await {
-            Ok((_, true)) => {
-                refresh_fees(&components).await;
-                let height = components.channel_manager.current_best_block().height;
-                metrics::gauge!("sluice_chain_height").set(f64::from(height));
-                let _ = new_tip.send(height);
+        let polled = client.poll_best_tip().await;
+        components
+            .health
+            .chain_polled(polled.as_ref().map(|_| ()).map_err(|e| format!("{e:?}")));
+        match polled {
+            Ok((_, new)) => {
+                failures = 0;
+                if new {
+                    refresh_fees(&components).await;
+                    let height = components.channel_manager.current_best_block().height;
+                    metrics::gauge!("sluice_chain_height").set(f64::from(height));
+                    let _ = new_tip.send(height);
+                }
             }
-            Ok((_, false)) => {}
-            Err(e) => tracing::warn!(error = ?e, "polling the chain backend failed"),
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error = ?e, failures, "polling the chain backend failed");
+                if failures >= GIVE_UP_AFTER_FAILURES {
+                    return Err(format!("{failures} polls in a row failed, the last: {e:?}"));
+                }
+            }
         }
     }
 }
