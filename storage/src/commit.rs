@@ -23,6 +23,7 @@ use std::time::Instant;
 use fjall::{Database, Keyspace, PersistMode};
 use futures::channel::oneshot;
 
+use crate::mark::{CommitMark, SEQUENCE_KEY};
 use crate::table::Table;
 use crate::StoreError;
 
@@ -100,10 +101,14 @@ pub(crate) struct Committer {
 impl Committer {
     /// Starts the writer thread over `db`, whose keyspaces are `spaces` (indexed by
     /// [`Table::index`]).
+    /// Every group advances the commit sequence number from `sequence` (as stored), and
+    /// each durable one records it in `mark`.
     pub(crate) fn start(
         db: Database,
         spaces: Vec<Keyspace>,
         max_group_requests: usize,
+        sequence: u64,
+        mark: CommitMark,
     ) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(Counters::default());
@@ -111,6 +116,8 @@ impl Committer {
             db,
             spaces,
             counters: Arc::clone(&counters),
+            sequence,
+            mark,
         };
         let max = max_group_requests.max(1);
         let thread = std::thread::Builder::new()
@@ -177,10 +184,13 @@ struct Writer {
     db: Database,
     spaces: Vec<Keyspace>,
     counters: Arc<Counters>,
+    /// The last commit sequence number written.
+    sequence: u64,
+    mark: CommitMark,
 }
 
 impl Writer {
-    fn run(self, rx: mpsc::Receiver<Request>, max_group: usize) {
+    fn run(mut self, rx: mpsc::Receiver<Request>, max_group: usize) {
         while let Ok(first) = rx.recv() {
             let mut group = vec![first];
             while group.len() < max_group {
@@ -192,8 +202,9 @@ impl Writer {
             self.commit_group(group);
         }
         // Lazy writes since the last durable group become durable at shutdown.
-        if let Err(e) = self.db.persist(PersistMode::SyncAll) {
-            tracing::error!(error = %e, "final fsync of the store failed");
+        match self.db.persist(PersistMode::SyncAll) {
+            Ok(()) => self.mark.record(self.sequence),
+            Err(e) => tracing::error!(error = %e, "final fsync of the store failed"),
         }
     }
 
@@ -201,7 +212,7 @@ impl Writer {
         &self.spaces[table.index()]
     }
 
-    fn commit_group(&self, group: Vec<Request>) {
+    fn commit_group(&mut self, group: Vec<Request>) {
         let started = Instant::now();
         let requests = group.len();
         let conditional = group
@@ -262,7 +273,15 @@ impl Writer {
             }
         }
 
-        let result = if batch.is_empty() {
+        let wrote = !batch.is_empty();
+        if wrote {
+            batch.insert(
+                self.space(Table::Meta),
+                SEQUENCE_KEY,
+                (self.sequence + 1).to_le_bytes(),
+            );
+        }
+        let result = if !wrote {
             // Nothing to write, but a durable request (a flush) still wants the fsync.
             if durable {
                 self.db.persist(PersistMode::SyncAll)
@@ -286,7 +305,13 @@ impl Writer {
         metrics::histogram!("sluice_store_commit_seconds").record(started.elapsed().as_secs_f64());
 
         match result {
-            Ok(()) => accepted.into_iter().for_each(|reply| answer(reply, Ok(()))),
+            Ok(()) => {
+                self.sequence += u64::from(wrote);
+                if durable {
+                    self.mark.record(self.sequence);
+                }
+                accepted.into_iter().for_each(|reply| answer(reply, Ok(())));
+            }
             Err(e) => {
                 metrics::counter!("sluice_store_commit_failures_total").increment(1);
                 tracing::error!(error = %e, requests, "a store commit failed; the store is poisoned");

@@ -58,6 +58,34 @@ pub enum StoreError {
         /// The decoder's complaint.
         source: serde_json::Error,
     },
+    /// Recovering the store after a crash failed: its files are damaged.
+    #[error("recovering the store failed: {0}")]
+    Recovery(String),
+    /// The store holds fewer commits than were acknowledged before: its journal lost
+    /// writes (damage that fjall's recovery truncated silently), or it was replaced by an
+    /// older copy. Starting on it would roll the node back, which for channel state means
+    /// broadcasting revoked commitments. Restore the store; delete the commit mark only to
+    /// start on an older copy knowingly.
+    #[error(
+        "the store holds {stored} commits but {acknowledged} were acknowledged (recorded in {mark}): \
+         acknowledged writes are missing"
+    )]
+    LostWrites {
+        /// Commits the store holds.
+        stored: u64,
+        /// Commits acknowledged before, by the commit mark.
+        acknowledged: u64,
+        /// The commit mark file.
+        mark: std::path::PathBuf,
+    },
+    /// The commit mark file is unreadable or damaged.
+    #[error("commit mark {path}: {reason}")]
+    Mark {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A blocking store task panicked or was cancelled.
     #[error("store task failed: {0}")]
     Task(String),
@@ -75,7 +103,10 @@ impl From<StoreError> for io::Error {
             | StoreError::Write(_)
             | StoreError::Poisoned
             | StoreError::Closed
-            | StoreError::Task(_) => io::ErrorKind::Other,
+            | StoreError::Task(_)
+            | StoreError::Recovery(_)
+            | StoreError::LostWrites { .. }
+            | StoreError::Mark { .. } => io::ErrorKind::Other,
         };
         io::Error::new(kind, err.to_string())
     }

@@ -14,6 +14,7 @@ mod batch;
 mod commit;
 mod error;
 mod ldk;
+mod mark;
 mod records;
 mod store;
 mod table;
@@ -21,6 +22,7 @@ mod table;
 pub use batch::WriteBatch;
 pub use commit::CommitStats;
 pub use error::StoreError;
+pub use mark::MARK_FILE;
 pub use records::{
     IdempotencyClaim, IdempotencyRecord, PaymentDirection, PaymentRecord, PaymentStatus,
     PeerRecord, QuoteRecord, ReceiptRecord, WalletRecord,

@@ -7,6 +7,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 
 use crate::batch::WriteBatch;
 use crate::commit::{Ack, CommitStats, Committer, Op};
+use crate::mark::{CommitMark, MARK_FILE, SEQUENCE_KEY};
 use crate::table::{decode, Record, Table};
 use crate::StoreError;
 
@@ -31,6 +32,22 @@ impl Default for StoreConfig {
             max_group_requests: DEFAULT_MAX_GROUP_REQUESTS,
             cache_bytes: DEFAULT_CACHE_BYTES,
         }
+    }
+}
+
+/// The commit sequence number the store holds (0 for a new store).
+fn stored_sequence(meta: &Keyspace, path: &Path) -> Result<u64, StoreError> {
+    match meta.get(SEQUENCE_KEY)? {
+        None => Ok(0),
+        Some(bytes) => <[u8; 8]>::try_from(&bytes[..])
+            .map(u64::from_le_bytes)
+            .map_err(|_| StoreError::Mark {
+                path: path.join(MARK_FILE),
+                reason: format!(
+                    "the stored commit sequence number has {} bytes",
+                    bytes.len()
+                ),
+            }),
     }
 }
 
@@ -65,14 +82,41 @@ impl Store {
     /// recovered; a node must not start in either case.
     pub fn open(path: impl AsRef<Path>, config: StoreConfig) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::builder(&path)
-            .cache_size(config.cache_bytes)
-            .open()?;
+        // fjall 3.1 panics on some journal damage (an assertion while decoding an entry)
+        // instead of returning an error; the node must refuse with a message, not abort.
+        let db = std::panic::catch_unwind(|| {
+            Database::builder(&path)
+                .cache_size(config.cache_bytes)
+                .open()
+        })
+        .map_err(|panic| {
+            let detail = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            StoreError::Recovery(format!("the storage engine panicked: {detail}"))
+        })??;
         let spaces = Table::ALL
             .iter()
             .map(|table| db.keyspace(table.name(), KeyspaceCreateOptions::default))
             .collect::<Result<Vec<_>, _>>()?;
-        let committer = Committer::start(db.clone(), spaces.clone(), config.max_group_requests)?;
+        let sequence = stored_sequence(&spaces[Table::Meta.index()], &path)?;
+        let (mark, acknowledged) = CommitMark::open(&path)?;
+        if let Some(acknowledged) = acknowledged.filter(|a| *a > sequence) {
+            return Err(StoreError::LostWrites {
+                stored: sequence,
+                acknowledged,
+                mark: mark.path().to_path_buf(),
+            });
+        }
+        let committer = Committer::start(
+            db.clone(),
+            spaces.clone(),
+            config.max_group_requests,
+            sequence,
+            mark,
+        )?;
         Ok(Store {
             inner: Arc::new(Inner {
                 committer,

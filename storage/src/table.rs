@@ -24,11 +24,13 @@ pub enum Table {
     Wallet,
     /// Peers to keep connected ([`crate::PeerRecord`]).
     Peers,
+    /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
+    Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -36,6 +38,7 @@ impl Table {
         Table::Idempotency,
         Table::Wallet,
         Table::Peers,
+        Table::Meta,
     ];
 
     /// The keyspace name on disk. Never change one: it is the table's identity.
@@ -48,6 +51,7 @@ impl Table {
             Table::Idempotency => "idempotency",
             Table::Wallet => "wallet",
             Table::Peers => "peers",
+            Table::Meta => "meta",
         }
     }
 
@@ -93,7 +97,7 @@ mod tests {
         }
         // A table missing from ALL would have no keyspace: its index would be out of range.
         assert_eq!(
-            Table::Peers.index(),
+            Table::Meta.index(),
             Table::ALL.len() - 1,
             "ALL must end with the last variant"
         );

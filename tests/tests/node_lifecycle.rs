@@ -755,14 +755,12 @@ fn api_auth_and_bad_input_against_a_real_node() {
 
 /// Damage inside the store's journal after a crash must stop the node, not roll it back.
 ///
-/// Ignored: it fails today. fjall 3.1 recovers its journal in `TolerateCorruptTail` mode
-/// (the only one it has) and reads a damaged batch anywhere in the journal as a torn
-/// tail: it truncates the journal there and opens without an error, dropping every
-/// acknowledged write after that point. The node then starts on the older state; here
-/// its wallet hands out again an address it already gave away. For channel state the
-/// same rollback would be dangerous (an old commitment is a revoked one).
+/// fjall 3.1 reads some damage as a torn tail and opens without an error on the writes
+/// before it (here the wallet would hand out again an address it already gave away; for
+/// channel state the same rollback would broadcast revoked commitments), and panics on
+/// other damage. The store's commit mark catches the first, `Store::open` the second:
+/// either way the node refuses with the store's exit code.
 #[test]
-#[ignore = "fjall truncates a damaged journal silently; see the doc comment"]
 fn refuses_a_store_whose_journal_lost_acknowledged_writes() {
     let binary = binary();
     let mut node = NodeProcess::launch(&binary, "journal", NodeOptions::embedded()).unwrap();
