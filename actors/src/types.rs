@@ -9,7 +9,6 @@ use lightning::ln::peer_handler::IgnoringMessageHandler;
 use lightning::routing::gossip;
 use lightning::routing::router::DefaultRouter;
 use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
-use lightning::routing::utxo::UtxoLookup;
 use lightning::sign::InMemorySigner;
 use lightning::util::persist::MonitorUpdatingPersister;
 use lightning_net_tokio::SocketDescriptor;
@@ -96,11 +95,16 @@ pub type OnionMessenger = lightning::onion_message::messenger::OnionMessenger<
     Arc<IgnoringMessageHandler>,
 >;
 
-/// UTXO lookups for gossip verification.
-pub type DynUtxoLookup = dyn UtxoLookup + Send + Sync;
+/// Checks that an announced channel's funding output exists, unspent, on chain (with
+/// `getblockhash`, `getblock` and `gettxout`) before gossip about it enters the graph.
+pub type GossipVerifier = lightning_block_sync::gossip::GossipVerifier<
+    lightning_block_sync::gossip::TokioSpawner,
+    Arc<lightning_block_sync::rpc::RpcClient>,
+    Arc<LdkLogger>,
+>;
 
 /// Gossip handling over the peer-to-peer network.
-pub type P2PGossipSync = gossip::P2PGossipSync<Arc<Graph>, Arc<DynUtxoLookup>, Arc<LdkLogger>>;
+pub type P2PGossipSync = gossip::P2PGossipSync<Arc<Graph>, Arc<GossipVerifier>, Arc<LdkLogger>>;
 
 /// The peer manager: connections, the noise handshake, message dispatch.
 pub type PeerManager = lightning::ln::peer_handler::PeerManager<

@@ -64,6 +64,11 @@ pub struct NodeInfoResponse {
     pub num_channels: u32,
     /// How many of them can route payments now.
     pub num_usable_channels: u32,
+    /// Public channels in the node's network graph (learned from gossip, each checked
+    /// against the chain), which pathfinding routes over.
+    pub num_graph_channels: u32,
+    /// Nodes in the network graph.
+    pub num_graph_nodes: u32,
     /// The addresses the node listens on for Lightning peers (`host:port`).
     pub listening_addresses: Vec<String>,
     /// The sluice version.

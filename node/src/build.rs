@@ -33,6 +33,7 @@ use lightning::util::persist::{
     SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
 };
 use lightning::util::ser::{ReadableArgs, Writeable};
+use lightning_block_sync::gossip::TokioSpawner;
 use lightning_block_sync::init::{synchronize_listeners, validate_best_block_header};
 use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
@@ -41,7 +42,9 @@ use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::health::HealthBoard;
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
-use sluice_actors::types::{ChainMonitor, ChannelManager, DynFilter, KeysManager, MonitorReader};
+use sluice_actors::types::{
+    ChainMonitor, ChannelManager, DynFilter, GossipVerifier, KeysManager, MonitorReader,
+};
 use sluice_actors::wallet::OnchainWallet;
 use sluice_actors::Components;
 use sluice_storage::Store;
@@ -392,6 +395,14 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         Arc::clone(&logger),
         Arc::clone(&keys),
     ));
+    // The verifier and the gossip handler refer to each other (LDK's design): both live
+    // as long as the process.
+    gossip.add_utxo_lookup(Some(Arc::new(GossipVerifier::new(
+        Arc::clone(chain.rpc()),
+        TokioSpawner,
+        Arc::clone(&gossip),
+        Arc::clone(&peer_manager),
+    ))));
 
     let components = Components {
         network,

@@ -111,3 +111,69 @@ fn zero_conf_channels_only_from_trusted_peers() {
     wait_usable(&a, &c);
     wait_usable(&c, &a);
 }
+
+/// An announced A–B channel reaches C, which is only B's peer, through gossip that C
+/// checked against the chain (its funding output exists and is unspent) before adding
+/// the channel to its graph.
+#[test]
+fn announced_channels_reach_other_nodes_through_verified_gossip() {
+    let binary = binary();
+    let chain = ChainProcess::launch(&binary).unwrap();
+    let rpc = chain.rpc();
+    let (a, b, c) = std::thread::scope(|s| {
+        let (binary, chain) = (&binary, &chain);
+        let launch = |name: &'static str| {
+            s.spawn(move || NodeProcess::launch(binary, name, NodeOptions::regtest(chain)))
+        };
+        let (a, b, c) = (launch("a"), launch("b"), launch("c"));
+        (
+            a.join().unwrap().unwrap(),
+            b.join().unwrap().unwrap(),
+            c.join().unwrap().unwrap(),
+        )
+    });
+    let funding = a.client().new_address().unwrap().address;
+    rpc.generate_to_address(101, &funding).unwrap();
+    wait_for("A's coinbase to be spendable", WAIT, || {
+        Ok((a.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(()))
+    })
+    .unwrap();
+
+    a.client()
+        .open_channel(&OpenChannelRequest {
+            node_id: b.node_id().to_owned(),
+            address: Some(b.peer_addr().to_string()),
+            capacity_sat: CAPACITY_SAT,
+            push_msat: 0,
+            announce: true,
+            zero_conf: false,
+        })
+        .unwrap();
+    wait_for("the funding transaction in the mempool", WAIT, || {
+        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
+        Ok(mempool
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+            .then_some(()))
+    })
+    .unwrap();
+    // Six confirmations: the depth at which channels are announced.
+    rpc.generate_to_address(6, &funding).unwrap();
+    let opened = wait_usable(&a, &b);
+    assert!(opened.is_announced, "{opened:?}");
+
+    c.client()
+        .connect_peer(b.node_id(), &b.peer_addr().to_string())
+        .unwrap();
+    for node in [&a, &b, &c] {
+        wait_for(
+            &format!("{} to learn the channel", node.name()),
+            WAIT,
+            || {
+                let info = node.client().node_info()?;
+                Ok((info.num_graph_channels == 1 && info.num_graph_nodes == 2).then_some(()))
+            },
+        )
+        .unwrap();
+    }
+}
