@@ -157,8 +157,10 @@ impl EventDispatcher {
                 outputs,
                 channel_id,
             } => {
+                // Static outputs too: a cooperative close pays to a key of LDK's
+                // KeysManager, not to the wallet, so the sweeper moves them there.
                 if c.sweeper
-                    .track_spendable_outputs(outputs, channel_id, true, None)
+                    .track_spendable_outputs(outputs, channel_id, false, None)
                     .await
                     .is_err()
                 {

@@ -15,11 +15,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sluice_api::paths;
 use sluice_api::types::{
-    ChannelInfo, ConnectPeerRequest, CreateInvoiceRequest, ErrorResponse, HealthResponse,
-    InvoiceResponse, ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse,
-    ListPeersResponse, NodeInfoResponse, OpenChannelRequest, OpenChannelResponse,
-    PayInvoiceRequest, PaymentInfo, PeerInfo, PeerResponse, WalletAddressResponse,
-    WalletBalanceResponse,
+    ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
+    CreateInvoiceRequest, ErrorResponse, HealthResponse, InvoiceResponse, ListChannelsResponse,
+    ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse, NodeInfoResponse,
+    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PaymentInfo, PeerInfo,
+    PeerResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 
 use crate::Error;
@@ -307,6 +307,17 @@ impl ApiClient {
     /// `POST /v1/node/channels`.
     pub fn open_channel(&self, request: &OpenChannelRequest) -> Result<OpenChannelResponse, Error> {
         self.call("POST", paths::CHANNELS, Some(request))
+    }
+
+    /// `POST /v1/node/channels/{channel_id}/close`: starts a cooperative close, or a
+    /// force close.
+    pub fn close_channel(
+        &self,
+        channel_id: &str,
+        request: &CloseChannelRequest,
+    ) -> Result<CloseChannelResponse, Error> {
+        let path = paths::CHANNEL_CLOSE.replace("{channel_id}", channel_id);
+        self.call("POST", &path, Some(request))
     }
 
     /// `POST /v1/node/invoices`.

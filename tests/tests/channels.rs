@@ -2,11 +2,46 @@
 //! trusts, confirmations from everyone else.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sluice_api::types::{ChannelInfo, OpenChannelRequest};
+use sluice_api::types::{ChannelInfo, CloseChannelRequest, OpenChannelRequest};
 use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, NodeOptions, NodeProcess};
 
 mod common;
-use common::{binary, channel_with, pay, wait_usable, CAPACITY_SAT, WAIT};
+use common::{
+    binary, channel_with, funded_pair, pay, wait_usable, Pair, CAPACITY_SAT, PAYMENT_MSAT, WAIT,
+};
+
+/// Where blocks mined only to confirm transactions go: the regtest P2WPKH address of
+/// the key with secret 1 (BIP 173's test vector), which no node here holds, so mining
+/// changes no wallet's balance.
+const NOBODYS_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+
+/// On-chain fees a close may cost one side here, funding, closing and sweeping
+/// transactions together (regtest fee rates are at most a few sat/vB).
+const FEE_BOUND_SAT: u64 = 20_000;
+
+/// Mines `step` blocks at a time (up to `max_blocks`), waiting after each batch for
+/// every node to sync, until `done` is `Ok` (its `Err` says how far things got).
+fn mine_until(
+    rpc: &ChainRpc,
+    nodes: &[&NodeProcess],
+    what: &str,
+    max_blocks: u32,
+    step: u32,
+    mut done: impl FnMut() -> Result<(), String>,
+) {
+    let mut mined = 0;
+    while let Err(progress) = done() {
+        assert!(
+            mined < max_blocks,
+            "{what}: not after {mined} blocks: {progress}"
+        );
+        rpc.generate_to_address(step, NOBODYS_ADDRESS).unwrap();
+        mined += step;
+        for node in nodes {
+            wait_synced(node, rpc);
+        }
+    }
+}
 
 /// Opens a zero-conf channel from `opener` to `peer` and returns its funding txid once
 /// the funding transaction is in the chain's mempool.
@@ -176,4 +211,107 @@ fn announced_channels_reach_other_nodes_through_verified_gossip() {
         )
         .unwrap();
     }
+}
+
+/// The wallet total (confirmed, unconfirmed and immature) of `node`, in sat.
+fn wallet_total(node: &NodeProcess) -> u64 {
+    node.client().wallet_balance().unwrap().total_sat
+}
+
+/// Closes A's channel with B (`force` or not, from `closer`), then mines until both
+/// wallets hold their channel balance again, less at most [`FEE_BOUND_SAT`] each.
+fn close_and_recover(pair: &Pair, closer: &NodeProcess, force: bool, max_blocks: u32) {
+    let Pair {
+        a,
+        b,
+        opened_a,
+        chain,
+        ..
+    } = pair;
+    let rpc = chain.rpc();
+    for i in 0..3 {
+        pay(a, b, &format!("payment {i}"));
+    }
+    let paid_sat = 3 * PAYMENT_MSAT / 1_000;
+    let (a_before, b_before) = (wallet_total(a), wallet_total(b));
+    let other = if std::ptr::eq(closer, a) { b } else { a };
+    closer
+        .client()
+        .close_channel(
+            &opened_a.channel_id,
+            &CloseChannelRequest {
+                counterparty_node_id: other.node_id().to_owned(),
+                force,
+            },
+        )
+        .unwrap();
+    wait_for("the closing transaction in the mempool", WAIT, || {
+        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
+        Ok(mempool
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+            .then_some(()))
+    })
+    .unwrap();
+
+    let a_expected = a_before + CAPACITY_SAT - paid_sat;
+    let b_expected = b_before + paid_sat;
+    mine_until(
+        &rpc,
+        &[a, b],
+        "both channel balances back on chain",
+        max_blocks,
+        6,
+        || {
+            let (a_now, b_now) = (wallet_total(a), wallet_total(b));
+            if a_now + FEE_BOUND_SAT >= a_expected && b_now + FEE_BOUND_SAT >= b_expected {
+                Ok(())
+            } else {
+                Err(format!(
+                "A has {a_now} sat of {a_expected} (had {a_before}), B {b_now} of {b_expected} \
+                 (had {b_before})"
+            ))
+            }
+        },
+    );
+    for node in [a, b] {
+        assert!(
+            channel_with(node, other_of(node, a, b).node_id()).is_none(),
+            "{} still lists the channel",
+            node.name()
+        );
+    }
+    let (a_now, b_now) = (wallet_total(a), wallet_total(b));
+    assert!(
+        a_now <= a_expected,
+        "A got {a_now} sat, more than {a_expected}"
+    );
+    assert!(
+        b_now <= b_expected,
+        "B got {b_now} sat, more than {b_expected}"
+    );
+}
+
+fn other_of<'n>(node: &NodeProcess, a: &'n NodeProcess, b: &'n NodeProcess) -> &'n NodeProcess {
+    if std::ptr::eq(node, a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// A cooperative close: the closing transaction pays each side its balance, and the
+/// node sweeps its output into its on-chain wallet.
+#[test]
+fn a_cooperative_close_returns_the_balances_to_the_wallets() {
+    let pair = funded_pair(&binary());
+    close_and_recover(&pair, &pair.a, false, 30);
+}
+
+/// A force close by the payee: its own balance waits out the to_self_delay (144 blocks)
+/// before the sweeper claims it; the payer's is claimable at once.
+#[test]
+fn a_force_close_returns_the_balances_after_the_delay() {
+    let pair = funded_pair(&binary());
+    close_and_recover(&pair, &pair.b, true, 200);
 }

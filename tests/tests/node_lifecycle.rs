@@ -35,7 +35,7 @@ fn pays_across_sigterm_and_sigkill_restarts() {
         mut b,
         opened_a,
         opened_b,
-        _chain,
+        chain: _chain,
     } = funded_pair(&binary());
 
     let mut sent = vec![pay(&a, &b, "payment 1")];
@@ -101,7 +101,7 @@ fn sigterm_during_a_payment_keeps_the_channel() {
         mut a,
         b,
         opened_a,
-        _chain,
+        chain: _chain,
         ..
     } = funded_pair(&binary());
     let invoice = b
@@ -210,7 +210,7 @@ fn monitor_updates_are_consolidated_and_replayed() {
         b,
         opened_a,
         opened_b,
-        _chain,
+        chain: _chain,
     } = funded_pair(&binary());
     for i in 0..MANY_PAYMENTS {
         pay(&a, &b, &format!("payment {i}"));
@@ -254,7 +254,7 @@ fn sigkill_at_any_moment_of_a_payment_keeps_the_channel() {
         mut b,
         opened_a,
         opened_b,
-        _chain,
+        chain: _chain,
     } = funded_pair(&binary());
     let mut paid_msat = 0;
     for (round, delay_ms) in KILL_AFTER_MS.into_iter().enumerate() {

@@ -78,6 +78,18 @@ pub async fn follow_chain(
                 failures = 0;
                 if new {
                     refresh_fees(&components).await;
+                    // Sweep what the new block made spendable now, not at the background
+                    // processor's next sweeper tick (every 30 s).
+                    if components
+                        .sweeper
+                        .regenerate_and_broadcast_spend_if_necessary()
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!(
+                            "sweeping spendable outputs failed; retrying on the next block"
+                        );
+                    }
                     let height = components.channel_manager.current_best_block().height;
                     metrics::gauge!("sluice_chain_height").set(f64::from(height));
                     let _ = new_tip.send(height);

@@ -174,8 +174,8 @@ pub struct Pair {
     pub opened_a: ChannelInfo,
     /// The channel as B listed it once usable.
     pub opened_b: ChannelInfo,
-    /// The chain, kept running.
-    pub _chain: ChainProcess,
+    /// The chain.
+    pub chain: ChainProcess,
 }
 
 /// Starts a chain and two nodes, funds A (101 blocks), opens A→B and confirms it
@@ -238,6 +238,6 @@ pub fn funded_pair(binary: &SluiceBinary) -> Pair {
         b,
         opened_a,
         opened_b,
-        _chain: chain,
+        chain,
     }
 }
