@@ -40,12 +40,10 @@ impl ChannelPolicy {
 
     /// The answer to `peer` asking for a channel of `channel_type`.
     pub fn decide(&self, peer: &PublicKey, channel_type: &ChannelTypeFeatures) -> Acceptance {
-        // Anchor channels need fee bumping from on-chain reserves, which the node does not
-        // do yet; a peer that is refused one may retry with a legacy channel type.
-        if channel_type.supports_anchors_zero_fee_htlc_tx()
-            || channel_type.supports_anchor_zero_fee_commitments()
-        {
-            return Acceptance::Reject("anchor channels are not supported by this node");
+        // Zero-fee-commitment anchors (TRUC) are experimental in LDK 0.2; refuse them so
+        // the peer retries with the zero-fee-HTLC anchors or a legacy type.
+        if channel_type.supports_anchor_zero_fee_commitments() {
+            return Acceptance::Reject("zero-fee-commitment channels are not supported");
         }
         if self.trusts_0conf(peer) {
             Acceptance::AcceptZeroConf
@@ -88,14 +86,17 @@ mod tests {
     }
 
     #[test]
-    fn anchor_channels_are_refused_even_from_trusted_peers() {
+    fn anchor_channels_are_accepted_like_legacy_ones() {
         let policy = ChannelPolicy::new([key(1)]);
         let anchors = ChannelTypeFeatures::anchors_zero_htlc_fee_and_dependencies();
-        for peer in [key(1), key(2)] {
-            assert!(matches!(
-                policy.decide(&peer, &anchors),
-                Acceptance::Reject(_)
-            ));
-        }
+        assert_eq!(policy.decide(&key(1), &anchors), Acceptance::AcceptZeroConf);
+        assert_eq!(policy.decide(&key(2), &anchors), Acceptance::Accept);
+
+        let mut zero_fee_commitments = ChannelTypeFeatures::empty();
+        zero_fee_commitments.set_anchor_zero_fee_commitments_required();
+        assert!(matches!(
+            policy.decide(&key(1), &zero_fee_commitments),
+            Acceptance::Reject(_)
+        ));
     }
 }

@@ -12,8 +12,8 @@ use crate::health::HealthBoard;
 use crate::logger::LdkLogger;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
-    ChainMonitor, ChannelManager, Graph, KeysManager, MonitorReader, OnionMessenger, P2PGossipSync,
-    PeerManager, Router, Scorer, Sweeper,
+    BumpHandler, ChainMonitor, ChannelManager, Graph, KeysManager, MonitorReader, OnionMessenger,
+    P2PGossipSync, PeerManager, Router, Scorer, Sweeper,
 };
 use crate::wallet::OnchainWallet;
 
@@ -61,6 +61,8 @@ pub struct Components {
     pub sweeper: Arc<Sweeper>,
     /// The on-chain wallet.
     pub wallet: Arc<OnchainWallet>,
+    /// Fee bumps of anchor channels' transactions, paid by the wallet.
+    pub bump: Arc<BumpHandler>,
     /// Which inbound channels to accept, and which as zero-conf.
     pub channel_policy: Arc<ChannelPolicy>,
     /// What the node's parts report about their health.

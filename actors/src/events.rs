@@ -249,8 +249,11 @@ impl EventDispatcher {
                 // No intercept SCIDs are issued yet (LSPS2 will); fail what arrives.
                 let _ = c.channel_manager.fail_intercepted_htlc(intercept_id);
             }
-            Event::BumpTransaction(_) => {
-                tracing::warn!("a fee bump was requested, but anchor channels are not negotiated");
+            Event::BumpTransaction(bump) => {
+                // Builds, signs and broadcasts the child (or the HTLC claim) at once; a
+                // failure (no confirmed wallet funds) is logged by LDK, which asks again
+                // on later blocks.
+                c.bump.handle_event(&bump);
             }
             other => tracing::debug!(event = ?other, "LDK event"),
         }

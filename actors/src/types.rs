@@ -128,3 +128,17 @@ pub type Sweeper = lightning::util::sweep::OutputSweeper<
     Arc<LdkLogger>,
     Arc<KeysManager>,
 >;
+
+/// The wallet as LDK's coin selection for fee bumps.
+pub type BumpWallet = lightning::events::bump_transaction::sync::WalletSync<
+    Arc<crate::wallet::OnchainWallet>,
+    Arc<LdkLogger>,
+>;
+
+/// Pays for anchor channels' fee bumps from the on-chain wallet.
+pub type BumpHandler = lightning::events::bump_transaction::sync::BumpTransactionEventHandlerSync<
+    Arc<Broadcaster>,
+    Arc<BumpWallet>,
+    Arc<KeysManager>,
+    Arc<LdkLogger>,
+>;

@@ -14,6 +14,7 @@ use lightning::ln::types::ChannelId as LdkChannelId;
 use lightning::routing::router::RouteParametersConfig;
 use lightning::sign::EntropySource;
 use lightning::util::config::UserConfig;
+use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
 use sluice_actors::health::Health;
 use sluice_actors::{Components, NodeError};
@@ -33,6 +34,10 @@ use crate::build::user_config;
 
 /// How long LDK keeps retrying a payment before giving up.
 const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often a cooperative close is retried while the channel's monitor updates are
+/// being persisted, and how long apart (together at most a second).
+const CLOSE_ATTEMPTS: u32 = 100;
+const CLOSE_RETRY_DELAY: Duration = Duration::from_millis(10);
 
 /// The stable code of a payment LDK refused to start.
 fn send_failure_code(error: &Bolt11PaymentError) -> &'static str {
@@ -205,6 +210,17 @@ fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
     }
 }
 
+impl NodeService {
+    /// Whether a monitor update of `channel_id` is still being persisted.
+    fn monitor_update_pending(&self, channel_id: &LdkChannelId) -> bool {
+        self.components
+            .chain_monitor
+            .list_pending_monitor_updates()
+            .get(channel_id)
+            .is_some_and(|updates| !updates.is_empty())
+    }
+}
+
 impl NodeBackend for NodeService {
     async fn node_info(&self) -> Result<NodeInfoResponse, NodeError> {
         let c = &self.components;
@@ -303,22 +319,48 @@ impl NodeBackend for NodeService {
     async fn close_channel(&self, request: CloseChannel) -> Result<(), NodeError> {
         let c = &self.components;
         let channel_id = LdkChannelId(request.channel_id.0);
-        let result = if request.force {
-            c.channel_manager.force_close_broadcasting_latest_txn(
-                &channel_id,
-                &request.counterparty_node_id,
-                "closed by the operator".to_owned(),
-            )
-        } else {
+        let peer = request.counterparty_node_id;
+        let exists = || {
             c.channel_manager
-                .close_channel(&channel_id, &request.counterparty_node_id)
+                .list_channels_with_counterparty(&peer)
+                .iter()
+                .any(|ch| ch.channel_id == channel_id)
         };
-        result.map_err(|e| match e {
-            lightning::util::errors::APIError::ChannelUnavailable { err } => {
-                NodeError::NotFound(err)
+        if !exists() {
+            return Err(NodeError::NotFound(format!(
+                "channel {channel_id} with {peer}"
+            )));
+        }
+        let mut attempts = 0;
+        loop {
+            let result = if request.force {
+                c.channel_manager.force_close_broadcasting_latest_txn(
+                    &channel_id,
+                    &peer,
+                    "closed by the operator".to_owned(),
+                )
+            } else {
+                c.channel_manager.close_channel(&channel_id, &peer)
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                // A cooperative close cannot start while a monitor update of the channel
+                // is being persisted (a payment just settled): wait for it, briefly.
+                Err(APIError::ChannelUnavailable { .. })
+                    if attempts < CLOSE_ATTEMPTS && self.monitor_update_pending(&channel_id) =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(CLOSE_RETRY_DELAY).await;
+                }
+                Err(APIError::ChannelUnavailable { err }) if !exists() => {
+                    return Err(NodeError::NotFound(err))
+                }
+                Err(APIError::ChannelUnavailable { err }) => {
+                    return Err(NodeError::ChannelRefused(err))
+                }
+                Err(other) => return Err(NodeError::ChannelRefused(format!("{other:?}"))),
             }
-            other => NodeError::ChannelRefused(format!("{other:?}")),
-        })
+        }
     }
 
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, NodeError> {

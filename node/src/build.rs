@@ -13,6 +13,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{BlockHash, Network};
 use lightning::chain::channelmonitor::ChannelMonitor;
 use lightning::chain::{BestBlock, ChannelMonitorUpdateStatus};
+use lightning::events::bump_transaction::sync::{BumpTransactionEventHandlerSync, WalletSync};
 use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::routing::gossip::NetworkGraph;
@@ -108,9 +109,11 @@ fn corrupt(what: &'static str) -> impl Fn(lightning::io::Error) -> StartError {
 /// wallet would need to fund CPFP), 0-conf accepted only when asked per channel.
 pub fn user_config() -> UserConfig {
     let mut config = UserConfig::default();
+    // Anchor outputs: commitments carry a minimal fee and are bumped (CPFP) from the
+    // on-chain wallet when they must confirm, so a fee spike cannot strand them.
     config
         .channel_handshake_config
-        .negotiate_anchors_zero_fee_htlc_tx = false;
+        .negotiate_anchors_zero_fee_htlc_tx = true;
     config
         .channel_handshake_config
         .max_inbound_htlc_value_in_flight_percent_of_channel = 100;
@@ -404,6 +407,13 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         Arc::clone(&peer_manager),
     ))));
 
+    let bump = Arc::new(BumpTransactionEventHandlerSync::new(
+        Arc::clone(&broadcaster),
+        Arc::new(WalletSync::new(Arc::clone(&wallet), Arc::clone(&logger))),
+        Arc::clone(&keys),
+        Arc::clone(&logger),
+    ));
+
     let components = Components {
         network,
         store,
@@ -425,6 +435,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         peer_manager,
         sweeper,
         wallet,
+        bump,
         channel_policy: Arc::new(params.channel_policy),
         health: Arc::new(HealthBoard::new()),
     };

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sluice_api::types::{ChannelInfo, CloseChannelRequest, OpenChannelRequest};
-use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, NodeOptions, NodeProcess};
+use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess};
 
 mod common;
 use common::{
@@ -245,14 +245,41 @@ fn close_and_recover(pair: &Pair, closer: &NodeProcess, force: bool, max_blocks:
             },
         )
         .unwrap();
-    wait_for("the closing transaction in the mempool", WAIT, || {
+    let broadcast = wait_for("the closing transaction in the mempool", WAIT, || {
         let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
-        Ok(mempool
+        let txids: Vec<String> = mempool
             .as_array()
-            .is_some_and(|t| !t.is_empty())
-            .then_some(()))
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let wanted = if force { 2 } else { 1 };
+        Ok((txids.len() >= wanted).then_some(txids))
     })
     .unwrap();
+    if force {
+        // An anchor channel's commitment carries a minimal fee: the closer pays the rest
+        // with a child spending its anchor output and a wallet coin (CPFP).
+        let spends_of = |txid: &str| -> Vec<String> {
+            let tx = rpc
+                .call("getrawtransaction", serde_json::json!([txid, true]))
+                .unwrap();
+            tx["vin"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|input| input["txid"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert!(
+            broadcast.iter().any(|child| broadcast
+                .iter()
+                .any(|parent| spends_of(child).contains(parent))),
+            "no fee-bumping child among {broadcast:?}"
+        );
+    }
 
     let a_expected = a_before + CAPACITY_SAT - paid_sat;
     let b_expected = b_before + paid_sat;
@@ -281,6 +308,18 @@ fn close_and_recover(pair: &Pair, closer: &NodeProcess, force: bool, max_blocks:
             node.name()
         );
     }
+    // A closed channel is gone: closing it again is a 404 with a code, not a 500.
+    let again = closer.client().close_channel(
+        &opened_a.channel_id,
+        &CloseChannelRequest {
+            counterparty_node_id: other.node_id().to_owned(),
+            force,
+        },
+    );
+    assert!(
+        matches!(&again, Err(Error::Api { status: 404, code, .. }) if code == "not_found"),
+        "{again:?}"
+    );
     let (a_now, b_now) = (wallet_total(a), wallet_total(b));
     assert!(
         a_now <= a_expected,
@@ -308,10 +347,11 @@ fn a_cooperative_close_returns_the_balances_to_the_wallets() {
     close_and_recover(&pair, &pair.a, false, 30);
 }
 
-/// A force close by the payee: its own balance waits out the to_self_delay (144 blocks)
-/// before the sweeper claims it; the payer's is claimable at once.
+/// A force close by the payer: its commitment goes out with a fee-bumping child paid
+/// from its wallet (anchor CPFP); its own balance waits out the to_self_delay (144
+/// blocks) before the sweeper claims it, the payee's is claimable at once.
 #[test]
 fn a_force_close_returns_the_balances_after_the_delay() {
     let pair = funded_pair(&binary());
-    close_and_recover(&pair, &pair.b, true, 200);
+    close_and_recover(&pair, &pair.a, true, 200);
 }

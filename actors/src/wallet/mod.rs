@@ -1,8 +1,9 @@
 //! The node's on-chain wallet: a BDK wallet (BIP84 P2WPKH) derived from the node seed,
 //! persisted in the store, synced from the chain backend with bdk_bitcoind_rpc.
 //!
-//! It funds channel opens, receives sweeps (as LDK's change destination) and answers
-//! address and balance requests.
+//! It funds channel opens, receives sweeps (as LDK's change destination), pays for fee
+//! bumps of anchor channels' transactions (as LDK's wallet source) and answers address
+//! and balance requests.
 
 pub mod actor;
 mod persist;
@@ -13,7 +14,10 @@ use bdk_bitcoind_rpc::bitcoincore_rpc::{Auth, Client, RpcApi};
 use bdk_bitcoind_rpc::Emitter;
 use bdk_wallet::{Balance, KeychainKind, PersistedWallet, SignOptions, Wallet};
 use bitcoin::bip32::Xpriv;
-use bitcoin::{Address, Amount, FeeRate, Network, ScriptBuf, Transaction};
+use bitcoin::hashes::Hash;
+use bitcoin::{Address, Amount, FeeRate, Network, Psbt, ScriptBuf, Transaction, WPubkeyHash};
+use lightning::events::bump_transaction::sync::WalletSourceSync;
+use lightning::events::bump_transaction::Utxo;
 use lightning::sign::ChangeDestinationSourceSync;
 use sluice_storage::Store;
 
@@ -182,8 +186,9 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-impl ChangeDestinationSourceSync for OnchainWallet {
-    fn get_change_destination_script(&self) -> Result<ScriptBuf, ()> {
+impl OnchainWallet {
+    /// A fresh change script (revealed and persisted).
+    fn change_script(&self) -> Result<ScriptBuf, ()> {
         let mut inner = self.lock();
         let script = inner
             .wallet
@@ -193,5 +198,55 @@ impl ChangeDestinationSourceSync for OnchainWallet {
         Self::persist(&mut inner)
             .map_err(|e| tracing::error!(error = %e, "persisting the wallet failed"))?;
         Ok(script)
+    }
+}
+
+impl ChangeDestinationSourceSync for OnchainWallet {
+    fn get_change_destination_script(&self) -> Result<ScriptBuf, ()> {
+        self.change_script()
+    }
+}
+
+/// LDK spends these to pay for anchor channels' fee bumps (CPFP of a commitment, HTLC
+/// claims). Only confirmed outputs are offered, as LDK asks.
+impl WalletSourceSync for OnchainWallet {
+    fn list_confirmed_utxos(&self) -> Result<Vec<Utxo>, ()> {
+        let inner = self.lock();
+        Ok(inner
+            .wallet
+            .list_unspent()
+            .filter(|utxo| utxo.chain_position.is_confirmed())
+            .filter_map(|utxo| {
+                let script = &utxo.txout.script_pubkey;
+                // The wallet is BIP84: every output is P2WPKH (OP_0 <20-byte hash>).
+                let hash = script
+                    .is_p2wpkh()
+                    .then(|| WPubkeyHash::from_slice(&script.as_bytes()[2..22]).ok())
+                    .flatten()?;
+                Some(Utxo::new_v0_p2wpkh(utxo.outpoint, utxo.txout.value, &hash))
+            })
+            .collect())
+    }
+
+    fn get_change_script(&self) -> Result<ScriptBuf, ()> {
+        self.change_script()
+    }
+
+    fn sign_psbt(&self, mut psbt: Psbt) -> Result<Transaction, ()> {
+        let inner = self.lock();
+        // LDK gives each wallet input its spent output (witness_utxo), not the whole
+        // previous transaction; the outputs are the wallet's own, listed above.
+        let options = SignOptions {
+            trust_witness_utxo: true,
+            ..SignOptions::default()
+        };
+        // Only the wallet's inputs get signed and finalised here; LDK signs its own.
+        inner
+            .wallet
+            .sign(&mut psbt, options)
+            .map_err(|e| tracing::error!(error = %e, "signing a fee bump failed"))?;
+        // LDK's coin selection keeps the inputs it chose locked; the wallet learns of the
+        // spend from the mempool on its next sync.
+        Ok(psbt.extract_tx_unchecked_fee_rate())
     }
 }
