@@ -4,6 +4,7 @@
 
 use sluice_api::types::{ChannelInfo, CloseChannelRequest, OpenChannelRequest};
 use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess};
+use sluice_storage::{Store, StoreConfig};
 
 mod common;
 use common::{
@@ -339,12 +340,32 @@ fn other_of<'n>(node: &NodeProcess, a: &'n NodeProcess, b: &'n NodeProcess) -> &
     }
 }
 
+/// The monitor keys stored under `namespace` in `node`'s store (the node stopped).
+fn stored_keys(node: &NodeProcess, namespace: &str) -> Vec<String> {
+    use lightning::util::persist::KVStoreSync;
+    let store = Store::open(node.data_dir().join("store"), StoreConfig::default()).unwrap();
+    KVStoreSync::list(&store, namespace, "").unwrap()
+}
+
 /// A cooperative close: the closing transaction pays each side its balance, and the
-/// node sweeps its output into its on-chain wallet.
+/// node sweeps its output into its on-chain wallet. Once the channel has been resolved
+/// for LDK's archival delay (4,032 blocks), its monitor moves to the archive and is no
+/// longer loaded at start.
 #[test]
 fn a_cooperative_close_returns_the_balances_to_the_wallets() {
-    let pair = funded_pair(&binary());
+    let mut pair = funded_pair(&binary());
     close_and_recover(&pair, &pair.a, false, 30);
+
+    let rpc = pair.chain.rpc();
+    for _ in 0..5 {
+        rpc.generate_to_address(1_008, NOBODYS_ADDRESS).unwrap();
+        wait_synced(&pair.a, &rpc);
+    }
+    assert_eq!(pair.a.stop().unwrap().code(), Some(0));
+    assert_eq!(stored_keys(&pair.a, "monitors"), Vec::<String>::new());
+    assert_eq!(stored_keys(&pair.a, "archived_monitors").len(), 1);
+    pair.a.start().unwrap();
+    assert!(channel_with(&pair.a, pair.b.node_id()).is_none());
 }
 
 /// A force close by the payer: its commitment goes out with a fee-bumping child paid

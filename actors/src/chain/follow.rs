@@ -78,6 +78,11 @@ pub async fn follow_chain(
                 failures = 0;
                 if new {
                     refresh_fees(&components).await;
+                    // Monitors of channels resolved on chain for good leave the set
+                    // loaded at start (moved to the archive by the persistence writer).
+                    components
+                        .chain_monitor
+                        .archive_fully_resolved_channel_monitors();
                     // Sweep what the new block made spendable now, not at the background
                     // processor's next sweeper tick (every 30 s).
                     if components
