@@ -15,6 +15,7 @@ pub mod events;
 pub mod health;
 pub mod logger;
 pub mod persist;
+pub mod receipts;
 pub mod supervisor;
 pub mod types;
 pub mod wallet;

@@ -1,8 +1,9 @@
 //! `sluice`: the sluice node's command-line entry point.
 //!
-//! Subcommands: `run` (the node), `regtest-chain` (the embedded regtest chain) and
-//! `store` (store administration).
+//! Subcommands: `run` (the node), `regtest-chain` (the embedded regtest chain), `store`
+//! (store administration) and `receipt` (offline receipt checks).
 
+mod receipt_cmd;
 mod regtest_cmd;
 mod store_cmd;
 
@@ -31,6 +32,9 @@ enum Command {
     /// Inspect a node's store.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Check signed receipts offline.
+    #[command(subcommand)]
+    Receipt(receipt_cmd::ReceiptCommand),
 }
 
 /// Logs go to stderr, filtered by `SLUICE_LOG` (default `info` for the node, `warn`
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
             init_logging(LogFormat::Human, "warn");
             store_cmd::run(cmd)
         }
+        Command::Receipt(cmd) => receipt_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

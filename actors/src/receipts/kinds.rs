@@ -1,0 +1,90 @@
+//! The receipt types of spec §9 and their schemas.
+
+use serde::{Deserialize, Serialize};
+
+/// Every receipt type, by its `schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReceiptKind {
+    /// A pool deposit credited.
+    Deposit,
+    /// A pool withdrawal paid out.
+    Withdraw,
+    /// A Lightning invoice paid (or failed) for a quote.
+    InvoicePay,
+    /// A credit envelope issued.
+    EnvelopeIssue,
+    /// A credit envelope settled.
+    EnvelopeSettlement,
+    /// A credit envelope defaulted.
+    DefaultNotice,
+}
+
+impl ReceiptKind {
+    /// Every kind.
+    pub const ALL: [ReceiptKind; 6] = [
+        ReceiptKind::Deposit,
+        ReceiptKind::Withdraw,
+        ReceiptKind::InvoicePay,
+        ReceiptKind::EnvelopeIssue,
+        ReceiptKind::EnvelopeSettlement,
+        ReceiptKind::DefaultNotice,
+    ];
+
+    /// The `schema` a receipt of this kind carries. Pool and Lightning receipts are
+    /// `openagents.liquidity.*` (the TreasuryRouter name for invoice payments); credit
+    /// envelope receipts are `openagents.credit.*`.
+    pub const fn schema(self) -> &'static str {
+        match self {
+            ReceiptKind::Deposit => "openagents.liquidity.deposit_receipt.v1",
+            ReceiptKind::Withdraw => "openagents.liquidity.withdraw_receipt.v1",
+            ReceiptKind::InvoicePay => "openagents.liquidity.invoice_pay_receipt.v1",
+            ReceiptKind::EnvelopeIssue => "openagents.credit.envelope_issue_receipt.v1",
+            ReceiptKind::EnvelopeSettlement => "openagents.credit.envelope_settlement_receipt.v1",
+            ReceiptKind::DefaultNotice => "openagents.credit.default_notice.v1",
+        }
+    }
+
+    /// The kind whose schema is `schema`.
+    pub fn from_schema(schema: &str) -> Option<ReceiptKind> {
+        ReceiptKind::ALL.into_iter().find(|k| k.schema() == schema)
+    }
+}
+
+/// The receipt of a quoted invoice payment (`openagents.liquidity.invoice_pay_receipt.v1`),
+/// before sealing. Optional fields are written as `null`, never left out, so they are
+/// hashed as `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePayReceipt {
+    /// Always [`ReceiptKind::InvoicePay`]'s schema.
+    pub schema: String,
+    /// The quote that was paid.
+    pub quote_id: String,
+    /// The caller's idempotency key of the quote.
+    pub idempotency_key: String,
+    /// SHA-256 of the BOLT11 invoice text, hex.
+    pub invoice_hash: String,
+    /// The invoice's payment hash, hex.
+    pub payment_hash: String,
+    /// The host the payment was for (from the quote).
+    pub host: String,
+    /// The amount paid to the payee, msat.
+    pub amount_msats: u64,
+    /// The routing fee paid, msat (`null` unless it succeeded).
+    pub fee_msats: Option<u64>,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// SHA-256 of the preimage, hex: proof of payment without revealing it.
+    pub preimage_sha256: Option<String>,
+    /// Why it failed, a stable code.
+    pub error_code: Option<String>,
+    /// SHA-256 of the quote's policy context, hex.
+    pub policy_context_sha256: String,
+    /// The agent run the payment belongs to, if the caller said.
+    pub run_id: Option<String>,
+    /// The trajectory (ReplayBundle) hash, if the caller said.
+    pub trajectory_hash: Option<String>,
+    /// When the payment settled, Unix ms.
+    pub paid_at_ms: Option<u64>,
+    /// When the receipt was made, Unix ms.
+    pub created_at_ms: u64,
+}
