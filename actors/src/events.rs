@@ -180,9 +180,12 @@ impl EventDispatcher {
                 let mut random = [0u8; 16];
                 random.copy_from_slice(&c.keys.get_secure_random_bytes()[..16]);
                 let user_channel_id = u128::from_be_bytes(random);
-                let decision = c
-                    .channel_policy
-                    .decide(&counterparty_node_id, &channel_type);
+                let decision = c.channel_policy.decide(
+                    &counterparty_node_id,
+                    &channel_type,
+                    c.wallet.balance().confirmed.to_sat(),
+                    crate::channel_policy::anchor_channel_count(&c.channel_manager),
+                );
                 let (temporary, peer) = (&temporary_channel_id, &counterparty_node_id);
                 let result = match decision {
                     Acceptance::Accept => c.channel_manager.accept_inbound_channel(

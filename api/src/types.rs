@@ -199,6 +199,9 @@ pub struct ChannelInfo {
     pub is_usable: bool,
     /// Whether the channel is announced to the network.
     pub is_announced: bool,
+    /// Whether the channel has anchor outputs: its commitments pay a minimal fee and are
+    /// fee-bumped from the on-chain wallet when they must confirm.
+    pub anchors: bool,
 }
 
 /// The node's channels (`GET /v1/node/channels`).

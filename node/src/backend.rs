@@ -16,6 +16,7 @@ use lightning::sign::EntropySource;
 use lightning::util::config::UserConfig;
 use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
+use sluice_actors::channel_policy::anchor_channel_count;
 use sluice_actors::health::Health;
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
@@ -295,6 +296,21 @@ impl NodeBackend for NodeService {
         }
         let mut config: UserConfig = user_config();
         config.channel_handshake_config.announce_for_forwarding = request.announce;
+        // Offer anchors only with the fee-bump reserve left once this channel is funded.
+        let confirmed_after = c
+            .wallet
+            .balance()
+            .confirmed
+            .to_sat()
+            .saturating_sub(request.capacity_sat);
+        if !c
+            .channel_policy
+            .can_afford_anchor_channel(confirmed_after, anchor_channel_count(&c.channel_manager))
+        {
+            config
+                .channel_handshake_config
+                .negotiate_anchors_zero_fee_htlc_tx = false;
+        }
         if request.zero_conf {
             config.channel_handshake_limits.trust_own_funding_0conf = true;
         }
@@ -386,6 +402,10 @@ impl NodeBackend for NodeService {
                 is_ready: ch.is_channel_ready,
                 is_usable: ch.is_usable,
                 is_announced: ch.is_announced,
+                anchors: ch
+                    .channel_type
+                    .as_ref()
+                    .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx()),
             })
             .collect())
     }

@@ -87,7 +87,8 @@ fn wait_synced(node: &NodeProcess, rpc: &ChainRpc) {
 
 /// B trusts A for zero-conf channels, C does not. A's zero-conf channel to B is usable —
 /// and carries a payment — while its funding transaction is still unconfirmed; the same
-/// request to C waits for C's required confirmations.
+/// request to C waits for C's required confirmations. Neither B nor C has coins: B's
+/// channel still has anchors (a trusted peer needs no fee-bump reserve), C's has none.
 #[test]
 fn zero_conf_channels_only_from_trusted_peers() {
     let binary = binary();
@@ -115,6 +116,8 @@ fn zero_conf_channels_only_from_trusted_peers() {
     let at_b = wait_usable(&b, &a);
     for channel in [&at_a, &at_b] {
         assert_eq!(channel.confirmations, Some(0), "{channel:?}");
+        // B has no coins of its own, but trusts A: no fee-bump reserve is needed.
+        assert!(channel.anchors, "{channel:?}");
     }
     let mempool = rpc.call("getrawmempool", serde_json::json!([])).unwrap();
     assert!(

@@ -168,6 +168,7 @@ impl NodeBackend for TestBackend {
             is_ready: true,
             is_usable: true,
             is_announced: false,
+            anchors: true,
         }])
     }
 

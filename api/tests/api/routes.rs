@@ -71,6 +71,7 @@ async fn channels() {
         "inbound_capacity_msat",
         "confirmations",
         "is_announced",
+        "anchors",
     ] {
         assert!(
             app.get(paths::CHANNELS, READ).await.json["channels"][0]

@@ -178,8 +178,9 @@ pub struct Pair {
     pub chain: ChainProcess,
 }
 
-/// Starts a chain and two nodes, funds A (101 blocks), opens A→B and confirms it
-/// (6 blocks once the funding transaction is in the chain's mempool).
+/// Starts a chain and two nodes, funds both (a coinbase each: B's is its reserve for
+/// anchor fee bumps), opens an anchor channel A→B and confirms it (6 blocks once the
+/// funding transaction is in the chain's mempool).
 pub fn funded_pair(binary: &SluiceBinary) -> Pair {
     let chain = ChainProcess::launch(binary).unwrap();
     let rpc = chain.rpc();
@@ -189,13 +190,19 @@ pub fn funded_pair(binary: &SluiceBinary) -> Pair {
         (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
     });
 
-    // Fund A: one mature coinbase.
+    // Fund both: B's coinbase is its reserve for anchor fee bumps, A's funds the channel.
+    let b_funding = b.client().new_address().unwrap().address;
+    rpc.generate_to_address(1, &b_funding).unwrap();
     let funding = a.client().new_address().unwrap().address;
     rpc.generate_to_address(101, &funding).unwrap();
-    wait_for("A's coinbase to be spendable", WAIT, || {
-        Ok((a.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(()))
-    })
-    .unwrap();
+    for node in [&a, &b] {
+        wait_for(
+            &format!("{}'s coinbase to be spendable", node.name()),
+            WAIT,
+            || Ok((node.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(())),
+        )
+        .unwrap();
+    }
 
     // Open A→B and confirm it once the funding transaction reached the chain's mempool.
     a.client()
@@ -225,6 +232,7 @@ pub fn funded_pair(binary: &SluiceBinary) -> Pair {
     let opened_b = wait_usable(&b, &a);
     assert_eq!(opened_a.capacity_sat, CAPACITY_SAT);
     assert!(opened_a.is_outbound && !opened_b.is_outbound);
+    assert!(opened_a.anchors && opened_b.anchors, "{opened_a:?}");
     assert_eq!(opened_a.channel_id, opened_b.channel_id);
     assert!(
         opened_a
