@@ -63,10 +63,16 @@ impl EventDispatcher {
                     .get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
                 let fee_rate = FeeRate::from_sat_per_kwu(u64::from(rate));
                 let amount = bitcoin::Amount::from_sat(channel_value_satoshis);
-                let funded = c
-                    .wallet
-                    .build_payment(output_script, amount, fee_rate)
-                    .map_err(|e| e.to_string())
+                // LDK refuses a funding transaction that is not final at its own best
+                // block, and the wallet may have synced further: lock to LDK's height.
+                let height = c.channel_manager.current_best_block().height;
+                let funded = bitcoin::absolute::LockTime::from_height(height)
+                    .map_err(|e| format!("lock time at height {height}: {e}"))
+                    .and_then(|lock_time| {
+                        c.wallet
+                            .build_payment(output_script, amount, fee_rate, lock_time)
+                            .map_err(|e| e.to_string())
+                    })
                     .and_then(|tx| {
                         c.channel_manager
                             .funding_transaction_generated(

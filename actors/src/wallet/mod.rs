@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use bdk_bitcoind_rpc::bitcoincore_rpc::{Auth, Client, RpcApi};
 use bdk_bitcoind_rpc::Emitter;
 use bdk_wallet::{Balance, KeychainKind, PersistedWallet, SignOptions, Wallet};
+use bitcoin::absolute::LockTime;
 use bitcoin::bip32::Xpriv;
 use bitcoin::hashes::Hash;
 use bitcoin::{Address, Amount, FeeRate, Network, Psbt, ScriptBuf, Transaction, WPubkeyHash};
@@ -107,18 +108,22 @@ impl OnchainWallet {
         self.lock().wallet.balance()
     }
 
-    /// Builds and signs a transaction paying `amount` to `script` at `fee_rate`; the
-    /// change goes back to the wallet. Not broadcast.
+    /// Builds and signs a transaction paying `amount` to `script` at `fee_rate`, final
+    /// from `lock_time` on; the change goes back to the wallet. Not broadcast.
     pub fn build_payment(
         &self,
         script: ScriptBuf,
         amount: Amount,
         fee_rate: FeeRate,
+        lock_time: LockTime,
     ) -> Result<Transaction, NodeError> {
         let mut inner = self.lock();
         let available = inner.wallet.balance().trusted_spendable();
         let mut builder = inner.wallet.build_tx();
-        builder.add_recipient(script, amount).fee_rate(fee_rate);
+        builder
+            .add_recipient(script, amount)
+            .fee_rate(fee_rate)
+            .nlocktime(lock_time);
         let mut psbt = builder.finish().map_err(|e| match e {
             bdk_wallet::error::CreateTxError::CoinSelection(_) => NodeError::InsufficientFunds {
                 needed_sat: amount.to_sat(),
