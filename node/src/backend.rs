@@ -35,9 +35,9 @@ use crate::build::user_config;
 
 /// How long LDK keeps retrying a payment before giving up.
 const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often a cooperative close is retried while the channel's monitor updates are
-/// being persisted, and how long apart (together at most a second).
-const CLOSE_ATTEMPTS: u32 = 100;
+/// How often a cooperative close is retried while the channel is mid-update, and how
+/// long apart (together at most five seconds, for a loaded node).
+const CLOSE_ATTEMPTS: u32 = 500;
 const CLOSE_RETRY_DELAY: Duration = Duration::from_millis(10);
 
 /// The stable code of a payment LDK refused to start.
@@ -211,17 +211,6 @@ fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
     }
 }
 
-impl NodeService {
-    /// Whether a monitor update of `channel_id` is still being persisted.
-    fn monitor_update_pending(&self, channel_id: &LdkChannelId) -> bool {
-        self.components
-            .chain_monitor
-            .list_pending_monitor_updates()
-            .get(channel_id)
-            .is_some_and(|updates| !updates.is_empty())
-    }
-}
-
 impl NodeBackend for NodeService {
     async fn node_info(&self) -> Result<NodeInfoResponse, NodeError> {
         let c = &self.components;
@@ -360,16 +349,19 @@ impl NodeBackend for NodeService {
             };
             match result {
                 Ok(()) => return Ok(()),
-                // A cooperative close cannot start while a monitor update of the channel
-                // is being persisted (a payment just settled): wait for it, briefly.
+                Err(APIError::ChannelUnavailable { err }) if !exists() => {
+                    return Err(NodeError::NotFound(err))
+                }
+                // A cooperative close cannot start while the channel is mid-update (a
+                // payment just settled: a monitor update is being persisted, or its
+                // completion not yet seen by the channel manager). With the peer
+                // connected that passes within milliseconds: wait for it, briefly.
                 Err(APIError::ChannelUnavailable { .. })
-                    if attempts < CLOSE_ATTEMPTS && self.monitor_update_pending(&channel_id) =>
+                    if attempts < CLOSE_ATTEMPTS
+                        && c.peer_manager.peer_by_node_id(&peer).is_some() =>
                 {
                     attempts += 1;
                     tokio::time::sleep(CLOSE_RETRY_DELAY).await;
-                }
-                Err(APIError::ChannelUnavailable { err }) if !exists() => {
-                    return Err(NodeError::NotFound(err))
                 }
                 Err(APIError::ChannelUnavailable { err }) => {
                     return Err(NodeError::ChannelRefused(err))
