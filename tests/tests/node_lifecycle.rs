@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sluice_api::types::{
-    CreateInvoiceRequest, HealthStatus, ListPaymentsQuery, PayInvoiceRequest, PaymentDirection,
-    PaymentStatus,
+    CreateInvoiceRequest, HealthStatus, ListPaymentsQuery, PaymentDirection, PaymentStatus,
 };
 use sluice_loadtest::{
     wait_for, ApiClient, ChainProcess, ChainSource, Error, HttpResponse, NodeOptions, NodeProcess,
@@ -22,8 +21,8 @@ use sluice_storage::{PaymentRecord, Store, StoreConfig, WriteBatch};
 
 mod common;
 use common::{
-    assert_kept_channel, binary, funded_pair, pay, reconnect, wait_balances, Pair, PAYMENT_MSAT,
-    WAIT,
+    assert_kept_channel, binary, funded_pair, pay, reconnect, start_payment, wait_balances, Pair,
+    PAYMENT_MSAT, WAIT,
 };
 
 /// Pays A→B, restarts A with SIGTERM and then with SIGKILL, paying after each, and checks
@@ -104,22 +103,7 @@ fn sigterm_during_a_payment_keeps_the_channel() {
         chain: _chain,
         ..
     } = funded_pair(&binary());
-    let invoice = b
-        .client()
-        .create_invoice(&CreateInvoiceRequest {
-            amount_msat: Some(PAYMENT_MSAT),
-            description: "in flight".into(),
-            expiry_secs: None,
-        })
-        .unwrap();
-    let started = a
-        .client()
-        .pay_invoice(&PayInvoiceRequest {
-            invoice: invoice.bolt11,
-            amount_msat: None,
-            max_fee_msat: None,
-        })
-        .unwrap();
+    let (_, started) = start_payment(&a, &b, "in flight");
     assert_eq!(a.stop().unwrap().code(), Some(0));
     a.start().unwrap();
     assert_kept_channel(&a, &b, &opened_a.channel_id, "SIGTERM");
@@ -263,22 +247,7 @@ fn sigkill_at_any_moment_of_a_payment_keeps_the_channel() {
             "payment {round} (the {} killed after {delay_ms} ms)",
             if payer_killed { "payer" } else { "payee" }
         );
-        let invoice = b
-            .client()
-            .create_invoice(&CreateInvoiceRequest {
-                amount_msat: Some(PAYMENT_MSAT),
-                description: label.clone(),
-                expiry_secs: None,
-            })
-            .unwrap();
-        let started = a
-            .client()
-            .pay_invoice(&PayInvoiceRequest {
-                invoice: invoice.bolt11,
-                amount_msat: None,
-                max_fee_msat: None,
-            })
-            .unwrap();
+        let (invoice, started) = start_payment(&a, &b, &label);
         std::thread::sleep(Duration::from_millis(delay_ms));
         {
             let victim = if payer_killed { &mut a } else { &mut b };

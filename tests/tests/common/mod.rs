@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use sluice_api::types::{
-    ChannelInfo, CreateInvoiceRequest, ListPaymentsQuery, OpenChannelRequest, PayInvoiceRequest,
-    PaymentDirection, PaymentInfo, PaymentStatus,
+    ChannelInfo, CreateInvoiceRequest, InvoiceResponse, ListPaymentsQuery, OpenChannelRequest,
+    PayInvoiceRequest, PaymentDirection, PaymentInfo, PaymentStatus,
 };
 use sluice_loadtest::{wait_for, ChainProcess, NodeOptions, NodeProcess, SluiceBinary};
 
@@ -74,9 +74,14 @@ pub fn reconnect(node: &NodeProcess, peer: &NodeProcess) {
     wait_usable(peer, node);
 }
 
-/// Pays a fresh invoice of `payee` from `payer` over the API and waits until the payer's
-/// payment and the payee's inbound payment both succeeded; returns the payer's.
-pub fn pay(payer: &NodeProcess, payee: &NodeProcess, label: &str) -> PaymentInfo {
+/// Has `payee` invoice [`PAYMENT_MSAT`] (described as `label`) and `payer` start paying
+/// it over the API; returns the invoice and the payment as first reported (usually
+/// pending).
+pub fn start_payment(
+    payer: &NodeProcess,
+    payee: &NodeProcess,
+    label: &str,
+) -> (InvoiceResponse, PaymentInfo) {
     let invoice = payee
         .client()
         .create_invoice(&CreateInvoiceRequest {
@@ -85,7 +90,6 @@ pub fn pay(payer: &NodeProcess, payee: &NodeProcess, label: &str) -> PaymentInfo
             expiry_secs: None,
         })
         .unwrap();
-    assert_eq!(invoice.amount_msat, Some(PAYMENT_MSAT));
     let started = payer
         .client()
         .pay_invoice(&PayInvoiceRequest {
@@ -94,6 +98,14 @@ pub fn pay(payer: &NodeProcess, payee: &NodeProcess, label: &str) -> PaymentInfo
             max_fee_msat: None,
         })
         .unwrap();
+    (invoice, started)
+}
+
+/// Pays a fresh invoice of `payee` from `payer` over the API and waits until the payer's
+/// payment and the payee's inbound payment both succeeded; returns the payer's.
+pub fn pay(payer: &NodeProcess, payee: &NodeProcess, label: &str) -> PaymentInfo {
+    let (invoice, started) = start_payment(payer, payee, label);
+    assert_eq!(invoice.amount_msat, Some(PAYMENT_MSAT));
     assert_eq!(started.direction, PaymentDirection::Outbound);
     assert_eq!(started.payment_hash, invoice.payment_hash);
     assert_ne!(
