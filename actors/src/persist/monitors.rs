@@ -34,12 +34,14 @@ impl MonitorPersister {
         MonitorPersister { queue }
     }
 
+    /// The monitor serialised once (`serialized_length` would serialise it a second
+    /// time just to count), behind the sentinel.
     fn snapshot<S: EcdsaChannelSigner>(monitor: &ChannelMonitor<S>) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(
-            MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL.len() + monitor.serialized_length(),
-        );
+        let encoded = monitor.encode();
+        let mut bytes =
+            Vec::with_capacity(MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL.len() + encoded.len());
         bytes.extend_from_slice(MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL);
-        bytes.extend_from_slice(&monitor.encode());
+        bytes.extend_from_slice(&encoded);
         bytes
     }
 

@@ -77,14 +77,13 @@ impl PersistQueue {
     /// which keeps their channels paused.
     pub(crate) fn push(&self, job: Job) {
         let mut state = self.lock();
-        if let (Some(reason), Job::Manager(_)) = (&state.failed, &job) {
-            let error = io::Error::new(io::ErrorKind::Other, reason.clone());
-            if let Job::Manager(done) = job {
-                let _ = done.send(Err(error));
+        match (job, &state.failed) {
+            (Job::Manager(done), Some(reason)) => {
+                let _ = done.send(Err(io::Error::new(io::ErrorKind::Other, reason.clone())));
+                return;
             }
-            return;
+            (job, _) => state.jobs.push(job),
         }
-        state.jobs.push(job);
         drop(state);
         self.ready.notify_one();
     }
