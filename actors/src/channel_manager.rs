@@ -70,11 +70,7 @@ async fn run_processor(
         Some(Arc::clone(&components.scorer)),
         sleeper,
         false,
-        || {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-        },
+        || Some(crate::clock::since_epoch()),
     )
     .await
 }

@@ -10,18 +10,12 @@ use lightning::sign::EntropySource;
 use sluice_storage::{PaymentDirection, PaymentRecord, PaymentStatus, WriteBatch};
 
 use crate::channel_policy::Acceptance;
+use crate::clock::unix_ms;
 use crate::Components;
 
 /// Routes each LDK event to the part of the node that owns it.
 pub struct EventDispatcher {
     components: Components,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The stable failure code of an LDK payment failure reason.
@@ -122,8 +116,8 @@ impl EventDispatcher {
                     status: PaymentStatus::Succeeded,
                     preimage: purpose.preimage().map(|p| p.0.to_lower_hex_string()),
                     failure_code: None,
-                    created_at_ms: now_ms(),
-                    updated_at_ms: now_ms(),
+                    created_at_ms: unix_ms(),
+                    updated_at_ms: unix_ms(),
                 };
                 self.save(&record).await?;
                 metrics::counter!("sluice_payments_received_total").increment(1);
@@ -300,7 +294,7 @@ impl EventDispatcher {
             return Ok(());
         };
         change(&mut record);
-        record.updated_at_ms = now_ms();
+        record.updated_at_ms = unix_ms();
         self.save(&record).await
     }
 }

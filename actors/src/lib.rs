@@ -9,6 +9,7 @@ pub mod chain;
 pub mod chain_sync;
 pub mod channel_manager;
 pub mod channel_policy;
+pub mod clock;
 mod components;
 mod error;
 pub mod events;

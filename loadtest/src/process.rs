@@ -77,6 +77,8 @@ const NODE_READY: &str = "sluice: API at http://";
 const BINARY_CRATES: &[&str] = &["node", "api", "actors", "storage"];
 /// How many lines of stderr an error or a panic shows.
 const STDERR_TAIL_LINES: usize = 40;
+/// How often a starting or stopping process is checked on (its ready line, its exit).
+const PROCESS_POLL: Duration = Duration::from_millis(20);
 
 /// The `sluice` executable the harness runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,7 +324,7 @@ impl Running {
                     after: timeout,
                 });
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(PROCESS_POLL);
         }
     }
 
@@ -366,7 +368,7 @@ impl Running {
                     after: timeout,
                 });
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(PROCESS_POLL);
         }
     }
 

@@ -17,6 +17,7 @@ use lightning::util::config::UserConfig;
 use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
 use sluice_actors::channel_policy::anchor_channel_count;
+use sluice_actors::clock;
 use sluice_actors::health::Health;
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
@@ -55,25 +56,6 @@ fn send_failure_code(error: &Bolt11PaymentError) -> &'static str {
             "onion_too_large"
         }
     }
-}
-
-/// Wall-clock time since the Unix epoch.
-struct Now(Duration);
-
-impl Now {
-    fn as_duration(&self) -> Duration {
-        self.0
-    }
-
-    fn as_millis(&self) -> u64 {
-        self.0.as_millis() as u64
-    }
-}
-
-fn now() -> Now {
-    Now(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default())
 }
 
 /// How long a connection attempt may take.
@@ -413,7 +395,7 @@ impl NodeBackend for NodeService {
                 c.network
             )));
         }
-        if invoice.would_expire(now().as_duration()) {
+        if invoice.would_expire(clock::since_epoch()) {
             return Err(NodeError::InvalidRequest("invoice: expired".into()));
         }
         let amount_msat = match (invoice.amount_milli_satoshis(), request.amount_msat) {
@@ -446,8 +428,8 @@ impl NodeBackend for NodeService {
             status: sluice_storage::PaymentStatus::Pending,
             preimage: None,
             failure_code: None,
-            created_at_ms: now().as_millis(),
-            updated_at_ms: now().as_millis(),
+            created_at_ms: clock::unix_ms(),
+            updated_at_ms: clock::unix_ms(),
         };
         let mut batch = WriteBatch::new();
         batch.create(&record)?;
@@ -480,7 +462,7 @@ impl NodeBackend for NodeService {
         if let Err(e) = sent {
             record.status = sluice_storage::PaymentStatus::Failed;
             record.failure_code = Some(send_failure_code(&e).to_owned());
-            record.updated_at_ms = now().as_millis();
+            record.updated_at_ms = clock::unix_ms();
             let mut batch = WriteBatch::new();
             batch.put(&record)?;
             c.store.commit(batch).await?;

@@ -7,7 +7,6 @@
 //! synced to the chain tip, and only then are the monitors handed to the chain monitor.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{BlockHash, Network};
@@ -92,12 +91,6 @@ pub struct Built {
     pub tip: ValidatedBlockHeader,
 }
 
-fn now() -> std::time::Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
 fn corrupt(what: &'static str) -> impl Fn(lightning::io::Error) -> StartError {
     move |e| StartError::CorruptState {
         what,
@@ -140,7 +133,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let fees = Arc::new(FeeRates::default());
     let (broadcaster, broadcasts) = Broadcaster::new();
     let broadcaster = Arc::new(broadcaster);
-    let started = now();
+    let started = sluice_actors::clock::since_epoch();
     let keys = Arc::new(KeysManager::new(
         &seed,
         started.as_secs(),

@@ -35,11 +35,7 @@ pub async fn fail_payments_lost_in_a_crash(components: &Components) -> Result<us
             id.0.to_lower_hex_string()
         })
         .collect();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        });
+    let now_ms = sluice_actors::clock::unix_ms();
     let mut batch = WriteBatch::new();
     for mut record in components.store.scan::<PaymentRecord>("").await? {
         if record.direction == PaymentDirection::Outbound

@@ -2,13 +2,13 @@
 //! trusts, confirmations from everyone else.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sluice_api::types::{ChannelInfo, CloseChannelRequest, OpenChannelRequest};
+use sluice_api::types::{ChannelInfo, CloseChannelRequest};
 use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess};
-use sluice_storage::{Store, StoreConfig};
 
 mod common;
 use common::{
-    binary, channel_with, funded_pair, pay, wait_usable, Pair, CAPACITY_SAT, PAYMENT_MSAT, WAIT,
+    binary, channel_with, funded_pair, open_channel, pay, stored_ldk_keys, wait_usable, Pair,
+    CAPACITY_SAT, PAYMENT_MSAT, WAIT,
 };
 
 /// Where blocks mined only to confirm transactions go: the regtest P2WPKH address of
@@ -42,36 +42,6 @@ fn mine_until(
             wait_synced(node, rpc);
         }
     }
-}
-
-/// Opens a zero-conf channel from `opener` to `peer` and returns its funding txid once
-/// the funding transaction is in the chain's mempool.
-fn open_zero_conf(opener: &NodeProcess, peer: &NodeProcess, rpc: &ChainRpc) -> String {
-    opener
-        .client()
-        .open_channel(&OpenChannelRequest {
-            node_id: peer.node_id().to_owned(),
-            address: Some(peer.peer_addr().to_string()),
-            capacity_sat: CAPACITY_SAT,
-            push_msat: 0,
-            announce: false,
-            zero_conf: true,
-        })
-        .unwrap();
-    wait_for("the funding transaction in the mempool", WAIT, || {
-        let Some(txid) = channel_with(opener, peer.node_id())
-            .and_then(|c| c.funding_txo)
-            .and_then(|t| t.split(':').next().map(str::to_owned))
-        else {
-            return Ok(None);
-        };
-        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
-        Ok(mempool
-            .as_array()
-            .is_some_and(|txids| txids.iter().any(|t| t.as_str() == Some(&txid)))
-            .then_some(txid))
-    })
-    .unwrap()
 }
 
 /// Waits until `node` has synced to the chain's tip.
@@ -111,7 +81,7 @@ fn zero_conf_channels_only_from_trusted_peers() {
     .unwrap();
 
     // Trusted: usable with the funding unconfirmed, and paid over.
-    let funding_b = open_zero_conf(&a, &b, &rpc);
+    let funding_b = open_channel(&a, &b, &rpc, false, true);
     let at_a = wait_usable(&a, &b);
     let at_b = wait_usable(&b, &a);
     for channel in [&at_a, &at_b] {
@@ -127,7 +97,7 @@ fn zero_conf_channels_only_from_trusted_peers() {
     pay(&a, &b, "a payment over a zero-conf channel");
 
     // Untrusted: one confirmation is not enough.
-    open_zero_conf(&a, &c, &rpc);
+    open_channel(&a, &c, &rpc, false, true);
     rpc.generate_to_address(1, &funding).unwrap();
     wait_synced(&c, &rpc);
     wait_synced(&a, &rpc);
@@ -178,24 +148,7 @@ fn announced_channels_reach_other_nodes_through_verified_gossip() {
     })
     .unwrap();
 
-    a.client()
-        .open_channel(&OpenChannelRequest {
-            node_id: b.node_id().to_owned(),
-            address: Some(b.peer_addr().to_string()),
-            capacity_sat: CAPACITY_SAT,
-            push_msat: 0,
-            announce: true,
-            zero_conf: false,
-        })
-        .unwrap();
-    wait_for("the funding transaction in the mempool", WAIT, || {
-        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
-        Ok(mempool
-            .as_array()
-            .is_some_and(|t| !t.is_empty())
-            .then_some(()))
-    })
-    .unwrap();
+    open_channel(&a, &b, &rpc, true, false);
     // Six confirmations: the depth at which channels are announced.
     rpc.generate_to_address(6, &funding).unwrap();
     let opened = wait_usable(&a, &b);
@@ -343,13 +296,6 @@ fn other_of<'n>(node: &NodeProcess, a: &'n NodeProcess, b: &'n NodeProcess) -> &
     }
 }
 
-/// The monitor keys stored under `namespace` in `node`'s store (the node stopped).
-fn stored_keys(node: &NodeProcess, namespace: &str) -> Vec<String> {
-    use lightning::util::persist::KVStoreSync;
-    let store = Store::open(node.data_dir().join("store"), StoreConfig::default()).unwrap();
-    KVStoreSync::list(&store, namespace, "").unwrap()
-}
-
 /// A cooperative close: the closing transaction pays each side its balance, and the
 /// node sweeps its output into its on-chain wallet. Once the channel has been resolved
 /// for LDK's archival delay (4,032 blocks), its monitor moves to the archive and is no
@@ -365,8 +311,11 @@ fn a_cooperative_close_returns_the_balances_to_the_wallets() {
         wait_synced(&pair.a, &rpc);
     }
     assert_eq!(pair.a.stop().unwrap().code(), Some(0));
-    assert_eq!(stored_keys(&pair.a, "monitors"), Vec::<String>::new());
-    assert_eq!(stored_keys(&pair.a, "archived_monitors").len(), 1);
+    assert_eq!(
+        stored_ldk_keys(&pair.a, "monitors", ""),
+        Vec::<String>::new()
+    );
+    assert_eq!(stored_ldk_keys(&pair.a, "archived_monitors", "").len(), 1);
     pair.a.start().unwrap();
     assert!(channel_with(&pair.a, pair.b.node_id()).is_none());
 }

@@ -21,8 +21,8 @@ use sluice_storage::{PaymentRecord, Store, StoreConfig, WriteBatch};
 
 mod common;
 use common::{
-    assert_kept_channel, binary, funded_pair, pay, reconnect, start_payment, wait_balances, Pair,
-    PAYMENT_MSAT, WAIT,
+    assert_kept_channel, binary, funded_pair, pay, reconnect, start_payment, stored_ldk_keys,
+    wait_balances, Pair, PAYMENT_MSAT, WAIT,
 };
 
 /// Pays A→B, restarts A with SIGTERM and then with SIGKILL, paying after each, and checks
@@ -167,14 +167,10 @@ const MANY_PAYMENTS: usize = 30;
 
 /// The update ids stored for each of `node`'s channel monitors (the node stopped).
 fn stored_monitor_updates(node: &NodeProcess) -> Vec<(String, Vec<u64>)> {
-    use lightning::util::persist::KVStoreSync;
-    let store = Store::open(node.data_dir().join("store"), StoreConfig::default()).unwrap();
-    KVStoreSync::list(&store, "monitors", "")
-        .unwrap()
+    stored_ldk_keys(node, "monitors", "")
         .into_iter()
         .map(|monitor| {
-            let mut ids: Vec<u64> = KVStoreSync::list(&store, "monitor_updates", &monitor)
-                .unwrap()
+            let mut ids: Vec<u64> = stored_ldk_keys(node, "monitor_updates", &monitor)
                 .iter()
                 .map(|id| id.parse().unwrap())
                 .collect();

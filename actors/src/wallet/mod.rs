@@ -144,7 +144,7 @@ impl OnchainWallet {
         // Record the spend as unconfirmed so the coins are not chosen twice.
         inner
             .wallet
-            .apply_unconfirmed_txs([(tx.clone(), now_secs())]);
+            .apply_unconfirmed_txs([(tx.clone(), crate::clock::since_epoch().as_secs())]);
         Self::persist(&mut inner)?;
         Ok(tx)
     }
@@ -182,13 +182,6 @@ impl OnchainWallet {
     pub fn backend_height(&self) -> Result<u64, NodeError> {
         self.rpc.get_block_count().map_err(wallet_error)
     }
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl OnchainWallet {

@@ -8,7 +8,8 @@ use sluice_api::types::{
     ChannelInfo, CreateInvoiceRequest, InvoiceResponse, ListPaymentsQuery, OpenChannelRequest,
     PayInvoiceRequest, PaymentDirection, PaymentInfo, PaymentStatus,
 };
-use sluice_loadtest::{wait_for, ChainProcess, NodeOptions, NodeProcess, SluiceBinary};
+use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, NodeOptions, NodeProcess, SluiceBinary};
+use sluice_storage::{Store, StoreConfig};
 
 /// The channel A opens to B.
 pub const CAPACITY_SAT: u64 = 1_000_000;
@@ -175,6 +176,50 @@ pub fn wait_balances(
     }
 }
 
+/// Opens a [`CAPACITY_SAT`] channel from `opener` to `peer` over the API and returns
+/// its funding txid once the funding transaction is in the chain's mempool.
+pub fn open_channel(
+    opener: &NodeProcess,
+    peer: &NodeProcess,
+    rpc: &ChainRpc,
+    announce: bool,
+    zero_conf: bool,
+) -> String {
+    opener
+        .client()
+        .open_channel(&OpenChannelRequest {
+            node_id: peer.node_id().to_owned(),
+            address: Some(peer.peer_addr().to_string()),
+            capacity_sat: CAPACITY_SAT,
+            push_msat: 0,
+            announce,
+            zero_conf,
+        })
+        .unwrap();
+    wait_for("the funding transaction in the mempool", WAIT, || {
+        let Some(txid) = channel_with(opener, peer.node_id())
+            .and_then(|c| c.funding_txo)
+            .and_then(|t| t.split(':').next().map(str::to_owned))
+        else {
+            return Ok(None);
+        };
+        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
+        Ok(mempool
+            .as_array()
+            .is_some_and(|txids| txids.iter().any(|t| t.as_str() == Some(&txid)))
+            .then_some(txid))
+    })
+    .unwrap()
+}
+
+/// The keys stored under LDK's namespace `primary`/`secondary` in `node`'s store (the
+/// node stopped).
+pub fn stored_ldk_keys(node: &NodeProcess, primary: &str, secondary: &str) -> Vec<String> {
+    use lightning::util::persist::KVStoreSync;
+    let store = Store::open(node.data_dir().join("store"), StoreConfig::default()).unwrap();
+    KVStoreSync::list(&store, primary, secondary).unwrap()
+}
+
 /// A chain and nodes A and B with a confirmed, usable 1,000,000 sat channel A→B, and
 /// the channel as each side listed it once usable.
 pub struct Pair {
@@ -217,28 +262,7 @@ pub fn funded_pair(binary: &SluiceBinary) -> Pair {
     }
 
     // Open A→B and confirm it once the funding transaction reached the chain's mempool.
-    a.client()
-        .open_channel(&OpenChannelRequest {
-            node_id: b.node_id().to_owned(),
-            address: Some(b.peer_addr().to_string()),
-            capacity_sat: CAPACITY_SAT,
-            push_msat: 0,
-            announce: false,
-            zero_conf: false,
-        })
-        .unwrap();
-    let funding_txid = wait_for("the funding transaction", WAIT, || {
-        let txo = channel_with(&a, b.node_id()).and_then(|c| c.funding_txo);
-        let Some(txid) = txo.and_then(|t| t.split(':').next().map(str::to_owned)) else {
-            return Ok(None);
-        };
-        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
-        Ok(mempool
-            .as_array()
-            .is_some_and(|txids| txids.iter().any(|t| t.as_str() == Some(&txid)))
-            .then_some(txid))
-    })
-    .unwrap();
+    let funding_txid = open_channel(&a, &b, &rpc, false, false);
     rpc.generate_to_address(6, &funding).unwrap();
     let opened_a = wait_usable(&a, &b);
     let opened_b = wait_usable(&b, &a);
