@@ -32,6 +32,50 @@ pub enum NodeError {
     /// An invoice could not be created or parsed.
     #[error("invoice: {0}")]
     Invoice(String),
+    /// No route reaches the payee (with the channels usable now and the operator's
+    /// exclusions).
+    #[error("no route: {0}")]
+    RouteNotFound(String),
+    /// Routes exist, but every one costs more in fees than the caller allows.
+    #[error("no route within the fee limit: {0}")]
+    FeeLimitExceeded(String),
+    /// The invoice expired (or will have by the time it could be paid).
+    #[error("the invoice expired")]
+    InvoiceExpired,
+    /// The invoice is for another Bitcoin network than the node's.
+    #[error("the invoice is for {invoice}, this node runs on {node}")]
+    WrongNetwork {
+        /// The invoice's network.
+        invoice: String,
+        /// The node's network.
+        node: String,
+    },
+    /// The invoice has no amount and the request gave none.
+    #[error("the invoice has no amount: give one")]
+    AmountRequired,
+    /// The amount to pay is more than the caller's ceiling.
+    #[error("the amount {amount_msat} msat is above the maximum of {max_msat} msat")]
+    AmountAboveMaximum {
+        /// What the invoice (or request) asks.
+        amount_msat: u64,
+        /// The caller's ceiling.
+        max_msat: u64,
+    },
+    /// The invoice was paid already; paying it again would pay twice.
+    #[error("already paid: {0}")]
+    AlreadyPaid(String),
+    /// A payment of this invoice is in flight; its outcome decides what happens next.
+    #[error("a payment is in flight: {0}")]
+    PaymentInProgress(String),
+    /// The quote is past its `valid_until` and was never paid.
+    #[error("quote {0} expired")]
+    QuoteExpired(String),
+    /// An idempotency key was reused for a different request.
+    #[error("idempotency key reused with a different request: {0}")]
+    IdempotencyConflict(String),
+    /// Sealing a receipt failed.
+    #[error("receipt: {0}")]
+    Receipt(String),
     /// The on-chain wallet failed.
     #[error("wallet: {0}")]
     Wallet(String),

@@ -5,34 +5,19 @@
 use bitcoin::hex::DisplayHex;
 use bitcoin::FeeRate;
 use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
-use lightning::events::{Event, PaymentFailureReason, ReplayEvent};
+use lightning::events::{Event, ReplayEvent};
 use lightning::sign::EntropySource;
 use sluice_storage::{PaymentDirection, PaymentRecord, PaymentStatus, WriteBatch};
 
 use crate::channel_policy::Acceptance;
 use crate::clock::unix_ms;
+use crate::payments::codes::failure_code;
+use crate::payments::settle::{settle, Outcome};
 use crate::Components;
 
 /// Routes each LDK event to the part of the node that owns it.
 pub struct EventDispatcher {
     components: Components,
-}
-
-/// The stable failure code of an LDK payment failure reason.
-pub fn failure_code(reason: Option<PaymentFailureReason>) -> &'static str {
-    match reason {
-        Some(PaymentFailureReason::RecipientRejected) => "recipient_rejected",
-        Some(PaymentFailureReason::UserAbandoned) => "abandoned",
-        Some(PaymentFailureReason::RetriesExhausted) => "retries_exhausted",
-        Some(PaymentFailureReason::PaymentExpired) => "payment_expired",
-        Some(PaymentFailureReason::RouteNotFound) => "route_not_found",
-        Some(PaymentFailureReason::UnexpectedError) => "unexpected_error",
-        Some(PaymentFailureReason::UnknownRequiredFeatures) => "unknown_required_features",
-        Some(PaymentFailureReason::InvoiceRequestExpired) => "invoice_request_expired",
-        Some(PaymentFailureReason::InvoiceRequestRejected) => "invoice_request_rejected",
-        Some(PaymentFailureReason::BlindedPathCreationFailed) => "blinded_path_creation_failed",
-        None => "unknown",
-    }
 }
 
 impl EventDispatcher {
@@ -116,6 +101,9 @@ impl EventDispatcher {
                     status: PaymentStatus::Succeeded,
                     preimage: purpose.preimage().map(|p| p.0.to_lower_hex_string()),
                     failure_code: None,
+                    run_id: None,
+                    trajectory_hash: None,
+                    receipt_id: None,
                     created_at_ms: unix_ms(),
                     updated_at_ms: unix_ms(),
                 };
@@ -132,12 +120,11 @@ impl EventDispatcher {
                 let id = payment_id
                     .map(|p| p.0.to_lower_hex_string())
                     .unwrap_or_else(|| payment_hash.0.to_lower_hex_string());
-                self.update_outbound(&id, |record| {
-                    record.status = PaymentStatus::Succeeded;
-                    record.preimage = Some(payment_preimage.0.to_lower_hex_string());
-                    record.fee_paid_msat = fee_paid_msat;
-                })
-                .await?;
+                let outcome = Outcome::Succeeded {
+                    preimage: payment_preimage.0,
+                    fee_paid_msat,
+                };
+                self.settle(&id, outcome).await?;
                 metrics::counter!("sluice_payments_sent_total", "outcome" => "succeeded")
                     .increment(1);
             }
@@ -145,12 +132,10 @@ impl EventDispatcher {
                 payment_id, reason, ..
             } => {
                 let id = payment_id.0.to_lower_hex_string();
-                let code = failure_code(reason);
-                self.update_outbound(&id, |record| {
-                    record.status = PaymentStatus::Failed;
-                    record.failure_code = Some(code.to_owned());
-                })
-                .await?;
+                let outcome = Outcome::Failed {
+                    code: failure_code(reason).to_owned(),
+                };
+                self.settle(&id, outcome).await?;
                 metrics::counter!("sluice_payments_sent_total", "outcome" => "failed").increment(1);
             }
             Event::SpendableOutputs {
@@ -272,29 +257,22 @@ impl EventDispatcher {
         })
     }
 
-    async fn update_outbound(
-        &self,
-        payment_id: &str,
-        change: impl FnOnce(&mut PaymentRecord),
-    ) -> Result<(), ReplayEvent> {
-        let stored = self
-            .components
-            .store
-            .get::<PaymentRecord>(payment_id)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "reading a payment failed; LDK will replay the event");
-                ReplayEvent()
-            })?;
-        let Some(mut record) = stored else {
-            tracing::warn!(
-                payment_id,
-                "an outcome for a payment sluice has no record of"
-            );
-            return Ok(());
-        };
-        change(&mut record);
-        record.updated_at_ms = unix_ms();
-        self.save(&record).await
+    /// Settles an outgoing payment; a failure to store the outcome (or its receipt) makes
+    /// LDK replay the event.
+    async fn settle(&self, payment_id: &str, outcome: Outcome) -> Result<(), ReplayEvent> {
+        match settle(&self.components, payment_id, outcome).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                tracing::warn!(
+                    payment_id,
+                    "an outcome for a payment sluice has no record of"
+                );
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(payment_id, error = %e, "settling a payment failed; LDK will replay the event");
+                Err(ReplayEvent())
+            }
+        }
     }
 }

@@ -15,6 +15,8 @@ mod error;
 pub mod events;
 pub mod health;
 pub mod logger;
+pub mod pathfinding;
+pub mod payments;
 pub mod persist;
 pub mod receipts;
 pub mod supervisor;

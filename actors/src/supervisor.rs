@@ -4,7 +4,10 @@
 //! NodeSupervisor
 //! ├── ChainSync       follows the chain tip (blocks, reorgs, fee estimates)
 //! ├── Wallet          keeps the on-chain wallet synced
-//! └── ChannelManager  runs LDK's background processor: events, persistence, timers
+//! ├── ChannelManager  runs LDK's background processor: events, persistence, timers
+//! ├── ReceiptSigner   seals receipts with the node's receipt key
+//! ├── Pathfinding     a factory of route-finding workers
+//! └── Payments        quotes, pays, waits for outcomes
 //! ```
 //!
 //! Each child does its work in a task it owns and fails when that task ends unexpectedly.
@@ -22,8 +25,14 @@ use lightning_block_sync::UnboundedCache;
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::watch;
 
+use std::sync::Arc;
+
 use crate::chain_sync::{ChainSync, ChainSyncArgs};
 use crate::channel_manager::ChannelManagerActor;
+use crate::pathfinding::{self, PathfindingFactory};
+use crate::payments::{self, PaymentsActor, PaymentsConfig};
+use crate::receipts::actor::{self as receipt_actor, ReceiptSignerActor};
+use crate::receipts::ReceiptSigner;
 use crate::wallet::actor::{WalletActor, WalletMsg};
 use crate::Components;
 
@@ -58,6 +67,12 @@ pub enum Child {
     Wallet,
     /// [`ChannelManagerActor`].
     ChannelManager,
+    /// [`ReceiptSignerActor`].
+    ReceiptSigner,
+    /// The pathfinding factory ([`PathfindingFactory`]).
+    Pathfinding,
+    /// [`PaymentsActor`].
+    Payments,
 }
 
 /// Messages to the supervisor.
@@ -75,6 +90,12 @@ pub struct SupervisorArgs {
     pub chain_start: Option<(UnboundedCache, ValidatedBlockHeader)>,
     /// Set to the reason when a fatal failure must stop the node.
     pub fatal: watch::Sender<Option<String>>,
+    /// The node's receipt signer.
+    pub receipt_signer: Arc<ReceiptSigner>,
+    /// How many pathfinding workers to run.
+    pub pathfinding_workers: usize,
+    /// The payments actor's settings.
+    pub payments: PaymentsConfig,
 }
 
 /// Restart bookkeeping of one child.
@@ -91,6 +112,9 @@ pub struct SupervisorState {
     running: HashMap<ActorId, Child>,
     restarts: HashMap<Child, Restarts>,
     wallet: Option<ActorRef<WalletMsg>>,
+    receipt_signer: Arc<ReceiptSigner>,
+    pathfinding_workers: usize,
+    payments: PaymentsConfig,
 }
 
 /// The root actor.
@@ -130,6 +154,34 @@ impl NodeSupervisor {
                 )
                 .await?;
                 manager.get_cell()
+            }
+            Child::ReceiptSigner => {
+                let (signer, _) = Actor::spawn_linked(
+                    Some(receipt_actor::NAME.into()),
+                    ReceiptSignerActor,
+                    Arc::clone(&state.receipt_signer),
+                    cell,
+                )
+                .await?;
+                signer.get_cell()
+            }
+            Child::Pathfinding => {
+                let (factory, _) = Actor::spawn_linked(
+                    Some(pathfinding::NAME.into()),
+                    PathfindingFactory::default(),
+                    pathfinding::factory_arguments(c, state.pathfinding_workers),
+                    cell,
+                )
+                .await?;
+                factory.get_cell()
+            }
+            Child::Payments => {
+                let actor = PaymentsActor {
+                    config: state.payments,
+                };
+                let (payments, _) =
+                    Actor::spawn_linked(Some(payments::NAME.into()), actor, c, cell).await?;
+                payments.get_cell()
             }
         };
         state.running.insert(started.get_id(), child);
@@ -186,9 +238,20 @@ impl Actor for NodeSupervisor {
             running: HashMap::new(),
             restarts: HashMap::new(),
             wallet: None,
+            receipt_signer: args.receipt_signer,
+            pathfinding_workers: args.pathfinding_workers,
+            payments: args.payments,
         };
-        // The wallet first: chain sync tells it about new blocks.
-        for child in [Child::Wallet, Child::ChainSync, Child::ChannelManager] {
+        // The wallet first: chain sync tells it about new blocks. The receipt signer
+        // before anything that settles payments.
+        for child in [
+            Child::Wallet,
+            Child::ChainSync,
+            Child::ReceiptSigner,
+            Child::ChannelManager,
+            Child::Pathfinding,
+            Child::Payments,
+        ] {
             Self::start_child(&myself, &mut state, child).await?;
         }
         Ok(state)

@@ -1,14 +1,13 @@
 //! Names for LDK's heavily generic types, as this node instantiates them. Everything is
 //! shared through `Arc`s; LDK objects synchronise internally.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lightning::chain::chainmonitor;
 use lightning::chain::Filter;
 use lightning::ln::peer_handler::IgnoringMessageHandler;
 use lightning::routing::gossip;
-use lightning::routing::router::DefaultRouter;
-use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
+use lightning::routing::scoring::ProbabilisticScorer;
 use lightning::sign::InMemorySigner;
 use lightning::util::persist::MonitorUpdatingPersister;
 use lightning_net_tokio::SocketDescriptor;
@@ -52,15 +51,9 @@ pub type Graph = gossip::NetworkGraph<Arc<LdkLogger>>;
 /// The payment-success scorer the router consults.
 pub type Scorer = ProbabilisticScorer<Arc<Graph>, Arc<LdkLogger>>;
 
-/// The router the channel manager (and the pathfinding actor) use.
-pub type Router = DefaultRouter<
-    Arc<Graph>,
-    Arc<LdkLogger>,
-    Arc<KeysManager>,
-    Arc<Mutex<Scorer>>,
-    ProbabilisticScoringFeeParameters,
-    Scorer,
->;
+/// The router the channel manager (and the pathfinding workers) use: LDK's default
+/// router with the operator's exclusions.
+pub type Router = crate::pathfinding::SluiceRouter;
 
 /// Blinded-path and onion-message routing.
 pub type MessageRouter = lightning::onion_message::messenger::DefaultMessageRouter<

@@ -14,7 +14,12 @@ fn failed_payment() -> InvoicePayReceipt {
         idempotency_key: "idem-1".into(),
         invoice_hash: "aa".into(),
         payment_hash: "bb".into(),
+        payment_id: "dd".into(),
         host: "api.example".into(),
+        quoted_amount_msats: 1_000,
+        quoted_fee_msats: 3,
+        max_amount_msats: 1_010,
+        max_fee_msats: 10,
         amount_msats: 1_000,
         fee_msats: None,
         status: "failed".into(),
@@ -59,12 +64,13 @@ fn a_receipt_hashes_its_absent_optionals_as_null() {
     let expected = concat!(
         r#"{"amount_msats":1000,"created_at_ms":1700000000000,"error_code":"route_not_found","#,
         r#""fee_msats":null,"host":"api.example","idempotency_key":"idem-1","invoice_hash":"aa","#,
-        r#""paid_at_ms":null,"payment_hash":"bb","policy_context_sha256":"cc","#,
-        r#""preimage_sha256":null,"quote_id":"q-1","run_id":null,"#,
+        r#""max_amount_msats":1010,"max_fee_msats":10,"#,
+        r#""paid_at_ms":null,"payment_hash":"bb","payment_id":"dd","policy_context_sha256":"cc","#,
+        r#""preimage_sha256":null,"quote_id":"q-1","quoted_amount_msats":1000,"quoted_fee_msats":3,"run_id":null,"#,
         r#""schema":"openagents.liquidity.invoice_pay_receipt.v1","status":"failed","#,
         r#""trajectory_hash":null}"#
     );
-    let digest = "e9e7e54b6554b38d0fc424eb890fbcc998fdee42562b1bb7e34671b3b5394eac";
+    let digest = "3bd824daa5ea4452c2974884ddfdb80afb29107733111abf16a9c2fc8b22a03c";
     let unsealed = serde_json::to_value(failed_payment()).unwrap();
     assert_eq!(canonical::to_string(&unsealed).unwrap(), expected);
     assert_eq!(sealed["canonical_json_sha256"], digest);

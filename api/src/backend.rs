@@ -7,14 +7,17 @@
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
+use std::time::Duration;
 
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
+use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::NodeError;
 
 use crate::types::{
-    ChannelInfo, HealthResponse, InvoiceResponse, NodeInfoResponse, PaymentDirection, PaymentInfo,
-    PaymentStatus, PeerInfo, WalletAddressResponse, WalletBalanceResponse,
+    ChannelInfo, HealthResponse, InvoiceResponse, NodeInfoResponse, PayResponse, PaymentDirection,
+    PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse,
+    WalletBalanceResponse,
 };
 
 /// What the API needs from a running node.
@@ -81,6 +84,37 @@ pub trait NodeBackend: Send + Sync + 'static {
         &self,
         id: PaymentId,
     ) -> impl Future<Output = Result<PaymentInfo, NodeError>> + Send;
+
+    /// Sends a keysend payment; the answer is the payment as recorded.
+    fn keysend(
+        &self,
+        request: KeysendPayment,
+    ) -> impl Future<Output = Result<PaymentInfo, NodeError>> + Send;
+
+    /// Quotes an invoice (TreasuryRouter `quote_pay`).
+    fn quote_pay(
+        &self,
+        request: QuoteRequest,
+    ) -> impl Future<Output = Result<QuotePayResponse, NodeError>> + Send;
+
+    /// Pays a quote at most once, waiting up to `wait` for the outcome.
+    fn pay_quote(
+        &self,
+        request: PayQuote,
+        wait: Duration,
+    ) -> impl Future<Output = Result<PayResponse, NodeError>> + Send;
+
+    /// The payment of a quote; [`NodeError::NotFound`] if the quote is unknown or unpaid.
+    fn get_quote_payment(
+        &self,
+        quote_id: String,
+    ) -> impl Future<Output = Result<PayResponse, NodeError>> + Send;
+
+    /// A signed receipt as issued; [`NodeError::NotFound`] if there is none.
+    fn get_receipt(
+        &self,
+        receipt_id: String,
+    ) -> impl Future<Output = Result<serde_json::Value, NodeError>> + Send;
 
     /// A fresh receive address of the on-chain wallet.
     fn wallet_new_address(

@@ -47,6 +47,36 @@ pub enum ApiError {
     /// The invoice could not be created. 422 `invoice_failed`.
     #[error("{0}")]
     InvoiceFailed(String),
+    /// No route reaches the payee. 422 `route_not_found`.
+    #[error("{0}")]
+    RouteNotFound(String),
+    /// Every route costs more than `max_fee_msats`. 422 `fee_limit_exceeded`.
+    #[error("{0}")]
+    FeeLimitExceeded(String),
+    /// The invoice expired. 422 `invoice_expired`.
+    #[error("{0}")]
+    InvoiceExpired(String),
+    /// The invoice is for another network. 422 `wrong_network`.
+    #[error("{0}")]
+    WrongNetwork(String),
+    /// The invoice has no amount and the request gave none. 422 `amount_required`.
+    #[error("{0}")]
+    AmountRequired(String),
+    /// The amount is above the caller's `max_amount_msats`. 422 `amount_exceeds_max`.
+    #[error("{0}")]
+    AmountExceedsMax(String),
+    /// The invoice was paid already. 409 `already_paid`.
+    #[error("{0}")]
+    AlreadyPaid(String),
+    /// A payment of the invoice is in flight. 409 `payment_in_progress`.
+    #[error("{0}")]
+    PaymentInProgress(String),
+    /// The quote expired unpaid. 410 `quote_expired`.
+    #[error("{0}")]
+    QuoteExpired(String),
+    /// The idempotency key was used for a different request. 409 `idempotency_conflict`.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     /// The on-chain wallet failed. 500 `wallet_error`.
     #[error("{0}")]
     Wallet(String),
@@ -80,6 +110,16 @@ impl ApiError {
         ("insufficient_funds", 422),
         ("channel_refused", 422),
         ("invoice_failed", 422),
+        ("route_not_found", 422),
+        ("fee_limit_exceeded", 422),
+        ("invoice_expired", 422),
+        ("wrong_network", 422),
+        ("amount_required", 422),
+        ("amount_exceeds_max", 422),
+        ("already_paid", 409),
+        ("payment_in_progress", 409),
+        ("quote_expired", 410),
+        ("idempotency_conflict", 409),
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
@@ -101,6 +141,16 @@ impl ApiError {
             ApiError::InsufficientFunds(_) => "insufficient_funds",
             ApiError::ChannelRefused(_) => "channel_refused",
             ApiError::InvoiceFailed(_) => "invoice_failed",
+            ApiError::RouteNotFound(_) => "route_not_found",
+            ApiError::FeeLimitExceeded(_) => "fee_limit_exceeded",
+            ApiError::InvoiceExpired(_) => "invoice_expired",
+            ApiError::WrongNetwork(_) => "wrong_network",
+            ApiError::AmountRequired(_) => "amount_required",
+            ApiError::AmountExceedsMax(_) => "amount_exceeds_max",
+            ApiError::AlreadyPaid(_) => "already_paid",
+            ApiError::PaymentInProgress(_) => "payment_in_progress",
+            ApiError::QuoteExpired(_) => "quote_expired",
+            ApiError::IdempotencyConflict(_) => "idempotency_conflict",
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
@@ -118,11 +168,21 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::PeerNotConnected(_) => StatusCode::CONFLICT,
+            ApiError::PeerNotConnected(_)
+            | ApiError::AlreadyPaid(_)
+            | ApiError::PaymentInProgress(_)
+            | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
+            ApiError::QuoteExpired(_) => StatusCode::GONE,
             ApiError::PeerUnreachable(_) => StatusCode::BAD_GATEWAY,
             ApiError::InsufficientFunds(_)
             | ApiError::ChannelRefused(_)
-            | ApiError::InvoiceFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::InvoiceFailed(_)
+            | ApiError::RouteNotFound(_)
+            | ApiError::FeeLimitExceeded(_)
+            | ApiError::InvoiceExpired(_)
+            | ApiError::WrongNetwork(_)
+            | ApiError::AmountRequired(_)
+            | ApiError::AmountExceedsMax(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Wallet(_) | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::ChainUnavailable(_) | ApiError::NodeNotRunning => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -153,6 +213,20 @@ impl From<NodeError> for ApiError {
             NodeError::InsufficientFunds { .. } => ApiError::InsufficientFunds(message),
             NodeError::ChannelRefused(_) => ApiError::ChannelRefused(message),
             NodeError::Invoice(_) => ApiError::InvoiceFailed(message),
+            NodeError::RouteNotFound(_) => ApiError::RouteNotFound(message),
+            NodeError::FeeLimitExceeded(_) => ApiError::FeeLimitExceeded(message),
+            NodeError::InvoiceExpired => ApiError::InvoiceExpired(message),
+            NodeError::WrongNetwork { .. } => ApiError::WrongNetwork(message),
+            NodeError::AmountRequired => ApiError::AmountRequired(message),
+            NodeError::AmountAboveMaximum { .. } => ApiError::AmountExceedsMax(message),
+            NodeError::AlreadyPaid(_) => ApiError::AlreadyPaid(message),
+            NodeError::PaymentInProgress(_) => ApiError::PaymentInProgress(message),
+            NodeError::QuoteExpired(_) => ApiError::QuoteExpired(message),
+            NodeError::IdempotencyConflict(_) => ApiError::IdempotencyConflict(message),
+            NodeError::Receipt(_) => {
+                tracing::error!(error = %message, "sealing a receipt failed behind an API request");
+                ApiError::Internal
+            }
             NodeError::Wallet(_) => {
                 tracing::error!(error = %message, "wallet failure behind an API request");
                 ApiError::Wallet(message)

@@ -22,6 +22,11 @@
 //! | POST | `/v1/node/invoices` | pay |
 //! | GET | `/v1/node/payments` | read or pay |
 //! | GET | `/v1/node/payments/{payment_id}` | read or pay |
+//! | POST | `/v1/node/payments/keysend` | pay |
+//! | POST | `/v1/liquidity/quote_pay` | pay |
+//! | POST | `/v1/liquidity/pay` | pay |
+//! | GET | `/v1/liquidity/pay/{quote_id}` | read or pay |
+//! | GET | `/v1/receipts/{receipt_id}` | read or pay |
 //! | POST | `/v1/node/wallet/address` | admin |
 //! | GET | `/v1/node/wallet/balance` | read |
 //!
@@ -44,6 +49,16 @@
 //! | `insufficient_funds` | 422 | not enough on-chain funds |
 //! | `channel_refused` | 422 | LDK refused the channel operation |
 //! | `invoice_failed` | 422 | the invoice could not be created |
+//! | `route_not_found` | 422 | no route reaches the payee |
+//! | `fee_limit_exceeded` | 422 | every route costs more than `max_fee_msats` |
+//! | `invoice_expired` | 422 | the invoice expired |
+//! | `wrong_network` | 422 | the invoice is for another network |
+//! | `amount_required` | 422 | an invoice without an amount, and none given |
+//! | `amount_exceeds_max` | 422 | the amount is above `max_amount_msats` |
+//! | `already_paid` | 409 | the invoice was paid already |
+//! | `payment_in_progress` | 409 | a payment of the invoice is in flight |
+//! | `idempotency_conflict` | 409 | an idempotency key reused for a different request |
+//! | `quote_expired` | 410 | the quote expired unpaid |
 //! | `wallet_error` | 500 | the on-chain wallet failed |
 //! | `internal` | 500 | a store failure or a bug; details only in the log |
 //! | `peer_unreachable` | 502 | connecting to the peer failed |
@@ -62,6 +77,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod paths;
 mod routes;
+pub mod time;
 pub mod types;
 pub mod validate;
 
@@ -93,7 +109,11 @@ pub fn router<B: NodeBackend>(
     metrics: MetricsRenderer,
 ) -> Router {
     let authenticator = Arc::new(auth::Authenticator::new(&config.auth));
-    let state = routes::AppState { backend, metrics };
+    let state = routes::AppState {
+        backend,
+        metrics,
+        request_timeout: config.request_timeout,
+    };
     Router::new()
         .merge(routes::service_routes::<B>(&authenticator))
         .merge(routes::node_routes::<B>(&authenticator, paths::V1))

@@ -32,6 +32,8 @@ pub(crate) enum ErrorResponses {
     #[response(status = 409)]
     Conflict(types::ErrorResponse),
     /// `payload_too_large`: the body exceeds the configured limit.
+    #[response(status = 410)]
+    Gone(types::ErrorResponse),
     #[response(status = 413)]
     PayloadTooLarge(types::ErrorResponse),
     /// `insufficient_funds`, `channel_refused`, `invoice_failed`.
@@ -89,6 +91,11 @@ impl Modify for BearerAuth {
         routes::payments::pay_invoice,
         routes::payments::list_payments,
         routes::payments::get_payment,
+        routes::payments::keysend,
+        routes::liquidity::quote_pay,
+        routes::liquidity::pay,
+        routes::liquidity::get_pay,
+        routes::receipts::get_receipt,
         routes::wallet::new_address,
         routes::wallet::balance,
     ),
@@ -101,6 +108,8 @@ impl Modify for BearerAuth {
         (name = "channels", description = "Channels and their balances"),
         (name = "invoices", description = "BOLT11 invoices"),
         (name = "payments", description = "Payments sent and received"),
+        (name = "liquidity", description = "TreasuryRouter: quote an invoice, pay it exactly once"),
+        (name = "receipts", description = "Signed receipts"),
         (name = "wallet", description = "The on-chain wallet"),
     )
 )]

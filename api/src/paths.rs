@@ -31,6 +31,16 @@ pub const INVOICES: &str = "/v1/node/invoices";
 pub const PAYMENTS: &str = "/v1/node/payments";
 /// `GET`: one payment.
 pub const PAYMENT: &str = "/v1/node/payments/{payment_id}";
+/// `POST`: a keysend payment.
+pub const KEYSEND: &str = "/v1/node/payments/keysend";
+/// `POST`: quote an invoice (TreasuryRouter).
+pub const QUOTE_PAY: &str = "/v1/liquidity/quote_pay";
+/// `POST`: pay a quote (TreasuryRouter).
+pub const PAY: &str = "/v1/liquidity/pay";
+/// `GET`: a quote's payment.
+pub const QUOTE_PAYMENT: &str = "/v1/liquidity/pay/{quote_id}";
+/// `GET`: a signed receipt.
+pub const RECEIPT: &str = "/v1/receipts/{receipt_id}";
 /// `POST`: a fresh on-chain address.
 pub const WALLET_ADDRESS: &str = "/v1/node/wallet/address";
 /// `GET`: the on-chain balance.
@@ -46,6 +56,11 @@ pub const ALL_V1: &[&str] = &[
     INVOICES,
     PAYMENTS,
     PAYMENT,
+    KEYSEND,
+    QUOTE_PAY,
+    PAY,
+    QUOTE_PAYMENT,
+    RECEIPT,
     WALLET_ADDRESS,
     WALLET_BALANCE,
 ];

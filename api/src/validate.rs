@@ -78,6 +78,29 @@ pub fn idempotency_key(value: &[u8]) -> Result<String, ApiError> {
     Ok(String::from_utf8_lossy(value).into_owned())
 }
 
+/// A caller-chosen label (idempotency key, quote id, run id): 1 to `max` visible ASCII
+/// characters.
+pub fn token(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    if value.is_empty() || value.len() > max {
+        return Err(invalid(field, format!("must be 1 to {max} characters")));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(field, "must be visible ASCII characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Free text (a host name, a description): 1 to `max` bytes, no control characters.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    if value.trim().is_empty() || value.len() > max {
+        return Err(invalid(field, format!("must be 1 to {max} bytes")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(field, "must not hold control characters"));
+    }
+    Ok(value.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +145,19 @@ mod tests {
         assert!(positive_sat("x", 0).is_err());
         assert!(positive_sat("x", MAX_SAT + 1).is_err());
         assert_eq!(positive_msat("x", 1), Ok(1));
+    }
+
+    #[test]
+    fn tokens_and_text() {
+        assert_eq!(token("t", "quote_ab", 64), Ok("quote_ab".into()));
+        assert!(token("t", "", 64).is_err());
+        assert!(token("t", "a b", 64).is_err());
+        assert!(token("t", "é", 64).is_err());
+        assert!(token("t", &"a".repeat(65), 64).is_err());
+        assert_eq!(text("h", "sats4ai.com", 255), Ok("sats4ai.com".into()));
+        assert!(text("h", " ", 255).is_err());
+        assert!(text("h", "a\nb", 255).is_err());
+        assert!(text("h", &"a".repeat(256), 255).is_err());
     }
 
     #[test]

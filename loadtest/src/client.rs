@@ -16,10 +16,11 @@ use serde_json::{json, Value};
 use sluice_api::paths;
 use sluice_api::types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
-    CreateInvoiceRequest, ErrorResponse, HealthResponse, InvoiceResponse, ListChannelsResponse,
-    ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse, NodeInfoResponse,
-    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PaymentInfo, PeerInfo,
-    PeerResponse, WalletAddressResponse, WalletBalanceResponse,
+    CreateInvoiceRequest, ErrorResponse, HealthResponse, InvoiceResponse, KeysendRequest,
+    ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
+    NodeInfoResponse, OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest,
+    PayResponse, PaymentInfo, PeerInfo, PeerResponse, QuotePayRequest, QuotePayResponse,
+    WalletAddressResponse, WalletBalanceResponse,
 };
 
 use crate::Error;
@@ -328,6 +329,34 @@ impl ApiClient {
     /// `POST /v1/node/payments`: starts paying an invoice; the answer is usually pending.
     pub fn pay_invoice(&self, request: &PayInvoiceRequest) -> Result<PaymentInfo, Error> {
         self.call("POST", paths::PAYMENTS, Some(request))
+    }
+
+    /// `POST /v1/node/payments/keysend`.
+    pub fn keysend(&self, request: &KeysendRequest) -> Result<PaymentInfo, Error> {
+        self.call("POST", paths::KEYSEND, Some(request))
+    }
+
+    /// `POST /v1/liquidity/quote_pay`.
+    pub fn quote_pay(&self, request: &QuotePayRequest) -> Result<QuotePayResponse, Error> {
+        self.call("POST", paths::QUOTE_PAY, Some(request))
+    }
+
+    /// `POST /v1/liquidity/pay`.
+    pub fn pay_quote(&self, request: &PayRequest) -> Result<PayResponse, Error> {
+        self.call("POST", paths::PAY, Some(request))
+    }
+
+    /// `GET /v1/liquidity/pay/{quote_id}`.
+    pub fn quote_payment(&self, quote_id: &str) -> Result<PayResponse, Error> {
+        self.get(&paths::fill(
+            paths::QUOTE_PAYMENT,
+            &[("quote_id", quote_id)],
+        ))
+    }
+
+    /// `GET /v1/receipts/{receipt_id}`.
+    pub fn receipt(&self, receipt_id: &str) -> Result<Value, Error> {
+        self.get(&paths::fill(paths::RECEIPT, &[("receipt_id", receipt_id)]))
     }
 
     /// `GET /v1/node/payments` with `query`'s filters.

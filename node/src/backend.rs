@@ -4,59 +4,41 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcoin::hashes::Hash;
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
 use lightning::ln::channelmanager::Bolt11InvoiceParameters;
-use lightning::ln::channelmanager::RetryableSendFailure;
-use lightning::ln::channelmanager::{Bolt11PaymentError, PaymentId as LdkPaymentId, Retry};
 use lightning::ln::types::ChannelId as LdkChannelId;
-use lightning::routing::router::RouteParametersConfig;
 use lightning::sign::EntropySource;
 use lightning::util::config::UserConfig;
 use lightning::util::errors::APIError;
-use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Description};
+use lightning_invoice::{Bolt11InvoiceDescription, Description};
 use sluice_actors::channel_policy::anchor_channel_count;
-use sluice_actors::clock;
 use sluice_actors::health::Health;
+use sluice_actors::payments::codes::failure_message;
+use sluice_actors::payments::{
+    self, pay, InvoicePayment, KeysendPayment, PayRequest as PayQuote, QuoteRequest,
+};
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
     PaymentId, PeerAddress,
 };
+use sluice_api::time::rfc3339_ms;
 use sluice_api::types::{
-    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PaymentDirection,
-    PaymentInfo, PaymentStatus, PeerInfo, WalletAddressResponse, WalletBalanceResponse,
+    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PayResponse,
+    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
+    WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_api::NodeBackend;
-use sluice_storage::{PaymentRecord, PeerRecord, StoreError, WriteBatch};
+use sluice_storage::{PaymentRecord, PeerRecord, QuoteRecord, ReceiptRecord, WriteBatch};
 use std::str::FromStr;
 
 use crate::build::user_config;
 
-/// How long LDK keeps retrying a payment before giving up.
-const PAYMENT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a cooperative close is retried while the channel is mid-update, and how
 /// long apart (together at most five seconds, for a loaded node).
 const CLOSE_ATTEMPTS: u32 = 500;
 const CLOSE_RETRY_DELAY: Duration = Duration::from_millis(10);
-
-/// The stable code of a payment LDK refused to start.
-fn send_failure_code(error: &Bolt11PaymentError) -> &'static str {
-    match error {
-        Bolt11PaymentError::InvalidAmount => "invalid_amount",
-        Bolt11PaymentError::SendingFailed(RetryableSendFailure::PaymentExpired) => {
-            "payment_expired"
-        }
-        Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound) => "route_not_found",
-        Bolt11PaymentError::SendingFailed(RetryableSendFailure::DuplicatePayment) => {
-            "duplicate_payment"
-        }
-        Bolt11PaymentError::SendingFailed(RetryableSendFailure::OnionPacketSizeExceeded) => {
-            "onion_too_large"
-        }
-    }
-}
 
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -190,6 +172,51 @@ fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
         failure_code: record.failure_code,
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,
+    }
+}
+
+impl NodeService {
+    /// The TreasuryRouter view of `record`, a payment of quote `quote_id`.
+    async fn pay_response(
+        &self,
+        quote_id: String,
+        record: PaymentRecord,
+    ) -> Result<PayResponse, NodeError> {
+        use sluice_storage::PaymentStatus as Stored;
+        let receipt = match &record.receipt_id {
+            Some(id) => self
+                .components
+                .store
+                .get::<ReceiptRecord>(id.clone())
+                .await?
+                .map(|r| r.body),
+            None => None,
+        };
+        let preimage_sha256 = receipt
+            .as_ref()
+            .and_then(|r| r.get("preimage_sha256"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        Ok(PayResponse {
+            schema: PAY_RESPONSE_SCHEMA.to_owned(),
+            quote_id,
+            status: match record.status {
+                Stored::Pending => "pending",
+                Stored::Succeeded => "succeeded",
+                Stored::Failed => "failed",
+            }
+            .to_owned(),
+            payment_id: record.payment_id,
+            preimage_sha256,
+            paid_at_ms: (record.status == Stored::Succeeded).then_some(record.updated_at_ms),
+            fee_paid_msats: record.fee_paid_msat,
+            error_message: record
+                .failure_code
+                .as_deref()
+                .map(|code| failure_message(code).to_owned()),
+            error_code: record.failure_code,
+            receipt,
+        })
     }
 }
 
@@ -385,89 +412,77 @@ impl NodeBackend for NodeService {
     }
 
     async fn pay_invoice(&self, request: PayInvoice) -> Result<PaymentInfo, NodeError> {
-        let c = &self.components;
-        let invoice = Bolt11Invoice::from_str(&request.invoice)
-            .map_err(|e| NodeError::InvalidRequest(format!("invoice: {e}")))?;
-        if invoice.network() != c.network {
-            return Err(NodeError::InvalidRequest(format!(
-                "invoice: it is for {}, this node runs on {}",
-                invoice.network(),
-                c.network
-            )));
-        }
-        if invoice.would_expire(clock::since_epoch()) {
-            return Err(NodeError::InvalidRequest("invoice: expired".into()));
-        }
-        let amount_msat = match (invoice.amount_milli_satoshis(), request.amount_msat) {
-            (Some(amount), None) => amount,
-            (None, Some(amount)) => amount,
-            (Some(_), Some(_)) => {
-                return Err(NodeError::InvalidRequest(
-                    "amount_msat: the invoice already has an amount".into(),
-                ))
-            }
-            (None, None) => {
-                return Err(NodeError::InvalidRequest(
-                    "amount_msat: required for an invoice without an amount".into(),
-                ))
-            }
+        let payment = InvoicePayment {
+            invoice: request.invoice,
+            amount_msat: request.amount_msat,
+            max_fee_msat: request.max_fee_msat,
         };
-        // One payment per invoice: its payment hash is the payment id, so paying twice is
-        // refused by the store here and by LDK below.
-        let hash = invoice.payment_hash().to_byte_array();
-        let id = hash.to_lower_hex_string();
-        let record = PaymentRecord {
-            payment_id: id.clone(),
-            direction: sluice_storage::PaymentDirection::Outbound,
-            payment_hash: id.clone(),
-            quote_id: None,
-            invoice: Some(request.invoice.clone()),
-            amount_msat,
-            max_fee_msat: request.max_fee_msat.unwrap_or(0),
-            fee_paid_msat: None,
-            status: sluice_storage::PaymentStatus::Pending,
-            preimage: None,
-            failure_code: None,
-            created_at_ms: clock::unix_ms(),
-            updated_at_ms: clock::unix_ms(),
-        };
-        let mut batch = WriteBatch::new();
-        batch.create(&record)?;
-        match c.store.commit(batch).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict { .. }) => {
-                let existing = c.store.get::<PaymentRecord>(id.clone()).await?;
-                return existing
-                    .map(to_payment_info)
-                    .ok_or(NodeError::NotFound(format!("payment {id}")));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let route_config = RouteParametersConfig {
-            max_total_routing_fee_msat: request.max_fee_msat,
-            ..RouteParametersConfig::default()
-        };
-        let explicit_amount = invoice
-            .amount_milli_satoshis()
-            .is_none()
-            .then_some(amount_msat);
-        let sent = c.channel_manager.pay_for_bolt11_invoice(
-            &invoice,
-            LdkPaymentId(hash),
-            explicit_amount,
-            route_config,
-            Retry::Timeout(PAYMENT_RETRY_TIMEOUT),
-        );
-        let mut record = record;
-        if let Err(e) = sent {
-            record.status = sluice_storage::PaymentStatus::Failed;
-            record.failure_code = Some(send_failure_code(&e).to_owned());
-            record.updated_at_ms = clock::unix_ms();
-            let mut batch = WriteBatch::new();
-            batch.put(&record)?;
-            c.store.commit(batch).await?;
-        }
+        let record = pay::pay_invoice(&self.components, payment).await?;
         Ok(to_payment_info(record))
+    }
+
+    async fn keysend(&self, request: KeysendPayment) -> Result<PaymentInfo, NodeError> {
+        let record = pay::keysend(&self.components, request).await?;
+        Ok(to_payment_info(record))
+    }
+
+    async fn quote_pay(&self, request: QuoteRequest) -> Result<QuotePayResponse, NodeError> {
+        let quote = payments::request_quote(request).await?;
+        Ok(QuotePayResponse {
+            schema: QUOTE_PAY_RESPONSE_SCHEMA.to_owned(),
+            quote_id: quote.quote_id,
+            idempotency_key: quote.idempotency_key,
+            invoice_hash: quote.invoice_hash,
+            payment_hash: quote.payment_hash,
+            host: quote.host,
+            quoted_amount_msats: quote.quoted_amount_msats,
+            quoted_fee_msats: quote.quoted_fee_msats,
+            max_amount_msats: quote.max_amount_msats,
+            max_fee_msats: quote.max_fee_msats,
+            urgency: quote.urgency,
+            policy_context_sha256: quote.policy_context_sha256,
+            valid_until: rfc3339_ms(quote.valid_until_ms),
+            valid_until_ms: quote.valid_until_ms,
+            created_at: rfc3339_ms(quote.created_at_ms),
+            created_at_ms: quote.created_at_ms,
+        })
+    }
+
+    async fn pay_quote(&self, request: PayQuote, wait: Duration) -> Result<PayResponse, NodeError> {
+        let quote_id = request.quote_id.clone();
+        let record = payments::request_pay(request).await?;
+        let record = if record.status == sluice_storage::PaymentStatus::Pending {
+            payments::wait_settled(&self.components, &record.payment_id, wait).await?
+        } else {
+            record
+        };
+        self.pay_response(quote_id, record).await
+    }
+
+    async fn get_quote_payment(&self, quote_id: String) -> Result<PayResponse, NodeError> {
+        match pay::paid_before(&self.components, &quote_id).await? {
+            Some(record) => self.pay_response(quote_id, record).await,
+            None => {
+                let quote = self
+                    .components
+                    .store
+                    .get::<QuoteRecord>(quote_id.clone())
+                    .await?;
+                Err(NodeError::NotFound(match quote {
+                    Some(_) => format!("a payment of quote {quote_id}: it was not paid"),
+                    None => format!("quote {quote_id}"),
+                }))
+            }
+        }
+    }
+
+    async fn get_receipt(&self, receipt_id: String) -> Result<serde_json::Value, NodeError> {
+        self.components
+            .store
+            .get::<ReceiptRecord>(receipt_id.clone())
+            .await?
+            .map(|receipt| receipt.body)
+            .ok_or(NodeError::NotFound(format!("receipt {receipt_id}")))
     }
 
     async fn create_invoice(&self, request: CreateInvoice) -> Result<InvoiceResponse, NodeError> {

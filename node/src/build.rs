@@ -16,10 +16,7 @@ use lightning::events::bump_transaction::sync::{BumpTransactionEventHandlerSync,
 use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::routing::gossip::NetworkGraph;
-use lightning::routing::router::DefaultRouter;
-use lightning::routing::scoring::{
-    ProbabilisticScorer, ProbabilisticScoringDecayParameters, ProbabilisticScoringFeeParameters,
-};
+use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringDecayParameters};
 use lightning::sign::InMemorySigner;
 use lightning::sign::{ChangeDestinationSourceSyncWrapper, EntropySource, NodeSigner};
 use lightning::util::config::UserConfig;
@@ -41,6 +38,7 @@ use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::health::HealthBoard;
 use sluice_actors::logger::LdkLogger;
+use sluice_actors::pathfinding::{RoutingExclusions, SluiceRouter};
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
 use sluice_actors::types::{
     ChainMonitor, ChannelManager, DynFilter, GossipVerifier, KeysManager, MonitorReader,
@@ -77,6 +75,8 @@ pub struct BuildParams {
     pub endpoint: RpcEndpoint,
     /// Which inbound channels to accept, and which as zero-conf.
     pub channel_policy: ChannelPolicy,
+    /// Nodes and channels no route may use.
+    pub exclusions: RoutingExclusions,
 }
 
 /// The built node and the pieces its tasks still need.
@@ -201,12 +201,12 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         })?,
         None => ProbabilisticScorer::new(decay, Arc::clone(&graph), Arc::clone(&logger)),
     }));
-    let router = Arc::new(DefaultRouter::new(
+    let router = Arc::new(SluiceRouter::new(
         Arc::clone(&graph),
         Arc::clone(&logger),
         Arc::clone(&keys),
         Arc::clone(&scorer),
-        ProbabilisticScoringFeeParameters::default(),
+        &params.exclusions,
     ));
     let message_router = Arc::new(
         lightning::onion_message::messenger::DefaultMessageRouter::new(

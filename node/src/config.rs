@@ -28,6 +28,10 @@
 //! | `--log-format human\|json`     | `SLUICE_LOG_FORMAT`                 | `log_format`                 |
 //! | `--api-token-sha256 HEX:SCOPES`| `SLUICE_API_TOKENS`                 | `[[api.tokens]]`             |
 //! | `--trusted-peer-0conf NODE_ID` | `SLUICE_TRUSTED_PEERS_0CONF`        | `trusted_peers_0conf`        |
+//! | `--exclude-node NODE_ID`       | `SLUICE_EXCLUDED_NODES`             | `excluded_nodes`             |
+//! | `--exclude-channel SCID`       | `SLUICE_EXCLUDED_CHANNELS`          | `excluded_channels`          |
+//! | `--pathfinding-workers N`      | `SLUICE_PATHFINDING_WORKERS`        | `pathfinding_workers`        |
+//! | `--quote-ttl-secs N`           | `SLUICE_QUOTE_TTL_SECS`             | `quote_ttl_secs`             |
 //!
 //! A TOML file with every key:
 //!
@@ -44,6 +48,11 @@
 //! # Accept channels these peers open to us as zero-conf: usable before the funding transaction
 //! # confirms. Such a peer could double-spend the funding, so list only peers you trust.
 //! trusted_peers_0conf = ["<66 hex chars: node id>"]   # default none
+//! # Pathfinding never routes a payment through these nodes or over these channels.
+//! excluded_nodes = ["<66 hex chars: node id>"]        # default none
+//! excluded_channels = ["812x1x0", "912594651188232193"]  # default none; 2nd is 830000x2047x1
+//! pathfinding_workers = 4                  # 1 to 64; default 2
+//! quote_ttl_secs = 120                     # 1 to 3600; default 60
 //!
 //! [[api.tokens]]
 //! sha256 = "<64 hex chars: SHA-256 of the bearer token>"
@@ -61,6 +70,17 @@
 //!   same as for tokens: `SLUICE_TRUSTED_PEERS_0CONF` and `--trusted-peer-0conf` take a
 //!   comma-separated list, the flag may be repeated, a repeated node id is an error, and a
 //!   higher layer replaces the list as a whole.
+//! - The excluded nodes (`--exclude-node`, `SLUICE_EXCLUDED_NODES`, `excluded_nodes`) and the
+//!   excluded channels (`--exclude-channel`, `SLUICE_EXCLUDED_CHANNELS`, `excluded_channels`)
+//!   are lists in the same way: comma-separated on the command line and in the environment, a
+//!   repeatable flag, a repeated entry is an error, and a higher layer replaces the list as a
+//!   whole. A node is its node id as for trusted peers. A channel is its short channel id,
+//!   written either `BLOCKxTXxOUTPUT` (block height and transaction index below 2^24, output
+//!   index below 2^16; e.g. `812x1x0`) or as the decimal number
+//!   `BLOCK << 40 | TX << 16 | OUTPUT` (e.g. `892803441819648`, the same channel); in the
+//!   file the entries are strings either way.
+//! - `pathfinding_workers` (1 to 64) and `quote_ttl_secs` (1 to 3600) are whole numbers; a
+//!   value outside its range is an error, not clamped.
 //! - Exactly one chain source. Setting both `bitcoind_rpc` and `embedded_chain = true` in one
 //!   layer is an error; across layers, the chain source chosen by the higher layer wins (so
 //!   `--embedded-chain` overrides a file's `bitcoind_rpc`, and an overridden embedded chain takes
@@ -170,6 +190,30 @@ pub struct RunArgs {
         value_delimiter = ','
     )]
     pub trusted_peer_0conf: Option<Vec<String>>,
+
+    /// Node id (66 hex chars) of a node pathfinding must never route a payment through, e.g.
+    /// one known to be unreliable or hostile. Repeat the flag or separate with commas; replaces
+    /// the nodes of lower layers. [env: SLUICE_EXCLUDED_NODES, comma-separated] [config:
+    /// excluded_nodes = ["NODE_ID", …]]
+    #[arg(long = "exclude-node", value_name = "NODE_ID", value_delimiter = ',')]
+    pub exclude_node: Option<Vec<String>>,
+
+    /// Short channel id of a channel pathfinding must never use, as BLOCKxTXxOUTPUT (e.g.
+    /// 812x1x0) or as its decimal number. Repeat the flag or separate with commas; replaces the
+    /// channels of lower layers. [env: SLUICE_EXCLUDED_CHANNELS, comma-separated] [config:
+    /// excluded_channels = ["SCID", …]]
+    #[arg(long = "exclude-channel", value_name = "SCID", value_delimiter = ',')]
+    pub exclude_channel: Option<Vec<String>>,
+
+    /// How many route-finding workers run in parallel, 1 to 64. [env:
+    /// SLUICE_PATHFINDING_WORKERS] [config: pathfinding_workers] [default: 2]
+    #[arg(long, value_name = "N")]
+    pub pathfinding_workers: Option<String>,
+
+    /// How long a payment quote stays valid, in seconds, 1 to 3600. [env:
+    /// SLUICE_QUOTE_TTL_SECS] [config: quote_ttl_secs] [default: 60]
+    #[arg(long, value_name = "N")]
+    pub quote_ttl_secs: Option<String>,
 }
 
 /// One setting of `sluice run`, under the three names it has in the three layers.
@@ -199,11 +243,19 @@ pub enum Key {
     ApiTokens,
     /// The peers whose inbound channels are accepted as zero-conf.
     TrustedPeers0conf,
+    /// The nodes pathfinding never routes through.
+    ExcludedNodes,
+    /// The channels pathfinding never uses.
+    ExcludedChannels,
+    /// The number of route-finding workers.
+    PathfindingWorkers,
+    /// How long a payment quote stays valid.
+    QuoteTtlSecs,
 }
 
 impl Key {
     /// Every key, in `--help` order.
-    pub const ALL: [Key; 12] = [
+    pub const ALL: [Key; 16] = [
         Key::Config,
         Key::DataDir,
         Key::Network,
@@ -216,6 +268,10 @@ impl Key {
         Key::LogFormat,
         Key::ApiTokens,
         Key::TrustedPeers0conf,
+        Key::ExcludedNodes,
+        Key::ExcludedChannels,
+        Key::PathfindingWorkers,
+        Key::QuoteTtlSecs,
     ];
 
     /// The key's name in the TOML file (`api.tokens` for the `[[api.tokens]]` tables;
@@ -234,6 +290,10 @@ impl Key {
             Key::LogFormat => "log_format",
             Key::ApiTokens => "api.tokens",
             Key::TrustedPeers0conf => "trusted_peers_0conf",
+            Key::ExcludedNodes => "excluded_nodes",
+            Key::ExcludedChannels => "excluded_channels",
+            Key::PathfindingWorkers => "pathfinding_workers",
+            Key::QuoteTtlSecs => "quote_ttl_secs",
         }
     }
 
@@ -252,6 +312,10 @@ impl Key {
             Key::LogFormat => "SLUICE_LOG_FORMAT",
             Key::ApiTokens => "SLUICE_API_TOKENS",
             Key::TrustedPeers0conf => "SLUICE_TRUSTED_PEERS_0CONF",
+            Key::ExcludedNodes => "SLUICE_EXCLUDED_NODES",
+            Key::ExcludedChannels => "SLUICE_EXCLUDED_CHANNELS",
+            Key::PathfindingWorkers => "SLUICE_PATHFINDING_WORKERS",
+            Key::QuoteTtlSecs => "SLUICE_QUOTE_TTL_SECS",
         }
     }
 
@@ -270,6 +334,10 @@ impl Key {
             Key::LogFormat => "--log-format",
             Key::ApiTokens => "--api-token-sha256",
             Key::TrustedPeers0conf => "--trusted-peer-0conf",
+            Key::ExcludedNodes => "--exclude-node",
+            Key::ExcludedChannels => "--exclude-channel",
+            Key::PathfindingWorkers => "--pathfinding-workers",
+            Key::QuoteTtlSecs => "--quote-ttl-secs",
         }
     }
 }
@@ -478,6 +546,23 @@ pub struct NodeConfig {
     /// transaction confirms. Until then the peer could double-spend the funding and so take
     /// back what it paid us over the channel; list only peers you trust, e.g. your own LSP.
     pub trusted_peers_0conf: Vec<PublicKey>,
+    /// Nodes pathfinding never routes a payment through (possibly none). Lets the operator
+    /// steer payments around nodes known to be unreliable, slow or hostile, without waiting
+    /// for pathfinding's own scoring to learn it from failed payments.
+    pub excluded_nodes: Vec<PublicKey>,
+    /// Short channel ids of the channels pathfinding never uses (possibly none), in the BOLT 7
+    /// 64-bit form `block << 40 | tx_index << 16 | output_index`. Lets the operator avoid
+    /// particular channels, e.g. ones that keep failing, while still using their nodes.
+    pub excluded_channels: Vec<u64>,
+    /// How many route-finding workers run in parallel (1 to
+    /// [`NodeConfig::MAX_PATHFINDING_WORKERS`]). More workers let more payments search for a
+    /// route at once; each search costs CPU time and memory, so the default is small.
+    pub pathfinding_workers: usize,
+    /// How long a payment quote stays valid, in seconds (1 to
+    /// [`NodeConfig::MAX_QUOTE_TTL_SECS`]). The route and fees a quote promises go stale as the
+    /// network changes, so an expired quote must be asked for again; a longer TTL gives the
+    /// payer more time to decide, at the price of staler quotes.
+    pub quote_ttl_secs: u64,
 }
 
 impl NodeConfig {
@@ -493,6 +578,17 @@ impl NodeConfig {
     pub const DEFAULT_LOG_FORMAT: LogFormat = LogFormat::Human;
     /// Longest alias, in bytes (the size of a BOLT 7 node alias).
     pub const MAX_ALIAS_BYTES: usize = 32;
+    /// Default number of route-finding workers: enough that one slow search does not hold up
+    /// every other payment, few enough to stay light on a small machine.
+    pub const DEFAULT_PATHFINDING_WORKERS: usize = 2;
+    /// Most route-finding workers allowed: more would only contend for the same CPUs and
+    /// network graph.
+    pub const MAX_PATHFINDING_WORKERS: usize = 64;
+    /// Default time a payment quote stays valid, in seconds.
+    pub const DEFAULT_QUOTE_TTL_SECS: u64 = 60;
+    /// Longest time a payment quote may stay valid, in seconds (an hour): older routes and fees
+    /// are too likely to have changed.
+    pub const MAX_QUOTE_TTL_SECS: u64 = 3600;
 }
 
 /// Why the configuration could not be loaded. Each message names the setting at fault and
@@ -694,6 +790,73 @@ pub enum ConfigError {
         /// Position in its list, from 1.
         entry: usize,
     },
+    /// An excluded node is not a node id (66 hex characters: a compressed public key).
+    #[error("excluded node #{entry} from {setting}: {value:?} is not a node id: {reason}")]
+    InvalidExcludedNode {
+        /// Where it came from.
+        setting: Setting,
+        /// Position in its list, from 1.
+        entry: usize,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The same node id appears twice in one list of excluded nodes.
+    #[error("excluded node #{entry} from {setting} repeats an earlier node id")]
+    DuplicateExcludedNode {
+        /// Where it came from.
+        setting: Setting,
+        /// Position in its list, from 1.
+        entry: usize,
+    },
+    /// An excluded channel is not a short channel id.
+    #[error(
+        "excluded channel #{entry} from {setting}: {value:?} is not a short channel id: \
+         {reason}; expected BLOCKxTXxOUTPUT (e.g. 812x1x0) or a decimal number"
+    )]
+    InvalidExcludedChannel {
+        /// Where it came from.
+        setting: Setting,
+        /// Position in its list, from 1.
+        entry: usize,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The same short channel id appears twice in one list of excluded channels (in either
+    /// form).
+    #[error("excluded channel #{entry} from {setting} repeats an earlier short channel id")]
+    DuplicateExcludedChannel {
+        /// Where it came from.
+        setting: Setting,
+        /// Position in its list, from 1.
+        entry: usize,
+    },
+    /// Not a worker count from 1 to [`NodeConfig::MAX_PATHFINDING_WORKERS`].
+    #[error(
+        "invalid pathfinding worker count {value:?} from {setting}: expected a whole number from \
+         1 to {}",
+        NodeConfig::MAX_PATHFINDING_WORKERS
+    )]
+    InvalidPathfindingWorkers {
+        /// Where it came from.
+        setting: Setting,
+        /// The value given.
+        value: String,
+    },
+    /// Not a quote lifetime from 1 to [`NodeConfig::MAX_QUOTE_TTL_SECS`] seconds.
+    #[error(
+        "invalid quote TTL {value:?} from {setting}: expected whole seconds from 1 to {}",
+        NodeConfig::MAX_QUOTE_TTL_SECS
+    )]
+    InvalidQuoteTtl {
+        /// Where it came from.
+        setting: Setting,
+        /// The value given.
+        value: String,
+    },
     /// No chain source was configured.
     #[error(
         "no chain source: set --bitcoind-rpc (SLUICE_BITCOIND_RPC, `bitcoind_rpc`) or \
@@ -790,6 +953,10 @@ struct Values {
     log_format: Option<Sourced<LogFormat>>,
     api_tokens: Option<Sourced<Vec<ApiToken>>>,
     trusted_peers_0conf: Option<Sourced<Vec<PublicKey>>>,
+    excluded_nodes: Option<Sourced<Vec<PublicKey>>>,
+    excluded_channels: Option<Sourced<Vec<u64>>>,
+    pathfinding_workers: Option<Sourced<usize>>,
+    quote_ttl_secs: Option<Sourced<u64>>,
 }
 
 impl Values {
@@ -807,6 +974,10 @@ impl Values {
             log_format: self.log_format.or(lower.log_format),
             api_tokens: self.api_tokens.or(lower.api_tokens),
             trusted_peers_0conf: self.trusted_peers_0conf.or(lower.trusted_peers_0conf),
+            excluded_nodes: self.excluded_nodes.or(lower.excluded_nodes),
+            excluded_channels: self.excluded_channels.or(lower.excluded_channels),
+            pathfinding_workers: self.pathfinding_workers.or(lower.pathfinding_workers),
+            quote_ttl_secs: self.quote_ttl_secs.or(lower.quote_ttl_secs),
         }
     }
 
@@ -1024,9 +1195,10 @@ impl Parse<'_> {
             let entry = node_ids.len() + 1;
             let node_id = self.node_id(entry, raw)?;
             if node_ids.contains(&node_id) {
-                return Err(ConfigError::DuplicateTrustedPeer {
-                    setting: self.setting(),
-                    entry,
+                let setting = self.setting();
+                return Err(match self.key {
+                    Key::ExcludedNodes => ConfigError::DuplicateExcludedNode { setting, entry },
+                    _ => ConfigError::DuplicateTrustedPeer { setting, entry },
                 });
             }
             node_ids.push(node_id);
@@ -1049,13 +1221,110 @@ impl Parse<'_> {
                 }
             }
         };
-        Err(ConfigError::InvalidTrustedPeer {
-            setting: self.setting(),
-            entry,
-            value: raw.to_owned(),
-            reason,
+        let (setting, value) = (self.setting(), raw.to_owned());
+        Err(match self.key {
+            Key::ExcludedNodes => ConfigError::InvalidExcludedNode {
+                setting,
+                entry,
+                value,
+                reason,
+            },
+            _ => ConfigError::InvalidTrustedPeer {
+                setting,
+                entry,
+                value,
+                reason,
+            },
         })
     }
+
+    /// Parses comma-separated or repeated short channel ids: entries are trimmed, empty ones
+    /// skipped.
+    fn scid_specs<'s>(
+        &self,
+        specs: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Sourced<Vec<u64>>, ConfigError> {
+        self.scids(specs.into_iter().map(str::trim).filter(|s| !s.is_empty()))
+    }
+
+    /// Parses a list of short channel ids, numbered from 1; the same channel twice (in either
+    /// form) is an error.
+    fn scids<'s>(
+        &self,
+        raws: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Sourced<Vec<u64>>, ConfigError> {
+        let mut scids: Vec<u64> = Vec::new();
+        for raw in raws {
+            let entry = scids.len() + 1;
+            let scid = parse_scid(raw).map_err(|reason| ConfigError::InvalidExcludedChannel {
+                setting: self.setting(),
+                entry,
+                value: raw.to_owned(),
+                reason,
+            })?;
+            if scids.contains(&scid) {
+                return Err(ConfigError::DuplicateExcludedChannel {
+                    setting: self.setting(),
+                    entry,
+                });
+            }
+            scids.push(scid);
+        }
+        Ok(self.done(scids))
+    }
+
+    fn pathfinding_workers(&self, raw: &str) -> Result<Sourced<usize>, ConfigError> {
+        match raw.parse::<usize>() {
+            Ok(n) if (1..=NodeConfig::MAX_PATHFINDING_WORKERS).contains(&n) => Ok(self.done(n)),
+            _ => Err(ConfigError::InvalidPathfindingWorkers {
+                setting: self.setting(),
+                value: raw.to_owned(),
+            }),
+        }
+    }
+
+    fn quote_ttl_secs(&self, raw: &str) -> Result<Sourced<u64>, ConfigError> {
+        match raw.parse::<u64>() {
+            Ok(secs) if (1..=NodeConfig::MAX_QUOTE_TTL_SECS).contains(&secs) => Ok(self.done(secs)),
+            _ => Err(ConfigError::InvalidQuoteTtl {
+                setting: self.setting(),
+                value: raw.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Parses a short channel id: `BLOCKxTXxOUTPUT` (block height and transaction index below
+/// 2^24, output index below 2^16) or the decimal `u64` it packs into (BOLT 7),
+/// `BLOCK << 40 | TX << 16 | OUTPUT`. On failure, says what is wrong.
+fn parse_scid(raw: &str) -> Result<u64, &'static str> {
+    fn decimal(part: &str) -> Option<u64> {
+        let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| part.parse().ok()).flatten()
+    }
+    if !raw.contains('x') {
+        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("it is neither BLOCKxTXxOUTPUT nor a decimal number");
+        }
+        return decimal(raw).ok_or("the decimal number does not fit in 64 bits");
+    }
+    let parts: Vec<&str> = raw.split('x').collect();
+    let [block, tx, output] = parts[..] else {
+        return Err("BLOCKxTXxOUTPUT has exactly three parts separated by x");
+    };
+    let block = decimal(block).ok_or("the block height is not a decimal number")?;
+    let tx = decimal(tx).ok_or("the transaction index is not a decimal number")?;
+    let output = decimal(output).ok_or("the output index is not a decimal number")?;
+    if block >= 1 << 24 {
+        return Err("the block height must be below 16777216 (2^24)");
+    }
+    if tx >= 1 << 24 {
+        return Err("the transaction index must be below 16777216 (2^24)");
+    }
+    if output >= 1 << 16 {
+        return Err("the output index must be below 65536 (2^16)");
+    }
+    Ok(block << 40 | tx << 16 | output)
 }
 
 fn parse(key: Key, origin: &Origin) -> Parse<'_> {
@@ -1100,6 +1369,20 @@ fn flag_layer(args: RunArgs) -> Result<Values, ConfigError> {
         v.trusted_peers_0conf =
             Some(parse(Key::TrustedPeers0conf, o).node_id_specs(specs.iter().map(String::as_str))?);
     }
+    if let Some(specs) = &args.exclude_node {
+        v.excluded_nodes =
+            Some(parse(Key::ExcludedNodes, o).node_id_specs(specs.iter().map(String::as_str))?);
+    }
+    if let Some(specs) = &args.exclude_channel {
+        v.excluded_channels =
+            Some(parse(Key::ExcludedChannels, o).scid_specs(specs.iter().map(String::as_str))?);
+    }
+    if let Some(raw) = &args.pathfinding_workers {
+        v.pathfinding_workers = Some(parse(Key::PathfindingWorkers, o).pathfinding_workers(raw)?);
+    }
+    if let Some(raw) = &args.quote_ttl_secs {
+        v.quote_ttl_secs = Some(parse(Key::QuoteTtlSecs, o).quote_ttl_secs(raw)?);
+    }
     v.check_layer()
 }
 
@@ -1140,11 +1423,23 @@ fn env_layer(env: impl Fn(Key) -> Option<String>) -> Result<Values, ConfigError>
         v.trusted_peers_0conf =
             Some(parse(Key::TrustedPeers0conf, o).node_id_specs(raw.split(','))?);
     }
+    if let Some(raw) = env(Key::ExcludedNodes) {
+        v.excluded_nodes = Some(parse(Key::ExcludedNodes, o).node_id_specs(raw.split(','))?);
+    }
+    if let Some(raw) = env(Key::ExcludedChannels) {
+        v.excluded_channels = Some(parse(Key::ExcludedChannels, o).scid_specs(raw.split(','))?);
+    }
+    if let Some(raw) = env(Key::PathfindingWorkers) {
+        v.pathfinding_workers = Some(parse(Key::PathfindingWorkers, o).pathfinding_workers(&raw)?);
+    }
+    if let Some(raw) = env(Key::QuoteTtlSecs) {
+        v.quote_ttl_secs = Some(parse(Key::QuoteTtlSecs, o).quote_ttl_secs(&raw)?);
+    }
     v.check_layer()
 }
 
 /// Top-level keys of the config file, for "did you mean" hints.
-const FILE_KEYS: [&str; 11] = [
+const FILE_KEYS: [&str; 15] = [
     "data_dir",
     "network",
     "bitcoind_rpc",
@@ -1156,6 +1451,10 @@ const FILE_KEYS: [&str; 11] = [
     "log_format",
     "api",
     "trusted_peers_0conf",
+    "excluded_nodes",
+    "excluded_channels",
+    "pathfinding_workers",
+    "quote_ttl_secs",
 ];
 
 fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
@@ -1216,6 +1515,24 @@ fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
                 let ids = file.strings(name, value)?;
                 v.trusted_peers_0conf = Some(parse(Key::TrustedPeers0conf, o).node_ids(ids)?);
             }
+            "excluded_nodes" => {
+                let ids = file.strings(name, value)?;
+                v.excluded_nodes = Some(parse(Key::ExcludedNodes, o).node_ids(ids)?);
+            }
+            "excluded_channels" => {
+                let scids = file.strings(name, value)?;
+                v.excluded_channels = Some(parse(Key::ExcludedChannels, o).scids(scids)?);
+            }
+            "pathfinding_workers" => {
+                let n = file.integer(name, value)?;
+                v.pathfinding_workers =
+                    Some(parse(Key::PathfindingWorkers, o).pathfinding_workers(&n.to_string())?);
+            }
+            "quote_ttl_secs" => {
+                let n = file.integer(name, value)?;
+                v.quote_ttl_secs =
+                    Some(parse(Key::QuoteTtlSecs, o).quote_ttl_secs(&n.to_string())?);
+            }
             _ => return Err(file.unknown(name, &FILE_KEYS, "")),
         }
     }
@@ -1249,6 +1566,13 @@ impl FileReader<'_> {
         value
             .as_str()
             .ok_or_else(|| self.wrong(key, "a string", value))
+    }
+
+    /// An integer.
+    fn integer(&self, key: &str, value: &toml::Value) -> Result<i64, ConfigError> {
+        value
+            .as_integer()
+            .ok_or_else(|| self.wrong(key, "an integer", value))
     }
 
     /// An array of strings.
@@ -1481,6 +1805,14 @@ fn resolve(v: Values, config_file: Option<PathBuf>) -> Result<NodeConfig, Config
             .map_or(NodeConfig::DEFAULT_LOG_FORMAT, |s| s.value),
         api_tokens: v.api_tokens.map(|s| s.value).unwrap_or_default(),
         trusted_peers_0conf: v.trusted_peers_0conf.map(|s| s.value).unwrap_or_default(),
+        excluded_nodes: v.excluded_nodes.map(|s| s.value).unwrap_or_default(),
+        excluded_channels: v.excluded_channels.map(|s| s.value).unwrap_or_default(),
+        pathfinding_workers: v
+            .pathfinding_workers
+            .map_or(NodeConfig::DEFAULT_PATHFINDING_WORKERS, |s| s.value),
+        quote_ttl_secs: v
+            .quote_ttl_secs
+            .map_or(NodeConfig::DEFAULT_QUOTE_TTL_SECS, |s| s.value),
     })
 }
 

@@ -5,7 +5,6 @@
 pub mod backend;
 pub mod build;
 pub mod config;
-pub mod recovery;
 pub mod regtest;
 pub mod run;
 pub mod seed;

@@ -25,7 +25,7 @@ enum Command {
     /// Run the node. Settings come from the config file, then `SLUICE_*` variables, then
     /// flags (each overriding the one before). Prints one line with the API and peer
     /// addresses when it serves; exits 0 after SIGTERM or SIGINT.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the embedded regtest chain: a Bitcoin Core compatible JSON-RPC server over a
     /// real, validated regtest chain. Prints one line with the RPC URL when ready.
     RegtestChain(regtest_cmd::RegtestChainArgs),
@@ -87,7 +87,7 @@ fn run_node(args: RunArgs) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => return run_node(args),
+        Command::Run(args) => return run_node(*args),
         Command::RegtestChain(args) => {
             init_logging(LogFormat::Human, "warn");
             regtest_cmd::run(args)

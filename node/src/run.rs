@@ -16,6 +16,10 @@ use std::time::Duration;
 use ractor::Actor;
 use sluice_actors::chain::{run_broadcasts, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
+use sluice_actors::pathfinding::RoutingExclusions;
+use sluice_actors::payments::reconcile::fail_payments_lost_in_a_crash;
+use sluice_actors::payments::PaymentsConfig;
+use sluice_actors::receipts::ReceiptSigner;
 use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
@@ -26,7 +30,6 @@ use tokio::sync::watch;
 use crate::backend::{reconnect_peers, NodeService};
 use crate::build::{build, BuildParams, StartError};
 use crate::config::{ChainSource, NodeConfig};
-use crate::recovery::fail_payments_lost_in_a_crash;
 use crate::regtest::{self, Automine, RegtestChainConfig};
 use crate::seed;
 
@@ -143,6 +146,10 @@ pub async fn run(
             network: config.network,
             endpoint,
             channel_policy: ChannelPolicy::new(config.trusted_peers_0conf.iter().copied()),
+            exclusions: RoutingExclusions {
+                nodes: config.excluded_nodes.clone(),
+                channels: config.excluded_channels.clone(),
+            },
         },
         store,
         seed,
@@ -153,9 +160,8 @@ pub async fn run(
         other => RunError::Start(other),
     })?;
     let components = built.components.clone();
-    fail_payments_lost_in_a_crash(&components)
-        .await
-        .map_err(|e| RunError::Store(e.to_string()))?;
+    let receipt_signer = ReceiptSigner::from_seed(&seed)
+        .map_err(|e| RunError::Start(StartError::Other(format!("the receipt key: {e}"))))?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
 
@@ -192,11 +198,20 @@ pub async fn run(
         components: components.clone(),
         chain_start: Some((built.header_cache, built.tip)),
         fatal,
+        receipt_signer: Arc::new(receipt_signer),
+        pathfinding_workers: config.pathfinding_workers,
+        payments: PaymentsConfig {
+            quote_ttl: Duration::from_secs(config.quote_ttl_secs),
+        },
     };
     let (supervisor, supervisor_task) =
         Actor::spawn(Some("node".into()), NodeSupervisor, supervisor_args)
             .await
             .map_err(|e| RunError::Start(StartError::Other(format!("starting the actors: {e}"))))?;
+    // Before the API serves: no payment is being started while this runs.
+    fail_payments_lost_in_a_crash(&components)
+        .await
+        .map_err(|e| RunError::Store(e.to_string()))?;
 
     let api_listener =
         TcpListener::bind(config.api_addr)

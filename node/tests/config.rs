@@ -121,9 +121,34 @@ fn node_id_hex(n: u8) -> String {
 /// The trusted 0-conf peers as the `n`s of their secret keys `[n; 32]` (`g` for [`G`]),
 /// e.g. "1,2".
 fn peer_summary(config: &NodeConfig) -> String {
+    keys_summary(&config.trusted_peers_0conf)
+}
+
+/// The excluded nodes, written as in [`peer_summary`].
+fn excluded_node_summary(config: &NodeConfig) -> String {
+    keys_summary(&config.excluded_nodes)
+}
+
+/// The excluded channels as `BLOCKxTXxOUTPUT`, e.g. "812x1x0,9x8x7".
+fn excluded_channel_summary(config: &NodeConfig) -> String {
     config
-        .trusted_peers_0conf
+        .excluded_channels
         .iter()
+        .map(|scid| {
+            format!(
+                "{}x{}x{}",
+                scid >> 40,
+                (scid >> 16) & 0xff_ffff,
+                scid & 0xffff
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Node ids as the `n`s of their secret keys `[n; 32]` (`g` for [`G`]), e.g. "1,2".
+fn keys_summary(keys: &[PublicKey]) -> String {
+    keys.iter()
         .map(|pk| {
             if pk.to_string() == G {
                 return "g".to_owned();
@@ -159,6 +184,15 @@ fn defaults_fill_everything_but_data_dir_and_chain_source() {
     assert_eq!(config.log_format, LogFormat::Human);
     assert!(config.api_tokens.is_empty());
     assert!(config.trusted_peers_0conf.is_empty());
+    assert!(config.excluded_nodes.is_empty());
+    assert!(config.excluded_channels.is_empty());
+    assert_eq!(
+        config.pathfinding_workers,
+        NodeConfig::DEFAULT_PATHFINDING_WORKERS
+    );
+    assert_eq!(config.pathfinding_workers, 2);
+    assert_eq!(config.quote_ttl_secs, NodeConfig::DEFAULT_QUOTE_TTL_SECS);
+    assert_eq!(config.quote_ttl_secs, 60);
 }
 
 #[test]
@@ -174,6 +208,10 @@ api_addr = "[::1]:3001"
 alias = "my-lsp"
 log_format = "json"
 trusted_peers_0conf = ["{G}"]
+excluded_nodes = ["{G}"]
+excluded_channels = ["812x1x0", "912594651188232193"]
+pathfinding_workers = 4
+quote_ttl_secs = 120
 
 [[api.tokens]]
 sha256 = "{H1}"
@@ -226,6 +264,14 @@ scopes = ["pay", "read", "pay"]
     );
     let g: PublicKey = G.parse().expect("the generator is a valid key");
     assert_eq!(config.trusted_peers_0conf, [g]);
+    assert_eq!(config.excluded_nodes, [g]);
+    assert_eq!(
+        config.excluded_channels,
+        [812 << 40 | 1 << 16, 912_594_651_188_232_193]
+    );
+    assert_eq!(excluded_channel_summary(&config), "812x1x0,830000x2047x1");
+    assert_eq!(config.pathfinding_workers, 4);
+    assert_eq!(config.quote_ttl_secs, 120);
 }
 
 #[test]
@@ -430,6 +476,57 @@ fn precedence_trusted_peers_0conf_replaces_the_whole_list() {
         base: &["--data-dir", "/d", "--embedded-chain"],
         get: peer_summary,
         expect: ["1,2", "3", "4,5"],
+    });
+}
+
+#[test]
+fn precedence_excluded_nodes_replaces_the_whole_list() {
+    let [k1, k2, k3, k4, k5] = [1, 2, 3, 4, 5].map(node_id_hex);
+    let file = format!("excluded_nodes = [\"{k1}\", \"{k2}\"]");
+    let flag = format!("{k4},{k5}");
+    check_precedence(Layers {
+        file: &file,
+        env: ("SLUICE_EXCLUDED_NODES", &k3),
+        flag: &["--exclude-node", &flag],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: excluded_node_summary,
+        expect: ["1,2", "3", "4,5"],
+    });
+}
+
+#[test]
+fn precedence_excluded_channels_replaces_the_whole_list() {
+    check_precedence(Layers {
+        file: "excluded_channels = [\"1x2x3\", \"4x5x6\"]",
+        env: ("SLUICE_EXCLUDED_CHANNELS", "7x8x9"),
+        flag: &["--exclude-channel", "10x11x12,13x14x15"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: excluded_channel_summary,
+        expect: ["1x2x3,4x5x6", "7x8x9", "10x11x12,13x14x15"],
+    });
+}
+
+#[test]
+fn precedence_pathfinding_workers() {
+    check_precedence(Layers {
+        file: "pathfinding_workers = 3",
+        env: ("SLUICE_PATHFINDING_WORKERS", "5"),
+        flag: &["--pathfinding-workers", "7"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.pathfinding_workers.to_string(),
+        expect: ["3", "5", "7"],
+    });
+}
+
+#[test]
+fn precedence_quote_ttl_secs() {
+    check_precedence(Layers {
+        file: "quote_ttl_secs = 30",
+        env: ("SLUICE_QUOTE_TTL_SECS", "90"),
+        flag: &["--quote-ttl-secs", "600"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.quote_ttl_secs.to_string(),
+        expect: ["30", "90", "600"],
     });
 }
 
@@ -671,6 +768,84 @@ fn invalid_automine_interval() {
     );
     let e = err(load_once(Some("embedded_chain_automine_ms = -5"), &[], BASE_EMBEDDED).0);
     assert!(matches!(e, ConfigError::InvalidAutomine { .. }), "{e:?}");
+}
+
+#[test]
+fn pathfinding_workers_out_of_range() {
+    for bad in ["0", "65"] {
+        check_rejected_in_each_layer(
+            &format!("pathfinding_workers = {bad}"),
+            ("SLUICE_PATHFINDING_WORKERS", bad),
+            &["--pathfinding-workers", bad],
+            BASE_EMBEDDED,
+            |e| {
+                matches!(e, ConfigError::InvalidPathfindingWorkers { setting, .. }
+                    if setting.key == Key::PathfindingWorkers)
+                    && e.to_string().contains("from 1 to 64")
+            },
+        );
+    }
+    // Not a number at all, or negative, is the same error.
+    check_rejected_in_each_layer(
+        "pathfinding_workers = -1",
+        ("SLUICE_PATHFINDING_WORKERS", "two"),
+        &["--pathfinding-workers", "1.5"],
+        BASE_EMBEDDED,
+        |e| matches!(e, ConfigError::InvalidPathfindingWorkers { .. }),
+    );
+    let e = err(load_once(None, &[("SLUICE_PATHFINDING_WORKERS", "65")], BASE_EMBEDDED).0);
+    assert!(
+        e.to_string()
+            .contains("invalid pathfinding worker count \"65\""),
+        "{e}"
+    );
+    // Both ends of the range are accepted.
+    for (good, expected) in [("1", 1), ("64", NodeConfig::MAX_PATHFINDING_WORKERS)] {
+        let flags = [BASE_EMBEDDED, &["--pathfinding-workers", good]].concat();
+        let config = ok(load_once(None, &[], &flags).0);
+        assert_eq!(config.pathfinding_workers, expected);
+    }
+    assert_eq!(NodeConfig::MAX_PATHFINDING_WORKERS, 64);
+}
+
+#[test]
+fn quote_ttl_out_of_range() {
+    for bad in ["0", "3601"] {
+        check_rejected_in_each_layer(
+            &format!("quote_ttl_secs = {bad}"),
+            ("SLUICE_QUOTE_TTL_SECS", bad),
+            &["--quote-ttl-secs", bad],
+            BASE_EMBEDDED,
+            |e| {
+                matches!(e, ConfigError::InvalidQuoteTtl { setting, .. }
+                    if setting.key == Key::QuoteTtlSecs)
+                    && e.to_string().contains("from 1 to 3600")
+            },
+        );
+    }
+    check_rejected_in_each_layer(
+        "quote_ttl_secs = -60",
+        ("SLUICE_QUOTE_TTL_SECS", "60s"),
+        &["--quote-ttl-secs", "1m"],
+        BASE_EMBEDDED,
+        |e| matches!(e, ConfigError::InvalidQuoteTtl { .. }),
+    );
+    let e = err(load_once(
+        None,
+        &[],
+        &[BASE_EMBEDDED, &["--quote-ttl-secs", "0"]].concat(),
+    )
+    .0);
+    assert!(
+        e.to_string()
+            .contains("invalid quote TTL \"0\" from flag --quote-ttl-secs"),
+        "{e}"
+    );
+    for (good, expected) in [("1", 1), ("3600", NodeConfig::MAX_QUOTE_TTL_SECS)] {
+        let config = ok(load_once(None, &[("SLUICE_QUOTE_TTL_SECS", good)], BASE_EMBEDDED).0);
+        assert_eq!(config.quote_ttl_secs, expected);
+    }
+    assert_eq!(NodeConfig::MAX_QUOTE_TTL_SECS, 3600);
 }
 
 #[test]
@@ -1352,6 +1527,339 @@ fn a_bad_trusted_peer_is_reported_even_when_a_higher_layer_overrides_it() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Excluded nodes and channels in each layer
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn excluded_nodes_on_the_command_line() {
+    let [k1, k2, k3] = [1, 2, 3].map(node_id_hex);
+    // Repeated, comma-separated, with spaces around entries; upper-case hex is fine.
+    let k23 = format!("{k2} , {}", k3.to_uppercase());
+    let args = run_args(&["--exclude-node", &k1, "--exclude-node", &k23]);
+    assert_eq!(args.exclude_node.as_ref().map(Vec::len), Some(3));
+    let flags = [
+        BASE_EMBEDDED,
+        &["--exclude-node", &k1, "--exclude-node", &k23],
+    ]
+    .concat();
+    let config = ok(load_once(None, &[], &flags).0);
+    assert_eq!(config.excluded_nodes, [node_id(1), node_id(2), node_id(3)]);
+    // The order given is kept, and the list is its own: trusted peers are untouched.
+    let flags = [BASE_EMBEDDED, &["--exclude-node", G, "--exclude-node", &k1]].concat();
+    let config = ok(load_once(None, &[], &flags).0);
+    assert_eq!(excluded_node_summary(&config), "g,1");
+    assert!(config.trusted_peers_0conf.is_empty());
+}
+
+#[test]
+fn excluded_nodes_in_the_environment() {
+    let [k1, k2] = [1, 2].map(node_id_hex);
+    let value = format!(" {k1} ,{k2}, ");
+    let config = ok(load_once(None, &[("SLUICE_EXCLUDED_NODES", &value)], BASE_EMBEDDED).0);
+    assert_eq!(excluded_node_summary(&config), "1,2");
+    // An empty variable counts as unset: the file's list stays in force.
+    let file = format!("excluded_nodes = [\"{k1}\"]");
+    for empty in ["", "  "] {
+        let config = ok(load_once(
+            Some(&file),
+            &[("SLUICE_EXCLUDED_NODES", empty)],
+            BASE_EMBEDDED,
+        )
+        .0);
+        assert_eq!(excluded_node_summary(&config), "1", "{empty:?}");
+    }
+}
+
+#[test]
+fn excluded_nodes_in_the_file() {
+    let [k1, k2] = [1, 2].map(node_id_hex);
+    let file = format!("excluded_nodes = [\"{k2}\", \"{G}\", \"{k1}\"]\n");
+    let config = ok(load_once(Some(&file), &[], BASE_EMBEDDED).0);
+    assert_eq!(excluded_node_summary(&config), "2,g,1");
+    let config = ok(load_once(Some("excluded_nodes = []\n"), &[], BASE_EMBEDDED).0);
+    assert!(config.excluded_nodes.is_empty());
+}
+
+#[test]
+fn excluded_nodes_flag_replaces_lower_layers_even_when_shorter() {
+    let [k1, k2, k3] = [1, 2, 3].map(node_id_hex);
+    let file = format!("excluded_nodes = [\"{k1}\", \"{k2}\"]\n");
+    let env = format!("{k1},{k2}");
+    let flags = [BASE_EMBEDDED, &["--exclude-node", &k3]].concat();
+    let config = ok(load_once(Some(&file), &[("SLUICE_EXCLUDED_NODES", &env)], &flags).0);
+    assert_eq!(excluded_node_summary(&config), "3");
+    // An explicitly empty flag clears the list.
+    let flags = [BASE_EMBEDDED, &["--exclude-node="]].concat();
+    let config = ok(load_once(Some(&file), &[], &flags).0);
+    assert!(config.excluded_nodes.is_empty());
+}
+
+/// The three names of a list setting and what its error messages call one entry.
+struct ListSetting {
+    flag: &'static str,
+    env: &'static str,
+    toml_key: &'static str,
+    /// E.g. "excluded node".
+    entry: &'static str,
+}
+
+const EXCLUDED_NODES: ListSetting = ListSetting {
+    flag: "--exclude-node",
+    env: "SLUICE_EXCLUDED_NODES",
+    toml_key: "excluded_nodes",
+    entry: "excluded node",
+};
+
+const EXCLUDED_CHANNELS: ListSetting = ListSetting {
+    flag: "--exclude-channel",
+    env: "SLUICE_EXCLUDED_CHANNELS",
+    toml_key: "excluded_channels",
+    entry: "excluded channel",
+};
+
+/// A bad entry in each layer: `bad` is the second entry, after `good`. Checks the variant
+/// and that the message names the entry and the setting it came from.
+fn check_bad_second_entry(
+    list: &ListSetting,
+    good: &str,
+    bad: &str,
+    is_variant: &dyn Fn(&ConfigError) -> bool,
+) {
+    let case = Case::new();
+    let entry = list.entry;
+
+    // `--flag=VALUE`, so that a value like "-1" is not taken for a flag.
+    let (good_flag, bad_flag) = (
+        format!("{}={good}", list.flag),
+        format!("{}={bad}", list.flag),
+    );
+    let flags = [BASE_EMBEDDED, &[good_flag.as_str(), bad_flag.as_str()]].concat();
+    let e = err(case.load(None, &[], &flags));
+    assert!(is_variant(&e), "flag {bad:?}: {e:?}");
+    let expected = format!("{entry} #2 from flag {}", list.flag);
+    assert!(e.to_string().contains(&expected), "{e}");
+
+    let e = err(case.load(
+        None,
+        &[(list.env, &format!("{good}, {bad}"))],
+        BASE_EMBEDDED,
+    ));
+    assert!(is_variant(&e), "env {bad:?}: {e:?}");
+    let expected = format!("{entry} #2 from environment variable {}", list.env);
+    assert!(e.to_string().contains(&expected), "{e}");
+
+    let file = format!("{} = [\"{good}\", \"{bad}\"]\n", list.toml_key);
+    let e = err(case.load(Some(&file), &[], BASE_EMBEDDED));
+    assert!(is_variant(&e), "file {bad:?}: {e:?}");
+    let expected = format!(
+        "{entry} #2 from `{}` in config file {}",
+        list.toml_key,
+        case.path().display()
+    );
+    assert!(e.to_string().contains(&expected), "{e}");
+}
+
+/// Whether `e` rejects the second excluded node, `bad`, for a reason mentioning `reason`,
+/// and quotes it in the message.
+fn invalid_excluded_node(e: &ConfigError, bad: &str, reason: &str) -> bool {
+    matches!(
+        e,
+        ConfigError::InvalidExcludedNode { setting, entry: 2, value, reason: r }
+            if setting.key == Key::ExcludedNodes && value == bad && r.contains(reason)
+    ) && e.to_string().contains(&format!("{bad:?} is not a node id"))
+}
+
+#[test]
+fn bad_excluded_nodes() {
+    const ONE_SHORT: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f8179";
+    const LAST_G: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f8179g";
+    const X_ZERO: &str = "020000000000000000000000000000000000000000000000000000000000000000";
+    let good = node_id_hex(1);
+    for (bad, reason) in [
+        (ONE_SHORT, "66 hex characters"),
+        ("02", "66 hex characters"),
+        (LAST_G, "not hex digits"),
+        ("my-lsp@1.2.3.4:9735", "not hex digits"),
+        (X_ZERO, "secp256k1"),
+    ] {
+        check_bad_second_entry(&EXCLUDED_NODES, &good, bad, &|e| {
+            invalid_excluded_node(e, bad, reason)
+        });
+    }
+    // A repeated node id (in any case) is an error too, as for trusted peers.
+    check_bad_second_entry(&EXCLUDED_NODES, &good, &good.to_uppercase(), &|e| {
+        matches!(e, ConfigError::DuplicateExcludedNode { entry: 2, .. })
+            && e.to_string().contains("repeats an earlier node id")
+    });
+    // Reported even when a higher layer overrides it.
+    let flags = [BASE_EMBEDDED, &["--exclude-node", G]].concat();
+    let e = err(load_once(Some("excluded_nodes = [\"02\"]"), &[], &flags).0);
+    assert!(
+        matches!(e, ConfigError::InvalidExcludedNode { .. }),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn excluded_channels_on_the_command_line() {
+    let args = run_args(&[
+        "--exclude-channel",
+        "812x1x0",
+        "--exclude-channel",
+        "1x2x3 , 4x5x6",
+    ]);
+    assert_eq!(args.exclude_channel.as_ref().map(Vec::len), Some(3));
+    let flags = [
+        BASE_EMBEDDED,
+        &[
+            "--exclude-channel",
+            "812x1x0",
+            "--exclude-channel",
+            "1x2x3 , 4x5x6",
+        ],
+    ]
+    .concat();
+    let config = ok(load_once(None, &[], &flags).0);
+    assert_eq!(excluded_channel_summary(&config), "812x1x0,1x2x3,4x5x6");
+}
+
+#[test]
+fn excluded_channels_in_the_environment() {
+    let config = ok(load_once(
+        None,
+        &[("SLUICE_EXCLUDED_CHANNELS", " 9x8x7 ,, 892803441819648 ,")],
+        BASE_EMBEDDED,
+    )
+    .0);
+    assert_eq!(excluded_channel_summary(&config), "9x8x7,812x1x0");
+    // An empty variable counts as unset: the file's list stays in force.
+    for empty in ["", "  "] {
+        let config = ok(load_once(
+            Some("excluded_channels = [\"1x1x1\"]"),
+            &[("SLUICE_EXCLUDED_CHANNELS", empty)],
+            BASE_EMBEDDED,
+        )
+        .0);
+        assert_eq!(excluded_channel_summary(&config), "1x1x1", "{empty:?}");
+    }
+}
+
+#[test]
+fn excluded_channels_in_the_file() {
+    let file = "excluded_channels = [\"3x2x1\", \"892803441819648\"]\n";
+    let config = ok(load_once(Some(file), &[], BASE_EMBEDDED).0);
+    assert_eq!(excluded_channel_summary(&config), "3x2x1,812x1x0");
+    let config = ok(load_once(Some("excluded_channels = []\n"), &[], BASE_EMBEDDED).0);
+    assert!(config.excluded_channels.is_empty());
+}
+
+#[test]
+fn excluded_channels_flag_replaces_lower_layers_even_when_shorter() {
+    let file = "excluded_channels = [\"1x1x1\", \"2x2x2\"]\n";
+    let flags = [BASE_EMBEDDED, &["--exclude-channel", "3x3x3"]].concat();
+    let config = ok(load_once(
+        Some(file),
+        &[("SLUICE_EXCLUDED_CHANNELS", "1x1x1,2x2x2")],
+        &flags,
+    )
+    .0);
+    assert_eq!(excluded_channel_summary(&config), "3x3x3");
+    let flags = [BASE_EMBEDDED, &["--exclude-channel="]].concat();
+    let config = ok(load_once(Some(file), &[], &flags).0);
+    assert!(config.excluded_channels.is_empty());
+}
+
+#[test]
+fn both_scid_forms_name_the_same_channel() {
+    // block << 40 | tx << 16 | output
+    for (human, decimal, value) in [
+        ("812x1x0", "892803441819648", 812 << 40 | 1 << 16),
+        (
+            "830000x2047x1",
+            "912594651188232193",
+            912_594_651_188_232_193,
+        ),
+        ("0x0x0", "0", 0),
+        ("0x0x1", "1", 1),
+        ("0x1x0", "65536", 1 << 16),
+        ("1x0x0", "1099511627776", 1 << 40),
+        // The largest of each part: every bit set.
+        ("16777215x16777215x65535", "18446744073709551615", u64::MAX),
+        // Leading zeros are only digits.
+        ("000812x01x00", "000892803441819648", 812 << 40 | 1 << 16),
+    ] {
+        let from_flag = |scid: &str| {
+            let flags = [BASE_EMBEDDED, &["--exclude-channel", scid]].concat();
+            ok(load_once(None, &[], &flags).0).excluded_channels
+        };
+        let from_env = |scid: &str| {
+            ok(load_once(None, &[("SLUICE_EXCLUDED_CHANNELS", scid)], BASE_EMBEDDED).0)
+                .excluded_channels
+        };
+        let from_file = |scid: &str| {
+            let file = format!("excluded_channels = [\"{scid}\"]");
+            ok(load_once(Some(&file), &[], BASE_EMBEDDED).0).excluded_channels
+        };
+        for scid in [human, decimal] {
+            assert_eq!(from_flag(scid), [value], "flag {scid}");
+            assert_eq!(from_env(scid), [value], "env {scid}");
+            assert_eq!(from_file(scid), [value], "file {scid}");
+        }
+    }
+    // So one channel in both forms is a repeat.
+    check_bad_second_entry(&EXCLUDED_CHANNELS, "812x1x0", "892803441819648", &|e| {
+        matches!(e, ConfigError::DuplicateExcludedChannel { setting, entry: 2 }
+            if setting.key == Key::ExcludedChannels)
+            && e.to_string()
+                .contains("repeats an earlier short channel id")
+    });
+}
+
+#[test]
+fn bad_excluded_channels() {
+    for (bad, reason) in [
+        ("1x2", "exactly three parts"),
+        ("1x2x3x4", "exactly three parts"),
+        ("0x1f", "exactly three parts"),
+        ("abc", "neither BLOCKxTXxOUTPUT nor a decimal number"),
+        ("-1", "neither BLOCKxTXxOUTPUT nor a decimal number"),
+        ("+5", "neither BLOCKxTXxOUTPUT nor a decimal number"),
+        ("1.5", "neither BLOCKxTXxOUTPUT nor a decimal number"),
+        ("812:1:0", "neither BLOCKxTXxOUTPUT nor a decimal number"),
+        ("812X1X0", "neither BLOCKxTXxOUTPUT nor a decimal number"),
+        ("18446744073709551616", "does not fit in 64 bits"),
+        ("16777216x0x0", "block height must be below 16777216"),
+        ("0x16777216x0", "transaction index must be below 16777216"),
+        ("0x0x65536", "output index must be below 65536"),
+        ("x1x2", "block height is not a decimal number"),
+        ("1x-2x3", "transaction index is not a decimal number"),
+        ("1x2x 3", "output index is not a decimal number"),
+        ("1x2x", "output index is not a decimal number"),
+    ] {
+        check_bad_second_entry(&EXCLUDED_CHANNELS, "812x1x0", bad, &|e| {
+            matches!(e, ConfigError::InvalidExcludedChannel { setting, entry: 2, value, reason: r }
+                if setting.key == Key::ExcludedChannels && value == bad && r.contains(reason))
+                && e.to_string()
+                    .contains(&format!("{bad:?} is not a short channel id"))
+                && e.to_string().contains("expected BLOCKxTXxOUTPUT")
+        });
+    }
+    // In the file an empty string is an entry too (on the command line and in the
+    // environment empty entries are skipped).
+    let (result, path) = load_once(Some("excluded_channels = [\"\"]"), &[], BASE_EMBEDDED);
+    let e = err(result);
+    assert!(
+        matches!(e, ConfigError::InvalidExcludedChannel { entry: 1, .. }),
+        "{e:?}"
+    );
+    let expected = format!(
+        "excluded channel #1 from `excluded_channels` in config file {}",
+        path.display()
+    );
+    assert!(e.to_string().contains(&expected), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
 // The file itself
 // ---------------------------------------------------------------------------------------
 
@@ -1395,6 +1903,22 @@ fn unknown_toml_keys_are_rejected() {
     assert_eq!(
         (key.as_str(), suggestion.as_deref()),
         ("trusted_peer_0conf", Some("trusted_peers_0conf"))
+    );
+
+    let (key, suggestion, _) = unknown_key("exclude_nodes = []");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("exclude_nodes", Some("excluded_nodes"))
+    );
+    let (key, suggestion, _) = unknown_key("quote_ttl_sec = 60");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("quote_ttl_sec", Some("quote_ttl_secs"))
+    );
+    let (key, suggestion, _) = unknown_key("pathfinding_worker = 2");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("pathfinding_worker", Some("pathfinding_workers"))
     );
 
     let (key, suggestion, _) = unknown_key("[api]\ntoken = []");
@@ -1469,6 +1993,30 @@ fn wrong_toml_types_are_rejected() {
             "trusted_peers_0conf",
             "a string",
             "integer",
+        ),
+        (
+            "excluded_nodes = \"0279be\"",
+            "excluded_nodes",
+            "an array of strings",
+            "string",
+        ),
+        (
+            "excluded_channels = [812]",
+            "excluded_channels",
+            "a string",
+            "integer",
+        ),
+        (
+            "pathfinding_workers = \"4\"",
+            "pathfinding_workers",
+            "an integer",
+            "string",
+        ),
+        (
+            "quote_ttl_secs = 1.5",
+            "quote_ttl_secs",
+            "an integer",
+            "float",
         ),
     ] {
         let (result, path) = load_once(Some(file), &[], BASE_EMBEDDED);
@@ -1587,6 +2135,8 @@ fn run_help_documents_every_setting() {
         "default: 127.0.0.1:9735",
         "default: 127.0.0.1:3000",
         "default: human",
+        "default: 2]",
+        "default: 60]",
     ] {
         assert!(help.contains(default), "{default} missing from:\n{help}");
     }

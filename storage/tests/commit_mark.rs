@@ -21,6 +21,9 @@ fn payment(n: usize) -> PaymentRecord {
         status: PaymentStatus::Pending,
         preimage: None,
         failure_code: None,
+        run_id: None,
+        trajectory_hash: None,
+        receipt_id: None,
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_000_000,
     }

@@ -54,6 +54,9 @@ fn payment(key: &str) -> PaymentRecord {
         status: PaymentStatus::Pending,
         preimage: None,
         failure_code: None,
+        run_id: None,
+        trajectory_hash: None,
+        receipt_id: None,
         created_at_ms: 0,
         updated_at_ms: 0,
     }

@@ -144,6 +144,9 @@ fn a_payment_lost_before_sending_is_failed_at_start() {
                 status: sluice_storage::PaymentStatus::Pending,
                 preimage: None,
                 failure_code: None,
+                run_id: None,
+                trajectory_hash: None,
+                receipt_id: None,
                 created_at_ms: 1_700_000_000_000,
                 updated_at_ms: 1_700_000_000_000,
             })
@@ -690,7 +693,7 @@ fn api_auth_and_bad_input_against_a_real_node() {
         .unwrap();
     assert_eq!(
         (response.status, code(&response).as_str()),
-        (400, "invalid_request"),
+        (422, "wrong_network"),
         "{}",
         response.text()
     );

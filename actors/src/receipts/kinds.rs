@@ -51,8 +51,8 @@ impl ReceiptKind {
 }
 
 /// The receipt of a quoted invoice payment (`openagents.liquidity.invoice_pay_receipt.v1`),
-/// before sealing. Optional fields are written as `null`, never left out, so they are
-/// hashed as `null`.
+/// before sealing. The field names follow the TreasuryRouter receipt; optional fields
+/// are written as `null`, never left out, so they are hashed as `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoicePayReceipt {
     /// Always [`ReceiptKind::InvoicePay`]'s schema.
@@ -65,9 +65,19 @@ pub struct InvoicePayReceipt {
     pub invoice_hash: String,
     /// The invoice's payment hash, hex.
     pub payment_hash: String,
+    /// The node's payment id of the attempt, hex.
+    pub payment_id: String,
     /// The host the payment was for (from the quote).
     pub host: String,
-    /// The amount paid to the payee, msat.
+    /// The amount quoted for the payee, msat.
+    pub quoted_amount_msats: u64,
+    /// The routing fee quoted, msat.
+    pub quoted_fee_msats: u64,
+    /// The caller's ceiling on amount plus fees, msat.
+    pub max_amount_msats: u64,
+    /// The caller's ceiling on fees, msat.
+    pub max_fee_msats: u64,
+    /// The amount delivered to the payee, msat.
     pub amount_msats: u64,
     /// The routing fee paid, msat (`null` unless it succeeded).
     pub fee_msats: Option<u64>,
@@ -83,8 +93,8 @@ pub struct InvoicePayReceipt {
     pub run_id: Option<String>,
     /// The trajectory (ReplayBundle) hash, if the caller said.
     pub trajectory_hash: Option<String>,
-    /// When the payment settled, Unix ms.
+    /// When the payment settled, Unix ms (`null` unless it succeeded).
     pub paid_at_ms: Option<u64>,
-    /// When the receipt was made, Unix ms.
+    /// When the outcome was recorded, Unix ms.
     pub created_at_ms: u64,
 }

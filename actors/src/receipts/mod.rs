@@ -14,6 +14,7 @@
 //! [`ReceiptSigner`] seals receipts with the node's receipt key; [`verify`] checks one
 //! without the node (`sluice receipt verify FILE`).
 
+pub mod actor;
 pub mod canonical;
 mod error;
 mod kinds;

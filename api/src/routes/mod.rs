@@ -3,11 +3,13 @@
 pub(crate) mod channels;
 pub(crate) mod health;
 pub(crate) mod invoices;
+pub(crate) mod liquidity;
 pub(crate) mod metrics;
 pub(crate) mod node_info;
 pub(crate) mod openapi;
 pub(crate) mod payments;
 pub(crate) mod peers;
+pub(crate) mod receipts;
 pub(crate) mod wallet;
 
 use std::sync::Arc;
@@ -27,6 +29,8 @@ pub(crate) struct AppState<B> {
     pub backend: Arc<B>,
     /// Renders the Prometheus text for `/metrics`.
     pub metrics: MetricsRenderer,
+    /// The API's request timeout (a synchronous pay answers before it).
+    pub request_timeout: std::time::Duration,
 }
 
 impl<B> Clone for AppState<B> {
@@ -34,6 +38,7 @@ impl<B> Clone for AppState<B> {
         AppState {
             backend: Arc::clone(&self.backend),
             metrics: Arc::clone(&self.metrics),
+            request_timeout: self.request_timeout,
         }
     }
 }
@@ -101,6 +106,26 @@ pub(crate) fn node_routes<B: NodeBackend>(
         .route(
             &at(paths::PAYMENT),
             guarded(auth, Access::ReadOrPay, get(payments::get_payment::<B>)),
+        )
+        .route(
+            &at(paths::KEYSEND),
+            guarded(auth, Access::Pay, post(payments::keysend::<B>)),
+        )
+        .route(
+            &at(paths::QUOTE_PAY),
+            guarded(auth, Access::Pay, post(liquidity::quote_pay::<B>)),
+        )
+        .route(
+            &at(paths::PAY),
+            guarded(auth, Access::Pay, post(liquidity::pay::<B>)),
+        )
+        .route(
+            &at(paths::QUOTE_PAYMENT),
+            guarded(auth, Access::ReadOrPay, get(liquidity::get_pay::<B>)),
+        )
+        .route(
+            &at(paths::RECEIPT),
+            guarded(auth, Access::ReadOrPay, get(receipts::get_receipt::<B>)),
         )
         .route(
             &at(paths::WALLET_ADDRESS),

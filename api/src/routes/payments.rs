@@ -1,15 +1,19 @@
-//! `POST /v1/node/payments` (pay), `GET /v1/node/payments`,
-//! `GET /v1/node/payments/{payment_id}`.
+//! `POST /v1/node/payments` (pay), `POST /v1/node/payments/keysend`,
+//! `GET /v1/node/payments`, `GET /v1/node/payments/{payment_id}`.
 
 use axum::extract::State;
 use axum::Json;
+
+use sluice_actors::payments::KeysendPayment;
 
 use super::AppState;
 use crate::backend::{NodeBackend, PayInvoice, PaymentFilter, PaymentId};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::openapi::ErrorResponses;
-use crate::types::{ListPaymentsQuery, ListPaymentsResponse, PayInvoiceRequest, PaymentInfo};
+use crate::types::{
+    KeysendRequest, ListPaymentsQuery, ListPaymentsResponse, PayInvoiceRequest, PaymentInfo,
+};
 use crate::validate;
 
 /// How many payments a listing returns without `limit`.
@@ -49,6 +53,27 @@ pub(crate) async fn pay_invoice<B: NodeBackend>(
         max_fee_msat: request.max_fee_msat,
     };
     Ok(Json(state.backend.pay_invoice(command).await?))
+}
+
+/// Sends a spontaneous (keysend) payment: no invoice, the preimage travels in the onion.
+#[utoipa::path(
+    post,
+    path = "/v1/node/payments/keysend",
+    tag = "payments",
+    security(("bearer" = ["pay"])),
+    request_body = KeysendRequest,
+    responses((status = 200, description = "The payment, usually still pending", body = PaymentInfo), ErrorResponses)
+)]
+pub(crate) async fn keysend<B: NodeBackend>(
+    State(state): State<AppState<B>>,
+    ApiJson(request): ApiJson<KeysendRequest>,
+) -> Result<Json<PaymentInfo>, ApiError> {
+    let command = KeysendPayment {
+        node_id: validate::node_id("node_id", &request.node_id)?,
+        amount_msat: validate::positive_msat("amount_msat", request.amount_msat)?,
+        max_fee_msat: request.max_fee_msat,
+    };
+    Ok(Json(state.backend.keysend(command).await?))
 }
 
 /// Payments, newest first, optionally filtered by direction and status.

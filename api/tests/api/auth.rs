@@ -74,8 +74,15 @@ async fn bearer_scheme_is_case_insensitive() {
 /// Which tokens may call each endpoint.
 fn allowed(method: &Method, path: &str) -> &'static [&'static str] {
     match (method.as_str(), path) {
-        ("POST", "/v1/node/invoices") => &[ADMIN, PAY],
-        ("GET", p) if p.starts_with("/v1/node/payments") => &[ADMIN, READ, PAY],
+        ("POST", "/v1/node/invoices" | "/v1/node/payments/keysend") => &[ADMIN, PAY],
+        ("POST", p) if p.starts_with("/v1/liquidity/") => &[ADMIN, PAY],
+        ("GET", p)
+            if p.starts_with("/v1/node/payments")
+                || p.starts_with("/v1/liquidity/")
+                || p.starts_with("/v1/receipts/") =>
+        {
+            &[ADMIN, READ, PAY]
+        }
         ("GET", _) => &[ADMIN, READ],
         _ => &[ADMIN],
     }

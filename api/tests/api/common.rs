@@ -7,15 +7,18 @@ use axum::body::{to_bytes, Body};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use bitcoin::secp256k1::PublicKey;
+use serde_json::json;
 use serde_json::Value;
+use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::NodeError;
 use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
     PaymentId,
 };
 use sluice_api::types::{
-    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PaymentDirection,
-    PaymentInfo, PaymentStatus, PeerInfo, WalletAddressResponse, WalletBalanceResponse,
+    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PayResponse,
+    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
+    WalletAddressResponse, WalletBalanceResponse,
 };
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use tower::ServiceExt;
@@ -47,6 +50,11 @@ pub enum Call {
     Pay(PayInvoice),
     ListPayments(PaymentFilter),
     GetPayment(PaymentId),
+    Keysend(KeysendPayment),
+    Quote(QuoteRequest),
+    PayQuote(PayQuote, Duration),
+    GetQuotePayment(String),
+    GetReceipt(String),
     NewAddress,
     Balance,
     Health,
@@ -104,6 +112,23 @@ pub fn payment(id: &str) -> PaymentInfo {
         failure_code: None,
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_000_500,
+    }
+}
+
+pub const QUOTE_ID: &str = "quote_0123456789abcdef0123456789abcdef";
+
+pub fn pay_response(quote_id: &str) -> PayResponse {
+    PayResponse {
+        schema: "openagents.liquidity.pay_response.v1".into(),
+        quote_id: quote_id.to_owned(),
+        status: "succeeded".into(),
+        payment_id: PAYMENT_ID.into(),
+        preimage_sha256: Some("77".repeat(32)),
+        paid_at_ms: Some(1_700_000_000_500),
+        fee_paid_msats: Some(1),
+        error_code: None,
+        error_message: None,
+        receipt: Some(json!({ "receipt_id": "rcpt_00" })),
     }
 }
 
@@ -196,6 +221,50 @@ impl NodeBackend for TestBackend {
     async fn get_payment(&self, id: PaymentId) -> Result<PaymentInfo, NodeError> {
         self.enter(Call::GetPayment(id)).await?;
         Ok(payment(&id.to_string()))
+    }
+
+    async fn keysend(&self, request: KeysendPayment) -> Result<PaymentInfo, NodeError> {
+        self.enter(Call::Keysend(request)).await?;
+        Ok(payment(PAYMENT_ID))
+    }
+
+    async fn quote_pay(&self, request: QuoteRequest) -> Result<QuotePayResponse, NodeError> {
+        let answer = QuotePayResponse {
+            schema: "openagents.liquidity.quote_pay_response.v1".into(),
+            quote_id: QUOTE_ID.into(),
+            idempotency_key: request.idempotency_key.clone(),
+            invoice_hash: "55".repeat(32),
+            payment_hash: "33".repeat(32),
+            host: request.host.clone(),
+            quoted_amount_msats: 1_000,
+            quoted_fee_msats: 1,
+            max_amount_msats: request.max_amount_msats,
+            max_fee_msats: request.max_fee_msats,
+            urgency: request.urgency.as_str().into(),
+            policy_context_sha256: "66".repeat(32),
+            valid_until: "2023-11-14T22:14:20.000Z".into(),
+            valid_until_ms: 1_700_000_060_000,
+            created_at: "2023-11-14T22:13:20.000Z".into(),
+            created_at_ms: 1_700_000_000_000,
+        };
+        self.enter(Call::Quote(request)).await?;
+        Ok(answer)
+    }
+
+    async fn pay_quote(&self, request: PayQuote, wait: Duration) -> Result<PayResponse, NodeError> {
+        let quote_id = request.quote_id.clone();
+        self.enter(Call::PayQuote(request, wait)).await?;
+        Ok(pay_response(&quote_id))
+    }
+
+    async fn get_quote_payment(&self, quote_id: String) -> Result<PayResponse, NodeError> {
+        self.enter(Call::GetQuotePayment(quote_id.clone())).await?;
+        Ok(pay_response(&quote_id))
+    }
+
+    async fn get_receipt(&self, receipt_id: String) -> Result<Value, NodeError> {
+        self.enter(Call::GetReceipt(receipt_id.clone())).await?;
+        Ok(json!({ "receipt_id": receipt_id }))
     }
 
     async fn wallet_new_address(&self) -> Result<WalletAddressResponse, NodeError> {
@@ -344,6 +413,21 @@ impl TestApp {
 }
 
 /// One request per authenticated `/v1` endpoint, with a valid body: (method, path, body).
+/// A valid quote request body.
+pub fn quote_pay_body() -> String {
+    json!({
+        "schema": "openagents.liquidity.quote_pay_request.v1",
+        "idempotency_key": "idem:quote-1",
+        "invoice": "lnbcrt10n1ptest",
+        "host": "sats4ai.com",
+        "max_amount_msats": 2_000,
+        "max_fee_msats": 50,
+        "urgency": "normal",
+        "policy_context": {"schema": "openagents.liquidity.policy_context.v1", "note": "test"}
+    })
+    .to_string()
+}
+
 pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
     vec![
         (Method::GET, "/v1/node/info".into(), None),
@@ -376,6 +460,25 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
         ),
         (Method::GET, "/v1/node/payments".into(), None),
         (Method::GET, format!("/v1/node/payments/{PAYMENT_ID}"), None),
+        (
+            Method::POST,
+            "/v1/node/payments/keysend".into(),
+            Some(format!(r#"{{"node_id":"{PEER_ID}","amount_msat":1000}}"#)),
+        ),
+        (
+            Method::POST,
+            "/v1/liquidity/quote_pay".into(),
+            Some(quote_pay_body()),
+        ),
+        (
+            Method::POST,
+            "/v1/liquidity/pay".into(),
+            Some(format!(
+                r#"{{"schema":"openagents.liquidity.pay_request.v1","quote_id":"{QUOTE_ID}"}}"#
+            )),
+        ),
+        (Method::GET, format!("/v1/liquidity/pay/{QUOTE_ID}"), None),
+        (Method::GET, "/v1/receipts/rcpt_00".into(), None),
         (Method::POST, "/v1/node/wallet/address".into(), None),
         (Method::GET, "/v1/node/wallet/balance".into(), None),
     ]

@@ -302,6 +302,47 @@ fn every_node_error() -> Vec<Expected> {
         (|| NodeError::Store(StoreError::Closed), 500, "internal"),
         (|| NodeError::Timeout("the wallet actor"), 504, "timeout"),
         (|| NodeError::NotRunning, 503, "node_not_running"),
+        (
+            || NodeError::RouteNotFound("none".into()),
+            422,
+            "route_not_found",
+        ),
+        (
+            || NodeError::FeeLimitExceeded("fees".into()),
+            422,
+            "fee_limit_exceeded",
+        ),
+        (|| NodeError::InvoiceExpired, 422, "invoice_expired"),
+        (
+            || NodeError::WrongNetwork {
+                invoice: "bitcoin".into(),
+                node: "regtest".into(),
+            },
+            422,
+            "wrong_network",
+        ),
+        (|| NodeError::AmountRequired, 422, "amount_required"),
+        (
+            || NodeError::AmountAboveMaximum {
+                amount_msat: 2,
+                max_msat: 1,
+            },
+            422,
+            "amount_exceeds_max",
+        ),
+        (|| NodeError::AlreadyPaid("p".into()), 409, "already_paid"),
+        (
+            || NodeError::PaymentInProgress("p".into()),
+            409,
+            "payment_in_progress",
+        ),
+        (|| NodeError::QuoteExpired("q".into()), 410, "quote_expired"),
+        (
+            || NodeError::IdempotencyConflict("k".into()),
+            409,
+            "idempotency_conflict",
+        ),
+        (|| NodeError::Receipt("key".into()), 500, "internal"),
     ]
 }
 
@@ -330,7 +371,10 @@ async fn only_internal_failures_are_500() {
         assert_eq!((error.status().as_u16(), error.code()), (status, code));
         assert_eq!(
             error.status().is_server_error() && error.status().as_u16() == 500,
-            matches!(make(), NodeError::Store(_) | NodeError::Wallet(_)),
+            matches!(
+                make(),
+                NodeError::Store(_) | NodeError::Wallet(_) | NodeError::Receipt(_)
+            ),
             "{code}"
         );
     }
@@ -350,6 +394,16 @@ async fn the_code_table_matches_the_variants() {
         ApiError::InsufficientFunds(String::new()),
         ApiError::ChannelRefused(String::new()),
         ApiError::InvoiceFailed(String::new()),
+        ApiError::RouteNotFound(String::new()),
+        ApiError::FeeLimitExceeded(String::new()),
+        ApiError::InvoiceExpired(String::new()),
+        ApiError::WrongNetwork(String::new()),
+        ApiError::AmountRequired(String::new()),
+        ApiError::AmountExceedsMax(String::new()),
+        ApiError::AlreadyPaid(String::new()),
+        ApiError::PaymentInProgress(String::new()),
+        ApiError::QuoteExpired(String::new()),
+        ApiError::IdempotencyConflict(String::new()),
         ApiError::Wallet(String::new()),
         ApiError::ChainUnavailable(String::new()),
         ApiError::NodeNotRunning,

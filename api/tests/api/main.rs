@@ -7,6 +7,7 @@
 mod auth;
 mod common;
 mod errors;
+mod liquidity;
 mod metrics;
 mod openapi;
 mod routes;

@@ -60,6 +60,15 @@ pub struct PaymentRecord {
     /// Stable failure code, once failed.
     #[serde(default)]
     pub failure_code: Option<String>,
+    /// The agent run the payment belongs to, if the caller said (quote/pay).
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The trajectory (ReplayBundle) hash, if the caller said (quote/pay).
+    #[serde(default)]
+    pub trajectory_hash: Option<String>,
+    /// The signed receipt of the outcome, once settled (quoted payments).
+    #[serde(default)]
+    pub receipt_id: Option<String>,
     /// When the attempt was recorded, ms since the Unix epoch.
     pub created_at_ms: u64,
     /// When the record last changed, ms since the Unix epoch.

@@ -15,6 +15,8 @@ pub struct QuoteRecord {
     pub invoice: String,
     /// SHA-256 of the invoice string, hex.
     pub invoice_hash: String,
+    /// The invoice's payment hash, hex.
+    pub payment_hash: String,
     /// The host (marketplace) the payment is for.
     pub host: String,
     /// Amount to deliver.
@@ -25,6 +27,8 @@ pub struct QuoteRecord {
     pub max_amount_msats: u64,
     /// The caller's fee ceiling.
     pub max_fee_msats: u64,
+    /// How urgently the caller wants it paid (`low`, `normal`, `high`).
+    pub urgency: String,
     /// SHA-256 of the canonical policy context, hex.
     pub policy_context_sha256: String,
     /// Expiry, ms since the Unix epoch.

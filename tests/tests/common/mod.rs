@@ -285,3 +285,62 @@ pub fn funded_pair(binary: &SluiceBinary) -> Pair {
         chain,
     }
 }
+
+/// A chain and three nodes in a line, A → B → C: a private channel A→B and an announced
+/// channel B→C that A learned through gossip, so A's router finds A→B→C.
+pub struct Line {
+    /// The payer.
+    pub a: NodeProcess,
+    /// The router.
+    pub b: NodeProcess,
+    /// The payee.
+    pub c: NodeProcess,
+    /// The chain.
+    pub chain: ChainProcess,
+}
+
+/// Starts a chain and nodes A, B, C, funds all three (a
+/// coinbase each: A and B fund channels, C keeps its anchor reserve), opens A→B and the
+/// announced B→C, confirms both, and waits until A's graph holds B→C.
+pub fn three_node_line(binary: &SluiceBinary) -> Line {
+    let chain = ChainProcess::launch(binary).unwrap();
+    let rpc = chain.rpc();
+    let (a, b, c) = std::thread::scope(|s| {
+        let chain = &chain;
+        let launch = |name: &'static str| {
+            s.spawn(move || NodeProcess::launch(binary, name, NodeOptions::regtest(chain)))
+        };
+        let (a, b, c) = (launch("a"), launch("b"), launch("c"));
+        (
+            a.join().unwrap().unwrap(),
+            b.join().unwrap().unwrap(),
+            c.join().unwrap().unwrap(),
+        )
+    });
+    for node in [&c, &b] {
+        let address = node.client().new_address().unwrap().address;
+        rpc.generate_to_address(1, &address).unwrap();
+    }
+    let funding = a.client().new_address().unwrap().address;
+    rpc.generate_to_address(101, &funding).unwrap();
+    for node in [&a, &b] {
+        wait_for(
+            &format!("{}'s coinbase to be spendable", node.name()),
+            WAIT,
+            || Ok((node.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(())),
+        )
+        .unwrap();
+    }
+    open_channel(&a, &b, &rpc, false, false);
+    open_channel(&b, &c, &rpc, true, false);
+    // Six confirmations: both usable, and B→C announced.
+    rpc.generate_to_address(6, &funding).unwrap();
+    for (node, peer) in [(&a, &b), (&b, &a), (&b, &c), (&c, &b)] {
+        wait_usable(node, peer);
+    }
+    wait_for("A to learn B→C through gossip", WAIT, || {
+        Ok((a.client().node_info()?.num_graph_channels == 1).then_some(()))
+    })
+    .unwrap();
+    Line { a, b, c, chain }
+}

@@ -351,3 +351,6 @@ pub struct WalletBalanceResponse {
     /// What a channel open or payout can spend now (after reserves).
     pub spendable_sat: u64,
 }
+
+mod liquidity;
+pub use liquidity::*;

@@ -1,0 +1,190 @@
+//! Payments (DESIGN.md §5): quotes, paying them exactly once, keysend and direct invoice
+//! payments, outcomes with signed receipts, and start-up reconciliation.
+//!
+//! The [`PaymentsActor`] owns the decisions around LDK's payment calls but does not
+//! serialise them: each quote or pay runs in a task of its own, so the store's group
+//! commit can batch many at once. What the actor's state holds is who waits for which
+//! payment to settle ([`wait_settled`]). Waiters live in memory only: after a restart a
+//! caller polls (`GET /v1/liquidity/pay/{quote_id}`), and the payment itself is in the
+//! store.
+//!
+//! Exactly once, step by step:
+//! - a quote and its idempotency key are stored in one batch ([`quote::quote`]);
+//! - a pay stores the pending attempt and the quote's "paid by" record in one batch
+//!   before LDK sees the payment ([`pay::pay_quote`]); a repeat finds that record;
+//! - attempts of one invoice are created exclusively ([`attempts`]): none after a
+//!   success, one at a time;
+//! - outcomes settle once, the receipt in the same batch ([`settle::settle`]);
+//! - at start, attempts LDK never stored are settled failed ([`reconcile`]).
+
+pub mod attempts;
+pub mod codes;
+pub mod invoice;
+pub mod pay;
+pub mod quote;
+pub mod reconcile;
+pub mod settle;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use sluice_storage::{PaymentRecord, PaymentStatus, QuoteRecord};
+use tokio::sync::oneshot;
+
+pub use pay::{InvoicePayment, KeysendPayment, PayRequest};
+pub use quote::{QuoteRequest, Urgency};
+
+use crate::{Components, NodeError};
+
+/// The registered name of the payments actor.
+pub const NAME: &str = "payments";
+/// How long a caller waits for a quote or for a pay to be handed to LDK.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The payments actor's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentsConfig {
+    /// How long a quote stays valid.
+    pub quote_ttl: Duration,
+}
+
+/// Messages to the payments actor.
+#[derive(Debug)]
+pub enum PaymentsMsg {
+    /// Quote an invoice.
+    Quote(QuoteRequest, RpcReplyPort<Result<QuoteRecord, NodeError>>),
+    /// Pay a quote.
+    Pay(PayRequest, RpcReplyPort<Result<PaymentRecord, NodeError>>),
+    /// Tell `1` when payment `0` settles.
+    Watch(String, oneshot::Sender<()>),
+    /// Payment `0` settled (its outcome is stored).
+    Settled(String),
+}
+
+/// The payments actor; `self` holds its settings.
+pub struct PaymentsActor {
+    /// Its settings.
+    pub config: PaymentsConfig,
+}
+
+/// The actor's state.
+pub struct PaymentsState {
+    components: Components,
+    waiters: HashMap<String, Vec<oneshot::Sender<()>>>,
+}
+
+impl Actor for PaymentsActor {
+    type Msg = PaymentsMsg;
+    type State = PaymentsState;
+    type Arguments = Components;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<PaymentsMsg>,
+        components: Components,
+    ) -> Result<PaymentsState, ActorProcessingErr> {
+        Ok(PaymentsState {
+            components,
+            waiters: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<PaymentsMsg>,
+        message: PaymentsMsg,
+        state: &mut PaymentsState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            PaymentsMsg::Quote(request, reply) => {
+                let components = state.components.clone();
+                let ttl = self.config.quote_ttl;
+                tokio::spawn(async move {
+                    let _ = reply.send(quote::quote(&components, request, ttl).await);
+                });
+            }
+            PaymentsMsg::Pay(request, reply) => {
+                let components = state.components.clone();
+                tokio::spawn(async move {
+                    let _ = reply.send(pay::pay_quote(&components, request).await);
+                });
+            }
+            PaymentsMsg::Watch(payment_id, notify) => {
+                let waiting = state.waiters.entry(payment_id).or_default();
+                waiting.retain(|w| !w.is_closed());
+                waiting.push(notify);
+            }
+            PaymentsMsg::Settled(payment_id) => {
+                for notify in state.waiters.remove(&payment_id).unwrap_or_default() {
+                    let _ = notify.send(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn actor() -> Result<ActorRef<PaymentsMsg>, NodeError> {
+    ractor::registry::where_is(NAME)
+        .map(Into::into)
+        .ok_or(NodeError::NotRunning)
+}
+
+async fn call<T: Send + 'static>(
+    message: impl FnOnce(RpcReplyPort<Result<T, NodeError>>) -> PaymentsMsg,
+) -> Result<T, NodeError> {
+    match actor()?
+        .call(message, Some(CALL_TIMEOUT))
+        .await
+        .map_err(|_| NodeError::NotRunning)?
+    {
+        ractor::rpc::CallResult::Success(answer) => answer,
+        ractor::rpc::CallResult::Timeout => Err(NodeError::Timeout("the payments actor")),
+        ractor::rpc::CallResult::SenderError => Err(NodeError::NotRunning),
+    }
+}
+
+/// Quotes `request` through the running payments actor.
+pub async fn request_quote(request: QuoteRequest) -> Result<QuoteRecord, NodeError> {
+    call(|reply| PaymentsMsg::Quote(request, reply)).await
+}
+
+/// Pays a quote through the running payments actor.
+pub async fn request_pay(request: PayRequest) -> Result<PaymentRecord, NodeError> {
+    call(|reply| PaymentsMsg::Pay(request, reply)).await
+}
+
+/// Tells the payments actor (if it runs) that `payment_id` settled.
+pub(crate) fn notify_settled(payment_id: &str) {
+    if let Ok(actor) = actor() {
+        let _ = actor.cast(PaymentsMsg::Settled(payment_id.to_owned()));
+    }
+}
+
+/// The payment `payment_id` once it settles, or as it stands after `timeout`.
+pub async fn wait_settled(
+    components: &Components,
+    payment_id: &str,
+    timeout: Duration,
+) -> Result<PaymentRecord, NodeError> {
+    let read = || async {
+        components
+            .store
+            .get::<PaymentRecord>(payment_id)
+            .await?
+            .ok_or_else(|| NodeError::NotFound(format!("payment {payment_id}")))
+    };
+    // Watch first, then read: a settle after the read is told to the watch, one before
+    // it is seen by the read.
+    let (notify, settled) = oneshot::channel();
+    actor()?
+        .cast(PaymentsMsg::Watch(payment_id.to_owned(), notify))
+        .map_err(|_| NodeError::NotRunning)?;
+    let record = read().await?;
+    if record.status != PaymentStatus::Pending || timeout.is_zero() {
+        return Ok(record);
+    }
+    let _ = tokio::time::timeout(timeout, settled).await;
+    read().await
+}

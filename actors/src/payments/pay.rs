@@ -1,0 +1,397 @@
+//! Paying: a quote exactly once, an invoice from the admin API, or a keysend. Every
+//! path records the attempt durably *before* LDK may send an HTLC, so a crash can always
+//! be reconciled (see `reconcile`).
+
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::hex::{DisplayHex, FromHex};
+use bitcoin::secp256k1::PublicKey;
+use lightning::ln::channelmanager::{
+    Bolt11PaymentError, PaymentId, RecipientOnionFields, Retry, RetryableSendFailure,
+};
+use lightning::routing::router::{PaymentParameters, RouteParameters, RouteParametersConfig};
+use lightning::sign::EntropySource;
+use lightning::types::payment::PaymentPreimage;
+use serde_json::{json, Value};
+use sluice_storage::{
+    IdempotencyRecord, PaymentDirection, PaymentRecord, PaymentStatus, QuoteRecord, Table,
+};
+
+use super::attempts::{start, Started};
+use super::codes::{bolt11_failure_code, send_failure_code};
+use super::invoice::{check_invoice, CheckedInvoice};
+use super::quote::Urgency;
+use super::settle::{settle, Outcome};
+use crate::clock::unix_ms;
+use crate::{Components, NodeError};
+
+/// The idempotency scope of quote payments: one payment per quote id.
+pub const PAY_SCOPE: &str = "pay";
+/// The CLTV delta a keysend payment's final hop gets (LDK's recommended minimum plus
+/// a margin).
+const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
+
+/// A request to pay a quote (`POST /v1/liquidity/pay`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayRequest {
+    /// The quote to pay.
+    pub quote_id: String,
+    /// The agent run the payment belongs to.
+    pub run_id: Option<String>,
+    /// The trajectory (ReplayBundle) hash.
+    pub trajectory_hash: Option<String>,
+}
+
+/// A request to pay an invoice directly (`POST /v1/node/payments`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoicePayment {
+    /// The BOLT11 invoice.
+    pub invoice: String,
+    /// The amount, for an invoice without one.
+    pub amount_msat: Option<u64>,
+    /// The fee ceiling; LDK's default when absent.
+    pub max_fee_msat: Option<u64>,
+}
+
+/// A spontaneous payment (`POST /v1/node/payments/keysend`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeysendPayment {
+    /// The payee.
+    pub node_id: PublicKey,
+    /// What the payee gets.
+    pub amount_msat: u64,
+    /// The fee ceiling; LDK's default when absent.
+    pub max_fee_msat: Option<u64>,
+}
+
+/// How long a payment's first route search is retried, and how often. LDK's retry
+/// budget covers only failures after the first HTLC left; a first search that finds no
+/// route fails at once and leaves nothing behind in LDK, so it can be repeated under the
+/// same payment id. Right after another payment over the same channels settles, that
+/// search can fail transiently (seen in the end-to-end tests: a keysend sent within
+/// ~10 ms of the previous payment's `PaymentSent` found no route, the same keysend a
+/// moment later did).
+const FIRST_ROUTE_ATTEMPTS: u32 = 40;
+const FIRST_ROUTE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Runs `send` until it succeeds, fails for another reason than finding no route, or
+/// [`FIRST_ROUTE_ATTEMPTS`] are spent.
+async fn send_retrying_first_route<E>(
+    send: impl Fn() -> Result<(), E>,
+    no_route: impl Fn(&E) -> bool,
+) -> Result<(), E> {
+    let mut attempt = 1;
+    loop {
+        match send() {
+            Err(e) if no_route(&e) && attempt < FIRST_ROUTE_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(FIRST_ROUTE_RETRY_DELAY).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// A pending outbound record, before its id is known.
+fn pending(
+    payment_id: String,
+    payment_hash: &[u8; 32],
+    invoice: Option<String>,
+    amount_msat: u64,
+    max_fee_msat: u64,
+) -> PaymentRecord {
+    let now = unix_ms();
+    PaymentRecord {
+        payment_id,
+        direction: PaymentDirection::Outbound,
+        payment_hash: payment_hash.to_lower_hex_string(),
+        quote_id: None,
+        invoice,
+        amount_msat,
+        max_fee_msat,
+        fee_paid_msat: None,
+        status: PaymentStatus::Pending,
+        preimage: None,
+        failure_code: None,
+        run_id: None,
+        trajectory_hash: None,
+        receipt_id: None,
+        created_at_ms: now,
+        updated_at_ms: now,
+    }
+}
+
+fn payment_id_bytes(record: &PaymentRecord) -> Result<PaymentId, NodeError> {
+    <[u8; 32]>::from_hex(&record.payment_id)
+        .map(PaymentId)
+        .map_err(|e| NodeError::InvalidRequest(format!("payment id: {e}")))
+}
+
+/// Hands a recorded attempt of `checked` to LDK; a refusal settles it as failed.
+async fn send_invoice(
+    components: &Components,
+    record: PaymentRecord,
+    checked: &CheckedInvoice,
+    max_fee_msat: Option<u64>,
+    urgency: Urgency,
+) -> Result<PaymentRecord, NodeError> {
+    let route_config = RouteParametersConfig {
+        max_total_routing_fee_msat: max_fee_msat,
+        ..RouteParametersConfig::default()
+    };
+    let payment_id = payment_id_bytes(&record)?;
+    let sent = send_retrying_first_route(
+        || {
+            components.channel_manager.pay_for_bolt11_invoice(
+                &checked.invoice,
+                payment_id,
+                checked.explicit_amount_msat,
+                route_config,
+                Retry::Timeout(urgency.retry_for()),
+            )
+        },
+        |e| {
+            matches!(
+                e,
+                Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound)
+            )
+        },
+    )
+    .await;
+    match sent {
+        Ok(()) => Ok(record),
+        Err(e) => refused(components, record, bolt11_failure_code(&e)).await,
+    }
+}
+
+/// Settles `record` as failed with `code`: LDK refused to send it.
+async fn refused(
+    components: &Components,
+    record: PaymentRecord,
+    code: &str,
+) -> Result<PaymentRecord, NodeError> {
+    metrics::counter!("sluice_payments_sent_total", "outcome" => "refused").increment(1);
+    let outcome = Outcome::Failed {
+        code: code.to_owned(),
+    };
+    Ok(settle(components, &record.payment_id, outcome)
+        .await?
+        .unwrap_or(record))
+}
+
+/// The payment of quote `quote_id`, if it was paid.
+pub async fn paid_before(
+    components: &Components,
+    quote_id: &str,
+) -> Result<Option<PaymentRecord>, NodeError> {
+    let key = IdempotencyRecord::table_key(PAY_SCOPE, quote_id);
+    let Some(stored) = components.store.get::<IdempotencyRecord>(key).await? else {
+        return Ok(None);
+    };
+    let payment_id = stored
+        .response
+        .as_ref()
+        .and_then(|r| r.get("payment_id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    components
+        .store
+        .get::<PaymentRecord>(payment_id.clone())
+        .await?
+        .map(Some)
+        .ok_or_else(|| NodeError::NotFound(format!("payment {payment_id} of quote {quote_id}")))
+}
+
+/// Pays the quote `request.quote_id`, at most once: a repeat (concurrent or after a
+/// restart) gets the first payment's record, whatever its state.
+pub async fn pay_quote(
+    components: &Components,
+    request: PayRequest,
+) -> Result<PaymentRecord, NodeError> {
+    if let Some(record) = paid_before(components, &request.quote_id).await? {
+        return Ok(record);
+    }
+    let quote = components
+        .store
+        .get::<QuoteRecord>(request.quote_id.clone())
+        .await?
+        .ok_or_else(|| NodeError::NotFound(format!("quote {}", request.quote_id)))?;
+    if unix_ms() > quote.valid_until_ms {
+        return Err(NodeError::QuoteExpired(quote.quote_id));
+    }
+    let amount = (quote.quoted_amount_msats != 0).then_some(quote.quoted_amount_msats);
+    let checked = check_invoice(&quote.invoice, components.network, amount)?;
+    let payment_hash = checked.invoice.payment_hash().to_byte_array();
+    let fee_limit = quote
+        .max_fee_msats
+        .min(quote.max_amount_msats.saturating_sub(checked.amount_msat));
+    let now = unix_ms();
+    let started = start(
+        &components.store,
+        &payment_hash,
+        |id| PaymentRecord {
+            quote_id: Some(quote.quote_id.clone()),
+            run_id: request.run_id.clone(),
+            trajectory_hash: request.trajectory_hash.clone(),
+            ..pending(
+                id,
+                &payment_hash,
+                Some(quote.invoice.clone()),
+                checked.amount_msat,
+                fee_limit,
+            )
+        },
+        |payment_id, batch| {
+            // Binds the quote to this attempt, in the attempt's own batch.
+            let key = IdempotencyRecord {
+                scope: PAY_SCOPE.to_owned(),
+                key: quote.quote_id.clone(),
+                request_sha256: quote.quote_id.clone(),
+                response: Some(json!({ "payment_id": payment_id })),
+                created_at_ms: now,
+            };
+            batch.create(&key)?;
+            Ok(())
+        },
+    )
+    .await?;
+    let record = match started {
+        Started::New(record) => *record,
+        Started::Conflict(table) if table == Table::Idempotency.name() => {
+            // A concurrent pay of this quote won; answer with its payment.
+            return paid_before(components, &request.quote_id)
+                .await?
+                .ok_or_else(|| NodeError::NotFound(format!("quote {}", request.quote_id)));
+        }
+        Started::Conflict(table) => {
+            return Err(NodeError::InvalidRequest(format!(
+                "a conflicting {table} record"
+            )))
+        }
+    };
+    let urgency = Urgency::parse(&quote.urgency).unwrap_or_default();
+    send_invoice(components, record, &checked, Some(fee_limit), urgency).await
+}
+
+/// Pays an invoice directly. An invoice with a payment in flight gets that payment's
+/// record back; a paid one is refused.
+pub async fn pay_invoice(
+    components: &Components,
+    request: InvoicePayment,
+) -> Result<PaymentRecord, NodeError> {
+    let checked = check_invoice(&request.invoice, components.network, request.amount_msat)?;
+    let payment_hash = checked.invoice.payment_hash().to_byte_array();
+    let started = start(
+        &components.store,
+        &payment_hash,
+        |id| {
+            pending(
+                id,
+                &payment_hash,
+                Some(request.invoice.trim().to_owned()),
+                checked.amount_msat,
+                request.max_fee_msat.unwrap_or(0),
+            )
+        },
+        |_, _| Ok(()),
+    )
+    .await;
+    let record = match started {
+        Ok(Started::New(record)) => *record,
+        Ok(Started::Conflict(table)) => {
+            return Err(NodeError::InvalidRequest(format!(
+                "a conflicting {table} record"
+            )))
+        }
+        Err(NodeError::PaymentInProgress(_)) => {
+            let id = payment_hash.to_lower_hex_string();
+            return in_flight(components, &payment_hash, &id).await;
+        }
+        Err(e) => return Err(e),
+    };
+    send_invoice(
+        components,
+        record,
+        &checked,
+        request.max_fee_msat,
+        Urgency::Normal,
+    )
+    .await
+}
+
+/// The attempt in flight of the invoice with `payment_hash`.
+async fn in_flight(
+    components: &Components,
+    payment_hash: &[u8; 32],
+    hash_hex: &str,
+) -> Result<PaymentRecord, NodeError> {
+    for attempt in 0..super::attempts::MAX_ATTEMPTS {
+        let id = super::attempts::attempt_id(payment_hash, attempt).to_lower_hex_string();
+        match components.store.get::<PaymentRecord>(id).await? {
+            Some(record) if record.status == PaymentStatus::Pending => return Ok(record),
+            Some(_) => continue,
+            None => break,
+        }
+    }
+    Err(NodeError::NotFound(format!("a payment of {hash_hex}")))
+}
+
+/// Sends `request.amount_msat` to `request.node_id` without an invoice (keysend): the
+/// preimage is made here and travels in the onion.
+pub async fn keysend(
+    components: &Components,
+    request: KeysendPayment,
+) -> Result<PaymentRecord, NodeError> {
+    if request.node_id == components.channel_manager.get_our_node_id() {
+        return Err(NodeError::InvalidRequest(
+            "node_id: a node cannot pay itself".into(),
+        ));
+    }
+    let preimage = components.keys.get_secure_random_bytes();
+    let payment_hash = sha256::Hash::hash(&preimage).to_byte_array();
+    let started = start(
+        &components.store,
+        &payment_hash,
+        |id| {
+            pending(
+                id,
+                &payment_hash,
+                None,
+                request.amount_msat,
+                request.max_fee_msat.unwrap_or(0),
+            )
+        },
+        |_, _| Ok(()),
+    )
+    .await?;
+    let Started::New(record) = started else {
+        return Err(NodeError::InvalidRequest("a conflicting record".into()));
+    };
+    let record = *record;
+    let mut params = RouteParameters::from_payment_params_and_value(
+        PaymentParameters::for_keysend(request.node_id, KEYSEND_FINAL_CLTV_DELTA, false),
+        request.amount_msat,
+    );
+    params.max_total_routing_fee_msat = request.max_fee_msat;
+    let payment_id = payment_id_bytes(&record)?;
+    let sent = send_retrying_first_route(
+        || {
+            components
+                .channel_manager
+                .send_spontaneous_payment(
+                    Some(PaymentPreimage(preimage)),
+                    RecipientOnionFields::spontaneous_empty(),
+                    payment_id,
+                    params.clone(),
+                    Retry::Timeout(Urgency::Normal.retry_for()),
+                )
+                .map(|_| ())
+        },
+        |e| matches!(e, RetryableSendFailure::RouteNotFound),
+    )
+    .await;
+    match sent {
+        Ok(()) => Ok(record),
+        Err(e) => refused(components, record, send_failure_code(&e)).await,
+    }
+}

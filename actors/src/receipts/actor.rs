@@ -1,0 +1,77 @@
+//! The ReceiptSigner actor (DESIGN.md §2): the one holder of the node's receipt key.
+//! Other actors ask it to seal a receipt and then store the sealed receipt in the same
+//! atomic batch as the ledger change it attests, so a change and its receipt are
+//! never stored one without the other.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde_json::Value;
+
+use super::{ReceiptError, ReceiptSigner};
+use crate::NodeError;
+
+/// The registered name of the receipt signer.
+pub const NAME: &str = "receipt_signer";
+/// How long a caller waits for a seal.
+pub const SEAL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Messages to the receipt signer.
+#[derive(Debug)]
+pub enum ReceiptSignerMsg {
+    /// Seal `receipt` (see [`ReceiptSigner::seal`]).
+    Seal(Value, RpcReplyPort<Result<Value, ReceiptError>>),
+}
+
+/// The receipt signer actor; its state is the signer (a key and a signing context).
+pub struct ReceiptSignerActor;
+
+impl Actor for ReceiptSignerActor {
+    type Msg = ReceiptSignerMsg;
+    type State = Arc<ReceiptSigner>;
+    type Arguments = Arc<ReceiptSigner>;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<ReceiptSignerMsg>,
+        signer: Arc<ReceiptSigner>,
+    ) -> Result<Arc<ReceiptSigner>, ActorProcessingErr> {
+        Ok(signer)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<ReceiptSignerMsg>,
+        message: ReceiptSignerMsg,
+        signer: &mut Arc<ReceiptSigner>,
+    ) -> Result<(), ActorProcessingErr> {
+        // One Schnorr signature and a hash of a small document: tens of microseconds,
+        // cheap enough to do in the handler.
+        let ReceiptSignerMsg::Seal(receipt, reply) = message;
+        let _ = reply.send(signer.seal(&receipt));
+        metrics::counter!("sluice_receipts_sealed_total").increment(1);
+        Ok(())
+    }
+}
+
+/// Seals `receipt` with the running receipt signer.
+pub async fn seal(receipt: Value) -> Result<Value, NodeError> {
+    let signer: ActorRef<ReceiptSignerMsg> = ractor::registry::where_is(NAME)
+        .ok_or(NodeError::NotRunning)?
+        .into();
+    match signer
+        .call(
+            |reply| ReceiptSignerMsg::Seal(receipt, reply),
+            Some(SEAL_TIMEOUT),
+        )
+        .await
+        .map_err(|_| NodeError::NotRunning)?
+    {
+        ractor::rpc::CallResult::Success(sealed) => {
+            sealed.map_err(|e| NodeError::Receipt(e.to_string()))
+        }
+        ractor::rpc::CallResult::Timeout => Err(NodeError::Timeout("the receipt signer")),
+        ractor::rpc::CallResult::SenderError => Err(NodeError::NotRunning),
+    }
+}
