@@ -225,9 +225,18 @@ impl NodeBackend for NodeService {
         let c = &self.components;
         let best = c.channel_manager.current_best_block();
         let channels = c.channel_manager.list_channels();
-        let (num_graph_channels, num_graph_nodes) = {
+        let (num_graph_channels, num_routable_graph_channels, num_graph_nodes) = {
             let graph = c.graph.read_only();
-            (graph.channels().len() as u32, graph.nodes().len() as u32)
+            let routable = graph
+                .channels()
+                .unordered_iter()
+                .filter(|(_, ch)| ch.one_to_two.is_some() && ch.two_to_one.is_some())
+                .count();
+            (
+                graph.channels().len() as u32,
+                routable as u32,
+                graph.nodes().len() as u32,
+            )
         };
         Ok(NodeInfoResponse {
             node_id: c.channel_manager.get_our_node_id().to_string(),
@@ -238,6 +247,7 @@ impl NodeBackend for NodeService {
             num_channels: channels.len() as u32,
             num_usable_channels: channels.iter().filter(|ch| ch.is_usable).count() as u32,
             num_graph_channels,
+            num_routable_graph_channels,
             num_graph_nodes,
             listening_addresses: self.listening.iter().map(ToString::to_string).collect(),
             version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -5,9 +5,7 @@
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::{DisplayHex, FromHex};
 use bitcoin::secp256k1::PublicKey;
-use lightning::ln::channelmanager::{
-    Bolt11PaymentError, PaymentId, RecipientOnionFields, Retry, RetryableSendFailure,
-};
+use lightning::ln::channelmanager::{PaymentId, RecipientOnionFields, Retry};
 use lightning::routing::router::{PaymentParameters, RouteParameters, RouteParametersConfig};
 use lightning::sign::EntropySource;
 use lightning::types::payment::PaymentPreimage;
@@ -63,34 +61,6 @@ pub struct KeysendPayment {
     pub max_fee_msat: Option<u64>,
 }
 
-/// How long a payment's first route search is retried, and how often. LDK's retry
-/// budget covers only failures after the first HTLC left; a first search that finds no
-/// route fails at once and leaves nothing behind in LDK, so it can be repeated under the
-/// same payment id. Right after another payment over the same channels settles, that
-/// search can fail transiently (seen in the end-to-end tests: a keysend sent within
-/// ~10 ms of the previous payment's `PaymentSent` found no route, the same keysend a
-/// moment later did).
-const FIRST_ROUTE_ATTEMPTS: u32 = 40;
-const FIRST_ROUTE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(25);
-
-/// Runs `send` until it succeeds, fails for another reason than finding no route, or
-/// [`FIRST_ROUTE_ATTEMPTS`] are spent.
-async fn send_retrying_first_route<E>(
-    send: impl Fn() -> Result<(), E>,
-    no_route: impl Fn(&E) -> bool,
-) -> Result<(), E> {
-    let mut attempt = 1;
-    loop {
-        match send() {
-            Err(e) if no_route(&e) && attempt < FIRST_ROUTE_ATTEMPTS => {
-                attempt += 1;
-                tokio::time::sleep(FIRST_ROUTE_RETRY_DELAY).await;
-            }
-            done => return done,
-        }
-    }
-}
-
 /// A pending outbound record, before its id is known.
 fn pending(
     payment_id: String,
@@ -136,27 +106,16 @@ async fn send_invoice(
 ) -> Result<PaymentRecord, NodeError> {
     let route_config = RouteParametersConfig {
         max_total_routing_fee_msat: max_fee_msat,
+        max_channel_saturation_power_of_half: urgency.saturation_power_of_half(),
         ..RouteParametersConfig::default()
     };
-    let payment_id = payment_id_bytes(&record)?;
-    let sent = send_retrying_first_route(
-        || {
-            components.channel_manager.pay_for_bolt11_invoice(
-                &checked.invoice,
-                payment_id,
-                checked.explicit_amount_msat,
-                route_config,
-                Retry::Timeout(urgency.retry_for()),
-            )
-        },
-        |e| {
-            matches!(
-                e,
-                Bolt11PaymentError::SendingFailed(RetryableSendFailure::RouteNotFound)
-            )
-        },
-    )
-    .await;
+    let sent = components.channel_manager.pay_for_bolt11_invoice(
+        &checked.invoice,
+        payment_id_bytes(&record)?,
+        checked.explicit_amount_msat,
+        route_config,
+        Retry::Timeout(urgency.retry_for()),
+    );
     match sent {
         Ok(()) => Ok(record),
         Err(e) => refused(components, record, bolt11_failure_code(&e)).await,
@@ -373,25 +332,15 @@ pub async fn keysend(
         request.amount_msat,
     );
     params.max_total_routing_fee_msat = request.max_fee_msat;
-    let payment_id = payment_id_bytes(&record)?;
-    let sent = send_retrying_first_route(
-        || {
-            components
-                .channel_manager
-                .send_spontaneous_payment(
-                    Some(PaymentPreimage(preimage)),
-                    RecipientOnionFields::spontaneous_empty(),
-                    payment_id,
-                    params.clone(),
-                    Retry::Timeout(Urgency::Normal.retry_for()),
-                )
-                .map(|_| ())
-        },
-        |e| matches!(e, RetryableSendFailure::RouteNotFound),
-    )
-    .await;
+    let sent = components.channel_manager.send_spontaneous_payment(
+        Some(PaymentPreimage(preimage)),
+        RecipientOnionFields::spontaneous_empty(),
+        payment_id_bytes(&record)?,
+        params,
+        Retry::Timeout(Urgency::Normal.retry_for()),
+    );
     match sent {
-        Ok(()) => Ok(record),
+        Ok(_) => Ok(record),
         Err(e) => refused(components, record, send_failure_code(&e)).await,
     }
 }

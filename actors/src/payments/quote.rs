@@ -21,15 +21,19 @@ use crate::{Components, NodeError};
 pub const QUOTE_SCOPE: &str = "quote_pay";
 
 /// How urgently the caller wants an invoice paid: how long the node keeps retrying
-/// other routes before it reports the payment failed.
+/// other routes before it reports the payment failed, and how much of any one channel's
+/// capacity a route prefers to use (less is likelier to succeed at the first try, more
+/// finds cheaper routes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Urgency {
-    /// Patient: retry for up to five minutes.
+    /// Patient: retry for up to five minutes; paths may use up to half a channel.
     Low,
-    /// Retry for up to a minute.
+    /// Retry for up to a minute; paths prefer at most a quarter of a channel (LDK's
+    /// default).
     #[default]
     Normal,
-    /// Fail fast (fifteen seconds) so the caller can take another way.
+    /// Fail fast (fifteen seconds) so the caller can take another way; paths prefer at
+    /// most an eighth of a channel.
     High,
 }
 
@@ -50,6 +54,17 @@ impl Urgency {
             "normal" => Some(Urgency::Normal),
             "high" => Some(Urgency::High),
             _ => None,
+        }
+    }
+
+    /// The share of a channel's capacity a path prefers to stay under, as a power of ½
+    /// (LDK's `max_channel_saturation_power_of_half`; a preference the router relaxes
+    /// when no path meets it).
+    pub fn saturation_power_of_half(self) -> u8 {
+        match self {
+            Urgency::Low => 1,
+            Urgency::Normal => 2,
+            Urgency::High => 3,
         }
     }
 
@@ -168,6 +183,8 @@ pub async fn quote(
         amount,
     );
     params.max_total_routing_fee_msat = Some(fee_limit);
+    params.payment_params.max_channel_saturation_power_of_half =
+        request.urgency.saturation_power_of_half();
     let route = request_route(params).await?;
 
     let now = unix_ms();

@@ -35,7 +35,8 @@ pub struct QuotePayRequest {
     /// The most to pay in routing fees, msat.
     pub max_fee_msats: u64,
     /// `low`, `normal` (default) or `high`: how long the node keeps retrying routes
-    /// (five minutes, one minute, fifteen seconds).
+    /// (five minutes, one minute, fifteen seconds), and how much of any one channel a
+    /// path prefers to use (a half, a quarter, an eighth).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urgency: Option<String>,
     /// The caller's policy context; only its SHA-256 is kept (in the quote and receipt).

@@ -67,6 +67,11 @@ pub struct NodeInfoResponse {
     /// Public channels in the node's network graph (learned from gossip, each checked
     /// against the chain), which pathfinding routes over.
     pub num_graph_channels: u32,
+    /// Of those, the channels with a `channel_update` from both ends: pathfinding uses
+    /// only these. An update that arrives before its channel's announcement is dropped,
+    /// so a fresh channel can stay unroutable until its ends broadcast again or the node
+    /// resyncs gossip (reconnects).
+    pub num_routable_graph_channels: u32,
     /// Nodes in the network graph.
     pub num_graph_nodes: u32,
     /// The addresses the node listens on for Lightning peers (`host:port`).

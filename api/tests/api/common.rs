@@ -144,6 +144,7 @@ impl NodeBackend for TestBackend {
             num_channels: 1,
             num_usable_channels: 1,
             num_graph_channels: 0,
+            num_routable_graph_channels: 0,
             num_graph_nodes: 0,
             listening_addresses: vec!["127.0.0.1:9735".into()],
             version: "0.1.0".into(),

@@ -338,9 +338,36 @@ pub fn three_node_line(binary: &SluiceBinary) -> Line {
     for (node, peer) in [(&a, &b), (&b, &a), (&b, &c), (&c, &b)] {
         wait_usable(node, peer);
     }
-    wait_for("A to learn B→C through gossip", WAIT, || {
-        Ok((a.client().node_info()?.num_graph_channels == 1).then_some(()))
-    })
-    .unwrap();
+    wait_routable(&a, &b);
     Line { a, b, c, chain }
+}
+
+/// How long a node gets to receive both ends' `channel_update`s of an announced channel
+/// before it resyncs gossip from its peer.
+const GOSSIP_SETTLE: Duration = Duration::from_secs(3);
+
+/// Waits until `node` can route over the one announced channel it learns from `peer`.
+/// A `channel_update` that reaches a node before the channel's announcement is dropped
+/// (LDK's gossip handling), leaving the channel unroutable until the update is sent
+/// again; reconnecting makes `peer` send its whole graph (the initial gossip sync).
+pub fn wait_routable(node: &NodeProcess, peer: &NodeProcess) {
+    let routable =
+        || Ok((node.client().node_info()?.num_routable_graph_channels == 1).then_some(()));
+    if wait_for(
+        "the announced channel to be routable",
+        GOSSIP_SETTLE,
+        routable,
+    )
+    .is_ok()
+    {
+        return;
+    }
+    node.client().disconnect_peer(peer.node_id()).unwrap();
+    reconnect(node, peer);
+    wait_for(
+        "the announced channel to be routable after a resync",
+        WAIT,
+        routable,
+    )
+    .unwrap();
 }
