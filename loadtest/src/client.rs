@@ -300,12 +300,6 @@ impl ApiClient {
         self.call("POST", paths::PEERS, Some(&request))
     }
 
-    /// `DELETE /v1/node/peers/{node_id}`.
-    pub fn disconnect_peer(&self, node_id: &str) -> Result<PeerResponse, Error> {
-        let path = paths::fill(paths::PEER, &[("node_id", node_id)]);
-        self.call("DELETE", &path, None::<&()>)
-    }
-
     /// `GET /v1/node/channels`.
     pub fn list_channels(&self) -> Result<Vec<ChannelInfo>, Error> {
         Ok(self.get::<ListChannelsResponse>(paths::CHANNELS)?.channels)

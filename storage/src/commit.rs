@@ -224,6 +224,9 @@ impl Writer {
         let mut ops = Vec::new();
         let mut durable = false;
         let mut accepted = Vec::with_capacity(requests);
+        // Refused requests are answered after the commit, so that a caller told a key is
+        // taken can read what took it (it may be in this very group).
+        let mut refused = Vec::new();
 
         for request in group {
             if conditional {
@@ -241,7 +244,7 @@ impl Writer {
                     own.insert((table, key.to_vec()), op.value().map(<[u8]>::to_vec));
                 }
                 if let Some(err) = conflict {
-                    answer(request.reply, Err(err));
+                    refused.push((request.reply, err));
                     continue;
                 }
                 overlay.extend(own);
@@ -311,12 +314,20 @@ impl Writer {
                     self.mark.record(self.sequence);
                 }
                 accepted.into_iter().for_each(|reply| answer(reply, Ok(())));
+                for (reply, err) in refused {
+                    answer(reply, Err(err));
+                }
             }
             Err(e) => {
                 metrics::counter!("sluice_store_commit_failures_total").increment(1);
                 tracing::error!(error = %e, requests, "a store commit failed; the store is poisoned");
                 let e = Arc::new(e);
-                for reply in accepted {
+                // A conflict with this group's own writes would now be false: every
+                // request of the group gets the failure.
+                let everyone = accepted
+                    .into_iter()
+                    .chain(refused.into_iter().map(|(reply, _)| reply));
+                for reply in everyone {
                     answer(reply, Err(StoreError::Write(Arc::clone(&e))));
                 }
             }

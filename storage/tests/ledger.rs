@@ -156,30 +156,52 @@ async fn a_conflicting_batch_writes_nothing_in_any_table() {
     );
 }
 
-#[tokio::test]
+/// Of many concurrent creates of one key exactly one wins, and every loser, told the key
+/// is taken, can read the winner's record at once (even when both were in one group).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_of_one_key_admit_exactly_one() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
+    for round in 0..20 {
+        contend(&store, &format!("contended-{round}")).await;
+    }
+}
+
+async fn contend(store: &Store, key: &str) {
     let attempts = (0..64).map(|i| {
+        let key = key.to_owned();
         let store = store.clone();
         tokio::spawn(async move {
             let mut batch = WriteBatch::new();
             batch
                 .create(&QuoteRecord {
                     host: format!("writer-{i}"),
-                    ..quote("contended")
+                    ..quote(&key)
                 })
                 .unwrap();
-            store.commit(batch).await
+            match store.commit(batch).await {
+                Ok(()) => Ok(format!("writer-{i}")),
+                Err(StoreError::Conflict { .. }) => {
+                    let seen = store.get::<QuoteRecord>(key).await.unwrap();
+                    Err(seen.map(|quote| quote.host))
+                }
+                Err(other) => panic!("{other}"),
+            }
         })
     });
-    let results = futures::future::join_all(attempts).await;
-    let won: Vec<_> = results.iter().filter(|r| matches!(r, Ok(Ok(())))).collect();
-    let lost = results
-        .iter()
-        .filter(|r| matches!(r, Ok(Err(StoreError::Conflict { .. }))))
-        .count();
-    assert_eq!((won.len(), lost), (1, 63));
+    let results: Vec<Result<String, Option<String>>> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let won: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    let lost: Vec<&Option<String>> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(lost.len(), 63);
+    assert!(
+        lost.iter().all(|seen| seen.as_ref() == Some(won[0])),
+        "a loser could not read the winner: {results:?}"
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use sluice_api::types::{
     PayResponse, PaymentDirection, PaymentStatus, QuotePayRequest, QuotePayResponse,
     PAY_REQUEST_SCHEMA, QUOTE_PAY_REQUEST_SCHEMA,
 };
-use sluice_loadtest::{wait_for, Error, NodeProcess};
+use sluice_loadtest::{wait_for, ChainProcess, Error, NodeProcess};
 
 use common::*;
 
@@ -343,6 +343,36 @@ fn quote_then_pay_once_over_a_three_node_line() {
         (404, "not_found".into())
     );
 
+    // Racing requests: four quotes under one key are one quote; four pays of it are one
+    // payment.
+    let raced = invoice(&c, Some(PAYMENT_MSAT), None);
+    let request = quote_request("k-raced", &raced.bolt11);
+    let quotes: Vec<QuotePayResponse> = std::thread::scope(|s| {
+        let racers: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| a.client().quote_pay(&request).unwrap()))
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(quotes.iter().all(|q| q == &quotes[0]), "{quotes:?}");
+    let paid: Vec<PayResponse> = std::thread::scope(|s| {
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    a.client()
+                        .pay_quote(&pay_request(&quotes[0].quote_id, None))
+                        .unwrap()
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(
+        paid.iter().all(|p| p.payment_id == paid[0].payment_id),
+        "{paid:?}"
+    );
+    assert_paid(&paid[0], &quotes[0]);
+    assert_eq!(received(&c, &raced.payment_hash), vec![PAYMENT_MSAT]);
+
     // An invoice without an amount is quoted and paid with the caller's amount.
     let open = invoice(&c, None, None);
     let quote = payer
@@ -379,17 +409,26 @@ fn quote_then_pay_once_over_a_three_node_line() {
     })
     .unwrap();
 
-    // Three payments left A, each once; B forwarded them.
+    // Four payments left A, each once; B forwarded them.
     let outbound = payer
         .list_payments(&ListPaymentsQuery {
             direction: Some(PaymentDirection::Outbound),
             ..ListPaymentsQuery::default()
         })
         .unwrap();
-    assert_eq!(outbound.len(), 3, "{outbound:?}");
+    assert_eq!(outbound.len(), 4, "{outbound:?}");
     assert!(outbound
         .iter()
         .all(|p| p.status == PaymentStatus::Succeeded));
+}
+
+/// Waits until the restarted payer `a` is connected to `b` again, its channel usable,
+/// and its graph routable: a node killed before its hourly graph write restarts with a
+/// stale graph and learns the rest from its peer's gossip.
+fn back_online(a: &NodeProcess, b: &NodeProcess, chain: &ChainProcess) {
+    reconnect(a, b);
+    let address = a.client().new_address().unwrap().address;
+    wait_routable(a, &chain.rpc(), &address);
 }
 
 /// The outcome of the quote `quote_id` as A reports it once settled, or `None` if A has
@@ -416,7 +455,7 @@ fn a_pay_racing_a_crash_settles_once_and_failures_carry_reasons() {
         mut a,
         b,
         mut c,
-        chain: _chain,
+        chain,
     } = three_node_line(&binary);
 
     for (round, delay_ms) in [0u64, 5, 30].into_iter().enumerate() {
@@ -432,7 +471,7 @@ fn a_pay_racing_a_crash_settles_once_and_failures_carry_reasons() {
         a.kill().unwrap();
         let _ = racing.join().unwrap();
         a.start().unwrap();
-        reconnect(&a, &b);
+        back_online(&a, &b, &chain);
 
         let outcome = settled_outcome(&a, &quote.quote_id);
         eprintln!(
@@ -501,8 +540,8 @@ fn a_pay_racing_a_crash_settles_once_and_failures_carry_reasons() {
         .extend(["--quote-ttl-secs".into(), "1".into()]);
     a.start().unwrap();
     c.start().unwrap();
-    reconnect(&a, &b);
     reconnect(&c, &b);
+    back_online(&a, &b, &chain);
     let bill = invoice(&c, Some(PAYMENT_MSAT), None);
     let quote = a
         .client()
@@ -533,7 +572,7 @@ fn a_pay_racing_a_crash_settles_once_and_failures_carry_reasons() {
         a.stop().unwrap();
         a.options_mut().extra_args.extend(exclusion.clone());
         a.start().unwrap();
-        reconnect(&a, &b);
+        back_online(&a, &b, &chain);
         let request = quote_request(&format!("excluded-{round}"), &bill.bolt11);
         assert_eq!(
             refusal(a.client().quote_pay(&request)),

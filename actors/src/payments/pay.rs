@@ -213,7 +213,18 @@ pub async fn pay_quote(
             Ok(())
         },
     )
-    .await?;
+    .await;
+    let started = match started {
+        // The attempt in flight (or paid) may be this quote's own, started by a
+        // concurrent pay since the check above: then that is the answer.
+        Err(e @ (NodeError::PaymentInProgress(_) | NodeError::AlreadyPaid(_))) => {
+            return match paid_before(components, &request.quote_id).await? {
+                Some(record) => Ok(record),
+                None => Err(e),
+            };
+        }
+        other => other?,
+    };
     let record = match started {
         Started::New(record) => *record,
         Started::Conflict(table) if table == Table::Idempotency.name() => {

@@ -338,19 +338,20 @@ pub fn three_node_line(binary: &SluiceBinary) -> Line {
     for (node, peer) in [(&a, &b), (&b, &a), (&b, &c), (&c, &b)] {
         wait_usable(node, peer);
     }
-    wait_routable(&a, &b);
+    wait_routable(&a, &rpc, &funding);
     Line { a, b, c, chain }
 }
 
 /// How long a node gets to receive both ends' `channel_update`s of an announced channel
-/// before it resyncs gossip from its peer.
+/// before the chain is pushed on to make the ends broadcast them again.
 const GOSSIP_SETTLE: Duration = Duration::from_secs(3);
 
-/// Waits until `node` can route over the one announced channel it learns from `peer`.
-/// A `channel_update` that reaches a node before the channel's announcement is dropped
-/// (LDK's gossip handling), leaving the channel unroutable until the update is sent
-/// again; reconnecting makes `peer` send its whole graph (the initial gossip sync).
-pub fn wait_routable(node: &NodeProcess, peer: &NodeProcess) {
+/// Waits until `node` can route over the one announced channel it learns by gossip. A
+/// `channel_update` that reaches a node before the channel's announcement is dropped
+/// (LDK's gossip handling; the relaying peer may have dropped it too), leaving the
+/// channel unroutable; LDK re-broadcasts a young channel's announcement and updates
+/// every six blocks, so six blocks are mined then.
+pub fn wait_routable(node: &NodeProcess, rpc: &ChainRpc, address: &str) {
     let routable =
         || Ok((node.client().node_info()?.num_routable_graph_channels == 1).then_some(()));
     if wait_for(
@@ -362,10 +363,9 @@ pub fn wait_routable(node: &NodeProcess, peer: &NodeProcess) {
     {
         return;
     }
-    node.client().disconnect_peer(peer.node_id()).unwrap();
-    reconnect(node, peer);
+    rpc.generate_to_address(6, address).unwrap();
     wait_for(
-        "the announced channel to be routable after a resync",
+        "the announced channel to be routable after a re-broadcast",
         WAIT,
         routable,
     )
