@@ -1,9 +1,10 @@
 //! The supervised actors of a sluice node (DESIGN.md §2), the LDK type aliases they
 //! share, and the node's error type.
 //!
-//! The supervisor and its first children (chain sync, wallet, channel manager) arrive
-//! with the node issue, the payment actors with the payments engine. Actors persist their
-//! state through [`sluice_storage::Store`].
+//! The supervisor ([`supervisor`]) runs chain sync, the wallet, the channel manager, the
+//! receipt signer ([`receipts::actor`]), the pathfinding factory ([`pathfinding`]) and the
+//! payments actor ([`payments`]). Actors persist their state through
+//! [`sluice_storage::Store`].
 
 pub mod chain;
 pub mod chain_sync;

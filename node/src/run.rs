@@ -25,6 +25,7 @@ use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
 use sluice_storage::{Store, StoreConfig};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::backend::{reconnect_peers, NodeService};
@@ -95,6 +96,7 @@ pub async fn run(
     config: NodeConfig,
     ready: impl FnOnce(SocketAddr, SocketAddr),
 ) -> Result<(), RunError> {
+    let mut signals = StopSignals::install();
     let (store, new_node) = open_store(&config.data_dir)?;
     let seed = seed::load_or_create(&config.data_dir.join("seed"), new_node)?;
 
@@ -238,7 +240,7 @@ pub async fn run(
     tracing::info!(node_id = %components.channel_manager.get_our_node_id(), %api_addr, %peer_addr, "sluice is running");
     ready(api_addr, peer_addr);
     let failure = tokio::select! {
-        () = wait_for_signal() => None,
+        () = signals.recv() => None,
         reason = fatal_reason.wait_for(Option::is_some) => reason.ok().and_then(|r| r.clone()),
     };
     tracing::info!(?failure, "shutting down");
@@ -363,18 +365,42 @@ async fn accept_peers(
     }
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// SIGTERM and SIGINT, watched from the start of [`run`]: a signal that arrives just
+/// after the node printed its ready line would otherwise meet the default action and kill
+/// the process before it could shut down cleanly.
+struct StopSignals {
+    term: Option<Signal>,
+    interrupt: Option<Signal>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        let watch = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(watched) => Some(watched),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch {name}; it will not stop the node cleanly");
+                None
+            }
+        };
+        StopSignals {
+            term: watch(SignalKind::terminate(), "SIGTERM"),
+            interrupt: watch(SignalKind::interrupt(), "SIGINT"),
+        }
+    }
+
+    /// Returns when either signal arrives.
+    async fn recv(&mut self) {
+        async fn next(signal: &mut Option<Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
             }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot watch SIGTERM; stopping on SIGINT only");
-            let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            () = next(&mut self.term) => {}
+            () = next(&mut self.interrupt) => {}
         }
     }
 }
