@@ -11,6 +11,8 @@
 //! - [`client`]: a typed client for the node API ([`ApiClient`], bodies from
 //!   [`sluice_api::types`]) and a JSON-RPC client for the chain ([`ChainRpc`]), both
 //!   small blocking HTTP/1.1 clients over [`std::net::TcpStream`].
+//! - [`cluster`]: a chain and N nodes built into a topology (line, star, ring) of
+//!   funded, confirmed, announced channels every payer routes over.
 //! - [`wait_for`]: poll a condition with a deadline instead of sleeping.
 //!
 //! ```no_run
@@ -31,6 +33,7 @@
 //! ```
 
 pub mod client;
+pub mod cluster;
 pub mod process;
 
 use std::process::ExitStatus;
