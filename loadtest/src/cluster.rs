@@ -39,7 +39,8 @@ pub enum Topology {
     /// A star of K payers and K payees around one hub (N = 2K + 1): payer i pays
     /// payee i through the hub.
     Star,
-    /// A ring: node i opens to node i+1 (mod N) and pays node i+2 through it.
+    /// A ring: node i opens to node i+1 (mod N) and pays node i+2 (through i+1, or
+    /// directly once it holds a balance on the channel i+2 opened to it).
     Ring,
 }
 
@@ -96,6 +97,10 @@ pub struct Plan {
     pub channels: Vec<(usize, usize)>,
     /// Payments as (payer, payee) node indices.
     pub pairs: Vec<(usize, usize)>,
+    /// For each pair, the channels (indices into `channels`) a payment crosses, in order;
+    /// empty where the route is not fixed (in a ring a payer can pay directly over the
+    /// channel its payee opened, once it holds a balance there).
+    pub paths: Vec<Vec<usize>>,
 }
 
 impl ClusterSpec {
@@ -114,6 +119,7 @@ impl ClusterSpec {
             Topology::Line => Plan {
                 channels: (0..n - 1).map(|i| (i, i + 1)).collect(),
                 pairs: vec![(0, n - 1)],
+                paths: vec![(0..n - 1).collect()],
             },
             Topology::Star => {
                 if n.is_multiple_of(2) {
@@ -131,11 +137,14 @@ impl ClusterSpec {
                         .chain(payees.clone().map(|p| (0, p)))
                         .collect(),
                     pairs: payers.zip(payees).collect(),
+                    // Payer i's channel is number i-1, payee i's is k + i-1.
+                    paths: (0..k).map(|i| vec![i, k + i]).collect(),
                 }
             }
             Topology::Ring => Plan {
                 channels: (0..n).map(|i| (i, (i + 1) % n)).collect(),
                 pairs: (0..n).map(|i| (i, (i + 2) % n)).collect(),
+                paths: vec![Vec::new(); n],
             },
         })
     }

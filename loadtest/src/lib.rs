@@ -34,7 +34,11 @@
 
 pub mod client;
 pub mod cluster;
+pub mod driver;
+pub mod invariants;
 pub mod process;
+pub mod report;
+pub mod usage;
 
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};

@@ -1,0 +1,258 @@
+//! `sluice-loadtest`: brings up a regtest cluster of sluice nodes on 127.0.0.1, pays
+//! invoices through the HTTP API, and reports throughput, latency, failures and
+//! resource use, after checking that every payment is accounted for.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use sluice_loadtest::cluster::{Cluster, ClusterSpec, Topology};
+use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Progress, Stop};
+use sluice_loadtest::report::{self, Conditions, NodeUsage};
+use sluice_loadtest::{invariants, usage, Error, NodeOptions, SluiceBinary};
+
+/// The largest channel LDK accepts without large-channel support on both sides.
+const DEFAULT_CAPACITY_SAT: u64 = 16_000_000;
+
+#[derive(Parser, Debug)]
+#[command(about, version)]
+struct Args {
+    /// The topology: line (payer → routers → payee), star (K payers → hub → K payees)
+    /// or ring.
+    #[arg(long, default_value = "line")]
+    topology: Topology,
+    /// How many nodes (a star takes an odd number).
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Closed loop: this many payments in flight.
+    #[arg(long, default_value_t = 8, conflicts_with = "rate")]
+    concurrency: usize,
+    /// Open loop: this many payments arriving per second.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// How long to pay (`30s`, `2m`, `500ms`).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, conflicts_with = "count")]
+    duration: Duration,
+    /// Stop after this many payments instead.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Each payment's amount, sat (10,000 by default: above dust, so HTLCs are real
+    /// outputs).
+    #[arg(long, default_value_t = 10_000)]
+    amount_sat: u64,
+    /// Each payment's fee ceiling, sat.
+    #[arg(long, default_value_t = 100)]
+    max_fee_sat: u64,
+    /// Each channel's capacity, sat.
+    #[arg(long, default_value_t = DEFAULT_CAPACITY_SAT)]
+    capacity_sat: u64,
+    /// quote (quote_pay then pay, the TreasuryRouter path) or direct (pay the invoice).
+    #[arg(long, default_value = "quote", value_parser = parse_mode)]
+    mode: Mode,
+    /// Where to write report.json and report.md.
+    #[arg(long, default_value = "loadtest-report")]
+    out: PathBuf,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |at| text.split_at(at));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30s, 2m or 500ms"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{text}`: the unit must be ms, s or m")),
+    }
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    match text {
+        "quote" => Ok(Mode::Quote),
+        "direct" => Ok(Mode::Direct),
+        other => Err(format!("`{other}` is not a mode: quote or direct")),
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0.0, |kib| kib as f64 / 1024.0 / 1024.0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpus} CPUs, {memory_gib:.0} GiB, {} {}",
+        std::env::consts::OS,
+        kernel.trim()
+    )
+}
+
+fn roles(cluster: &Cluster) -> Vec<String> {
+    (0..cluster.nodes.len())
+        .map(|i| {
+            let pays = cluster.plan.pairs.iter().any(|&(p, _)| p == i);
+            let paid = cluster.plan.pairs.iter().any(|&(_, q)| q == i);
+            match (pays, paid) {
+                (true, true) => "payer+payee",
+                (true, false) => "payer",
+                (false, true) => "payee",
+                (false, false) => "router",
+            }
+            .to_owned()
+        })
+        .collect()
+}
+
+fn run(args: Args, cancel: &AtomicBool) -> Result<report::Report, Error> {
+    let binary = SluiceBinary::for_workspace()?;
+    let spec = ClusterSpec {
+        topology: args.topology,
+        nodes: args.nodes,
+        capacity_sat: args.capacity_sat,
+    };
+    eprintln!(
+        "starting a {} of {} nodes on 127.0.0.1 …",
+        args.topology, args.nodes
+    );
+    let setup = Instant::now();
+    let cluster = Cluster::start(&binary, spec, NodeOptions::regtest)?;
+    eprintln!(
+        "cluster ready in {:.1} s: {} channels, {} payer→payee pairs",
+        setup.elapsed().as_secs_f64(),
+        cluster.plan.channels.len(),
+        cluster.plan.pairs.len()
+    );
+
+    let config = DriverConfig {
+        load: match args.rate {
+            Some(rate) => Load::Open { rate },
+            None => Load::Closed {
+                concurrency: args.concurrency,
+            },
+        },
+        stop: match args.count {
+            Some(count) => Stop::Count(count),
+            None => Stop::After(args.duration),
+        },
+        mode: args.mode,
+        amount_sat: args.amount_sat,
+        max_fee_sat: args.max_fee_sat,
+    };
+    let before = invariants::channel_balances(&cluster)?;
+    let cpu_before: Vec<Duration> = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            n.pid()
+                .and_then(usage::of)
+                .map_or(Duration::ZERO, |u| u.cpu)
+        })
+        .collect();
+
+    let progress = Arc::new(Progress::default());
+    let bar = match config.stop {
+        Stop::Count(count) => ProgressBar::new(count),
+        Stop::After(limit) => ProgressBar::new(limit.as_secs().max(1)),
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let result = std::thread::scope(|s| {
+        let ticker = s.spawn(|| {
+            let mut last = (Instant::now(), 0u64);
+            while !bar.is_finished() {
+                std::thread::sleep(Duration::from_millis(250));
+                let ok = progress.succeeded.load(Ordering::Relaxed);
+                let failed = progress.failed.load(Ordering::Relaxed);
+                let rate = (ok - last.1) as f64 / last.0.elapsed().as_secs_f64();
+                last = (Instant::now(), ok);
+                match config.stop {
+                    Stop::Count(_) => bar.set_position(ok + failed),
+                    Stop::After(_) => bar.set_position(started.elapsed().as_secs()),
+                }
+                bar.set_message(format!("{ok} paid · {rate:.0}/s · {failed} failed"));
+            }
+        });
+        let result = driver::run(&cluster, config, &progress, cancel);
+        bar.finish();
+        let _ = ticker.join();
+        result
+    });
+
+    eprintln!("checking every payment against its payee …");
+    let checked = invariants::check(&cluster, &result.attempts, &before, args.amount_sat * 1000)?;
+    let nodes = cluster
+        .nodes
+        .iter()
+        .zip(roles(&cluster))
+        .zip(cpu_before)
+        .map(|((node, role), cpu_before)| {
+            let now = node.pid().and_then(usage::of).unwrap_or_default();
+            NodeUsage {
+                name: node.name().to_owned(),
+                role,
+                cpu_secs: now.cpu.saturating_sub(cpu_before).as_secs_f64(),
+                peak_rss_mib: now.peak_rss_bytes as f64 / 1024.0 / 1024.0,
+            }
+        })
+        .collect();
+    let conditions = Conditions {
+        machine: machine(),
+        topology: format!("{} of {}", args.topology, args.nodes),
+        load: match config.load {
+            Load::Closed { concurrency } => format!("closed loop, {concurrency} in flight"),
+            Load::Open { rate } => format!("open loop, {rate} payments/s"),
+        },
+        mode: match args.mode {
+            Mode::Quote => "quote_pay + pay".into(),
+            Mode::Direct => "direct pay".into(),
+        },
+        amount_sat: args.amount_sat,
+        capacity_sat: args.capacity_sat,
+        durability: "every channel-state change fsynced (group commit) before it is acted on"
+            .into(),
+    };
+    let report = report::summarise(&result, nodes, checked, conditions)?;
+    report.write(&args.out)?;
+    Ok(report)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let out = args.out.clone();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    // Ctrl-C ends the run early; the cluster is then torn down as after a normal run.
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
+    }
+    match run(args, &cancel) {
+        Ok(report) => {
+            println!("{}", report.markdown());
+            println!("report: {}", out.join("report.json").display());
+            if report.invariants.violations.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
