@@ -25,7 +25,7 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// young channel's gossip every six blocks.
 const GOSSIP_SETTLE: Duration = Duration::from_secs(3);
 /// How many times six blocks are mined to get gossip re-broadcast before giving up.
-const GOSSIP_REBROADCASTS: u32 = 3;
+const GOSSIP_REBROADCASTS: u32 = 5;
 /// Blocks that confirm a channel and let it be announced.
 const ANNOUNCEMENT_DEPTH: u32 = 6;
 /// Blocks until a coinbase output can be spent.

@@ -345,27 +345,32 @@ pub fn three_node_line(binary: &SluiceBinary) -> Line {
 /// How long a node gets to receive both ends' `channel_update`s of an announced channel
 /// before the chain is pushed on to make the ends broadcast them again.
 const GOSSIP_SETTLE: Duration = Duration::from_secs(3);
+/// How many re-broadcasts (six blocks each) to ask for before waiting out [`WAIT`].
+const GOSSIP_REBROADCASTS: u32 = 5;
 
 /// Waits until `node` can route over the one announced channel it learns by gossip. A
 /// `channel_update` that reaches a node before the channel's announcement is dropped
 /// (LDK's gossip handling; the relaying peer may have dropped it too), leaving the
 /// channel unroutable; LDK re-broadcasts a young channel's announcement and updates
-/// every six blocks, so six blocks are mined then.
+/// every six blocks, so six blocks are mined then (again while it keeps racing).
 pub fn wait_routable(node: &NodeProcess, rpc: &ChainRpc, address: &str) {
     let routable =
         || Ok((node.client().node_info()?.num_routable_graph_channels == 1).then_some(()));
-    if wait_for(
-        "the announced channel to be routable",
-        GOSSIP_SETTLE,
-        routable,
-    )
-    .is_ok()
-    {
-        return;
+    // Each re-broadcast can race the same way, so push the chain on a few times.
+    for _ in 0..GOSSIP_REBROADCASTS {
+        if wait_for(
+            "the announced channel to be routable",
+            GOSSIP_SETTLE,
+            routable,
+        )
+        .is_ok()
+        {
+            return;
+        }
+        rpc.generate_to_address(6, address).unwrap();
     }
-    rpc.generate_to_address(6, address).unwrap();
     wait_for(
-        "the announced channel to be routable after a re-broadcast",
+        "the announced channel to be routable after re-broadcasts",
         WAIT,
         routable,
     )
