@@ -89,6 +89,17 @@ fn received(payee: &NodeProcess, payment_hash: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Waits until the wall clock is past `unix_ms` (invoices and quotes expire by it).
+fn wait_until_past(what: &str, unix_ms: u64) {
+    wait_for(what, WAIT, || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        Ok((now.as_millis() > u128::from(unix_ms)).then_some(()))
+    })
+    .unwrap();
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     sha256::Hash::hash(bytes)
         .to_byte_array()
@@ -264,7 +275,7 @@ fn quote_then_pay_once_over_a_three_node_line() {
 
     // Refusals before any HTLC leaves.
     let expiring = invoice(&c, Some(PAYMENT_MSAT), Some(1));
-    std::thread::sleep(Duration::from_millis(1_500));
+    wait_until_past("the invoice to expire", expiring.expires_at_secs * 1000);
     let cases = [
         (
             quote_request("k-expired", &expiring.bolt11),
@@ -551,7 +562,7 @@ fn a_pay_racing_a_crash_settles_once_and_failures_carry_reasons() {
         quote.valid_until_ms <= quote.created_at_ms + 1_000,
         "{quote:?}"
     );
-    std::thread::sleep(Duration::from_millis(1_500));
+    wait_until_past("the quote to expire", quote.valid_until_ms);
     assert_eq!(
         refusal(a.client().pay_quote(&pay_request(&quote.quote_id, None))),
         (410, "quote_expired".into())

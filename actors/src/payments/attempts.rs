@@ -30,7 +30,7 @@ pub fn attempt_id(payment_hash: &[u8; 32], attempt: u32) -> [u8; 32] {
 }
 
 /// The latest attempt of an invoice, and the number the next one would get.
-async fn latest(
+pub async fn latest(
     store: &Store,
     payment_hash: &[u8; 32],
 ) -> Result<(Option<PaymentRecord>, u32), NodeError> {

@@ -14,7 +14,7 @@ use sluice_storage::{
     IdempotencyRecord, PaymentDirection, PaymentRecord, PaymentStatus, QuoteRecord, Table,
 };
 
-use super::attempts::{start, Started};
+use super::attempts::{latest, start, Started};
 use super::codes::{bolt11_failure_code, send_failure_code};
 use super::invoice::{check_invoice, CheckedInvoice};
 use super::quote::Urgency;
@@ -273,9 +273,12 @@ pub async fn pay_invoice(
                 "a conflicting {table} record"
             )))
         }
-        Err(NodeError::PaymentInProgress(_)) => {
-            let id = payment_hash.to_lower_hex_string();
-            return in_flight(components, &payment_hash, &id).await;
+        Err(e @ NodeError::PaymentInProgress(_)) => {
+            // The invoice is being paid: answer with that payment.
+            return match latest(&components.store, &payment_hash).await? {
+                (Some(record), _) if record.status == PaymentStatus::Pending => Ok(record),
+                _ => Err(e),
+            };
         }
         Err(e) => return Err(e),
     };
@@ -287,23 +290,6 @@ pub async fn pay_invoice(
         Urgency::Normal,
     )
     .await
-}
-
-/// The attempt in flight of the invoice with `payment_hash`.
-async fn in_flight(
-    components: &Components,
-    payment_hash: &[u8; 32],
-    hash_hex: &str,
-) -> Result<PaymentRecord, NodeError> {
-    for attempt in 0..super::attempts::MAX_ATTEMPTS {
-        let id = super::attempts::attempt_id(payment_hash, attempt).to_lower_hex_string();
-        match components.store.get::<PaymentRecord>(id).await? {
-            Some(record) if record.status == PaymentStatus::Pending => return Ok(record),
-            Some(_) => continue,
-            None => break,
-        }
-    }
-    Err(NodeError::NotFound(format!("a payment of {hash_hex}")))
 }
 
 /// Sends `request.amount_msat` to `request.node_id` without an invoice (keysend): the
