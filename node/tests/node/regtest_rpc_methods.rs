@@ -39,12 +39,11 @@
 //! bodies, malformed JSON, the GET record).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::common::{coinbase_input, Rpc};
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
@@ -52,7 +51,6 @@ use bitcoin::{
     transaction, Address, Amount, CompressedPublicKey, Network, OutPoint, ScriptBuf, Sequence,
     Transaction, TxIn, TxOut, Txid, Witness,
 };
-use common::{coinbase_input, Rpc};
 use serde_json::{json, Value};
 use sluice_node::regtest::{self, Automine, RegtestChainConfig, RunningChain};
 

@@ -2,12 +2,10 @@
 //! Bitcoin Core's error codes, reorgs, persistence and automine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{coinbase_input, Key, Rpc};
 use bitcoin::{absolute, Amount, OutPoint, Sequence, TxOut};
-use common::{coinbase_input, Key, Rpc};
 use serde_json::json;
 use sluice_node::regtest::{self, Automine, RegtestChainConfig, RunningChain};
 

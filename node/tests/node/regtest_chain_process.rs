@@ -2,13 +2,11 @@
 //! auth, a clean exit on SIGTERM and a chain that survives the restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
-use common::{Key, Rpc};
+use crate::common::{Key, Rpc};
 use serde_json::json;
 
 /// The chain process; killed if a test panics before stopping it.

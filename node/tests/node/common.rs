@@ -1,6 +1,6 @@
 //! Helpers shared by the regtest chain tests: a plain JSON-RPC client over HTTP/1.1 and a
 //! single-key P2WPKH signer.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
