@@ -8,13 +8,17 @@
 //! every payer's graph routes over all of them, and returns. Dropping the cluster kills
 //! every process (a panic included): no orphans.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sluice_api::types::OpenChannelRequest;
 
+use crate::manifest::Manifest;
 use crate::{wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess, SluiceBinary};
 
 /// How long a step of the set-up (a coinbase maturing, a channel becoming usable) may
@@ -32,7 +36,8 @@ const ANNOUNCEMENT_DEPTH: u32 = 6;
 const COINBASE_MATURITY: u32 = 100;
 
 /// How the nodes are connected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Topology {
     /// A line: node 0 pays node N-1 through every node between (A → R → B for three).
     Line,
@@ -91,16 +96,39 @@ pub struct ClusterSpec {
 }
 
 /// Which channels to open and who pays whom.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Channels as (opener, peer) node indices; the opener funds the channel.
     pub channels: Vec<(usize, usize)>,
     /// Payments as (payer, payee) node indices.
     pub pairs: Vec<(usize, usize)>,
-    /// For each pair, the channels (indices into `channels`) a payment crosses, in order;
-    /// empty where the route is not fixed (in a ring a payer can pay directly over the
-    /// channel its payee opened, once it holds a balance there).
-    pub paths: Vec<Vec<usize>>,
+}
+
+impl Plan {
+    /// The fewest channels a payment from `payer` to `payee` can cross (channels carry
+    /// payments both ways once both sides hold a balance), or `None` if no path joins
+    /// them.
+    pub fn min_hops(&self, payer: usize, payee: usize) -> Option<usize> {
+        let mut hops = HashMap::from([(payer, 0)]);
+        let mut frontier = VecDeque::from([payer]);
+        while let Some(node) = frontier.pop_front() {
+            let next = hops[&node] + 1;
+            for &(a, b) in &self.channels {
+                let peer = if node == a {
+                    b
+                } else if node == b {
+                    a
+                } else {
+                    continue;
+                };
+                if let Entry::Vacant(e) = hops.entry(peer) {
+                    e.insert(next);
+                    frontier.push_back(peer);
+                }
+            }
+        }
+        hops.get(&payee).copied()
+    }
 }
 
 impl ClusterSpec {
@@ -119,7 +147,6 @@ impl ClusterSpec {
             Topology::Line => Plan {
                 channels: (0..n - 1).map(|i| (i, i + 1)).collect(),
                 pairs: vec![(0, n - 1)],
-                paths: vec![(0..n - 1).collect()],
             },
             Topology::Star => {
                 if n.is_multiple_of(2) {
@@ -137,14 +164,11 @@ impl ClusterSpec {
                         .chain(payees.clone().map(|p| (0, p)))
                         .collect(),
                     pairs: payers.zip(payees).collect(),
-                    // Payer i's channel is number i-1, payee i's is k + i-1.
-                    paths: (0..k).map(|i| vec![i, k + i]).collect(),
                 }
             }
             Topology::Ring => Plan {
                 channels: (0..n).map(|i| (i, (i + 1) % n)).collect(),
                 pairs: (0..n).map(|i| (i, (i + 2) % n)).collect(),
-                paths: vec![Vec::new(); n],
             },
         })
     }
@@ -201,6 +225,11 @@ impl Cluster {
         cluster.open_channels()?;
         cluster.await_routable()?;
         Ok(cluster)
+    }
+
+    /// The cluster as the driver sees it.
+    pub fn manifest(&self) -> Manifest {
+        Manifest::of(self)
     }
 
     /// The chain's RPC client.

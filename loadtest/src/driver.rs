@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use sluice_api::types::{
@@ -19,7 +19,7 @@ use sluice_api::types::{
     PAY_REQUEST_SCHEMA, QUOTE_PAY_REQUEST_SCHEMA,
 };
 
-use crate::cluster::Cluster;
+use crate::manifest::Manifest;
 use crate::{ApiClient, Error};
 
 /// How often a direct payment is polled for its outcome.
@@ -128,23 +128,23 @@ pub struct RunResult {
     pub elapsed: Duration,
 }
 
-/// Drives payments over `cluster` per `config`, updating `progress` as it goes; setting
-/// `cancel` ends the run early (payments in flight finish).
-pub fn run(
-    cluster: &Cluster,
-    config: DriverConfig,
-    progress: &Progress,
-    cancel: &AtomicBool,
-) -> RunResult {
+/// Drives payments over `cluster` per `config`, updating `progress` as it goes;
+/// [`crate::request_stop`] (Ctrl-C) ends the run early, letting payments in flight finish.
+pub fn run(cluster: &Manifest, config: DriverConfig, progress: &Progress) -> RunResult {
     let clients: Vec<ApiClient> = cluster.nodes.iter().map(|n| n.client()).collect();
     let pairs = &cluster.plan.pairs;
     let attempts = Mutex::new(Vec::new());
+    // Idempotency keys and invoice descriptions are unique per run, so runs against a
+    // reused cluster never collide with an earlier run's quotes.
+    let run_id = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |t| t.as_micros());
     let started = Instant::now();
     let issued = AtomicU64::new(0);
     let done = AtomicBool::new(false);
     // The next payment's sequence number, or None once the run is over.
     let next = || -> Option<u64> {
-        if done.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
+        if done.load(Ordering::Relaxed) || crate::stop_requested() {
             return None;
         }
         let n = issued.fetch_add(1, Ordering::Relaxed);
@@ -165,7 +165,7 @@ pub fn run(
             &clients[payer],
             &clients[payee],
             config,
-            &format!("load-{n}"),
+            &format!("load-{run_id:x}-{n}"),
         );
         match outcome {
             Outcome::Succeeded { .. } => progress.succeeded.fetch_add(1, Ordering::Relaxed),

@@ -2,39 +2,80 @@
 //! - every payment the driver saw succeed is recorded by its payee as received, for the
 //!   invoice's amount;
 //! - no payment the driver saw fail was received (nothing lost in between);
-//! - each channel's opener side moved by exactly what crossed it: amount plus fee on a
-//!   payment's first hop, the amount on its last. Checked where every route is fixed and
-//!   at most two hops long (the driver sees neither the route LDK chose where several
-//!   exist, nor how a fee splits between several routers).
+//! - every node's channel balances moved by exactly what its payments account for: what
+//!   it received and the forwarding fees it earned (its own
+//!   `sluice_forwarding_fees_msat_total`), less what it sent and the fees it paid. This
+//!   holds whatever routes LDK chose, so it is checked on every topology; on a line or a
+//!   star it pins down every channel's movement. A payment made twice would move its
+//!   payer's balance twice, so this is also the check that nothing was paid twice.
 
 use std::time::Duration;
 
 use sluice_api::types::{ChannelInfo, PaymentStatus};
 
-use crate::cluster::Cluster;
 use crate::driver::{Attempt, Outcome};
+use crate::manifest::{Endpoint, Manifest};
 use crate::{wait_for, Error};
 
-/// How long channel balances get to settle after the last payment.
+/// How long balances and fee counters get to settle after the last payment.
 const SETTLE: Duration = Duration::from_secs(15);
+/// The counter of forwarding fees a node earned, msat.
+const FORWARDING_FEES_METRIC: &str = "sluice_forwarding_fees_msat_total";
 
-/// The opener's outbound capacity of each planned channel, msat.
-pub fn channel_balances(cluster: &Cluster) -> Result<Vec<u64>, Error> {
-    cluster
+/// What the nodes' books say at one moment: the opener's outbound capacity of each
+/// planned channel and each node's forwarding fees earned, msat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Books {
+    /// Per planned channel, its opener's outbound capacity.
+    pub channels: Vec<u64>,
+    /// Per node, the forwarding fees it earned since it started.
+    pub fees_earned: Vec<u64>,
+}
+
+/// Reads the books of every node of `cluster`.
+pub fn books(cluster: &Manifest) -> Result<Books, Error> {
+    let channels = cluster
         .plan
         .channels
         .iter()
         .map(|&(opener, peer)| {
-            let peer_id = cluster.nodes[peer].node_id().to_owned();
+            let peer_id = &cluster.nodes[peer].node_id;
             cluster.nodes[opener]
                 .client()
                 .list_channels()?
                 .into_iter()
-                .find(|c: &ChannelInfo| c.is_outbound && c.counterparty_node_id == peer_id)
+                .find(|c: &ChannelInfo| c.is_outbound && &c.counterparty_node_id == peer_id)
                 .map(|c| c.outbound_capacity_msat)
                 .ok_or_else(|| Error::Unexpected(format!("channel {opener}→{peer} is gone")))
         })
-        .collect()
+        .collect::<Result<_, Error>>()?;
+    let fees_earned = cluster
+        .nodes
+        .iter()
+        .map(forwarding_fees)
+        .collect::<Result<_, Error>>()?;
+    Ok(Books {
+        channels,
+        fees_earned,
+    })
+}
+
+/// The node's forwarding fees earned since it started, from its metrics (0 before its
+/// first forward).
+fn forwarding_fees(node: &Endpoint) -> Result<u64, Error> {
+    let response = node.client().send("GET", "/metrics", None)?;
+    if response.status != 200 {
+        return Err(Error::Unexpected(format!(
+            "{}'s /metrics answered {}",
+            node.name, response.status
+        )));
+    }
+    let text = response.text();
+    let value = text.lines().find_map(|line| {
+        let rest = line.strip_prefix(FORWARDING_FEES_METRIC)?;
+        rest.strip_prefix(' ')?.trim().parse::<f64>().ok()
+    });
+    Ok(value.map_or(0, |v| v as u64))
 }
 
 /// What was checked and what failed.
@@ -42,21 +83,85 @@ pub fn channel_balances(cluster: &Cluster) -> Result<Vec<u64>, Error> {
 pub struct Checked {
     /// Payments compared with their payee's record.
     pub payments: u64,
-    /// Channels whose balance was checked.
-    pub channels: u64,
+    /// Nodes whose balance movement was checked.
+    pub nodes: u64,
     /// Every violation, described.
     pub violations: Vec<String>,
 }
 
-/// Checks `attempts` against the cluster, `before` being [`channel_balances`] before the
-/// run and `amount_msat` each payment's amount.
+/// Checks `attempts` against the cluster, `before` being its [`books`] before the run and
+/// `amount_msat` each payment's amount; balances get 15 s to settle.
 pub fn check(
-    cluster: &Cluster,
+    cluster: &Manifest,
     attempts: &[Attempt],
-    before: &[u64],
+    before: &Books,
     amount_msat: u64,
 ) -> Result<Checked, Error> {
+    check_within(cluster, attempts, before, amount_msat, SETTLE)
+}
+
+/// [`check`], with balances given `settle` to match.
+pub fn check_within(
+    cluster: &Manifest,
+    attempts: &[Attempt],
+    before: &Books,
+    amount_msat: u64,
+    settle: Duration,
+) -> Result<Checked, Error> {
     let mut checked = Checked::default();
+    check_payees(cluster, attempts, amount_msat, &mut checked)?;
+
+    // What each node's payments say its balance must have moved by, msat (outflow < 0).
+    let mut expected = vec![0i128; cluster.nodes.len()];
+    for attempt in attempts {
+        if let Outcome::Succeeded { fee_msat } = attempt.outcome {
+            expected[attempt.payer] -= i128::from(amount_msat + fee_msat);
+            expected[attempt.payee] += i128::from(amount_msat);
+        }
+    }
+    let movements = |now: &Books| movements(cluster, before, now);
+    let settled = wait_for("channel balances to settle", settle, || {
+        let now = books(cluster)?;
+        Ok((movements(&now) == expected).then_some(()))
+    });
+    checked.nodes = cluster.nodes.len() as u64;
+    if settled.is_err() {
+        let moved = movements(&books(cluster)?);
+        for (node, (moved, expected)) in cluster.nodes.iter().zip(moved.iter().zip(&expected)) {
+            if moved != expected {
+                checked.violations.push(format!(
+                    "{}: its channel balances moved {moved} msat (forwarding fees aside), its \
+                     payments account for {expected} msat",
+                    node.name
+                ));
+            }
+        }
+    }
+    Ok(checked)
+}
+
+/// Each node's balance movement from `before` to `now`, msat, less the forwarding fees it
+/// earned in between: what its own payments must account for.
+fn movements(cluster: &Manifest, before: &Books, now: &Books) -> Vec<i128> {
+    let mut moved = vec![0i128; cluster.nodes.len()];
+    for (i, &(opener, peer)) in cluster.plan.channels.iter().enumerate() {
+        let out = i128::from(before.channels[i]) - i128::from(now.channels[i]);
+        moved[opener] -= out;
+        moved[peer] += out;
+    }
+    for (node, moved) in moved.iter_mut().enumerate() {
+        *moved -= i128::from(now.fees_earned[node]) - i128::from(before.fees_earned[node]);
+    }
+    moved
+}
+
+/// Every attempt against its payee's record.
+fn check_payees(
+    cluster: &Manifest,
+    attempts: &[Attempt],
+    amount_msat: u64,
+    checked: &mut Checked,
+) -> Result<(), Error> {
     for attempt in attempts.iter().filter(|a| !a.payment_hash.is_empty()) {
         checked.payments += 1;
         let payee = &cluster.nodes[attempt.payee];
@@ -78,51 +183,5 @@ pub fn check(
             (Outcome::Failed(_), None) => {}
         }
     }
-
-    let plan = &cluster.plan;
-    if plan.paths.iter().any(|p| p.is_empty() || p.len() > 2) {
-        return Ok(checked);
-    }
-    let mut expected: Vec<u64> = vec![0; plan.channels.len()];
-    for attempt in attempts {
-        let Outcome::Succeeded { fee_msat } = attempt.outcome else {
-            continue;
-        };
-        let pair = plan
-            .pairs
-            .iter()
-            .position(|&p| p == (attempt.payer, attempt.payee))
-            .ok_or_else(|| Error::Unexpected("a payment outside the plan".into()))?;
-        for (hop, &channel) in plan.paths[pair].iter().enumerate() {
-            expected[channel] += if hop == 0 {
-                amount_msat + fee_msat
-            } else {
-                amount_msat
-            };
-        }
-    }
-    let settled = wait_for("channel balances to settle", SETTLE, || {
-        let now = channel_balances(cluster)?;
-        let moved: Vec<u64> = before
-            .iter()
-            .zip(&now)
-            .map(|(b, n)| b.saturating_sub(*n))
-            .collect();
-        Ok((moved == expected).then_some(moved))
-    });
-    checked.channels = plan.channels.len() as u64;
-    if settled.is_err() {
-        let now = channel_balances(cluster)?;
-        for (i, ((b, n), e)) in before.iter().zip(&now).zip(&expected).enumerate() {
-            let moved = b.saturating_sub(*n);
-            if moved != *e {
-                let (opener, peer) = plan.channels[i];
-                checked.violations.push(format!(
-                    "channel {opener}→{peer}: the opener's side moved {moved} msat, the payments \
-                     account for {e} msat"
-                ));
-            }
-        }
-    }
-    Ok(checked)
+    Ok(())
 }

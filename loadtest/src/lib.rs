@@ -1,4 +1,4 @@
-//! The regtest cluster harness (DESIGN.md §9), the start of the load driver.
+//! The regtest cluster harness (DESIGN.md §9) and the load driver.
 //!
 //! The harness runs real processes on 127.0.0.1 and talks to them only as a user would:
 //! nodes through their HTTP API, the chain through its JSON-RPC.
@@ -13,7 +13,13 @@
 //!   small blocking HTTP/1.1 clients over [`std::net::TcpStream`].
 //! - [`cluster`]: a chain and N nodes built into a topology (line, star, ring) of
 //!   funded, confirmed, announced channels every payer routes over.
-//! - [`wait_for`]: poll a condition with a deadline instead of sleeping.
+//! - [`manifest`]: a running cluster as the driver sees it, written by `--hold` and read
+//!   by `--reuse`.
+//! - [`driver`]: payments through the API, closed or open loop; [`invariants`]: what the
+//!   nodes' own records must say after a run; [`ceiling`]: the machine's signature-bound
+//!   ceiling; [`report`] and [`charts`]: the results as JSON, Markdown and SVG.
+//! - [`wait_for`]: poll a condition with a deadline instead of sleeping; it gives up when
+//!   [`request_stop`] is called (Ctrl-C).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -32,15 +38,19 @@
 //! # }
 //! ```
 
+pub mod ceiling;
+pub mod charts;
 pub mod client;
 pub mod cluster;
 pub mod driver;
 pub mod invariants;
+pub mod manifest;
 pub mod process;
 pub mod report;
 pub mod usage;
 
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub use client::{ApiClient, ChainRpc, HttpResponse};
@@ -76,6 +86,9 @@ pub enum Error {
     /// A process printed or answered something the harness cannot read.
     #[error("unexpected: {0}")]
     Unexpected(String),
+    /// [`request_stop`] was called (Ctrl-C) while the harness waited.
+    #[error("stopped (Ctrl-C) while waiting for {0}")]
+    Stopped(String),
     /// A deadline passed.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {
@@ -123,6 +136,40 @@ impl Error {
     }
 }
 
+/// Set by [`request_stop`]: the whole process is asked to wind down.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Asks every wait of the harness (process start-up, [`wait_for`]) and the load driver to
+/// give up: Ctrl-C in `sluice-loadtest`. Handles then drop and kill their processes, so a
+/// stop during cluster set-up leaves nothing behind.
+pub fn request_stop() {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Set once [`stop_on_ctrl_c`] installed its handler.
+static CTRL_C_HANDLED: AtomicBool = AtomicBool::new(false);
+
+/// Makes Ctrl-C call [`request_stop`] instead of killing the process, for a program that
+/// winds down in order (the load driver). From then on every process the harness starts
+/// gets its own process group, so the terminal's SIGINT reaches the harness alone and the
+/// nodes are stopped by their handles, not under the harness's feet. Without this (in
+/// tests) a Ctrl-C reaches the nodes too, so none outlives an interrupted test.
+pub fn stop_on_ctrl_c() -> Result<(), Error> {
+    ctrlc::set_handler(request_stop)
+        .map_err(|e| Error::Unexpected(format!("installing the Ctrl-C handler: {e}")))?;
+    CTRL_C_HANDLED.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+pub(crate) fn ctrl_c_handled() -> bool {
+    CTRL_C_HANDLED.load(Ordering::Relaxed)
+}
+
+/// Whether [`request_stop`] was called.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
 /// How often [`wait_for`] probes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -139,6 +186,9 @@ pub fn wait_for<T>(
     loop {
         if let Some(value) = probe()? {
             return Ok(value);
+        }
+        if stop_requested() {
+            return Err(Error::Stopped(what.to_owned()));
         }
         if Instant::now() >= deadline {
             return Err(Error::Timeout {

@@ -2,18 +2,18 @@
 //! invoices through the HTTP API, and reports throughput, latency, failures and
 //! resource use, after checking that every payment is accounted for.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice_loadtest::cluster::{Cluster, ClusterSpec, Topology};
 use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Progress, Stop};
+use sluice_loadtest::manifest::Manifest;
 use sluice_loadtest::report::{self, Conditions, NodeUsage};
-use sluice_loadtest::{invariants, usage, Error, NodeOptions, SluiceBinary};
+use sluice_loadtest::{ceiling, invariants, usage, Error, NodeOptions, SluiceBinary};
 
 /// The largest channel LDK accepts without large-channel support on both sides.
 const DEFAULT_CAPACITY_SAT: u64 = 16_000_000;
@@ -53,9 +53,17 @@ struct Args {
     /// quote (quote_pay then pay, the TreasuryRouter path) or direct (pay the invoice).
     #[arg(long, default_value = "quote", value_parser = parse_mode)]
     mode: Mode,
-    /// Where to write report.json and report.md.
+    /// Where to write report.json, report.md and the charts (and cluster.json with
+    /// --hold).
     #[arg(long, default_value = "loadtest-report")]
     out: PathBuf,
+    /// Build the cluster, write its manifest to OUT/cluster.json and keep it up until
+    /// Ctrl-C, without paying: later runs drive it with --reuse.
+    #[arg(long, conflicts_with = "reuse")]
+    hold: bool,
+    /// Drive the cluster of this manifest (written by --hold) instead of building one.
+    #[arg(long, value_name = "CLUSTER_JSON", conflicts_with_all = ["topology", "nodes", "capacity_sat"])]
+    reuse: Option<PathBuf>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -99,7 +107,7 @@ fn machine() -> String {
     )
 }
 
-fn roles(cluster: &Cluster) -> Vec<String> {
+fn roles(cluster: &Manifest) -> Vec<String> {
     (0..cluster.nodes.len())
         .map(|i| {
             let pays = cluster.plan.pairs.iter().any(|&(p, _)| p == i);
@@ -115,7 +123,8 @@ fn roles(cluster: &Cluster) -> Vec<String> {
         .collect()
 }
 
-fn run(args: Args, cancel: &AtomicBool) -> Result<report::Report, Error> {
+/// Builds the cluster the flags describe.
+fn start_cluster(args: &Args) -> Result<Cluster, Error> {
     let binary = SluiceBinary::for_workspace()?;
     let spec = ClusterSpec {
         topology: args.topology,
@@ -134,7 +143,75 @@ fn run(args: Args, cancel: &AtomicBool) -> Result<report::Report, Error> {
         cluster.plan.channels.len(),
         cluster.plan.pairs.len()
     );
+    Ok(cluster)
+}
 
+/// `--hold`: builds the cluster, writes its manifest and keeps it up until Ctrl-C.
+fn hold(args: &Args) -> Result<(), Error> {
+    let cluster = start_cluster(args)?;
+    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
+        what: format!("creating {}", args.out.display()),
+        source,
+    })?;
+    let path = args.out.join("cluster.json");
+    cluster.manifest().write(&path)?;
+    eprintln!(
+        "cluster held; drive it with `--reuse {}`; Ctrl-C tears it down",
+        path.display()
+    );
+    while !sluice_loadtest::stop_requested() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("tearing the cluster down …");
+    drop(cluster);
+    // The manifest's addresses and tokens are dead now.
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+/// Shows the run's progress on a bar until `run` returns.
+fn with_progress<T>(stop: Stop, progress: &Progress, run: impl FnOnce() -> T) -> T {
+    let bar = match stop {
+        Stop::Count(count) => ProgressBar::new(count),
+        Stop::After(limit) => ProgressBar::new(limit.as_secs().max(1)),
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut last = (Instant::now(), 0u64);
+            while !bar.is_finished() {
+                std::thread::sleep(Duration::from_millis(250));
+                let ok = progress.succeeded.load(Ordering::Relaxed);
+                let failed = progress.failed.load(Ordering::Relaxed);
+                let rate = (ok - last.1) as f64 / last.0.elapsed().as_secs_f64();
+                last = (Instant::now(), ok);
+                match stop {
+                    Stop::Count(_) => bar.set_position(ok + failed),
+                    Stop::After(_) => bar.set_position(started.elapsed().as_secs()),
+                }
+                bar.set_message(format!("{ok} paid · {rate:.0}/s · {failed} failed"));
+            }
+        });
+        let result = run();
+        bar.finish();
+        result
+    })
+}
+
+fn run(args: &Args) -> Result<report::Report, Error> {
+    // A cluster built here lives until the report is written.
+    let (_owned, cluster) = match &args.reuse {
+        Some(path) => (None, Manifest::read(path)?),
+        None => {
+            let cluster = start_cluster(args)?;
+            let manifest = cluster.manifest();
+            (Some(cluster), manifest)
+        }
+    };
     let config = DriverConfig {
         load: match args.rate {
             Some(rate) => Load::Open { rate },
@@ -150,47 +227,19 @@ fn run(args: Args, cancel: &AtomicBool) -> Result<report::Report, Error> {
         amount_sat: args.amount_sat,
         max_fee_sat: args.max_fee_sat,
     };
-    let before = invariants::channel_balances(&cluster)?;
+    let costs = ceiling::measure()
+        .inspect_err(|e| eprintln!("warning: no signature-bound ceiling: {e}"))
+        .ok();
+    let before = invariants::books(&cluster)?;
     let cpu_before: Vec<Duration> = cluster
         .nodes
         .iter()
-        .map(|n| {
-            n.pid()
-                .and_then(usage::of)
-                .map_or(Duration::ZERO, |u| u.cpu)
-        })
+        .map(|n| n.pid.and_then(usage::of).map_or(Duration::ZERO, |u| u.cpu))
         .collect();
 
-    let progress = Arc::new(Progress::default());
-    let bar = match config.stop {
-        Stop::Count(count) => ProgressBar::new(count),
-        Stop::After(limit) => ProgressBar::new(limit.as_secs().max(1)),
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let started = Instant::now();
-    let result = std::thread::scope(|s| {
-        let ticker = s.spawn(|| {
-            let mut last = (Instant::now(), 0u64);
-            while !bar.is_finished() {
-                std::thread::sleep(Duration::from_millis(250));
-                let ok = progress.succeeded.load(Ordering::Relaxed);
-                let failed = progress.failed.load(Ordering::Relaxed);
-                let rate = (ok - last.1) as f64 / last.0.elapsed().as_secs_f64();
-                last = (Instant::now(), ok);
-                match config.stop {
-                    Stop::Count(_) => bar.set_position(ok + failed),
-                    Stop::After(_) => bar.set_position(started.elapsed().as_secs()),
-                }
-                bar.set_message(format!("{ok} paid · {rate:.0}/s · {failed} failed"));
-            }
-        });
-        let result = driver::run(&cluster, config, &progress, cancel);
-        bar.finish();
-        let _ = ticker.join();
-        result
+    let progress = Progress::default();
+    let result = with_progress(config.stop, &progress, || {
+        driver::run(&cluster, config, &progress)
     });
 
     eprintln!("checking every payment against its payee …");
@@ -201,9 +250,9 @@ fn run(args: Args, cancel: &AtomicBool) -> Result<report::Report, Error> {
         .zip(roles(&cluster))
         .zip(cpu_before)
         .map(|((node, role), cpu_before)| {
-            let now = node.pid().and_then(usage::of).unwrap_or_default();
+            let now = node.pid.and_then(usage::of).unwrap_or_default();
             NodeUsage {
-                name: node.name().to_owned(),
+                name: node.name.clone(),
                 role,
                 cpu_secs: now.cpu.saturating_sub(cpu_before).as_secs_f64(),
                 peak_rss_mib: now.peak_rss_bytes as f64 / 1024.0 / 1024.0,
@@ -212,7 +261,7 @@ fn run(args: Args, cancel: &AtomicBool) -> Result<report::Report, Error> {
         .collect();
     let conditions = Conditions {
         machine: machine(),
-        topology: format!("{} of {}", args.topology, args.nodes),
+        topology: format!("{} of {}", cluster.topology, cluster.nodes.len()),
         load: match config.load {
             Load::Closed { concurrency } => format!("closed loop, {concurrency} in flight"),
             Load::Open { rate } => format!("open loop, {rate} payments/s"),
@@ -222,37 +271,52 @@ fn run(args: Args, cancel: &AtomicBool) -> Result<report::Report, Error> {
             Mode::Direct => "direct pay".into(),
         },
         amount_sat: args.amount_sat,
-        capacity_sat: args.capacity_sat,
+        capacity_sat: cluster.capacity_sat,
         durability: "every channel-state change fsynced (group commit) before it is acted on"
             .into(),
     };
-    let report = report::summarise(&result, nodes, checked, conditions)?;
+    let mut report = report::summarise(&result, nodes, checked, conditions)?;
+    if let Some(costs) = costs {
+        let pairs = &cluster.plan.pairs;
+        let hops: usize = pairs
+            .iter()
+            .filter_map(|&(payer, payee)| cluster.plan.min_hops(payer, payee))
+            .sum();
+        report.ceiling = Some(ceiling::ceiling(
+            costs,
+            hops as f64 / pairs.len().max(1) as f64,
+            args.mode == Mode::Quote,
+            std::thread::available_parallelism().map_or(1, usize::from),
+            report.throughput_pps,
+        ));
+    }
     report.write(&args.out)?;
     Ok(report)
 }
 
+fn print_report(report: &report::Report, out: &Path) -> ExitCode {
+    println!("{}", report.markdown());
+    println!("report: {}", out.join("report.json").display());
+    if report.invariants.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
-    let out = args.out.clone();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    // Ctrl-C ends the run early; the cluster is then torn down as after a normal run.
-    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+    // Ctrl-C ends the set-up or the run early; the cluster is then torn down in order.
+    if let Err(e) = sluice_loadtest::stop_on_ctrl_c() {
         eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
     }
-    match run(args, &cancel) {
-        Ok(report) => {
-            println!("{}", report.markdown());
-            println!("report: {}", out.join("report.json").display());
-            if report.invariants.violations.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(3)
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    let outcome = if args.hold {
+        hold(&args).map(|()| ExitCode::SUCCESS)
+    } else {
+        run(&args).map(|report| print_report(&report, &args.out))
+    };
+    outcome.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
 }

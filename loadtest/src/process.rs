@@ -52,6 +52,7 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::Read;
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -283,6 +284,10 @@ impl Running {
         let create = |path: &Path| {
             File::create(path).map_err(Error::io(format!("creating {}", path.display())))
         };
+        if crate::ctrl_c_handled() {
+            // See `stop_on_ctrl_c`: the harness stops its processes itself.
+            command.process_group(0);
+        }
         command
             .stdout(create(&stdout_path)?)
             .stderr(create(&stderr_path)?);
@@ -313,6 +318,10 @@ impl Running {
                     status,
                     stderr: tail(&running.stderr, STDERR_TAIL_LINES),
                 });
+            }
+            if crate::stop_requested() {
+                let _ = running.kill();
+                return Err(Error::Stopped(format!("{name} to start")));
             }
             if started.elapsed() >= timeout {
                 let _ = running.kill();

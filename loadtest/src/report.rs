@@ -1,6 +1,7 @@
 //! The run's report: throughput, latency percentiles from an HDR histogram, outcomes by
-//! reason, fees, per-node resource use, the invariants, and the conditions it ran under;
-//! as JSON (`report.json`) and Markdown (`report.md`).
+//! reason, fees, per-node resource use, the signature-bound ceiling, the invariants, and
+//! the conditions it ran under; as JSON (`report.json`), Markdown (`report.md`) and
+//! charts (`latency.svg`, `timeline.svg`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,6 +10,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::ceiling::Ceiling;
+use crate::charts::{self, Bucket, Second};
 use crate::driver::{Attempt, Outcome, RunResult};
 use crate::invariants::Checked;
 use crate::Error;
@@ -84,6 +87,13 @@ pub struct Report {
     pub elapsed_secs: f64,
     /// Per-node resource use.
     pub nodes: Vec<NodeUsage>,
+    /// The machine's signature-bound ceiling and the run's fraction of it, where it was
+    /// measured.
+    pub ceiling: Option<Ceiling>,
+    /// The latency histogram (logarithmic buckets).
+    pub histogram: Vec<Bucket>,
+    /// Throughput and p99 latency per second.
+    pub timeline: Vec<Second>,
     /// The invariants checked after the run.
     pub invariants: Checked,
     /// Where and how it ran.
@@ -137,6 +147,9 @@ pub fn summarise(
         fees_paid_msat: fees,
         elapsed_secs: elapsed.as_secs_f64(),
         nodes,
+        ceiling: None,
+        histogram: charts::histogram(&run.attempts),
+        timeline: charts::timeline(&run.attempts),
         invariants,
         conditions,
     })
@@ -186,12 +199,33 @@ impl Report {
                 n.name, n.role, n.cpu_secs, n.peak_rss_mib
             ));
         }
+        if let Some(c) = &self.ceiling {
+            md.push_str(&format!(
+                "\n## Signature-bound ceiling\n\n\
+                 Measured in this run, one core: ECDSA sign {:.1} µs, verify {:.1} µs, Schnorr \
+                 sign {:.1} µs. A payment crossing {:.2} channels takes {:.0} ECDSA signatures \
+                 made and verified and {:.0} Schnorr signature(s): {:.0} µs of CPU, unbatched. \
+                 On {} cores that is at most {:.0} payments/s; this run reached {:.1} % of \
+                 it.\n",
+                c.costs.ecdsa_sign_us,
+                c.costs.ecdsa_verify_us,
+                c.costs.schnorr_sign_us,
+                c.hops_per_payment,
+                c.ecdsa_signatures_per_payment,
+                c.schnorr_signatures_per_payment,
+                c.cpu_us_per_payment,
+                c.cores,
+                c.ceiling_pps,
+                c.fraction * 100.0,
+            ));
+        }
+        md.push_str("\n## Charts\n\n![latency](latency.svg)\n\n![timeline](timeline.svg)\n");
         let inv = &self.invariants;
         md.push_str(&format!(
-            "\n## Invariants\n\n{} payments compared with their payee's records, {} channel \
-             balances checked: {}\n",
+            "\n## Invariants\n\n{} payments compared with their payee's records, {} nodes' \
+             balance movements checked: {}\n",
             inv.payments,
-            inv.channels,
+            inv.nodes,
             if inv.violations.is_empty() {
                 "all hold.".to_owned()
             } else {
@@ -205,7 +239,7 @@ impl Report {
         md
     }
 
-    /// Writes `report.json` and `report.md` into `dir`.
+    /// Writes `report.json`, `report.md`, `latency.svg` and `timeline.svg` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), Error> {
         let io = |what: &str| {
             let what = format!("{what} in {}", dir.display());
@@ -216,6 +250,11 @@ impl Report {
             .map_err(|e| Error::Unexpected(format!("encoding the report: {e}")))?;
         std::fs::write(dir.join("report.json"), json).map_err(io("writing report.json"))?;
         std::fs::write(dir.join("report.md"), self.markdown()).map_err(io("writing report.md"))?;
+        let latency =
+            charts::latency_svg(&self.histogram, self.latency_ms.p50, self.latency_ms.p99);
+        std::fs::write(dir.join("latency.svg"), latency).map_err(io("writing latency.svg"))?;
+        let timeline = charts::timeline_svg(&self.timeline);
+        std::fs::write(dir.join("timeline.svg"), timeline).map_err(io("writing timeline.svg"))?;
         Ok(())
     }
 }
