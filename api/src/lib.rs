@@ -87,6 +87,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -132,12 +133,18 @@ pub fn router<B: NodeBackend>(
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight and returns.
+/// requests in flight and returns. Connections have Nagle's algorithm off, so an answer
+/// written in parts never waits on the client's delayed ACK.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set on an API connection");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

@@ -82,10 +82,14 @@ pub async fn connect(
     if peers.peer_by_node_id(&node_id).is_some() {
         return Ok(());
     }
-    let closed = lightning_net_tokio::connect_outbound(Arc::clone(peers), node_id, address)
+    let stream = crate::peer_socket::connect(address)
         .await
-        .ok_or_else(|| NodeError::PeerUnreachable(format!("cannot connect to {address}")))?;
-    tokio::spawn(closed);
+        .map_err(|e| NodeError::PeerUnreachable(format!("cannot connect to {address}: {e}")))?;
+    tokio::spawn(lightning_net_tokio::setup_outbound(
+        Arc::clone(peers),
+        node_id,
+        stream,
+    ));
     let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
     loop {
         if peers.peer_by_node_id(&node_id).is_some() {

@@ -352,7 +352,7 @@ async fn accept_peers(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let peers = Arc::clone(&components.peer_manager);
-                    match stream.into_std() {
+                    match crate::peer_socket::prepare(stream) {
                         Ok(stream) => {
                             tokio::spawn(lightning_net_tokio::setup_inbound(peers, stream));
                         }
