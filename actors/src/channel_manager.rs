@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::events::EventDispatcher;
+use crate::forwarder;
 use crate::persist::{PersistWriter, WriterParts};
 use crate::supervisor::Fatal;
 use crate::Components;
@@ -32,11 +33,21 @@ pub enum ChannelManagerMsg {
 pub struct ChannelManagerState {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    forwarder: Option<JoinHandle<()>>,
     writer: Option<PersistWriter>,
 }
 
 /// The channel manager actor.
 pub struct ChannelManagerActor;
+
+/// What the channel manager actor starts with.
+pub struct ChannelManagerArgs {
+    /// The node's LDK objects.
+    pub components: Components,
+    /// Forward HTLCs as soon as they are committed instead of after LDK's random batching
+    /// delay (see [`crate::forwarder`]).
+    pub skip_forward_delay: bool,
+}
 
 async fn run_processor(
     components: Components,
@@ -78,13 +89,17 @@ async fn run_processor(
 impl Actor for ChannelManagerActor {
     type Msg = ChannelManagerMsg;
     type State = ChannelManagerState;
-    type Arguments = Components;
+    type Arguments = ChannelManagerArgs;
 
     async fn pre_start(
         &self,
         myself: ActorRef<ChannelManagerMsg>,
-        components: Components,
+        args: ChannelManagerArgs,
     ) -> Result<ChannelManagerState, ActorProcessingErr> {
+        let ChannelManagerArgs {
+            components,
+            skip_forward_delay,
+        } = args;
         let failures = myself.clone();
         let writer = PersistWriter::start(
             WriterParts {
@@ -99,6 +114,12 @@ impl Actor for ChannelManagerActor {
             },
         )?;
         let (stop, stopped) = watch::channel(false);
+        let forwarder = skip_forward_delay.then(|| {
+            tokio::spawn(forwarder::run(
+                Arc::clone(&components.channel_manager),
+                stopped.clone(),
+            ))
+        });
         let processor = tokio::spawn(run_processor(components, stopped));
         let task = tokio::spawn(async move {
             let error = match processor.await {
@@ -111,6 +132,7 @@ impl Actor for ChannelManagerActor {
         Ok(ChannelManagerState {
             stop,
             task: Some(task),
+            forwarder,
             writer: Some(writer),
         })
     }
@@ -140,6 +162,9 @@ impl Actor for ChannelManagerActor {
         let _ = state.stop.send(true);
         if let Some(task) = state.task.take() {
             let _ = task.await;
+        }
+        if let Some(forwarder) = state.forwarder.take() {
+            let _ = forwarder.await;
         }
         // The processor's last manager write is queued or done; write the rest and stop.
         if let Some(writer) = state.writer.take() {

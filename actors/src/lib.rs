@@ -14,6 +14,7 @@ pub mod clock;
 mod components;
 mod error;
 pub mod events;
+pub mod forwarder;
 pub mod health;
 pub mod logger;
 pub mod pathfinding;

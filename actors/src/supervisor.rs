@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use std::sync::Arc;
 
 use crate::chain_sync::{ChainSync, ChainSyncArgs};
-use crate::channel_manager::ChannelManagerActor;
+use crate::channel_manager::{ChannelManagerActor, ChannelManagerArgs};
 use crate::pathfinding::{self, PathfindingFactory};
 use crate::payments::{self, PaymentsActor, PaymentsConfig};
 use crate::receipts::actor::{self as receipt_actor, ReceiptSignerActor};
@@ -96,6 +96,8 @@ pub struct SupervisorArgs {
     pub pathfinding_workers: usize,
     /// The payments actor's settings.
     pub payments: PaymentsConfig,
+    /// Forward HTLCs without LDK's random batching delay (see [`crate::forwarder`]).
+    pub skip_forward_delay: bool,
 }
 
 /// Restart bookkeeping of one child.
@@ -115,6 +117,7 @@ pub struct SupervisorState {
     receipt_signer: Arc<ReceiptSigner>,
     pathfinding_workers: usize,
     payments: PaymentsConfig,
+    skip_forward_delay: bool,
 }
 
 /// The root actor.
@@ -146,10 +149,14 @@ impl NodeSupervisor {
                 sync.get_cell()
             }
             Child::ChannelManager => {
+                let args = ChannelManagerArgs {
+                    components: c,
+                    skip_forward_delay: state.skip_forward_delay,
+                };
                 let (manager, _) = Actor::spawn_linked(
                     Some("channel_manager".into()),
                     ChannelManagerActor,
-                    c,
+                    args,
                     cell,
                 )
                 .await?;
@@ -241,6 +248,7 @@ impl Actor for NodeSupervisor {
             receipt_signer: args.receipt_signer,
             pathfinding_workers: args.pathfinding_workers,
             payments: args.payments,
+            skip_forward_delay: args.skip_forward_delay,
         };
         // The wallet first: chain sync tells it about new blocks. The receipt signer
         // before anything that settles payments.

@@ -86,8 +86,8 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::Router;
 use axum::serve::ListenerExt;
+use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 

@@ -279,6 +279,24 @@ impl ApiClient {
         self.call("GET", path, None::<&()>)
     }
 
+    /// The value of an unlabelled metric from `GET /metrics` (a counter or gauge), or
+    /// `None` while the node has not recorded it.
+    pub fn metric(&self, name: &str) -> Result<Option<f64>, Error> {
+        let response = self.send("GET", "/metrics", None)?;
+        if response.status != 200 {
+            return Err(Error::Api {
+                request: "GET /metrics".into(),
+                status: response.status,
+                code: String::new(),
+                message: response.text(),
+            });
+        }
+        Ok(response.text().lines().find_map(|line| {
+            let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+            value.trim().parse().ok()
+        }))
+    }
+
     /// `GET /healthz`.
     pub fn health(&self) -> Result<HealthResponse, Error> {
         self.get(paths::HEALTHZ)

@@ -63,19 +63,10 @@ pub fn books(cluster: &Manifest) -> Result<Books, Error> {
 /// The node's forwarding fees earned since it started, from its metrics (0 before its
 /// first forward).
 fn forwarding_fees(node: &Endpoint) -> Result<u64, Error> {
-    let response = node.client().send("GET", "/metrics", None)?;
-    if response.status != 200 {
-        return Err(Error::Unexpected(format!(
-            "{}'s /metrics answered {}",
-            node.name, response.status
-        )));
-    }
-    let text = response.text();
-    let value = text.lines().find_map(|line| {
-        let rest = line.strip_prefix(FORWARDING_FEES_METRIC)?;
-        rest.strip_prefix(' ')?.trim().parse::<f64>().ok()
-    });
-    Ok(value.map_or(0, |v| v as u64))
+    Ok(node
+        .client()
+        .metric(FORWARDING_FEES_METRIC)?
+        .map_or(0, |fees| fees as u64))
 }
 
 /// What was checked and what failed.

@@ -15,8 +15,8 @@ use sluice_loadtest::manifest::Manifest;
 use sluice_loadtest::report::{self, Conditions, NodeUsage};
 use sluice_loadtest::{ceiling, invariants, usage, Error, NodeOptions, SluiceBinary};
 
-/// The largest channel LDK accepts without large-channel support on both sides.
-const DEFAULT_CAPACITY_SAT: u64 = 16_000_000;
+/// 1 BTC: 10,000 payments of 10,000 sat one way (a large channel; sluice accepts them).
+const DEFAULT_CAPACITY_SAT: u64 = 100_000_000;
 
 #[derive(Parser, Debug)]
 #[command(about, version)]
@@ -50,6 +50,10 @@ struct Args {
     /// Each channel's capacity, sat.
     #[arg(long, default_value_t = DEFAULT_CAPACITY_SAT)]
     capacity_sat: u64,
+    /// Start the nodes with `--skip-forward-delay`: HTLCs are forwarded as soon as they
+    /// are committed instead of after LDK's random batching delay.
+    #[arg(long)]
+    skip_forward_delay: bool,
     /// quote (quote_pay then pay, the TreasuryRouter path) or direct (pay the invoice).
     #[arg(long, default_value = "quote", value_parser = parse_mode)]
     mode: Mode,
@@ -62,7 +66,11 @@ struct Args {
     #[arg(long, conflicts_with = "reuse")]
     hold: bool,
     /// Drive the cluster of this manifest (written by --hold) instead of building one.
-    #[arg(long, value_name = "CLUSTER_JSON", conflicts_with_all = ["topology", "nodes", "capacity_sat"])]
+    #[arg(
+        long,
+        value_name = "CLUSTER_JSON",
+        conflicts_with_all = ["topology", "nodes", "capacity_sat", "skip_forward_delay"]
+    )]
     reuse: Option<PathBuf>,
 }
 
@@ -136,7 +144,14 @@ fn start_cluster(args: &Args) -> Result<Cluster, Error> {
         args.topology, args.nodes
     );
     let setup = Instant::now();
-    let cluster = Cluster::start(&binary, spec, NodeOptions::regtest)?;
+    let node_args: &[&str] = if args.skip_forward_delay {
+        &["--skip-forward-delay"]
+    } else {
+        &[]
+    };
+    let cluster = Cluster::start(&binary, spec, |chain| {
+        NodeOptions::regtest(chain).args(node_args.iter().copied())
+    })?;
     eprintln!(
         "cluster ready in {:.1} s: {} channels, {} payer→payee pairs",
         setup.elapsed().as_secs_f64(),
@@ -274,6 +289,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         capacity_sat: cluster.capacity_sat,
         durability: "every channel-state change fsynced (group commit) before it is acted on"
             .into(),
+        node_args: cluster.node_args.join(" "),
     };
     let mut report = report::summarise(&result, nodes, checked, conditions)?;
     if let Some(costs) = costs {

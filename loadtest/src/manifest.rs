@@ -47,6 +47,9 @@ pub struct Manifest {
     pub plan: Plan,
     /// The nodes; `plan` indexes into them.
     pub nodes: Vec<Endpoint>,
+    /// The `sluice run` flags the nodes were started with beyond the harness's own (for
+    /// example `--skip-forward-delay`), for the report's conditions.
+    pub node_args: Vec<String>,
 }
 
 impl Manifest {
@@ -67,6 +70,11 @@ impl Manifest {
                     pid: n.pid(),
                 })
                 .collect(),
+            node_args: cluster
+                .nodes
+                .first()
+                .map(|n| n.options().extra_args.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -134,6 +142,7 @@ mod tests {
                     pid: Some(100 + i as u32),
                 })
                 .collect(),
+            node_args: vec!["--skip-forward-delay".into()],
         }
     }
 

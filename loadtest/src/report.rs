@@ -66,6 +66,8 @@ pub struct Conditions {
     pub capacity_sat: u64,
     /// What a durable write means for the nodes.
     pub durability: String,
+    /// Flags the nodes ran with beyond the harness's own (empty: none).
+    pub node_args: String,
 }
 
 /// The report.
@@ -163,7 +165,7 @@ impl Report {
         let mut md = format!(
             "# sluice load test\n\n\
              {} · {} · {} · {} sat payments over {} sat channels\n\n\
-             Machine: {}. Durability: {}.\n\n\
+             Machine: {}. Durability: {}. Node flags: {}.\n\n\
              | | |\n|---|---|\n\
              | succeeded | {} |\n| failed | {} |\n| throughput | {:.1} payments/s |\n\
              | latency p50 / p90 / p99 / p99.9 / max | {:.1} / {:.1} / {:.1} / {:.1} / {:.1} ms |\n\
@@ -175,6 +177,11 @@ impl Report {
             c.capacity_sat,
             c.machine,
             c.durability,
+            if c.node_args.is_empty() {
+                "none"
+            } else {
+                &c.node_args
+            },
             self.succeeded,
             self.failed,
             self.throughput_pps,

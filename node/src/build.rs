@@ -98,8 +98,20 @@ fn corrupt(what: &'static str) -> impl Fn(lightning::io::Error) -> StartError {
     }
 }
 
-/// The channel configuration sluice uses: anchors off until bump handling lands (the
-/// wallet would need to fund CPFP), 0-conf accepted only when asked per channel.
+/// The largest channel a peer may open to us: 100 BTC. Above 2^24 sat a channel is a
+/// large channel (`option_support_large_channel`, which LDK advertises); a router's
+/// channels carry many payments, and 2^24 sat is only about 1,600 payments of 10,000 sat
+/// one way.
+pub const MAX_INBOUND_CHANNEL_SAT: u64 = 10_000_000_000;
+
+/// The most HTLCs we let a peer have pending towards us on one channel: the protocol's
+/// limit (BOLT 2), so concurrency is capped by the peers' limits, not ours (LDK's
+/// default is 50).
+pub const MAX_ACCEPTED_HTLCS: u16 = 483;
+
+/// The channel configuration sluice uses: anchor channels, large channels, the most
+/// HTLCs in flight the protocol allows, and every inbound channel put to the channel
+/// policy (0-conf only for trusted peers).
 pub fn user_config() -> UserConfig {
     let mut config = UserConfig::default();
     // Anchor outputs: commitments carry a minimal fee and are bumped (CPFP) from the
@@ -113,6 +125,8 @@ pub fn user_config() -> UserConfig {
     config
         .channel_handshake_limits
         .force_announced_channel_preference = false;
+    config.channel_handshake_limits.max_funding_satoshis = MAX_INBOUND_CHANNEL_SAT;
+    config.channel_handshake_config.our_max_accepted_htlcs = MAX_ACCEPTED_HTLCS;
     // Every inbound channel is answered by the channel policy (zero-conf for trusted
     // peers, anchors refused).
     config.manually_accept_inbound_channels = true;

@@ -32,6 +32,7 @@
 //! | `--exclude-channel SCID`       | `SLUICE_EXCLUDED_CHANNELS`          | `excluded_channels`          |
 //! | `--pathfinding-workers N`      | `SLUICE_PATHFINDING_WORKERS`        | `pathfinding_workers`        |
 //! | `--quote-ttl-secs N`           | `SLUICE_QUOTE_TTL_SECS`             | `quote_ttl_secs`             |
+//! | `--skip-forward-delay[=BOOL]`  | `SLUICE_SKIP_FORWARD_DELAY`         | `skip_forward_delay`         |
 //!
 //! A TOML file with every key:
 //!
@@ -53,6 +54,9 @@
 //! excluded_channels = ["812x1x0", "912594651188232193"]  # default none; 2nd is 830000x2047x1
 //! pathfinding_workers = 4                  # 1 to 64; default 2
 //! quote_ttl_secs = 120                     # 1 to 3600; default 60
+//! # Forward HTLCs as soon as they are irrevocably committed, without LDK's randomised
+//! # batching delay (~50 ms, hides payment timing). For latency-bound routers.
+//! skip_forward_delay = true                # default false
 //!
 //! [[api.tokens]]
 //! sha256 = "<64 hex chars: SHA-256 of the bearer token>"
@@ -81,6 +85,11 @@
 //!   file the entries are strings either way.
 //! - `pathfinding_workers` (1 to 64) and `quote_ttl_secs` (1 to 3600) are whole numbers; a
 //!   value outside its range is an error, not clamped.
+//! - `skip_forward_delay` forwards HTLCs (and makes received ones claimable) as soon as they
+//!   are irrevocably committed, instead of after LDK's randomised batching delay (about 50 ms
+//!   on average, log-normal), which exists to make payment timing harder to correlate. It is
+//!   node-wide: LDK processes all pending forwards at once, so it cannot be chosen per HTLC.
+//!   For routers where latency matters more than that timing privacy.
 //! - Exactly one chain source. Setting both `bitcoind_rpc` and `embedded_chain = true` in one
 //!   layer is an error; across layers, the chain source chosen by the higher layer wins (so
 //!   `--embedded-chain` overrides a file's `bitcoind_rpc`, and an overridden embedded chain takes
@@ -214,6 +223,22 @@ pub struct RunArgs {
     /// SLUICE_QUOTE_TTL_SECS] [config: quote_ttl_secs] [default: 60]
     #[arg(long, value_name = "N")]
     pub quote_ttl_secs: Option<String>,
+
+    /// Forward HTLCs (and make received ones claimable) as soon as they are irrevocably
+    /// committed, instead of after LDK's randomised batching delay (about 50 ms on average,
+    /// log-normal), which exists to make payment timing harder to correlate. Node-wide: LDK
+    /// processes all pending forwards at once, so it cannot be chosen per HTLC. For routers
+    /// where latency matters more than that timing privacy. [env: SLUICE_SKIP_FORWARD_DELAY]
+    /// [config: skip_forward_delay] [default: false]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub skip_forward_delay: Option<bool>,
 }
 
 /// One setting of `sluice run`, under the three names it has in the three layers.
@@ -251,11 +276,13 @@ pub enum Key {
     PathfindingWorkers,
     /// How long a payment quote stays valid.
     QuoteTtlSecs,
+    /// Whether HTLCs are forwarded without LDK's randomised batching delay.
+    SkipForwardDelay,
 }
 
 impl Key {
     /// Every key, in `--help` order.
-    pub const ALL: [Key; 16] = [
+    pub const ALL: [Key; 17] = [
         Key::Config,
         Key::DataDir,
         Key::Network,
@@ -272,6 +299,7 @@ impl Key {
         Key::ExcludedChannels,
         Key::PathfindingWorkers,
         Key::QuoteTtlSecs,
+        Key::SkipForwardDelay,
     ];
 
     /// The key's name in the TOML file (`api.tokens` for the `[[api.tokens]]` tables;
@@ -294,6 +322,7 @@ impl Key {
             Key::ExcludedChannels => "excluded_channels",
             Key::PathfindingWorkers => "pathfinding_workers",
             Key::QuoteTtlSecs => "quote_ttl_secs",
+            Key::SkipForwardDelay => "skip_forward_delay",
         }
     }
 
@@ -316,6 +345,7 @@ impl Key {
             Key::ExcludedChannels => "SLUICE_EXCLUDED_CHANNELS",
             Key::PathfindingWorkers => "SLUICE_PATHFINDING_WORKERS",
             Key::QuoteTtlSecs => "SLUICE_QUOTE_TTL_SECS",
+            Key::SkipForwardDelay => "SLUICE_SKIP_FORWARD_DELAY",
         }
     }
 
@@ -338,6 +368,7 @@ impl Key {
             Key::ExcludedChannels => "--exclude-channel",
             Key::PathfindingWorkers => "--pathfinding-workers",
             Key::QuoteTtlSecs => "--quote-ttl-secs",
+            Key::SkipForwardDelay => "--skip-forward-delay",
         }
     }
 }
@@ -563,6 +594,12 @@ pub struct NodeConfig {
     /// network changes, so an expired quote must be asked for again; a longer TTL gives the
     /// payer more time to decide, at the price of staler quotes.
     pub quote_ttl_secs: u64,
+    /// Whether HTLCs are forwarded (and received ones made claimable) as soon as they are
+    /// irrevocably committed, instead of after LDK's randomised batching delay (about 50 ms on
+    /// average, log-normal), which exists to make payment timing harder to correlate.
+    /// Node-wide: LDK processes all pending forwards at once, so it cannot be chosen per HTLC.
+    /// For routers where latency matters more than that timing privacy. Default `false`.
+    pub skip_forward_delay: bool,
 }
 
 impl NodeConfig {
@@ -589,6 +626,8 @@ impl NodeConfig {
     /// Longest time a payment quote may stay valid, in seconds (an hour): older routes and fees
     /// are too likely to have changed.
     pub const MAX_QUOTE_TTL_SECS: u64 = 3600;
+    /// By default HTLCs wait for LDK's randomised batching delay, for timing privacy.
+    pub const DEFAULT_SKIP_FORWARD_DELAY: bool = false;
 }
 
 /// Why the configuration could not be loaded. Each message names the setting at fault and
@@ -957,6 +996,7 @@ struct Values {
     excluded_channels: Option<Sourced<Vec<u64>>>,
     pathfinding_workers: Option<Sourced<usize>>,
     quote_ttl_secs: Option<Sourced<u64>>,
+    skip_forward_delay: Option<Sourced<bool>>,
 }
 
 impl Values {
@@ -978,6 +1018,7 @@ impl Values {
             excluded_channels: self.excluded_channels.or(lower.excluded_channels),
             pathfinding_workers: self.pathfinding_workers.or(lower.pathfinding_workers),
             quote_ttl_secs: self.quote_ttl_secs.or(lower.quote_ttl_secs),
+            skip_forward_delay: self.skip_forward_delay.or(lower.skip_forward_delay),
         }
     }
 
@@ -1383,6 +1424,9 @@ fn flag_layer(args: RunArgs) -> Result<Values, ConfigError> {
     if let Some(raw) = &args.quote_ttl_secs {
         v.quote_ttl_secs = Some(parse(Key::QuoteTtlSecs, o).quote_ttl_secs(raw)?);
     }
+    v.skip_forward_delay = args
+        .skip_forward_delay
+        .map(|b| sourced(b, Key::SkipForwardDelay, o));
     v.check_layer()
 }
 
@@ -1435,11 +1479,14 @@ fn env_layer(env: impl Fn(Key) -> Option<String>) -> Result<Values, ConfigError>
     if let Some(raw) = env(Key::QuoteTtlSecs) {
         v.quote_ttl_secs = Some(parse(Key::QuoteTtlSecs, o).quote_ttl_secs(&raw)?);
     }
+    if let Some(raw) = env(Key::SkipForwardDelay) {
+        v.skip_forward_delay = Some(parse(Key::SkipForwardDelay, o).bool(&raw)?);
+    }
     v.check_layer()
 }
 
 /// Top-level keys of the config file, for "did you mean" hints.
-const FILE_KEYS: [&str; 15] = [
+const FILE_KEYS: [&str; 16] = [
     "data_dir",
     "network",
     "bitcoind_rpc",
@@ -1455,6 +1502,7 @@ const FILE_KEYS: [&str; 15] = [
     "excluded_channels",
     "pathfinding_workers",
     "quote_ttl_secs",
+    "skip_forward_delay",
 ];
 
 fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
@@ -1532,6 +1580,12 @@ fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
                 let n = file.integer(name, value)?;
                 v.quote_ttl_secs =
                     Some(parse(Key::QuoteTtlSecs, o).quote_ttl_secs(&n.to_string())?);
+            }
+            "skip_forward_delay" => {
+                let b = value
+                    .as_bool()
+                    .ok_or_else(|| file.wrong(name, "a boolean", value))?;
+                v.skip_forward_delay = Some(sourced(b, Key::SkipForwardDelay, o));
             }
             _ => return Err(file.unknown(name, &FILE_KEYS, "")),
         }
@@ -1813,6 +1867,9 @@ fn resolve(v: Values, config_file: Option<PathBuf>) -> Result<NodeConfig, Config
         quote_ttl_secs: v
             .quote_ttl_secs
             .map_or(NodeConfig::DEFAULT_QUOTE_TTL_SECS, |s| s.value),
+        skip_forward_delay: v
+            .skip_forward_delay
+            .map_or(NodeConfig::DEFAULT_SKIP_FORWARD_DELAY, |s| s.value),
     })
 }
 

@@ -205,6 +205,7 @@ pub async fn run(
         payments: PaymentsConfig {
             quote_ttl: Duration::from_secs(config.quote_ttl_secs),
         },
+        skip_forward_delay: config.skip_forward_delay,
     };
     let (supervisor, supervisor_task) =
         Actor::spawn(Some("node".into()), NodeSupervisor, supervisor_args)

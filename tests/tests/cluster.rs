@@ -14,14 +14,18 @@ use sluice_loadtest::{invariants, Error, NodeOptions};
 
 use common::*;
 
-/// Builds `topology` with `nodes` nodes, then drives and checks it with [`pays`].
-fn builds_and_pays(topology: Topology, nodes: usize, mode: Mode) -> Cluster {
+/// Builds `topology` with `nodes` nodes, each started with `node_args`, then drives
+/// and checks it with [`pays`].
+fn builds_and_pays(topology: Topology, nodes: usize, mode: Mode, node_args: &[&str]) -> Cluster {
     let spec = ClusterSpec {
         topology,
         nodes,
         capacity_sat: CAPACITY_SAT,
     };
-    let cluster = Cluster::start(&binary(), spec, NodeOptions::regtest).unwrap();
+    let cluster = Cluster::start(&binary(), spec, |chain| {
+        NodeOptions::regtest(chain).args(node_args.iter().copied())
+    })
+    .unwrap();
     pays(&cluster.manifest(), mode);
     cluster
 }
@@ -60,7 +64,7 @@ fn pays(cluster: &Manifest, mode: Mode) {
 /// invoices, and its own books.
 #[test]
 fn a_line_of_three_pays_end_to_end_and_again_through_its_manifest() {
-    let cluster = builds_and_pays(Topology::Line, 3, Mode::Quote);
+    let cluster = builds_and_pays(Topology::Line, 3, Mode::Quote, &[]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cluster.json");
     cluster.manifest().write(&path).unwrap();
@@ -113,16 +117,31 @@ fn the_invariants_catch_a_payment_left_out_or_made_up() {
     assert_eq!(checked.violations.len(), 3, "{checked:?}");
 }
 
+/// With `--skip-forward-delay` the hub forwards, and the payees take their payments, from
+/// the prompt forwarder rather than only LDK's delayed batches.
 #[test]
-fn a_star_of_two_payers_and_two_payees_pays_through_its_hub() {
-    builds_and_pays(Topology::Star, 5, Mode::Direct);
+fn a_star_of_two_payers_and_two_payees_pays_through_its_hub_promptly() {
+    let cluster = builds_and_pays(Topology::Star, 5, Mode::Direct, &["--skip-forward-delay"]);
+    for node in [0, 3, 4] {
+        let batches = cluster.nodes[node]
+            .client()
+            .metric("sluice_prompt_forward_batches_total")
+            .unwrap();
+        assert!(batches.unwrap_or(0.0) >= 1.0, "node {node}: {batches:?}");
+    }
+    // A node without the flag has no prompt forwarder.
+    let line = builds_and_pays(Topology::Line, 3, Mode::Direct, &[]);
+    let batches = line.nodes[1]
+        .client()
+        .metric("sluice_prompt_forward_batches_total");
+    assert_eq!(batches.unwrap(), None);
 }
 
 /// A ring's routes are not fixed (a payer pays directly once it holds a balance on its
 /// payee's channel), and the per-node balance check holds all the same.
 #[test]
 fn a_ring_of_three_pays_around() {
-    builds_and_pays(Topology::Ring, 3, Mode::Quote);
+    builds_and_pays(Topology::Ring, 3, Mode::Quote, &[]);
 }
 
 #[test]

@@ -193,6 +193,11 @@ fn defaults_fill_everything_but_data_dir_and_chain_source() {
     assert_eq!(config.pathfinding_workers, 2);
     assert_eq!(config.quote_ttl_secs, NodeConfig::DEFAULT_QUOTE_TTL_SECS);
     assert_eq!(config.quote_ttl_secs, 60);
+    assert_eq!(
+        config.skip_forward_delay,
+        NodeConfig::DEFAULT_SKIP_FORWARD_DELAY
+    );
+    assert!(!config.skip_forward_delay);
 }
 
 #[test]
@@ -212,6 +217,7 @@ excluded_nodes = ["{G}"]
 excluded_channels = ["812x1x0", "912594651188232193"]
 pathfinding_workers = 4
 quote_ttl_secs = 120
+skip_forward_delay = true
 
 [[api.tokens]]
 sha256 = "{H1}"
@@ -272,6 +278,7 @@ scopes = ["pay", "read", "pay"]
     assert_eq!(excluded_channel_summary(&config), "812x1x0,830000x2047x1");
     assert_eq!(config.pathfinding_workers, 4);
     assert_eq!(config.quote_ttl_secs, 120);
+    assert!(config.skip_forward_delay);
 }
 
 #[test]
@@ -531,6 +538,64 @@ fn precedence_quote_ttl_secs() {
 }
 
 #[test]
+fn precedence_skip_forward_delay() {
+    check_precedence(Layers {
+        file: "skip_forward_delay = true",
+        env: ("SLUICE_SKIP_FORWARD_DELAY", "off"),
+        flag: &["--skip-forward-delay"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.skip_forward_delay.to_string(),
+        expect: ["true", "false", "true"],
+    });
+    check_precedence(Layers {
+        file: "skip_forward_delay = false",
+        env: ("SLUICE_SKIP_FORWARD_DELAY", "yes"),
+        flag: &["--skip-forward-delay=false"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.skip_forward_delay.to_string(),
+        expect: ["false", "true", "false"],
+    });
+}
+
+#[test]
+fn skip_forward_delay_is_off_unless_a_layer_sets_it() {
+    let case = Case::new();
+    let skip = |file: Option<&str>, env: &[(&str, &str)], flags: &[&str]| {
+        let all: Vec<&str> = BASE_EMBEDDED.iter().chain(flags).copied().collect();
+        ok(case.load(file, env, &all)).skip_forward_delay
+    };
+    // Unset anywhere (an empty variable counts as unset): the default, off.
+    assert!(!skip(None, &[], &[]));
+    assert!(!skip(None, &[("SLUICE_SKIP_FORWARD_DELAY", " ")], &[]));
+    assert!(!skip(Some("alias = \"a\""), &[], &[]));
+    // Each layer alone turns it on ...
+    assert!(skip(Some("skip_forward_delay = true"), &[], &[]));
+    assert!(skip(None, &[("SLUICE_SKIP_FORWARD_DELAY", "true")], &[]));
+    assert!(skip(None, &[], &["--skip-forward-delay"]));
+    assert!(skip(None, &[], &["--skip-forward-delay=true"]));
+    // ... or explicitly off.
+    assert!(!skip(Some("skip_forward_delay = false"), &[], &[]));
+    assert!(!skip(None, &[("SLUICE_SKIP_FORWARD_DELAY", "0")], &[]));
+    assert!(!skip(None, &[], &["--skip-forward-delay=no"]));
+    // A higher layer's false overrides a lower layer's true, and the other way round.
+    assert!(!skip(
+        Some("skip_forward_delay = true"),
+        &[("SLUICE_SKIP_FORWARD_DELAY", "false")],
+        &[]
+    ));
+    assert!(!skip(
+        None,
+        &[("SLUICE_SKIP_FORWARD_DELAY", "on")],
+        &["--skip-forward-delay=0"]
+    ));
+    assert!(skip(
+        Some("skip_forward_delay = false"),
+        &[("SLUICE_SKIP_FORWARD_DELAY", "no")],
+        &["--skip-forward-delay"]
+    ));
+}
+
+#[test]
 fn precedence_config_file_flag_over_env() {
     let case = Case::new();
     let from_env = case.dir.path().join("env.toml");
@@ -642,6 +707,62 @@ fn boolean_spellings_in_flags_and_env() {
     .0);
     assert!(matches!(e, ConfigError::InvalidBool { .. }), "{e:?}");
     assert!(e.to_string().contains("SLUICE_EMBEDDED_CHAIN"), "{e}");
+
+    for (flag, expected) in [
+        (&["--skip-forward-delay"][..], Some(true)),
+        (&["--skip-forward-delay=yes"][..], Some(true)),
+        (&["--skip-forward-delay=off"][..], Some(false)),
+        (&["--skip-forward-delay=false"][..], Some(false)),
+        (&[][..], None),
+    ] {
+        assert_eq!(run_args(flag).skip_forward_delay, expected, "{flag:?}");
+    }
+    // require_equals: a separate word is not the flag's value.
+    let argv = ["sluice", "run", "--skip-forward-delay", "true"];
+    assert!(Cli::try_parse_from(argv).is_err());
+    for (value, expected) in [
+        ("1", true),
+        ("True", true),
+        ("yes", true),
+        ("ON", true),
+        ("0", false),
+        ("false", false),
+        ("No", false),
+        ("off", false),
+    ] {
+        let config = ok(load_once(None, &[("SLUICE_SKIP_FORWARD_DELAY", value)], BASE_EMBEDDED).0);
+        assert_eq!(config.skip_forward_delay, expected, "{value}");
+    }
+}
+
+#[test]
+fn invalid_skip_forward_delay_in_the_environment() {
+    let e = err(load_once(
+        None,
+        &[("SLUICE_SKIP_FORWARD_DELAY", "sometimes")],
+        BASE_EMBEDDED,
+    )
+    .0);
+    match &e {
+        ConfigError::InvalidBool { setting, value } => {
+            assert_eq!(setting.key, Key::SkipForwardDelay);
+            assert_eq!(setting.origin, Origin::Env);
+            assert_eq!(value, "sometimes");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        e.to_string(),
+        "invalid boolean \"sometimes\" from environment variable SLUICE_SKIP_FORWARD_DELAY: \
+         expected true/false, 1/0, yes/no or on/off"
+    );
+    // Reported even when the flag overrides it.
+    let flags = [BASE_EMBEDDED, &["--skip-forward-delay"]].concat();
+    let e = err(load_once(None, &[("SLUICE_SKIP_FORWARD_DELAY", "2")], &flags).0);
+    assert!(
+        matches!(&e, ConfigError::InvalidBool { setting, .. } if setting.key == Key::SkipForwardDelay),
+        "{e:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1920,6 +2041,11 @@ fn unknown_toml_keys_are_rejected() {
         (key.as_str(), suggestion.as_deref()),
         ("pathfinding_worker", Some("pathfinding_workers"))
     );
+    let (key, suggestion, _) = unknown_key("skip_forwards_delay = true");
+    assert_eq!(
+        (key.as_str(), suggestion.as_deref()),
+        ("skip_forwards_delay", Some("skip_forward_delay"))
+    );
 
     let (key, suggestion, _) = unknown_key("[api]\ntoken = []");
     assert_eq!(
@@ -2017,6 +2143,18 @@ fn wrong_toml_types_are_rejected() {
             "quote_ttl_secs",
             "an integer",
             "float",
+        ),
+        (
+            "skip_forward_delay = \"true\"",
+            "skip_forward_delay",
+            "a boolean",
+            "string",
+        ),
+        (
+            "skip_forward_delay = 1",
+            "skip_forward_delay",
+            "a boolean",
+            "integer",
         ),
     ] {
         let (result, path) = load_once(Some(file), &[], BASE_EMBEDDED);
@@ -2137,6 +2275,7 @@ fn run_help_documents_every_setting() {
         "default: human",
         "default: 2]",
         "default: 60]",
+        "default: false]",
     ] {
         assert!(help.contains(default), "{default} missing from:\n{help}");
     }
