@@ -17,7 +17,9 @@
 //!   by `--reuse`.
 //! - [`driver`]: payments through the API, closed or open loop; [`invariants`]: what the
 //!   nodes' own records must say after a run; [`ceiling`]: the machine's signature-bound
-//!   ceiling; [`report`] and [`charts`]: the results as JSON, Markdown and SVG.
+//!   ceiling; [`report`] and [`charts`]: the results as JSON, Markdown and SVG;
+//!   [`scenario`]: the named starting points of a run (`default`, `bench-line`,
+//!   `bench-star`).
 //! - [`wait_for`]: poll a condition with a deadline instead of sleeping; it gives up when
 //!   [`request_stop`] is called (Ctrl-C).
 //!
@@ -47,6 +49,7 @@ pub mod invariants;
 pub mod manifest;
 pub mod process;
 pub mod report;
+pub mod scenario;
 pub mod usage;
 
 use std::process::ExitStatus;

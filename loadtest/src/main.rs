@@ -13,30 +13,34 @@ use sluice_loadtest::cluster::{Cluster, ClusterSpec, Topology};
 use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Progress, Stop};
 use sluice_loadtest::manifest::Manifest;
 use sluice_loadtest::report::{self, Conditions, NodeUsage};
+use sluice_loadtest::scenario::{Scenario, Settings};
 use sluice_loadtest::{ceiling, invariants, usage, Error, NodeOptions, SluiceBinary};
-
-/// 1 BTC: 10,000 payments of 10,000 sat one way (a large channel; sluice accepts them).
-const DEFAULT_CAPACITY_SAT: u64 = 100_000_000;
 
 #[derive(Parser, Debug)]
 #[command(about, version)]
 struct Args {
+    /// Where the settings start: default (a line of 3, quote + pay, 8 in flight, 30 s),
+    /// bench-line (a line of 3 at full speed: quote + pay, 64 in flight, 60 s, 10 BTC
+    /// channels, --skip-forward-delay) or bench-star (bench-line over a star of 9). The
+    /// flags below override it.
+    #[arg(long, default_value = "default")]
+    scenario: Scenario,
     /// The topology: line (payer → routers → payee), star (K payers → hub → K payees)
-    /// or ring.
-    #[arg(long, default_value = "line")]
-    topology: Topology,
-    /// How many nodes (a star takes an odd number).
-    #[arg(long, default_value_t = 3)]
-    nodes: usize,
-    /// Closed loop: this many payments in flight.
-    #[arg(long, default_value_t = 8, conflicts_with = "rate")]
-    concurrency: usize,
+    /// or ring. [default: line]
+    #[arg(long)]
+    topology: Option<Topology>,
+    /// How many nodes (a star takes an odd number). [default: 3]
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Closed loop: this many payments in flight. [default: 8]
+    #[arg(long, conflicts_with = "rate")]
+    concurrency: Option<usize>,
     /// Open loop: this many payments arriving per second.
     #[arg(long)]
     rate: Option<f64>,
-    /// How long to pay (`30s`, `2m`, `500ms`).
-    #[arg(long, default_value = "30s", value_parser = parse_duration, conflicts_with = "count")]
-    duration: Duration,
+    /// How long to pay (`30s`, `2m`, `500ms`). [default: 30s]
+    #[arg(long, value_parser = parse_duration, conflicts_with = "count")]
+    duration: Option<Duration>,
     /// Stop after this many payments instead.
     #[arg(long)]
     count: Option<u64>,
@@ -47,16 +51,17 @@ struct Args {
     /// Each payment's fee ceiling, sat.
     #[arg(long, default_value_t = 100)]
     max_fee_sat: u64,
-    /// Each channel's capacity, sat.
-    #[arg(long, default_value_t = DEFAULT_CAPACITY_SAT)]
-    capacity_sat: u64,
+    /// Each channel's capacity, sat. [default: 100000000, 1 BTC]
+    #[arg(long)]
+    capacity_sat: Option<u64>,
     /// Start the nodes with `--skip-forward-delay`: HTLCs are forwarded as soon as they
     /// are committed instead of after LDK's random batching delay.
     #[arg(long)]
     skip_forward_delay: bool,
     /// quote (quote_pay then pay, the TreasuryRouter path) or direct (pay the invoice).
-    #[arg(long, default_value = "quote", value_parser = parse_mode)]
-    mode: Mode,
+    /// [default: quote]
+    #[arg(long, value_parser = parse_mode)]
+    mode: Option<Mode>,
     /// Where to write report.json, report.md and the charts (and cluster.json with
     /// --hold).
     #[arg(long, default_value = "loadtest-report")]
@@ -69,9 +74,23 @@ struct Args {
     #[arg(
         long,
         value_name = "CLUSTER_JSON",
-        conflicts_with_all = ["topology", "nodes", "capacity_sat", "skip_forward_delay"]
+        conflicts_with_all = ["topology", "nodes", "capacity_sat", "skip_forward_delay", "scenario"]
     )]
     reuse: Option<PathBuf>,
+}
+
+/// The run's settings: the scenario's, with every flag given put over them.
+fn settings(args: &Args) -> Settings {
+    let base = args.scenario.settings();
+    Settings {
+        topology: args.topology.unwrap_or(base.topology),
+        nodes: args.nodes.unwrap_or(base.nodes),
+        concurrency: args.concurrency.unwrap_or(base.concurrency),
+        duration: args.duration.unwrap_or(base.duration),
+        capacity_sat: args.capacity_sat.unwrap_or(base.capacity_sat),
+        skip_forward_delay: args.skip_forward_delay || base.skip_forward_delay,
+        mode: args.mode.unwrap_or(base.mode),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -131,20 +150,20 @@ fn roles(cluster: &Manifest) -> Vec<String> {
         .collect()
 }
 
-/// Builds the cluster the flags describe.
-fn start_cluster(args: &Args) -> Result<Cluster, Error> {
+/// Builds the cluster the settings describe.
+fn start_cluster(settings: &Settings) -> Result<Cluster, Error> {
     let binary = SluiceBinary::for_workspace()?;
     let spec = ClusterSpec {
-        topology: args.topology,
-        nodes: args.nodes,
-        capacity_sat: args.capacity_sat,
+        topology: settings.topology,
+        nodes: settings.nodes,
+        capacity_sat: settings.capacity_sat,
     };
     eprintln!(
         "starting a {} of {} nodes on 127.0.0.1 …",
-        args.topology, args.nodes
+        settings.topology, settings.nodes
     );
     let setup = Instant::now();
-    let node_args: &[&str] = if args.skip_forward_delay {
+    let node_args: &[&str] = if settings.skip_forward_delay {
         &["--skip-forward-delay"]
     } else {
         &[]
@@ -163,7 +182,7 @@ fn start_cluster(args: &Args) -> Result<Cluster, Error> {
 
 /// `--hold`: builds the cluster, writes its manifest and keeps it up until Ctrl-C.
 fn hold(args: &Args) -> Result<(), Error> {
-    let cluster = start_cluster(args)?;
+    let cluster = start_cluster(&settings(args))?;
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
         what: format!("creating {}", args.out.display()),
         source,
@@ -218,11 +237,12 @@ fn with_progress<T>(stop: Stop, progress: &Progress, run: impl FnOnce() -> T) ->
 }
 
 fn run(args: &Args) -> Result<report::Report, Error> {
+    let settings = settings(args);
     // A cluster built here lives until the report is written.
     let (_owned, cluster) = match &args.reuse {
         Some(path) => (None, Manifest::read(path)?),
         None => {
-            let cluster = start_cluster(args)?;
+            let cluster = start_cluster(&settings)?;
             let manifest = cluster.manifest();
             (Some(cluster), manifest)
         }
@@ -231,14 +251,14 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         load: match args.rate {
             Some(rate) => Load::Open { rate },
             None => Load::Closed {
-                concurrency: args.concurrency,
+                concurrency: settings.concurrency,
             },
         },
         stop: match args.count {
             Some(count) => Stop::Count(count),
-            None => Stop::After(args.duration),
+            None => Stop::After(settings.duration),
         },
-        mode: args.mode,
+        mode: settings.mode,
         amount_sat: args.amount_sat,
         max_fee_sat: args.max_fee_sat,
     };
@@ -246,42 +266,56 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         .inspect_err(|e| eprintln!("warning: no signature-bound ceiling: {e}"))
         .ok();
     let before = invariants::books(&cluster)?;
-    let cpu_before: Vec<Duration> = cluster
+    // The driver's own use too: it shares the machine with the nodes.
+    let pids: Vec<Option<u32>> = cluster
         .nodes
         .iter()
-        .map(|n| n.pid.and_then(usage::of).map_or(Duration::ZERO, |u| u.cpu))
+        .map(|n| n.pid)
+        .chain([Some(std::process::id())])
         .collect();
+    let usage_now = || -> Vec<usage::Usage> {
+        pids.iter()
+            .map(|pid| pid.and_then(usage::of).unwrap_or_default())
+            .collect()
+    };
+    let usage_before = usage_now();
 
     let progress = Progress::default();
     let result = with_progress(config.stop, &progress, || {
         driver::run(&cluster, config, &progress)
     });
+    // Taken before the invariants are checked, which is work of its own.
+    let usage_after = usage_now();
 
     eprintln!("checking every payment against its payee …");
     let checked = invariants::check(&cluster, &result.attempts, &before, args.amount_sat * 1000)?;
-    let nodes = cluster
+    let names = cluster
         .nodes
         .iter()
-        .zip(roles(&cluster))
-        .zip(cpu_before)
-        .map(|((node, role), cpu_before)| {
-            let now = node.pid.and_then(usage::of).unwrap_or_default();
-            NodeUsage {
-                name: node.name.clone(),
-                role,
-                cpu_secs: now.cpu.saturating_sub(cpu_before).as_secs_f64(),
-                peak_rss_mib: now.peak_rss_bytes as f64 / 1024.0 / 1024.0,
-            }
+        .map(|n| n.name.clone())
+        .chain(["driver".to_owned()]);
+    let roles = roles(&cluster)
+        .into_iter()
+        .chain(["load driver (this process)".to_owned()]);
+    let nodes = names
+        .zip(roles)
+        .zip(usage_before.iter().zip(&usage_after))
+        .map(|((name, role), (before, after))| NodeUsage {
+            name,
+            role,
+            cpu_secs: after.cpu.saturating_sub(before.cpu).as_secs_f64(),
+            peak_rss_mib: after.peak_rss_bytes as f64 / 1024.0 / 1024.0,
         })
         .collect();
     let conditions = Conditions {
+        scenario: args.scenario.to_string(),
         machine: machine(),
         topology: format!("{} of {}", cluster.topology, cluster.nodes.len()),
         load: match config.load {
             Load::Closed { concurrency } => format!("closed loop, {concurrency} in flight"),
             Load::Open { rate } => format!("open loop, {rate} payments/s"),
         },
-        mode: match args.mode {
+        mode: match settings.mode {
             Mode::Quote => "quote_pay + pay".into(),
             Mode::Direct => "direct pay".into(),
         },
@@ -301,7 +335,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         report.ceiling = Some(ceiling::ceiling(
             costs,
             hops as f64 / pairs.len().max(1) as f64,
-            args.mode == Mode::Quote,
+            settings.mode == Mode::Quote,
             std::thread::available_parallelism().map_or(1, usize::from),
             report.throughput_pps,
         ));

@@ -36,7 +36,7 @@ pub struct Latency {
     pub mean: f64,
 }
 
-/// One node's resource use over the run.
+/// One process's resource use over the run: a node, or the driver itself.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeUsage {
     /// The node's name.
@@ -52,6 +52,8 @@ pub struct NodeUsage {
 /// Where and how the run ran.
 #[derive(Debug, Clone, Serialize)]
 pub struct Conditions {
+    /// The scenario the settings started from (`default`, `bench-line`, …).
+    pub scenario: String,
     /// The machine: CPUs, memory, OS.
     pub machine: String,
     /// The topology and node count.
@@ -164,12 +166,13 @@ impl Report {
         let l = &self.latency_ms;
         let mut md = format!(
             "# sluice load test\n\n\
-             {} · {} · {} · {} sat payments over {} sat channels\n\n\
+             Scenario {}: {} · {} · {} · {} sat payments over {} sat channels\n\n\
              Machine: {}. Durability: {}. Node flags: {}.\n\n\
              | | |\n|---|---|\n\
              | succeeded | {} |\n| failed | {} |\n| throughput | {:.1} payments/s |\n\
              | latency p50 / p90 / p99 / p99.9 / max | {:.1} / {:.1} / {:.1} / {:.1} / {:.1} ms |\n\
              | fees paid | {} msat |\n| elapsed | {:.1} s |\n",
+            c.scenario,
             c.topology,
             c.load,
             c.mode,

@@ -1,0 +1,129 @@
+//! Named scenarios: the settings a run starts from before its flags. `default` is what
+//! `cargo run --release -p sluice-loadtest` runs; `bench-line` and `bench-star` are the
+//! throughput benchmarks (the payment router at full speed over a line and a star).
+//! Every flag given on the command line overrides its scenario's value.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::cluster::Topology;
+use crate::driver::Mode;
+use crate::Error;
+
+/// A named starting point for a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// A line of 3, 8 payments in flight through quote + pay for 30 s, over 1 BTC
+    /// channels, LDK's forwarding delay kept.
+    Default,
+    /// A line of 3 at full speed: 64 in flight through quote + pay, for 60 s, over 10 BTC
+    /// channels, forwarding without LDK's delay. (Quote + pay, not direct pay: the
+    /// direct mode polls each payment every 5 ms, and at 64 in flight that polling is
+    /// most of the payer's work.)
+    BenchLine,
+    /// A star of 4 payers and 4 payees around one hub, otherwise as `bench-line`.
+    BenchStar,
+}
+
+/// What a scenario sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// How the nodes are connected.
+    pub topology: Topology,
+    /// How many nodes.
+    pub nodes: usize,
+    /// Closed loop: payments in flight.
+    pub concurrency: usize,
+    /// How long to pay.
+    pub duration: Duration,
+    /// Each channel's capacity, sat.
+    pub capacity_sat: u64,
+    /// Whether the nodes run with `--skip-forward-delay`.
+    pub skip_forward_delay: bool,
+    /// How payers pay.
+    pub mode: Mode,
+}
+
+/// 1 BTC: 10,000 payments of 10,000 sat one way.
+const DEFAULT_CAPACITY_SAT: u64 = 100_000_000;
+/// 10 BTC: 100,000 payments of 10,000 sat one way, a minute at well over 1,000 a second.
+const BENCH_CAPACITY_SAT: u64 = 1_000_000_000;
+
+impl Scenario {
+    /// The scenario's settings.
+    pub fn settings(self) -> Settings {
+        let bench = Settings {
+            topology: Topology::Line,
+            nodes: 3,
+            concurrency: 64,
+            duration: Duration::from_secs(60),
+            capacity_sat: BENCH_CAPACITY_SAT,
+            skip_forward_delay: true,
+            mode: Mode::Quote,
+        };
+        match self {
+            Scenario::Default => Settings {
+                topology: Topology::Line,
+                nodes: 3,
+                concurrency: 8,
+                duration: Duration::from_secs(30),
+                capacity_sat: DEFAULT_CAPACITY_SAT,
+                skip_forward_delay: false,
+                mode: Mode::Quote,
+            },
+            Scenario::BenchLine => bench,
+            Scenario::BenchStar => Settings {
+                topology: Topology::Star,
+                nodes: 9,
+                ..bench
+            },
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        match name {
+            "default" => Ok(Scenario::Default),
+            "bench-line" => Ok(Scenario::BenchLine),
+            "bench-star" => Ok(Scenario::BenchStar),
+            other => Err(Error::Usage(format!(
+                "`{other}` is not a scenario: default, bench-line or bench-star"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scenario::Default => "default",
+            Scenario::BenchLine => "bench-line",
+            Scenario::BenchStar => "bench-star",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_parse_by_name_and_fit_their_topology() {
+        for scenario in [Scenario::Default, Scenario::BenchLine, Scenario::BenchStar] {
+            assert_eq!(scenario.to_string().parse::<Scenario>().unwrap(), scenario);
+            let s = scenario.settings();
+            let spec = crate::cluster::ClusterSpec {
+                topology: s.topology,
+                nodes: s.nodes,
+                capacity_sat: s.capacity_sat,
+            };
+            assert!(spec.plan().is_ok(), "{scenario}");
+        }
+        assert_eq!(Scenario::BenchStar.settings().nodes, 9);
+        assert!(matches!("bench".parse::<Scenario>(), Err(Error::Usage(_))));
+    }
+}
