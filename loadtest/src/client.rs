@@ -1,11 +1,15 @@
 //! Clients for a node's HTTP API and the chain's JSON-RPC.
 //!
-//! Both speak a deliberately small HTTP/1.1 over a blocking [`TcpStream`]: one request
-//! per connection (`Connection: close`), bodies framed by `Content-Length` or chunked.
-//! That is all a loopback cluster needs and keeps the harness free of an HTTP stack;
-//! request and response bodies are [`sluice_api::types`], so the client and the server
-//! cannot drift apart.
+//! Both speak a deliberately small HTTP/1.1 over a blocking [`TcpStream`]: by default
+//! one request per connection (`Connection: close`), bodies framed by `Content-Length` or
+//! chunked. An [`ApiClient::kept_alive`] client instead keeps one connection per thread
+//! and node, as a real client would, so a load run does not spend the nodes' CPU on
+//! connection set-up. That is all a loopback cluster needs and keeps the harness free of
+//! an HTTP stack; request and response bodies are [`sluice_api::types`], so the client
+//! and the server cannot drift apart.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -67,7 +71,45 @@ impl HttpResponse {
     }
 }
 
-/// Sends one HTTP/1.1 request to `addr` and reads the whole answer.
+/// The request's bytes: head and body in one buffer, so they leave in one write (a
+/// request sent as head then body waits for the server's delayed ACK of the head, 40 ms
+/// on Linux). `Connection: close` unless `keep_alive`; a `Content-Length` whenever there
+/// is a body or the method is `POST` or `PUT`.
+fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    keep_alive: bool,
+) -> Vec<u8> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    if !keep_alive {
+        head.push_str("Connection: close\r\n");
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" || method == "PUT" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+/// A new connection to `addr`: Nagle off, read and write timeouts set.
+fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
+    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// Sends one HTTP/1.1 request to `addr` on a connection of its own and reads the whole
+/// answer.
 ///
 /// `headers` come after `Host` and `Connection: close`; a `Content-Length` is added
 /// whenever there is a body or the method is `POST`.
@@ -83,28 +125,9 @@ pub fn http_request(
         request: request.clone(),
         detail,
     };
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" || method == "PUT" {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-
-    let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
-        .map_err(|e| fail(format!("connecting to {addr}: {e}")))?;
+    let mut stream = connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))?;
     stream
-        .set_read_timeout(Some(REQUEST_TIMEOUT))
-        .and_then(|()| stream.set_write_timeout(Some(REQUEST_TIMEOUT)))
-        .map_err(|e| fail(format!("setting timeouts: {e}")))?;
-    // One write, Nagle off: a request sent as head then body waits for the server's
-    // delayed ACK of the head (40 ms on Linux) before the body leaves.
-    let mut request = head.into_bytes();
-    request.extend_from_slice(body);
-    stream
-        .set_nodelay(true)
-        .and_then(|()| stream.write_all(&request))
+        .write_all(&request_bytes(addr, method, path, headers, body, false))
         .and_then(|()| stream.flush())
         .map_err(|e| fail(format!("sending: {e}")))?;
     let mut raw = Vec::new();
@@ -112,6 +135,137 @@ pub fn http_request(
         .read_to_end(&mut raw)
         .map_err(|e| fail(format!("reading the answer: {e}")))?;
     parse_response(&raw).map_err(fail)
+}
+
+thread_local! {
+    /// The idle kept-alive connection of this thread to each API address.
+    static KEPT: RefCell<HashMap<SocketAddr, TcpStream>> = RefCell::new(HashMap::new());
+}
+
+/// Like [`http_request`], on this thread's kept-alive connection to `addr` (made when
+/// there is none). A kept connection the server has meanwhile closed shows as a failure
+/// before any answer byte; the request is then sent once more on a new connection.
+fn http_request_kept_alive(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<HttpResponse, Error> {
+    let request = format!("{method} {path}");
+    let fail = |detail: String| Error::Http {
+        request: request.clone(),
+        detail,
+    };
+    let bytes = request_bytes(addr, method, path, headers, body, true);
+    let kept = KEPT.with(|kept| kept.borrow_mut().remove(&addr));
+    let (mut stream, reused) = match kept {
+        Some(stream) => (stream, true),
+        None => (
+            connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))?,
+            false,
+        ),
+    };
+    let raw = match exchange(&mut stream, &bytes) {
+        Ok(raw) => raw,
+        Err(Exchange::Unanswered(_)) if reused => {
+            stream = connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))?;
+            exchange(&mut stream, &bytes).map_err(|e| fail(e.to_string()))?
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    let response = parse_response(&raw).map_err(fail)?;
+    let closing = response
+        .header("connection")
+        .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+    if !closing {
+        KEPT.with(|kept| kept.borrow_mut().insert(addr, stream));
+    }
+    Ok(response)
+}
+
+/// Why a request on a kept connection got no complete answer.
+#[derive(Debug)]
+enum Exchange {
+    /// Nothing of an answer arrived (the connection was closed or broke first).
+    Unanswered(String),
+    /// The answer broke off.
+    CutShort(String),
+}
+
+impl std::fmt::Display for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exchange::Unanswered(e) => write!(f, "no answer: {e}"),
+            Exchange::CutShort(e) => write!(f, "the answer broke off: {e}"),
+        }
+    }
+}
+
+/// Writes `request` and reads one framed answer (`Content-Length` or chunked).
+fn exchange(stream: &mut TcpStream, request: &[u8]) -> Result<Vec<u8>, Exchange> {
+    stream
+        .write_all(request)
+        .and_then(|()| stream.flush())
+        .map_err(|e| Exchange::Unanswered(e.to_string()))?;
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        if let Some(length) = answer_length(&raw).map_err(Exchange::CutShort)? {
+            raw.truncate(length);
+            return Ok(raw);
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) if raw.is_empty() => return Err(Exchange::Unanswered("closed".into())),
+            Ok(0) => return Err(Exchange::CutShort("closed".into())),
+            Ok(n) => raw.extend_from_slice(&buffer[..n]),
+            Err(e) if raw.is_empty() => return Err(Exchange::Unanswered(e.to_string())),
+            Err(e) => return Err(Exchange::CutShort(e.to_string())),
+        }
+    }
+}
+
+/// The length of the complete answer at the start of `raw`, `None` while more must be
+/// read, or why it cannot be framed (no `Content-Length` and not chunked).
+fn answer_length(raw: &[u8]) -> Result<Option<usize>, String> {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let field = |name: &str| {
+        head.split("\r\n")
+            .filter_map(|line| line.split_once(':'))
+            .find(|(n, _)| n.trim() == name)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let body_start = end + 4;
+    if field("transfer-encoding").is_some_and(|te| te == "chunked") {
+        return Ok(chunked_length(&raw[body_start..]).map(|n| body_start + n));
+    }
+    let length: usize = field("content-length")
+        .ok_or("an answer with neither Content-Length nor chunks cannot be kept alive")?
+        .parse()
+        .map_err(|_| "a bad Content-Length".to_owned())?;
+    Ok((raw.len() >= body_start + length).then_some(body_start + length))
+}
+
+/// The length of a complete chunked body at the start of `rest` (up to and including the
+/// final empty chunk and its blank line; trailers are not expected), or `None` while it
+/// is incomplete.
+fn chunked_length(rest: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let line_end = at + rest[at..].windows(2).position(|w| w == b"\r\n")?;
+        let line = std::str::from_utf8(&rest[at..line_end]).ok()?;
+        let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
+        at = line_end + 2 + size + 2;
+        if rest.len() < at {
+            return None;
+        }
+        if size == 0 {
+            return Some(at);
+        }
+    }
 }
 
 /// Parses a complete HTTP/1.1 answer (the connection was closed after it).
@@ -188,12 +342,25 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
 pub struct ApiClient {
     addr: SocketAddr,
     token: Option<String>,
+    keep_alive: bool,
 }
 
 impl ApiClient {
-    /// A client of the API at `addr` sending `token` as `Authorization: Bearer`.
+    /// A client of the API at `addr` sending `token` as `Authorization: Bearer`, one
+    /// connection per request.
     pub fn new(addr: SocketAddr, token: Option<String>) -> ApiClient {
-        ApiClient { addr, token }
+        ApiClient {
+            addr,
+            token,
+            keep_alive: false,
+        }
+    }
+
+    /// The same client keeping its connection open between requests: one connection
+    /// per thread and API address (see the module docs).
+    pub fn kept_alive(mut self) -> ApiClient {
+        self.keep_alive = true;
+        self
     }
 
     /// The API's address.
@@ -203,7 +370,10 @@ impl ApiClient {
 
     /// The same API with another token (or none).
     pub fn with_token(&self, token: Option<&str>) -> ApiClient {
-        ApiClient::new(self.addr, token.map(str::to_owned))
+        ApiClient {
+            token: token.map(str::to_owned),
+            ..self.clone()
+        }
     }
 
     /// Sends `method path` with the client's token, `body` as JSON, and returns the raw
@@ -238,7 +408,12 @@ impl ApiClient {
             all.push(("Content-Type", "application/json"));
         }
         all.extend_from_slice(headers);
-        http_request(self.addr, method, path, &all, body.unwrap_or_default())
+        let send = if self.keep_alive {
+            http_request_kept_alive
+        } else {
+            http_request
+        };
+        send(self.addr, method, path, &all, body.unwrap_or_default())
     }
 
     /// Sends a request with an optional JSON body and parses a 2xx answer as `T`.
@@ -559,5 +734,82 @@ mod tests {
         assert_eq!((chunked.status, chunked.text().as_str()), (404, "abcde"));
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab").is_err());
         assert!(parse_response(b"garbage").is_err());
+    }
+
+    #[test]
+    fn kept_alive_answers_are_framed_by_length_or_chunks() {
+        let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+        for cut in 0..plain.len() {
+            assert_eq!(answer_length(&plain[..cut]).unwrap(), None, "{cut}");
+        }
+        assert_eq!(answer_length(plain).unwrap(), Some(plain.len()));
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        for cut in 0..chunked.len() {
+            assert_eq!(answer_length(&chunked[..cut]).unwrap(), None, "{cut}");
+        }
+        assert_eq!(answer_length(chunked).unwrap(), Some(chunked.len()));
+        assert!(answer_length(b"HTTP/1.1 200 OK\r\n\r\nbody").is_err());
+    }
+
+    /// A server that answers `per_connection` requests on each connection it accepts,
+    /// then closes it; returns its address and how many connections it accepted.
+    fn server(
+        per_connection: usize,
+    ) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, BufReader};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let stream = stream.unwrap();
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                for _ in 0..per_connection {
+                    // The request: lines up to the blank one (the tests send no body).
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let body = format!("{{\"connection\":{n}}}");
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        (addr, accepted)
+    }
+
+    #[test]
+    fn a_kept_alive_client_reuses_its_connection_and_replaces_a_closed_one() {
+        let (addr, accepted) = server(2);
+        let client = ApiClient::new(addr, None).kept_alive();
+        let connection = |client: &ApiClient| {
+            let answer: Value = client.call("GET", "/x", None::<&()>).unwrap();
+            answer["connection"].as_u64().unwrap()
+        };
+        // Two answers on the first connection; the server then closes it, and the third
+        // request goes out again on a new one.
+        assert_eq!(connection(&client), 1);
+        assert_eq!(connection(&client), 1);
+        assert_eq!(connection(&client), 2);
+        assert_eq!(connection(&client), 2);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Another thread has its own connection.
+        let other = std::thread::spawn(move || connection(&client))
+            .join()
+            .unwrap();
+        assert_eq!(other, 3);
     }
 }

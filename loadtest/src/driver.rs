@@ -131,7 +131,12 @@ pub struct RunResult {
 /// Drives payments over `cluster` per `config`, updating `progress` as it goes;
 /// [`crate::request_stop`] (Ctrl-C) ends the run early, letting payments in flight finish.
 pub fn run(cluster: &Manifest, config: DriverConfig, progress: &Progress) -> RunResult {
-    let clients: Vec<ApiClient> = cluster.nodes.iter().map(|n| n.client()).collect();
+    // Kept-alive, as a real client's: connection set-up is not the nodes' work.
+    let clients: Vec<ApiClient> = cluster
+        .nodes
+        .iter()
+        .map(|n| n.client().kept_alive())
+        .collect();
     let pairs = &cluster.plan.pairs;
     let attempts = Mutex::new(Vec::new());
     // Idempotency keys and invoice descriptions are unique per run, so runs against a
