@@ -108,6 +108,20 @@ fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
     Ok(stream)
 }
 
+/// How a failed `method path` is reported.
+fn failure(method: &str, path: &str) -> impl Fn(String) -> Error {
+    let request = format!("{method} {path}");
+    move |detail| Error::Http {
+        request: request.clone(),
+        detail,
+    }
+}
+
+/// A new connection to `addr`, a failure reported through `fail`.
+fn open(addr: SocketAddr, fail: &impl Fn(String) -> Error) -> Result<TcpStream, Error> {
+    connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))
+}
+
 /// Sends one HTTP/1.1 request to `addr` on a connection of its own and reads the whole
 /// answer.
 ///
@@ -120,12 +134,8 @@ pub fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<HttpResponse, Error> {
-    let request = format!("{method} {path}");
-    let fail = |detail: String| Error::Http {
-        request: request.clone(),
-        detail,
-    };
-    let mut stream = connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))?;
+    let fail = failure(method, path);
+    let mut stream = open(addr, &fail)?;
     stream
         .write_all(&request_bytes(addr, method, path, headers, body, false))
         .and_then(|()| stream.flush())
@@ -152,24 +162,17 @@ fn http_request_kept_alive(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<HttpResponse, Error> {
-    let request = format!("{method} {path}");
-    let fail = |detail: String| Error::Http {
-        request: request.clone(),
-        detail,
-    };
+    let fail = failure(method, path);
     let bytes = request_bytes(addr, method, path, headers, body, true);
     let kept = KEPT.with(|kept| kept.borrow_mut().remove(&addr));
     let (mut stream, reused) = match kept {
         Some(stream) => (stream, true),
-        None => (
-            connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))?,
-            false,
-        ),
+        None => (open(addr, &fail)?, false),
     };
     let raw = match exchange(&mut stream, &bytes) {
         Ok(raw) => raw,
         Err(Exchange::Unanswered(_)) if reused => {
-            stream = connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))?;
+            stream = open(addr, &fail)?;
             exchange(&mut stream, &bytes).map_err(|e| fail(e.to_string()))?
         }
         Err(e) => return Err(fail(e.to_string())),

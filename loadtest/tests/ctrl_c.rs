@@ -5,9 +5,9 @@
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sluice_loadtest::SluiceBinary;
+use sluice_loadtest::{wait_for, SluiceBinary};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -41,19 +41,15 @@ fn interrupt(child: &Child) {
     assert!(status.success());
 }
 
-/// Waits for `child` to exit.
+/// Waits for `child` to exit (killing it if it does not).
 fn wait(mut child: Child) -> ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("sluice-loadtest did not exit after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let exited = wait_for("sluice-loadtest to exit after SIGINT", DEADLINE, || {
+        Ok(child.try_wait().unwrap())
+    });
+    exited.unwrap_or_else(|e| {
+        let _ = child.kill();
+        panic!("{e}")
+    })
 }
 
 /// Starts `sluice-loadtest` with `args`, its stderr to a file it can be read from while
@@ -73,24 +69,16 @@ fn start(args: &[&str], out: &Path) -> (Child, std::path::PathBuf) {
     (child, log)
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn ctrl_c_during_set_up_stops_and_leaves_no_process() {
     let dir = tempfile::tempdir().unwrap();
     let (child, log) = start(&["--duration", "60s"], dir.path());
     // The chain and the three nodes are up once their processes exist.
-    let mut seen = Vec::new();
-    wait_until("the cluster's processes", || {
-        seen = children(child.id());
-        seen.len() >= 4
-    });
+    let seen = wait_for("the cluster's processes", DEADLINE, || {
+        let seen = children(child.id());
+        Ok((seen.len() >= 4).then_some(seen))
+    })
+    .unwrap();
     interrupt(&child);
     let status = wait(child);
     let stderr = std::fs::read_to_string(&log).unwrap();
@@ -116,11 +104,11 @@ fn ctrl_c_during_a_run_ends_it_with_a_report() {
         ],
         dir.path(),
     );
-    wait_until("the cluster to be ready", || {
-        std::fs::read_to_string(&log)
-            .unwrap()
-            .contains("cluster ready")
-    });
+    wait_for("the cluster to be ready", DEADLINE, || {
+        let stderr = std::fs::read_to_string(&log).unwrap();
+        Ok(stderr.contains("cluster ready").then_some(()))
+    })
+    .unwrap();
     let seen = children(child.id());
     assert_eq!(seen.len(), 4, "the chain and three nodes");
     std::thread::sleep(Duration::from_secs(2));
