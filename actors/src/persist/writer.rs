@@ -163,11 +163,16 @@ impl Writer {
         }
         // Serialised after every snapshot above was taken, so the stored manager knows
         // each update they hold (as done or in flight) and never lags them.
+        let encoding = Instant::now();
+        let manager = self.parts.channel_manager.encode();
+        metrics::histogram!("sluice_persist_manager_encode_seconds")
+            .record(encoding.elapsed().as_secs_f64());
+        metrics::gauge!("sluice_persist_manager_bytes").set(manager.len() as f64);
         batch.put_ldk(
             CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
             CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
             CHANNEL_MANAGER_PERSISTENCE_KEY,
-            self.parts.channel_manager.encode(),
+            manager,
         )?;
         self.parts.store.commit_blocking(batch)?;
 
