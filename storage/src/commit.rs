@@ -306,6 +306,8 @@ impl Writer {
         }
         metrics::histogram!("sluice_store_commit_group_requests").record(requests as f64);
         metrics::histogram!("sluice_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        // Memtables not yet flushed to disk: the store's share of the node's memory.
+        metrics::gauge!("sluice_store_write_buffer_bytes").set(self.db.write_buffer_size() as f64);
 
         match result {
             Ok(()) => {

@@ -15,6 +15,8 @@ use crate::StoreError;
 pub const DEFAULT_MAX_GROUP_REQUESTS: usize = 1024;
 /// Default for [`StoreConfig::cache_bytes`]: 64 MiB of block cache.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Default for [`StoreConfig::memtable_bytes`]: 16 MiB per table.
+pub const DEFAULT_MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How the store is tuned. The defaults suit a routing node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +26,11 @@ pub struct StoreConfig {
     pub max_group_requests: usize,
     /// Block cache size in bytes.
     pub cache_bytes: u64,
+    /// How large a table's in-memory write buffer grows before it is flushed to disk.
+    /// fjall's default, 64 MiB, lets a busy node hold hundreds of MiB of written data
+    /// (much of it overwritten channel managers) in memory across its tables. Applies
+    /// to tables a store creates; fjall keeps the size a table was created with.
+    pub memtable_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -31,6 +38,7 @@ impl Default for StoreConfig {
         StoreConfig {
             max_group_requests: DEFAULT_MAX_GROUP_REQUESTS,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            memtable_bytes: DEFAULT_MEMTABLE_BYTES,
         }
     }
 }
@@ -99,7 +107,11 @@ impl Store {
         })??;
         let spaces = Table::ALL
             .iter()
-            .map(|table| db.keyspace(table.name(), KeyspaceCreateOptions::default))
+            .map(|table| {
+                db.keyspace(table.name(), || {
+                    KeyspaceCreateOptions::default().max_memtable_size(config.memtable_bytes)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let sequence = stored_sequence(&spaces[Table::Meta.index()], &path)?;
         let (mark, acknowledged) = CommitMark::open(&path)?;
@@ -223,6 +235,11 @@ impl Store {
     pub fn disk_bytes(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.disk_space()?)
     }
+
+    /// Bytes written but not yet flushed from memory to table files, over all tables.
+    pub fn write_buffer_bytes(&self) -> u64 {
+        self.inner.db.write_buffer_size()
+    }
 }
 
 /// Waits for the writer's answer to one request.
@@ -242,5 +259,57 @@ pub(crate) async fn off_executor<T: Send + 'static>(
             .await
             .map_err(|e| StoreError::Task(e.to_string())),
         Err(_) => Ok(work()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Writes `total` bytes to the LDK table in 64 KiB values, each key once.
+    fn fill(store: &Store, total: usize) {
+        for i in 0..total / (64 * 1024) {
+            let mut batch = WriteBatch::new();
+            batch
+                .put_ldk(
+                    "memtable",
+                    "test",
+                    &format!("k{i}"),
+                    vec![i as u8; 64 * 1024],
+                )
+                .unwrap();
+            store.commit_blocking(batch).unwrap();
+        }
+    }
+
+    /// The memtable limit bounds what a store holds in memory: past it, fjall flushes
+    /// in the background.
+    #[test]
+    fn written_data_past_the_memtable_limit_is_flushed_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = StoreConfig {
+            memtable_bytes: 1024 * 1024,
+            ..StoreConfig::default()
+        };
+        let store = Store::open(dir.path().join("small"), small).unwrap();
+        fill(&store, 8 * 1024 * 1024);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while store.write_buffer_bytes() > 2 * 1024 * 1024 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(store.write_buffer_bytes() <= 2 * 1024 * 1024);
+
+        // With fjall's default (64 MiB) the same writes all stay in memory.
+        let large = StoreConfig {
+            memtable_bytes: 64 * 1024 * 1024,
+            ..StoreConfig::default()
+        };
+        let store = Store::open(dir.path().join("large"), large).unwrap();
+        fill(&store, 8 * 1024 * 1024);
+        assert!(store.write_buffer_bytes() >= 8 * 1024 * 1024);
     }
 }

@@ -127,6 +127,8 @@ impl Writer {
                     bytes,
                     completes,
                 } => {
+                    metrics::histogram!("sluice_persist_monitor_snapshot_bytes")
+                        .record(bytes.len() as f64);
                     batch.put_ldk(
                         CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
                         CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
@@ -158,11 +160,20 @@ impl Writer {
                     round.completed.push((channel_id, update_id));
                 }
                 Job::Archive { key } => round.archive.push(key),
-                Job::Manager(done) => round.waiting.push(done),
+                Job::Manager(done) => {
+                    metrics::counter!("sluice_persist_manager_requests_total").increment(1);
+                    round.waiting.push(done);
+                }
             }
         }
         // Serialised after every snapshot above was taken, so the stored manager knows
         // each update they hold (as done or in flight) and never lags them.
+        //
+        // Clearing LDK's needs-persistence flag first tells the background processor
+        // that this write covers every change made so far: it then serialises the
+        // manager (only to have its bytes replaced by a request to this writer) just
+        // for changes made after this point, instead of after nearly every message.
+        self.parts.channel_manager.get_and_clear_needs_persistence();
         let encoding = Instant::now();
         let manager = self.parts.channel_manager.encode();
         metrics::histogram!("sluice_persist_manager_encode_seconds")
