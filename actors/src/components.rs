@@ -10,6 +10,7 @@ use crate::chain::{Broadcaster, ChainClient, FeeRates};
 use crate::channel_policy::ChannelPolicy;
 use crate::health::HealthBoard;
 use crate::logger::LdkLogger;
+use crate::payments::SendWindow;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
     BumpHandler, ChainMonitor, ChannelManager, Graph, KeysManager, MonitorReader, OnionMessenger,
@@ -67,4 +68,6 @@ pub struct Components {
     pub channel_policy: Arc<ChannelPolicy>,
     /// What the node's parts report about their health.
     pub health: Arc<HealthBoard>,
+    /// Slots for outgoing payments in flight.
+    pub send_window: Arc<SendWindow>,
 }

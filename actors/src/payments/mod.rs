@@ -24,6 +24,7 @@ pub mod pay;
 pub mod quote;
 pub mod reconcile;
 pub mod settle;
+pub mod window;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -34,6 +35,7 @@ use tokio::sync::oneshot;
 
 pub use pay::{InvoicePayment, KeysendPayment, PayRequest};
 pub use quote::{QuoteRequest, Urgency};
+pub use window::{SendWindow, DEFAULT_SEND_WINDOW};
 
 use crate::{Components, NodeError};
 

@@ -109,9 +109,11 @@ async fn send_invoice(
         max_channel_saturation_power_of_half: urgency.saturation_power_of_half(),
         ..RouteParametersConfig::default()
     };
+    let payment_id = payment_id_bytes(&record)?;
+    components.send_window.enter(&record.payment_id).await;
     let sent = components.channel_manager.pay_for_bolt11_invoice(
         &checked.invoice,
-        payment_id_bytes(&record)?,
+        payment_id,
         checked.explicit_amount_msat,
         route_config,
         Retry::Timeout(urgency.retry_for()),
@@ -329,10 +331,12 @@ pub async fn keysend(
         request.amount_msat,
     );
     params.max_total_routing_fee_msat = request.max_fee_msat;
+    let payment_id = payment_id_bytes(&record)?;
+    components.send_window.enter(&record.payment_id).await;
     let sent = components.channel_manager.send_spontaneous_payment(
         Some(PaymentPreimage(preimage)),
         RecipientOnionFields::spontaneous_empty(),
-        payment_id_bytes(&record)?,
+        payment_id,
         params,
         Retry::Timeout(Urgency::Normal.retry_for()),
     );

@@ -40,6 +40,8 @@ pub async fn settle(
     payment_id: &str,
     outcome: Outcome,
 ) -> Result<Option<PaymentRecord>, NodeError> {
+    // LDK is done with the payment, whatever happens to the record.
+    components.send_window.leave(payment_id);
     let store = &components.store;
     let Some(mut record) = store.get::<PaymentRecord>(payment_id).await? else {
         return Ok(None);
