@@ -35,7 +35,7 @@ use tokio::sync::oneshot;
 
 pub use pay::{InvoicePayment, KeysendPayment, PayRequest};
 pub use quote::{QuoteRequest, Urgency};
-pub use window::{SendWindow, DEFAULT_SEND_WINDOW};
+pub use window::{SendWindow, DEFAULT_MAX_WAIT, DEFAULT_SEND_WINDOW};
 
 use crate::{Components, NodeError};
 

@@ -7,30 +7,40 @@
 //! still. The window keeps rounds bounded: a payment beyond it waits for a slot, FIFO,
 //! before LDK sees it, and its slot frees when it settles.
 //!
-//! Payments still in flight across a restart hold no slot; the window only shapes new
-//! sends.
+//! The window shapes sends; it must not stop them. Payments can stay in flight for hours
+//! (HTLCs held by a peer that went away resolve only when it returns or on chain), and
+//! 64 of them must not block every later payment: a send that waits
+//! [`DEFAULT_MAX_WAIT`] without a slot goes ahead without one.
+//!
+//! Payments still in flight across a restart hold no slot.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Outgoing payments in flight at once by default: enough to batch many HTLCs per
 /// commitment, well under the 483 a channel accepts.
 pub const DEFAULT_SEND_WINDOW: usize = 64;
+/// How long a send waits for a slot by default before it goes ahead without one: far
+/// longer than a slot takes to free under load (a few hundred ms), far shorter than a
+/// stuck payment can hold one.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// Slots for outgoing payments in flight, held per payment id.
 pub struct SendWindow {
     slots: Arc<Semaphore>,
+    max_wait: Duration,
     held: Mutex<HashMap<String, OwnedSemaphorePermit>>,
 }
 
 impl SendWindow {
-    /// A window of `size` slots (at least one).
-    pub fn new(size: usize) -> SendWindow {
+    /// A window of `size` slots (at least one); a send waits at most `max_wait` for one.
+    pub fn new(size: usize, max_wait: Duration) -> SendWindow {
         SendWindow {
             slots: Arc::new(Semaphore::new(size.max(1))),
+            max_wait,
             held: Mutex::new(HashMap::new()),
         }
     }
@@ -40,18 +50,22 @@ impl SendWindow {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for a slot for `payment_id` (returning at once if it holds one).
+    /// Waits for a slot for `payment_id` (returning at once if it holds one), or for the
+    /// longest wait, after which the payment goes ahead without a slot.
     pub async fn enter(&self, payment_id: &str) {
         if self.held().contains_key(payment_id) {
             return;
         }
         let waiting = Instant::now();
-        // The semaphore is never closed, so acquiring only fails if it were.
-        let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
-            return;
-        };
+        let acquired =
+            tokio::time::timeout(self.max_wait, Arc::clone(&self.slots).acquire_owned()).await;
         metrics::histogram!("sluice_send_window_wait_seconds")
             .record(waiting.elapsed().as_secs_f64());
+        // The semaphore is never closed, so acquiring fails only by timing out.
+        let Ok(Ok(permit)) = acquired else {
+            metrics::counter!("sluice_send_window_overflows_total").increment(1);
+            return;
+        };
         let mut held = self.held();
         held.insert(payment_id.to_owned(), permit);
         metrics::gauge!("sluice_send_window_in_flight").set(held.len() as f64);
@@ -79,7 +93,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_payment_past_the_window_waits_for_a_slot_to_free() {
-        let window = Arc::new(SendWindow::new(2));
+        let window = Arc::new(SendWindow::new(2, Duration::from_secs(60)));
         window.enter("a").await;
         window.enter("b").await;
         // Entering again with a slot already held does not take a second one.
@@ -108,5 +122,23 @@ mod tests {
         window.leave("b");
         window.leave("c");
         assert_eq!(window.in_flight(), 0);
+    }
+
+    /// Payments holding every slot (stuck behind a peer that went away, say) delay a
+    /// later send by the longest wait, not until they resolve.
+    #[tokio::test]
+    async fn a_send_goes_ahead_without_a_slot_after_the_longest_wait() {
+        let window = SendWindow::new(1, Duration::from_millis(100));
+        window.enter("stuck").await;
+        tokio::time::timeout(Duration::from_secs(5), window.enter("next"))
+            .await
+            .expect("the send went ahead");
+        // It holds no slot: only the stuck payment does.
+        assert_eq!(window.in_flight(), 1);
+        window.leave("next");
+        assert_eq!(window.in_flight(), 1);
+        window.leave("stuck");
+        window.enter("later").await;
+        assert_eq!(window.in_flight(), 1);
     }
 }
