@@ -39,7 +39,7 @@ use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::health::HealthBoard;
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::pathfinding::{RoutingExclusions, SluiceRouter};
-use sluice_actors::payments::{SendWindow, DEFAULT_MAX_WAIT, DEFAULT_SEND_WINDOW};
+use sluice_actors::payments::{SendWindow, DEFAULT_MAX_WAIT};
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
 use sluice_actors::types::{
     ChainMonitor, ChannelManager, DynFilter, GossipVerifier, KeysManager, MonitorReader,
@@ -78,6 +78,8 @@ pub struct BuildParams {
     pub channel_policy: ChannelPolicy,
     /// Nodes and channels no route may use.
     pub exclusions: RoutingExclusions,
+    /// How many outgoing payments may be in flight at once.
+    pub send_window: usize,
 }
 
 /// The built node and the pieces its tasks still need.
@@ -446,7 +448,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         bump,
         channel_policy: Arc::new(params.channel_policy),
         health: Arc::new(HealthBoard::new()),
-        send_window: Arc::new(SendWindow::new(DEFAULT_SEND_WINDOW, DEFAULT_MAX_WAIT)),
+        send_window: Arc::new(SendWindow::new(params.send_window, DEFAULT_MAX_WAIT)),
     };
     Ok(Built {
         components,

@@ -152,6 +152,7 @@ pub async fn run(
                 nodes: config.excluded_nodes.clone(),
                 channels: config.excluded_channels.clone(),
             },
+            send_window: config.send_window,
         },
         store,
         seed,

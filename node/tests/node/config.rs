@@ -198,6 +198,8 @@ fn defaults_fill_everything_but_data_dir_and_chain_source() {
         NodeConfig::DEFAULT_SKIP_FORWARD_DELAY
     );
     assert!(!config.skip_forward_delay);
+    assert_eq!(config.send_window, NodeConfig::DEFAULT_SEND_WINDOW);
+    assert_eq!(config.send_window, 64);
 }
 
 #[test]
@@ -927,6 +929,52 @@ fn pathfinding_workers_out_of_range() {
         assert_eq!(config.pathfinding_workers, expected);
     }
     assert_eq!(NodeConfig::MAX_PATHFINDING_WORKERS, 64);
+}
+
+#[test]
+fn precedence_send_window() {
+    check_precedence(Layers {
+        file: "send_window = 16",
+        env: ("SLUICE_SEND_WINDOW", "128"),
+        flag: &["--send-window", "4096"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.send_window.to_string(),
+        expect: ["16", "128", "4096"],
+    });
+}
+
+#[test]
+fn send_window_out_of_range() {
+    for bad in ["0", "4097"] {
+        check_rejected_in_each_layer(
+            &format!("send_window = {bad}"),
+            ("SLUICE_SEND_WINDOW", bad),
+            &["--send-window", bad],
+            BASE_EMBEDDED,
+            |e| {
+                matches!(e, ConfigError::InvalidSendWindow { setting, .. }
+                    if setting.key == Key::SendWindow)
+                    && e.to_string().contains("from 1 to 4096")
+            },
+        );
+    }
+    // Not a number at all: the env and flag layers say so; the file says it is not an integer.
+    check_rejected_in_each_layer(
+        "send_window = \"many\"",
+        ("SLUICE_SEND_WINDOW", "64.5"),
+        &["--send-window", "many"],
+        BASE_EMBEDDED,
+        |e| {
+            matches!(e, ConfigError::InvalidSendWindow { .. })
+                || matches!(
+                    e,
+                    ConfigError::WrongType {
+                        expected: "an integer",
+                        ..
+                    }
+                )
+        },
+    );
 }
 
 #[test]
