@@ -8,11 +8,12 @@
 pub mod actor;
 mod persist;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use bdk_bitcoind_rpc::bitcoincore_rpc::{Auth, Client, RpcApi};
 use bdk_bitcoind_rpc::Emitter;
-use bdk_wallet::{Balance, KeychainKind, PersistedWallet, SignOptions, Wallet};
+use bdk_wallet::chain::Merge;
+use bdk_wallet::{Balance, ChangeSet, KeychainKind, PersistedWallet, SignOptions, Wallet};
 use bitcoin::absolute::LockTime;
 use bitcoin::bip32::Xpriv;
 use bitcoin::hashes::Hash;
@@ -31,11 +32,14 @@ use crate::NodeError;
 struct Inner {
     wallet: PersistedWallet<StorePersister>,
     persister: StorePersister,
+    /// Changes taken from the wallet whose write failed; written with the next ones.
+    unwritten: ChangeSet,
 }
 
 /// The on-chain wallet.
 pub struct OnchainWallet {
     inner: Mutex<Inner>,
+    store: Store,
     rpc: Client,
 }
 
@@ -56,7 +60,7 @@ impl OnchainWallet {
         let coin = if network == Network::Bitcoin { 0 } else { 1 };
         let external = format!("wpkh({xprv}/84'/{coin}'/0'/0/*)");
         let internal = format!("wpkh({xprv}/84'/{coin}'/0'/1/*)");
-        let mut persister = StorePersister::new(store);
+        let mut persister = StorePersister::new(store.clone());
         let loaded = Wallet::load()
             .descriptor(KeychainKind::External, Some(external.clone()))
             .descriptor(KeychainKind::Internal, Some(internal.clone()))
@@ -75,7 +79,12 @@ impl OnchainWallet {
         let auth = Auth::UserPass(endpoint.user.clone(), endpoint.password.clone());
         let rpc = Client::new(&url, auth).map_err(wallet_error)?;
         Ok(OnchainWallet {
-            inner: Mutex::new(Inner { wallet, persister }),
+            inner: Mutex::new(Inner {
+                wallet,
+                persister,
+                unwritten: ChangeSet::default(),
+            }),
+            store,
             rpc,
         })
     }
@@ -84,12 +93,33 @@ impl OnchainWallet {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn persist(inner: &mut Inner) -> Result<(), NodeError> {
-        let Inner { wallet, persister } = inner;
-        wallet
-            .persist(persister)
-            .map(|_| ())
-            .map_err(NodeError::Store)
+    /// Writes the changes staged in the wallet durably, releasing `inner` before the fsync
+    /// so that other callers (balances, LDK's fee-bump signing) do not wait on the disk.
+    /// Returns once this caller's changes are on disk, so an address handed out after it is
+    /// never handed out again after a crash.
+    fn persist(&self, mut inner: MutexGuard<'_, Inner>) -> Result<(), NodeError> {
+        let mut changeset = std::mem::take(&mut inner.unwritten);
+        if let Some(staged) = inner.wallet.take_staged() {
+            changeset.merge(staged);
+        }
+        if changeset.is_empty() {
+            return Ok(());
+        }
+        let record = match inner.persister.record(&changeset) {
+            Ok(record) => record,
+            Err(e) => {
+                inner.unwritten = changeset;
+                return Err(NodeError::Store(e));
+            }
+        };
+        drop(inner);
+        StorePersister::write(&self.store, &record).map_err(|e| {
+            // Kept for the next write (under a later key: change sets merge, so their
+            // order only matters for a block replaced in a reorg, which the next sync
+            // writes again).
+            self.lock().unwritten.merge(changeset);
+            NodeError::Store(e)
+        })
     }
 
     /// A new receive address (revealed and persisted, so it is never handed out twice).
@@ -99,7 +129,7 @@ impl OnchainWallet {
             .wallet
             .reveal_next_address(KeychainKind::External)
             .address;
-        Self::persist(&mut inner)?;
+        self.persist(inner)?;
         Ok(address)
     }
 
@@ -145,7 +175,7 @@ impl OnchainWallet {
         inner
             .wallet
             .apply_unconfirmed_txs([(tx.clone(), crate::clock::since_epoch().as_secs())]);
-        Self::persist(&mut inner)?;
+        self.persist(inner)?;
         Ok(tx)
     }
 
@@ -169,13 +199,13 @@ impl OnchainWallet {
                 .wallet
                 .apply_block_connected_to(&event.block, event.block_height(), event.connected_to())
                 .map_err(wallet_error)?;
-            Self::persist(&mut inner)?;
+            self.persist(inner)?;
         }
         let mempool = emitter.mempool().map_err(wallet_error)?;
         let mut inner = self.lock();
         inner.wallet.apply_evicted_txs(mempool.evicted);
         inner.wallet.apply_unconfirmed_txs(mempool.update);
-        Self::persist(&mut inner)
+        self.persist(inner)
     }
 
     /// The chain backend's tip height, as the wallet's client sees it.
@@ -193,7 +223,7 @@ impl OnchainWallet {
             .reveal_next_address(KeychainKind::Internal)
             .address
             .script_pubkey();
-        Self::persist(&mut inner)
+        self.persist(inner)
             .map_err(|e| tracing::error!(error = %e, "persisting the wallet failed"))?;
         Ok(script)
     }
@@ -246,5 +276,59 @@ impl WalletSourceSync for OnchainWallet {
         // LDK's coin selection keeps the inputs it chose locked; the wallet learns of the
         // spend from the mempool on its next sync.
         Ok(psbt.extract_tx_unchecked_fee_rate())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use sluice_storage::{Store, StoreConfig};
+
+    use super::*;
+
+    fn open(dir: &std::path::Path) -> OnchainWallet {
+        let store = Store::open(dir, StoreConfig::default()).expect("store opens");
+        // Nothing here talks to the chain: the client only connects when called.
+        let endpoint = RpcEndpoint {
+            host: "127.0.0.1".into(),
+            port: 9,
+            user: "u".into(),
+            password: "p".into(),
+        };
+        OnchainWallet::open(store, &[7; 32], Network::Regtest, &endpoint).expect("wallet opens")
+    }
+
+    /// Addresses revealed by concurrent callers (who write their changes after releasing the
+    /// lock, in any order) are all durable: after a reopen none is handed out again.
+    #[test]
+    fn concurrent_addresses_survive_a_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let wallet = Arc::new(open(dir.path()));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let wallet = Arc::clone(&wallet);
+                std::thread::spawn(move || {
+                    (0..25)
+                        .map(|_| wallet.new_address().expect("address"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut given = HashSet::new();
+        for thread in threads {
+            for address in thread.join().expect("thread") {
+                assert!(given.insert(address), "an address was handed out twice");
+            }
+        }
+        assert_eq!(given.len(), 200);
+        drop(wallet);
+
+        let reopened = open(dir.path());
+        for _ in 0..10 {
+            let address = reopened.new_address().expect("address");
+            assert!(!given.contains(&address), "{address} handed out again");
+        }
     }
 }

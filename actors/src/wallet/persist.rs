@@ -27,6 +27,33 @@ fn decode_error(source: serde_json::Error) -> StoreError {
     }
 }
 
+impl StorePersister {
+    /// The record that appends `changeset`, taking the next key. Cheap (no I/O), so it is
+    /// done under the wallet's lock: keys then follow the order in which changes were made,
+    /// whatever order their writes finish in.
+    pub fn record(&mut self, changeset: &ChangeSet) -> Result<WalletRecord, StoreError> {
+        let value = serde_json::to_value(changeset).map_err(|source| StoreError::Encode {
+            table: Table::Wallet.name(),
+            source,
+        })?;
+        // Zero-padded so that key order is append order.
+        let record = WalletRecord {
+            name: format!("{PREFIX}{:020}", self.next),
+            changeset: value,
+        };
+        self.next += 1;
+        Ok(record)
+    }
+
+    /// Writes `record` durably (fsync). Takes no lock, so the wallet stays usable while the
+    /// disk works.
+    pub fn write(store: &Store, record: &WalletRecord) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::new();
+        batch.create(record)?;
+        store.commit_blocking(batch)
+    }
+}
+
 impl WalletPersister for StorePersister {
     type Error = StoreError;
 
@@ -46,19 +73,7 @@ impl WalletPersister for StorePersister {
         if changeset.is_empty() {
             return Ok(());
         }
-        let value = serde_json::to_value(changeset).map_err(|source| StoreError::Encode {
-            table: Table::Wallet.name(),
-            source,
-        })?;
-        // Zero-padded so that key order is append order.
-        let record = WalletRecord {
-            name: format!("{PREFIX}{:020}", persister.next),
-            changeset: value,
-        };
-        let mut batch = WriteBatch::new();
-        batch.create(&record)?;
-        persister.store.commit_blocking(batch)?;
-        persister.next += 1;
-        Ok(())
+        let record = persister.record(changeset)?;
+        Self::write(&persister.store, &record)
     }
 }
