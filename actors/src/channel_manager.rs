@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lightning_background_processor::{process_events_async, GossipSync, NO_LIQUIDITY_MANAGER};
+use lightning_background_processor::{process_events_async, GossipSync};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -75,7 +75,7 @@ async fn run_processor(
         Some(Arc::clone(&components.onion_messenger)),
         GossipSync::p2p(Arc::clone(&components.gossip)),
         Arc::clone(&components.peer_manager),
-        NO_LIQUIDITY_MANAGER,
+        Some(Arc::clone(&components.liquidity)),
         Some(Arc::clone(&components.sweeper)),
         Arc::clone(&components.logger),
         Some(Arc::clone(&components.scorer)),

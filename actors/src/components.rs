@@ -10,11 +10,12 @@ use crate::chain::{Broadcaster, ChainClient, FeeRates};
 use crate::channel_policy::ChannelPolicy;
 use crate::health::HealthBoard;
 use crate::logger::LdkLogger;
+use crate::lsps2::Lsps2Config;
 use crate::payments::SendWindow;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
-    BumpHandler, ChainMonitor, ChannelManager, Graph, KeysManager, MonitorReader, OnionMessenger,
-    P2PGossipSync, PeerManager, Router, Scorer, Sweeper,
+    BumpHandler, ChainMonitor, ChannelManager, Graph, KeysManager, LiquidityManager, MonitorReader,
+    OnionMessenger, P2PGossipSync, PeerManager, Router, Scorer, Sweeper,
 };
 use crate::wallet::OnchainWallet;
 
@@ -70,4 +71,9 @@ pub struct Components {
     pub health: Arc<HealthBoard>,
     /// Slots for outgoing payments in flight.
     pub send_window: Arc<SendWindow>,
+    /// LSPS protocols over the peer connections (lightning-liquidity).
+    pub liquidity: Arc<LiquidityManager>,
+    /// The LSPS2 JIT channel service's settings; `None` when the node does not sell JIT
+    /// channels.
+    pub lsps2: Option<Arc<Lsps2Config>>,
 }

@@ -88,6 +88,9 @@ pub enum NodeError {
     /// An actor did not answer in time.
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
+    /// The feature is not enabled in this node's configuration.
+    #[error("{0} is not enabled on this node")]
+    NotEnabled(&'static str),
     /// The node is starting or shutting down and cannot serve the request.
     #[error("the node is not running")]
     NotRunning,

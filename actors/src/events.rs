@@ -11,6 +11,7 @@ use sluice_storage::{PaymentDirection, PaymentRecord, PaymentStatus, WriteBatch}
 
 use crate::channel_policy::Acceptance;
 use crate::clock::unix_ms;
+use crate::lsps2;
 use crate::payments::codes::failure_code;
 use crate::payments::settle::{settle, Outcome};
 use crate::Components;
@@ -35,7 +36,7 @@ impl EventDispatcher {
                 counterparty_node_id,
                 channel_value_satoshis,
                 output_script,
-                ..
+                user_channel_id,
             } => {
                 let rate = c
                     .fees
@@ -53,13 +54,17 @@ impl EventDispatcher {
                             .map_err(|e| e.to_string())
                     })
                     .and_then(|tx| {
-                        c.channel_manager
-                            .funding_transaction_generated(
-                                temporary_channel_id,
-                                counterparty_node_id,
-                                tx,
-                            )
-                            .map_err(|e| format!("{e:?}"))
+                        let (id, peer) = (temporary_channel_id, counterparty_node_id);
+                        // A JIT channel sold client-trusts-LSP: lightning-liquidity holds
+                        // the transaction until the client has claimed the fee.
+                        if lsps2::ldk_events::hold_funding(c, user_channel_id, &peer, &tx) {
+                            c.channel_manager
+                                .funding_transaction_generated_manual_broadcast(id, peer, tx)
+                        } else {
+                            c.channel_manager
+                                .funding_transaction_generated(id, peer, tx)
+                        }
+                        .map_err(|e| format!("{e:?}"))
                     });
                 if let Err(reason) = funded {
                     tracing::error!(%temporary_channel_id, %reason, "funding a channel failed; abandoning it");
@@ -214,28 +219,92 @@ impl EventDispatcher {
             Event::ChannelReady {
                 channel_id,
                 counterparty_node_id,
+                user_channel_id,
                 ..
             } => {
                 tracing::info!(%channel_id, %counterparty_node_id, "channel ready");
+                if c.lsps2.is_some() {
+                    lsps2::ldk_events::channel_ready(
+                        c,
+                        user_channel_id,
+                        channel_id,
+                        counterparty_node_id,
+                    )
+                    .await
+                    .map_err(|e| replay("a JIT channel's readiness", e))?;
+                }
                 metrics::counter!("sluice_channels_ready_total").increment(1);
             }
             Event::ChannelClosed {
-                channel_id, reason, ..
+                channel_id,
+                reason,
+                user_channel_id,
+                counterparty_node_id,
+                ..
             } => {
                 tracing::info!(%channel_id, %reason, "channel closed");
+                if c.lsps2.is_some() {
+                    lsps2::ldk_events::channel_closed(
+                        c,
+                        user_channel_id,
+                        counterparty_node_id,
+                        reason.to_string(),
+                    )
+                    .await
+                    .map_err(|e| replay("a JIT channel's close", e))?;
+                }
                 metrics::counter!("sluice_channels_closed_total").increment(1);
             }
             Event::PaymentForwarded {
                 total_fee_earned_msat,
+                next_channel_id,
+                next_user_channel_id,
+                skimmed_fee_msat,
                 ..
             } => {
+                if c.lsps2.is_some() {
+                    lsps2::ldk_events::payment_forwarded(
+                        c,
+                        next_channel_id,
+                        next_user_channel_id,
+                        skimmed_fee_msat,
+                    )
+                    .await
+                    .map_err(|e| replay("a JIT channel's forward", e))?;
+                }
                 metrics::counter!("sluice_payments_forwarded_total").increment(1);
                 metrics::counter!("sluice_forwarding_fees_msat_total")
                     .increment(total_fee_earned_msat.unwrap_or(0));
             }
-            Event::HTLCIntercepted { intercept_id, .. } => {
-                // No intercept SCIDs are issued yet (LSPS2 will); fail what arrives.
-                let _ = c.channel_manager.fail_intercepted_htlc(intercept_id);
+            Event::HTLCIntercepted {
+                intercept_id,
+                requested_next_hop_scid,
+                expected_outbound_amount_msat,
+                payment_hash,
+                ..
+            } => {
+                lsps2::ldk_events::htlc_intercepted(
+                    c,
+                    requested_next_hop_scid,
+                    intercept_id,
+                    expected_outbound_amount_msat,
+                    payment_hash,
+                )
+                .await;
+            }
+            Event::HTLCHandlingFailed { failure_type, .. } => {
+                lsps2::ldk_events::htlc_handling_failed(c, failure_type).await;
+            }
+            Event::FundingTxBroadcastSafe {
+                user_channel_id,
+                counterparty_node_id,
+                ..
+            } => {
+                lsps2::ldk_events::funding_broadcast_safe(
+                    c,
+                    user_channel_id,
+                    &counterparty_node_id,
+                );
             }
             Event::BumpTransaction(bump) => {
                 // Builds, signs and broadcasts the child (or the HTLC claim) at once; a
@@ -275,4 +344,10 @@ impl EventDispatcher {
             }
         }
     }
+}
+
+/// Logs why an event must be handled again, and asks LDK to replay it.
+fn replay(what: &str, error: crate::NodeError) -> ReplayEvent {
+    tracing::error!(error = %error, "recording {what} failed; LDK will replay the event");
+    ReplayEvent()
 }

@@ -17,6 +17,7 @@ pub mod events;
 pub mod forwarder;
 pub mod health;
 pub mod logger;
+pub mod lsps2;
 pub mod pathfinding;
 pub mod payments;
 pub mod persist;

@@ -7,7 +7,8 @@
 //! ├── ChannelManager  runs LDK's background processor: events, persistence, timers
 //! ├── ReceiptSigner   seals receipts with the node's receipt key
 //! ├── Pathfinding     a factory of route-finding workers
-//! └── Payments        quotes, pays, waits for outcomes
+//! ├── Payments        quotes, pays, waits for outcomes
+//! └── Lsps2Service    sells JIT channels (only when configured)
 //! ```
 //!
 //! Each child does its work in a task it owns and fails when that task ends unexpectedly.
@@ -29,6 +30,7 @@ use std::sync::Arc;
 
 use crate::chain_sync::{ChainSync, ChainSyncArgs};
 use crate::channel_manager::{ChannelManagerActor, ChannelManagerArgs};
+use crate::lsps2::{self, Lsps2Service};
 use crate::pathfinding::{self, PathfindingFactory};
 use crate::payments::{self, PaymentsActor, PaymentsConfig};
 use crate::receipts::actor::{self as receipt_actor, ReceiptSignerActor};
@@ -73,6 +75,8 @@ pub enum Child {
     Pathfinding,
     /// [`PaymentsActor`].
     Payments,
+    /// [`Lsps2Service`].
+    Lsps2,
 }
 
 /// Messages to the supervisor.
@@ -190,6 +194,15 @@ impl NodeSupervisor {
                     Actor::spawn_linked(Some(payments::NAME.into()), actor, c, cell).await?;
                 payments.get_cell()
             }
+            Child::Lsps2 => {
+                let Some(config) = c.lsps2.clone() else {
+                    return Ok(());
+                };
+                let (service, _) =
+                    Actor::spawn_linked(Some(lsps2::NAME.into()), Lsps2Service { config }, c, cell)
+                        .await?;
+                service.get_cell()
+            }
         };
         state.running.insert(started.get_id(), child);
         state.components.health.actor_up(&format!("{child:?}"));
@@ -259,6 +272,7 @@ impl Actor for NodeSupervisor {
             Child::ChannelManager,
             Child::Pathfinding,
             Child::Payments,
+            Child::Lsps2,
         ] {
             Self::start_child(&myself, &mut state, child).await?;
         }

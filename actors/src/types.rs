@@ -99,6 +99,18 @@ pub type GossipVerifier = lightning_block_sync::gossip::GossipVerifier<
 /// Gossip handling over the peer-to-peer network.
 pub type P2PGossipSync = gossip::P2PGossipSync<Arc<Graph>, Arc<GossipVerifier>, Arc<LdkLogger>>;
 
+/// LSPS protocols (lightning-liquidity): LSPS0 discovery and the LSPS2 JIT channel
+/// service, speaking over the peer manager's custom messages. Its state goes to the store.
+pub type LiquidityManager = lightning_liquidity::LiquidityManager<
+    Arc<KeysManager>,
+    Arc<KeysManager>,
+    Arc<ChannelManager>,
+    Arc<DynFilter>,
+    Arc<Store>,
+    lightning_liquidity::utils::time::DefaultTimeProvider,
+    Arc<Broadcaster>,
+>;
+
 /// The peer manager: connections, the noise handshake, message dispatch.
 pub type PeerManager = lightning::ln::peer_handler::PeerManager<
     SocketDescriptor,
@@ -106,7 +118,7 @@ pub type PeerManager = lightning::ln::peer_handler::PeerManager<
     Arc<P2PGossipSync>,
     Arc<OnionMessenger>,
     Arc<LdkLogger>,
-    Arc<IgnoringMessageHandler>,
+    Arc<LiquidityManager>,
     Arc<KeysManager>,
     Arc<ChainMonitor>,
 >;

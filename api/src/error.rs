@@ -26,6 +26,10 @@ pub enum ApiError {
     /// No such route, or no such object. 404 `not_found`.
     #[error("{0}")]
     NotFound(String),
+    /// The feature behind the route is not enabled on this node (e.g. the LSPS2 service
+    /// without an `[lsps2]` section). 404 `not_enabled`.
+    #[error("{0}")]
+    NotEnabled(String),
     /// The route exists but not with this method. 405 `method_not_allowed`.
     #[error("this method is not allowed on this route")]
     MethodNotAllowed,
@@ -103,6 +107,7 @@ impl ApiError {
         ("unauthenticated", 401),
         ("forbidden", 403),
         ("not_found", 404),
+        ("not_enabled", 404),
         ("method_not_allowed", 405),
         ("payload_too_large", 413),
         ("peer_not_connected", 409),
@@ -134,6 +139,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::NotEnabled(_) => "not_enabled",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::PeerNotConnected(_) => "peer_not_connected",
@@ -165,7 +171,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NotEnabled(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PeerNotConnected(_)
@@ -240,6 +246,7 @@ impl From<NodeError> for ApiError {
                 ApiError::Internal
             }
             NodeError::Timeout(_) => ApiError::Timeout(message),
+            NodeError::NotEnabled(_) => ApiError::NotEnabled(message),
             NodeError::NotRunning => ApiError::NodeNotRunning,
         }
     }

@@ -33,8 +33,6 @@ use sluice_api::NodeBackend;
 use sluice_storage::{PaymentRecord, PeerRecord, QuoteRecord, ReceiptRecord, WriteBatch};
 use std::str::FromStr;
 
-use crate::build::user_config;
-
 /// How often a cooperative close is retried while the channel is mid-update, and how
 /// long apart (together at most five seconds, for a loaded node).
 const CLOSE_ATTEMPTS: u32 = 500;
@@ -306,7 +304,7 @@ impl NodeBackend for NodeService {
                 available_sat: available,
             });
         }
-        let mut config: UserConfig = user_config();
+        let mut config: UserConfig = c.channel_manager.get_current_config();
         config.channel_handshake_config.announce_for_forwarding = request.announce;
         // Offer anchors only with the fee-bump reserve left once this channel is funded.
         let confirmed_after = c

@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use bitcoin::hashes::{sha256, Hash, HashEngine};
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{BlockHash, Network};
 use lightning::chain::channelmonitor::ChannelMonitor;
@@ -34,15 +35,19 @@ use lightning_block_sync::gossip::TokioSpawner;
 use lightning_block_sync::init::{synchronize_listeners, validate_best_block_header};
 use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
+use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
+use lightning_liquidity::LiquidityServiceConfig;
 use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::health::HealthBoard;
 use sluice_actors::logger::LdkLogger;
+use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::pathfinding::{RoutingExclusions, SluiceRouter};
 use sluice_actors::payments::{SendWindow, DEFAULT_MAX_WAIT};
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
 use sluice_actors::types::{
-    ChainMonitor, ChannelManager, DynFilter, GossipVerifier, KeysManager, MonitorReader,
+    ChainMonitor, ChannelManager, DynFilter, GossipVerifier, KeysManager, LiquidityManager,
+    MonitorReader,
 };
 use sluice_actors::wallet::OnchainWallet;
 use sluice_actors::Components;
@@ -80,6 +85,8 @@ pub struct BuildParams {
     pub exclusions: RoutingExclusions,
     /// How many outgoing payments may be in flight at once.
     pub send_window: usize,
+    /// The LSPS2 JIT channel service's settings, if the node sells JIT channels.
+    pub lsps2: Option<Lsps2Config>,
 }
 
 /// The built node and the pieces its tasks still need.
@@ -114,9 +121,14 @@ pub const MAX_ACCEPTED_HTLCS: u16 = 483;
 
 /// The channel configuration sluice uses: anchor channels, large channels, the most
 /// HTLCs in flight the protocol allows, and every inbound channel put to the channel
-/// policy (0-conf only for trusted peers).
-pub fn user_config() -> UserConfig {
-    let mut config = UserConfig::default();
+/// policy (0-conf only for trusted peers). An LSP (`lsps2`) also intercepts HTLCs sent to
+/// the SCIDs it sells and forwards over its clients' unannounced channels.
+pub fn user_config(lsps2: bool) -> UserConfig {
+    let mut config = UserConfig {
+        accept_intercept_htlcs: lsps2,
+        accept_forwards_to_priv_channels: lsps2,
+        ..UserConfig::default()
+    };
     // Anchor outputs: commitments carry a minimal fee and are bumped (CPFP) from the
     // on-chain wallet when they must confirm, so a fee spike cannot strand them.
     config
@@ -139,6 +151,7 @@ pub fn user_config() -> UserConfig {
 /// Builds every LDK object and syncs the chain listeners to the backend's tip.
 pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<Built, StartError> {
     let network = params.network;
+    let lsp = params.lsps2.is_some();
     let chain = Arc::new(ChainClient::new(&params.endpoint));
     chain
         .check_network(network)
@@ -249,7 +262,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 Arc::clone(&router),
                 Arc::clone(&message_router),
                 Arc::clone(&logger),
-                user_config(),
+                user_config(lsp),
                 monitors.iter().map(|(_, m)| m).collect(),
             );
             let (hash, manager) = <(BlockHash, ChannelManager)>::read(&mut &bytes[..], args)
@@ -280,7 +293,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 Arc::clone(&keys),
                 Arc::clone(&keys),
                 Arc::clone(&keys),
-                user_config(),
+                user_config(lsp),
                 params,
                 started.as_secs() as u32,
             );
@@ -381,6 +394,30 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         None,
         Arc::clone(&logger),
     ));
+    let liquidity = Arc::new(
+        LiquidityManager::new(
+            Arc::clone(&keys),
+            Arc::clone(&keys),
+            Arc::clone(&channel_manager),
+            None::<Arc<DynFilter>>,
+            None,
+            Arc::clone(&store),
+            Arc::clone(&broadcaster),
+            params.lsps2.as_ref().map(|_| LiquidityServiceConfig {
+                lsps2_service_config: Some(LSPS2ServiceConfig {
+                    promise_secret: lsps2_promise_secret(&seed),
+                }),
+                lsps5_service_config: None,
+                advertise_service: true,
+            }),
+            None,
+        )
+        .await
+        .map_err(|e| StartError::CorruptState {
+            what: "LSPS service state",
+            detail: e.to_string(),
+        })?,
+    );
     let ignoring = Arc::new(IgnoringMessageHandler {});
     let onion_messenger = Arc::new(lightning::onion_message::messenger::OnionMessenger::new(
         Arc::clone(&keys),
@@ -400,7 +437,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
             chan_handler: Arc::clone(&channel_manager),
             route_handler: Arc::clone(&gossip),
             onion_message_handler: Arc::clone(&onion_messenger),
-            custom_message_handler: Arc::clone(&ignoring),
+            custom_message_handler: Arc::clone(&liquidity),
             send_only_message_handler: Arc::clone(&chain_monitor),
         },
         started.as_secs() as u32,
@@ -449,6 +486,8 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         channel_policy: Arc::new(params.channel_policy),
         health: Arc::new(HealthBoard::new()),
         send_window: Arc::new(SendWindow::new(params.send_window, DEFAULT_MAX_WAIT)),
+        liquidity,
+        lsps2: params.lsps2.map(Arc::new),
     };
     Ok(Built {
         components,
@@ -456,6 +495,15 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         header_cache,
         tip,
     })
+}
+
+/// The secret behind the LSPS2 fee promises (an HMAC over each offer): derived from the
+/// seed, so offers given out before a restart are still honoured after it.
+fn lsps2_promise_secret(seed: &[u8; 32]) -> [u8; 32] {
+    let mut engine = sha256::Hash::engine();
+    engine.input(b"sluice/lsps2/promise-secret");
+    engine.input(seed);
+    sha256::Hash::from_engine(engine).to_byte_array()
 }
 
 /// Stored state, as read at start.

@@ -107,6 +107,7 @@ use std::str::FromStr;
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
+use sluice_actors::lsps2::Lsps2Config;
 
 /// Appended to `sluice run --help`.
 const PRECEDENCE_HELP: &str = "\
@@ -619,6 +620,9 @@ pub struct NodeConfig {
     /// in a channel adds a signature to every commitment round, so bounding them keeps rounds
     /// short and latency flat under load.
     pub send_window: usize,
+    /// The LSPS2 JIT channel service (the config file's `[lsps2]` section; see
+    /// [`crate::lsps2_config`]); `None` when the node sells no JIT channels.
+    pub lsps2: Option<Lsps2Config>,
 }
 
 impl NodeConfig {
@@ -690,6 +694,14 @@ pub enum ConfigError {
         key: String,
         /// A known key with a similar name.
         suggestion: Option<String>,
+    },
+    /// The `[lsps2]` section of the config file is malformed or inconsistent.
+    #[error("`lsps2` in config file {}: {message}", path.display())]
+    InvalidLsps2 {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// A config-file key has a value of the wrong TOML type.
     #[error("`{key}` in config file {} must be {expected}, not {found}", path.display())]
@@ -1034,6 +1046,7 @@ struct Values {
     quote_ttl_secs: Option<Sourced<u64>>,
     skip_forward_delay: Option<Sourced<bool>>,
     send_window: Option<Sourced<usize>>,
+    lsps2: Option<Lsps2Config>,
 }
 
 impl Values {
@@ -1057,6 +1070,7 @@ impl Values {
             quote_ttl_secs: self.quote_ttl_secs.or(lower.quote_ttl_secs),
             skip_forward_delay: self.skip_forward_delay.or(lower.skip_forward_delay),
             send_window: self.send_window.or(lower.send_window),
+            lsps2: self.lsps2.or(lower.lsps2),
         }
     }
 
@@ -1540,7 +1554,7 @@ fn env_layer(env: impl Fn(Key) -> Option<String>) -> Result<Values, ConfigError>
 }
 
 /// Top-level keys of the config file, for "did you mean" hints.
-const FILE_KEYS: [&str; 17] = [
+const FILE_KEYS: [&str; 18] = [
     "data_dir",
     "network",
     "bitcoind_rpc",
@@ -1558,6 +1572,7 @@ const FILE_KEYS: [&str; 17] = [
     "quote_ttl_secs",
     "skip_forward_delay",
     "send_window",
+    "lsps2",
 ];
 
 fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
@@ -1646,6 +1661,7 @@ fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
                 let n = file.integer(name, value)?;
                 v.send_window = Some(parse(Key::SendWindow, o).send_window(&n.to_string())?);
             }
+            "lsps2" => v.lsps2 = Some(crate::lsps2_config::parse(path, value)?),
             _ => return Err(file.unknown(name, &FILE_KEYS, "")),
         }
     }
@@ -1932,6 +1948,7 @@ fn resolve(v: Values, config_file: Option<PathBuf>) -> Result<NodeConfig, Config
         send_window: v
             .send_window
             .map_or(NodeConfig::DEFAULT_SEND_WINDOW, |s| s.value),
+        lsps2: v.lsps2,
     })
 }
 

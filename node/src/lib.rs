@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod build;
 pub mod config;
+pub mod lsps2_config;
 pub mod peer_socket;
 pub mod regtest;
 pub mod run;

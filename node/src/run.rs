@@ -153,6 +153,7 @@ pub async fn run(
                 channels: config.excluded_channels.clone(),
             },
             send_window: config.send_window,
+            lsps2: config.lsps2.clone(),
         },
         store,
         seed,

@@ -24,13 +24,15 @@ pub enum Table {
     Wallet,
     /// Peers to keep connected ([`crate::PeerRecord`]).
     Peers,
+    /// JIT channel orders sold over LSPS2 ([`crate::JitOrderRecord`]).
+    JitOrders,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -38,6 +40,7 @@ impl Table {
         Table::Idempotency,
         Table::Wallet,
         Table::Peers,
+        Table::JitOrders,
         Table::Meta,
     ];
 
@@ -51,6 +54,7 @@ impl Table {
             Table::Idempotency => "idempotency",
             Table::Wallet => "wallet",
             Table::Peers => "peers",
+            Table::JitOrders => "jit_orders",
             Table::Meta => "meta",
         }
     }

@@ -2357,3 +2357,79 @@ fn binary_run_help_documents_every_setting() {
     }
     assert!(help.contains("Flags override the environment"), "{help}");
 }
+
+// [lsps2]
+
+const LSPS2_SECTION: &str = r#"
+[lsps2]
+client_trusts_lsp = true
+max_pending_opens = 3
+deny = ["0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"]
+
+[[lsps2.fee_menu]]
+min_fee_msat = 10000
+proportional_ppm = 5000
+min_payment_size_msat = 1000000
+max_payment_size_msat = 100000000
+
+[[lsps2.tokens]]
+token = "partner"
+fee_menu = [{ min_fee_msat = 0, proportional_ppm = 1000, valid_for_secs = 60, min_payment_size_msat = 1000, max_payment_size_msat = 1000000 }]
+"#;
+
+#[test]
+fn without_an_lsps2_section_no_jit_channels_are_sold() {
+    let config = ok(load_once(None, &[], BASE_EMBEDDED).0);
+    assert_eq!(config.lsps2, None);
+}
+
+#[test]
+fn the_lsps2_section_sets_menus_tokens_and_limits_with_defaults_for_the_rest() {
+    let case = Case::new();
+    let config = ok(case.load(Some(LSPS2_SECTION), &[], BASE_EMBEDDED));
+    let lsps2 = config.lsps2.expect("the service is configured");
+    assert!(lsps2.client_trusts_lsp);
+    assert_eq!(lsps2.max_pending_opens, 3);
+    assert_eq!(lsps2.deny.len(), 1);
+    assert_eq!(lsps2.fee_menu.len(), 1);
+    assert_eq!(lsps2.fee_menu[0].proportional_ppm, 5000);
+    // Unset entry fields and limits take their defaults.
+    assert_eq!(lsps2.fee_menu[0].valid_for_secs, 600);
+    assert_eq!(lsps2.fee_menu[0].min_lifetime_blocks, 1008);
+    assert_eq!(lsps2.max_channel_sat, 16_777_215);
+    assert_eq!(lsps2.tokens[0].token, "partner");
+    assert_eq!(lsps2.tokens[0].fee_menu[0].valid_for_secs, 60);
+}
+
+#[test]
+fn a_bad_lsps2_section_is_refused_with_what_is_wrong() {
+    let cases = [
+        ("[lsps2]\nfee_menu = []\n", "no fee menu"),
+        ("[lsps2]\nmax_pending_opens = \"many\"\n", "invalid type"),
+        (
+            "[lsps2]\nunknown_limit = 1\n",
+            "unknown field `unknown_limit`",
+        ),
+        (
+            "[lsps2]\ndeny = [\"not-a-key\"]\n[[lsps2.fee_menu]]\nmin_fee_msat = 1\n\
+             proportional_ppm = 1\nmin_payment_size_msat = 1\nmax_payment_size_msat = 2\n",
+            "\"not-a-key\" is not a node id",
+        ),
+        (
+            "[[lsps2.fee_menu]]\nmin_fee_msat = 1\nproportional_ppm = 1\n\
+             min_payment_size_msat = 5\nmax_payment_size_msat = 2\n",
+            "payment sizes",
+        ),
+    ];
+    for (toml, expected) in cases {
+        let case = Case::new();
+        let e = err(case.load(Some(toml), &[], BASE_EMBEDDED));
+        assert!(
+            matches!(e, ConfigError::InvalidLsps2 { .. }),
+            "{toml}: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(message.contains(expected), "{toml}: {message}");
+        assert!(message.contains("`lsps2` in config file"), "{message}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The ledger records the rest of the node keeps, one table each.
 
 mod idempotency;
+mod jit_orders;
 mod payments;
 mod peers;
 mod quotes;
@@ -8,6 +9,7 @@ mod receipts;
 mod wallet;
 
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord};
+pub use jit_orders::{JitOrderRecord, JitOrderState};
 pub use payments::{PaymentDirection, PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;
 pub use quotes::QuoteRecord;

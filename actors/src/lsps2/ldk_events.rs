@@ -1,0 +1,167 @@
+//! LDK's events that concern JIT channels: each is handed to lightning-liquidity, and
+//! what changes an order is recorded by the [`Lsps2Service`](super::Lsps2Service) before the
+//! event counts as handled (an error makes LDK replay it).
+
+use bitcoin::secp256k1::PublicKey;
+use bitcoin::Transaction;
+use lightning::events::HTLCHandlingFailureType;
+use lightning::ln::channelmanager::InterceptId;
+use lightning::ln::types::ChannelId;
+use lightning::types::payment::PaymentHash;
+
+use super::{call, Lsps2Msg};
+use crate::{Components, NodeError};
+
+/// An HTLC reached an intercept SCID. lightning-liquidity holds it (or forwards it over the
+/// client's channel); one for an SCID the service never sold is failed back at once, as is
+/// every intercepted HTLC while the service is not running.
+pub async fn htlc_intercepted(
+    c: &Components,
+    intercept_scid: u64,
+    intercept_id: InterceptId,
+    expected_outbound_amount_msat: u64,
+    payment_hash: PaymentHash,
+) {
+    let sold = match c.liquidity.lsps2_service_handler() {
+        Some(handler) => {
+            let handed = handler
+                .htlc_intercepted(
+                    intercept_scid,
+                    intercept_id,
+                    expected_outbound_amount_msat,
+                    payment_hash,
+                )
+                .await;
+            if let Err(e) = handed {
+                tracing::info!(intercept_scid, error = ?e, "LSPS2: intercepted HTLC refused");
+            }
+            call(|reply| Lsps2Msg::Sold {
+                intercept_scid,
+                reply,
+            })
+            .await
+            .unwrap_or(false)
+        }
+        None => false,
+    };
+    if !sold {
+        // Already failed (or forwarded) by lightning-liquidity if it knew the SCID.
+        let _ = c.channel_manager.fail_intercepted_htlc(intercept_id);
+        metrics::counter!("sluice_lsps2_unknown_scid_htlcs_total").increment(1);
+    }
+}
+
+/// A channel is ready: held HTLCs for a JIT channel are forwarded over it.
+pub async fn channel_ready(
+    c: &Components,
+    user_channel_id: u128,
+    channel_id: ChannelId,
+    counterparty: PublicKey,
+) -> Result<(), NodeError> {
+    let Some(handler) = c.liquidity.lsps2_service_handler() else {
+        return Ok(());
+    };
+    handler
+        .channel_ready(user_channel_id, &channel_id, &counterparty)
+        .await
+        .map_err(|e| NodeError::ChannelRefused(format!("{e:?}")))?;
+    call(|reply| Lsps2Msg::ChannelReady {
+        user_channel_id,
+        channel_id,
+        reply,
+    })
+    .await?
+}
+
+/// A payment was forwarded; over a JIT channel with a fee skimmed, the order earned it.
+pub async fn payment_forwarded(
+    c: &Components,
+    next_channel_id: Option<ChannelId>,
+    next_user_channel_id: Option<u128>,
+    skimmed_fee_msat: Option<u64>,
+) -> Result<(), NodeError> {
+    let (Some(handler), Some(channel_id)) = (c.liquidity.lsps2_service_handler(), next_channel_id)
+    else {
+        return Ok(());
+    };
+    let skimmed = skimmed_fee_msat.unwrap_or(0);
+    handler
+        .payment_forwarded(channel_id, skimmed)
+        .await
+        .map_err(|e| NodeError::ChannelRefused(format!("{e:?}")))?;
+    match next_user_channel_id {
+        Some(user_channel_id) if skimmed > 0 => {
+            call(|reply| Lsps2Msg::Skimmed {
+                user_channel_id,
+                skimmed_fee_msat: skimmed,
+                reply,
+            })
+            .await?
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An HTLC could not be handled: lightning-liquidity may try the next one it holds.
+pub async fn htlc_handling_failed(c: &Components, failure_type: HTLCHandlingFailureType) {
+    if let Some(handler) = c.liquidity.lsps2_service_handler() {
+        if let Err(e) = handler.htlc_handling_failed(failure_type).await {
+            tracing::debug!(error = ?e, "LSPS2: HTLC handling failure not applied");
+        }
+    }
+}
+
+/// A channel closed; a JIT channel closed before use fails its open.
+pub async fn channel_closed(
+    c: &Components,
+    user_channel_id: u128,
+    counterparty: Option<PublicKey>,
+    reason: String,
+) -> Result<(), NodeError> {
+    let (Some(_), Some(counterparty)) = (c.liquidity.lsps2_service_handler(), counterparty) else {
+        return Ok(());
+    };
+    call(|reply| Lsps2Msg::ChannelClosed {
+        user_channel_id,
+        counterparty,
+        reason,
+        reply,
+    })
+    .await?
+}
+
+/// Whether the funding transaction of this channel must wait for the client to claim the
+/// fee (client-trusts-LSP); if so, it is handed to lightning-liquidity to hold.
+pub fn hold_funding(
+    c: &Components,
+    user_channel_id: u128,
+    counterparty: &PublicKey,
+    funding: &Transaction,
+) -> bool {
+    let Some(handler) = c.liquidity.lsps2_service_handler() else {
+        return false;
+    };
+    if !handler
+        .channel_needs_manual_broadcast(user_channel_id, counterparty)
+        .unwrap_or(false)
+    {
+        return false;
+    }
+    match handler.store_funding_transaction(user_channel_id, counterparty, funding.clone()) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = ?e, "LSPS2: holding a funding transaction failed");
+            false
+        }
+    }
+}
+
+/// LDK says the held funding transaction may be broadcast once lightning-liquidity agrees
+/// (the client claimed the fee).
+pub fn funding_broadcast_safe(c: &Components, user_channel_id: u128, counterparty: &PublicKey) {
+    if let Some(handler) = c.liquidity.lsps2_service_handler() {
+        if let Err(e) = handler.set_funding_tx_broadcast_safe(user_channel_id, counterparty) {
+            tracing::debug!(error = ?e, "LSPS2: funding broadcast-safe not applied");
+        }
+    }
+}

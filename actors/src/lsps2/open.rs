@@ -1,0 +1,223 @@
+//! Sizing a JIT channel and checking it against the service's limits. Pure functions,
+//! so the rules can be read and tested apart from the actor.
+
+use super::config::Lsps2Config;
+
+/// What the opener must leave in the channel besides the payment: the client's reserve
+/// (1 % of the channel, at least 1,000 sat, LDK's defaults), and for anchor channels the
+/// commitment fee and both 330 sat anchors, which the opener pays. Without room for them
+/// the first payment could not be forwarded over the new channel.
+pub const fn headroom_sat(forward_sat: u64) -> u64 {
+    let reserve = if forward_sat / 99 > 1_000 {
+        forward_sat / 99 + 1
+    } else {
+        1_000
+    };
+    reserve + ANCHORS_AND_FEE_SAT
+}
+
+/// Both anchors (2 × 330 sat) and a commitment fee at a generous feerate.
+pub const ANCHORS_AND_FEE_SAT: u64 = 5_000;
+
+/// The capacity to open for a payment that forwards `amt_to_forward_msat`: the payment,
+/// the over-provisioning on top, and the headroom, at least the configured minimum.
+pub fn channel_sat(config: &Lsps2Config, amt_to_forward_msat: u64) -> u64 {
+    let forward_sat = amt_to_forward_msat.div_ceil(1000);
+    let over = forward_sat.saturating_mul(u64::from(config.over_provisioning_ppm)) / 1_000_000;
+    forward_sat
+        .saturating_add(over)
+        .saturating_add(headroom_sat(forward_sat))
+        .max(config.min_channel_sat)
+}
+
+/// Why a JIT open is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client is denied, or not on the allow list.
+    NotAdmitted,
+    /// The channel would be larger than the configured maximum.
+    TooLarge {
+        /// The capacity needed.
+        channel_sat: u64,
+        /// The configured maximum.
+        max_sat: u64,
+    },
+    /// Too many opens are in progress.
+    TooManyOpens {
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The capacity committed to JIT channels would exceed its limit.
+    OverCommitted {
+        /// Committed now.
+        committed_sat: u64,
+        /// The capacity needed.
+        channel_sat: u64,
+        /// The configured limit.
+        max_sat: u64,
+    },
+    /// The wallet cannot fund the channel.
+    InsufficientFunds {
+        /// The capacity needed.
+        channel_sat: u64,
+        /// What the wallet can spend.
+        available_sat: u64,
+    },
+}
+
+impl Refusal {
+    /// Whether the order can never succeed (the open is abandoned) rather than just not
+    /// now (the open fails and the payer may retry).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Refusal::NotAdmitted | Refusal::TooLarge { .. })
+    }
+
+    /// A short stable label, for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Refusal::NotAdmitted => "not_admitted",
+            Refusal::TooLarge { .. } => "too_large",
+            Refusal::TooManyOpens { .. } => "too_many_opens",
+            Refusal::OverCommitted { .. } => "over_committed",
+            Refusal::InsufficientFunds { .. } => "insufficient_funds",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotAdmitted => f.write_str("the client is not admitted"),
+            Refusal::TooLarge {
+                channel_sat,
+                max_sat,
+            } => write!(f, "a {channel_sat} sat channel exceeds the {max_sat} sat maximum"),
+            Refusal::TooManyOpens { max } => write!(f, "{max} opens are already in progress"),
+            Refusal::OverCommitted {
+                committed_sat,
+                channel_sat,
+                max_sat,
+            } => write!(
+                f,
+                "{committed_sat} sat committed plus {channel_sat} sat exceeds the {max_sat} sat limit"
+            ),
+            Refusal::InsufficientFunds {
+                channel_sat,
+                available_sat,
+            } => write!(
+                f,
+                "the wallet has {available_sat} sat for a {channel_sat} sat channel"
+            ),
+        }
+    }
+}
+
+/// What is committed now, as the actor counts it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Commitments {
+    /// Opens in progress.
+    pub opening: usize,
+    /// Capacity in JIT channels opening or open.
+    pub committed_sat: u64,
+    /// What the wallet can spend.
+    pub spendable_sat: u64,
+}
+
+/// Checks an open of `channel_sat` for an admitted or not client against the limits.
+pub fn check_open(
+    config: &Lsps2Config,
+    admitted: bool,
+    channel_sat: u64,
+    now: Commitments,
+) -> Result<(), Refusal> {
+    if !admitted {
+        return Err(Refusal::NotAdmitted);
+    }
+    if channel_sat > config.max_channel_sat {
+        return Err(Refusal::TooLarge {
+            channel_sat,
+            max_sat: config.max_channel_sat,
+        });
+    }
+    if now.opening >= config.max_pending_opens {
+        return Err(Refusal::TooManyOpens {
+            max: config.max_pending_opens,
+        });
+    }
+    if now.committed_sat.saturating_add(channel_sat) > config.max_committed_sat {
+        return Err(Refusal::OverCommitted {
+            committed_sat: now.committed_sat,
+            channel_sat,
+            max_sat: config.max_committed_sat,
+        });
+    }
+    if now.spendable_sat < channel_sat {
+        return Err(Refusal::InsufficientFunds {
+            channel_sat,
+            available_sat: now.spendable_sat,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Lsps2Config {
+        Lsps2Config::with_menu(Vec::new())
+    }
+
+    #[test]
+    fn small_payments_get_the_minimum_channel() {
+        assert_eq!(channel_sat(&config(), 50_000_000), 100_000);
+    }
+
+    #[test]
+    fn large_payments_get_payment_plus_over_provisioning_plus_headroom() {
+        // 1,000,000 sat forwarded, 10 % over, reserve 1 % of it (10,102 sat), 5,000 sat
+        // for anchors and fee.
+        let sat = channel_sat(&config(), 1_000_000_000);
+        assert_eq!(sat, 1_000_000 + 100_000 + 10_102 + 5_000);
+        // Sub-satoshi amounts round up.
+        assert_eq!(channel_sat(&config(), 1_000_000_001), sat + 1);
+    }
+
+    #[test]
+    fn each_limit_refuses_and_says_whether_for_good() {
+        let mut c = config();
+        c.max_channel_sat = 1_000_000;
+        c.max_pending_opens = 2;
+        c.max_committed_sat = 3_000_000;
+        let free = Commitments {
+            opening: 0,
+            committed_sat: 0,
+            spendable_sat: 10_000_000,
+        };
+        assert_eq!(check_open(&c, true, 500_000, free), Ok(()));
+
+        let e = check_open(&c, false, 500_000, free).unwrap_err();
+        assert!(e.is_permanent());
+        let e = check_open(&c, true, 1_000_001, free).unwrap_err();
+        assert!(matches!(e, Refusal::TooLarge { .. }) && e.is_permanent());
+
+        let busy = Commitments { opening: 2, ..free };
+        let e = check_open(&c, true, 500_000, busy).unwrap_err();
+        assert!(matches!(e, Refusal::TooManyOpens { max: 2 }) && !e.is_permanent());
+
+        let full = Commitments {
+            committed_sat: 2_600_000,
+            ..free
+        };
+        let e = check_open(&c, true, 500_000, full).unwrap_err();
+        assert!(matches!(e, Refusal::OverCommitted { .. }) && !e.is_permanent());
+
+        let poor = Commitments {
+            spendable_sat: 499_999,
+            ..free
+        };
+        let e = check_open(&c, true, 500_000, poor).unwrap_err();
+        assert_eq!(e.label(), "insufficient_funds");
+        assert!(!e.is_permanent());
+    }
+}

@@ -1,0 +1,672 @@
+//! The [`Lsps2Service`] actor: answers LSPS2 requests, opens JIT channels, and keeps the
+//! order book ([`JitOrderRecord`]s) — the one writer of the `jit_orders` table.
+//!
+//! lightning-liquidity keeps the protocol state (intercept SCIDs, held HTLCs, the fee to
+//! skim) and persists it itself; this actor makes the decisions it leaves to the LSP:
+//! which menu to offer, whether to sell, how big a channel to open and whether the limits
+//! allow it. Its own state is a cache of the order book, rebuilt from the store when it
+//! starts.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use bitcoin::hex::DisplayHex;
+use bitcoin::secp256k1::PublicKey;
+use lightning::ln::types::ChannelId;
+use lightning::sign::EntropySource;
+use lightning_liquidity::events::LiquidityEvent;
+use lightning_liquidity::lsps0::ser::LSPSDateTime;
+use lightning_liquidity::lsps0::ser::LSPSRequestId;
+use lightning_liquidity::lsps2::event::LSPS2ServiceEvent;
+use lightning_liquidity::lsps2::msgs::LSPS2OpeningFeeParams;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use sluice_storage::{JitOrderRecord, JitOrderState, WriteBatch};
+use tokio::task::JoinHandle;
+
+use super::config::Lsps2Config;
+use super::menu::{dated, menu_for, MenuAnswer};
+use super::open::{channel_sat, check_open, Commitments, Refusal};
+use super::Lsps2Summary;
+use crate::clock::{since_epoch, unix_ms};
+use crate::{Components, NodeError};
+
+/// Messages to the LSPS2 service.
+#[derive(Debug)]
+pub enum Lsps2Msg {
+    /// An event lightning-liquidity raised for the LSPS2 service.
+    Event(LSPS2ServiceEvent),
+    /// LDK: a channel became ready (LDK's `ChannelReady`). Answered once recorded.
+    ChannelReady {
+        /// The channel's `user_channel_id` (the order id for JIT channels).
+        user_channel_id: u128,
+        /// The channel.
+        channel_id: ChannelId,
+        /// Answered once recorded.
+        reply: RpcReplyPort<Result<(), NodeError>>,
+    },
+    /// LDK: a payment was forwarded over a channel with a fee skimmed (LDK's
+    /// `PaymentForwarded`). Answered once recorded.
+    Skimmed {
+        /// The outgoing channel's `user_channel_id`.
+        user_channel_id: u128,
+        /// The fee skimmed.
+        skimmed_fee_msat: u64,
+        /// Answered once recorded.
+        reply: RpcReplyPort<Result<(), NodeError>>,
+    },
+    /// LDK: a channel closed (LDK's `ChannelClosed`). A JIT channel that closes before it
+    /// was used fails its open, so the held HTLCs go back at once. Answered once recorded.
+    ChannelClosed {
+        /// The channel's `user_channel_id`.
+        user_channel_id: u128,
+        /// The peer.
+        counterparty: PublicKey,
+        /// Why it closed.
+        reason: String,
+        /// Answered once recorded.
+        reply: RpcReplyPort<Result<(), NodeError>>,
+    },
+    /// Whether `intercept_scid` was sold to a client.
+    Sold {
+        /// The SCID an HTLC was intercepted at.
+        intercept_scid: u64,
+        /// Answered with whether an order has it.
+        reply: RpcReplyPort<bool>,
+    },
+    /// Every order, newest first.
+    Orders(RpcReplyPort<Vec<JitOrderRecord>>),
+    /// Totals over the order book.
+    Summary(RpcReplyPort<Lsps2Summary>),
+}
+
+/// The LSPS2 service actor; `self` holds its settings.
+pub struct Lsps2Service {
+    /// What to sell and the limits.
+    pub config: std::sync::Arc<Lsps2Config>,
+}
+
+/// The actor's state: the order book, cached.
+pub struct Lsps2State {
+    components: Components,
+    orders: HashMap<u128, JitOrderRecord>,
+    pump: JoinHandle<()>,
+}
+
+/// The order id of `user_channel_id`: 32 hex digits.
+pub fn order_id(user_channel_id: u128) -> String {
+    format!("{user_channel_id:032x}")
+}
+
+fn parse_order_id(id: &str) -> Option<u128> {
+    u128::from_str_radix(id, 16).ok()
+}
+
+impl Actor for Lsps2Service {
+    type Msg = Lsps2Msg;
+    type State = Lsps2State;
+    type Arguments = Components;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Lsps2Msg>,
+        components: Components,
+    ) -> Result<Lsps2State, ActorProcessingErr> {
+        let mut orders = HashMap::new();
+        for record in components.store.scan::<JitOrderRecord>("").await? {
+            if let Some(id) = parse_order_id(&record.order_id) {
+                orders.insert(id, record);
+            }
+        }
+        // lightning-liquidity's events, to this actor. Only LSPS2 service events exist
+        // while no other protocol is configured.
+        let liquidity = std::sync::Arc::clone(&components.liquidity);
+        let pump = tokio::spawn(async move {
+            loop {
+                match liquidity.next_event_async().await {
+                    LiquidityEvent::LSPS2Service(event) => {
+                        if myself.cast(Lsps2Msg::Event(event)).is_err() {
+                            break;
+                        }
+                    }
+                    other => tracing::debug!(event = ?other, "liquidity event not handled"),
+                }
+            }
+        });
+        let mut state = Lsps2State {
+            components,
+            orders,
+            pump,
+        };
+        self.release_lost_opens(&mut state).await?;
+        Ok(state)
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Lsps2Msg>,
+        state: &mut Lsps2State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.pump.abort();
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Lsps2Msg>,
+        message: Lsps2Msg,
+        state: &mut Lsps2State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            Lsps2Msg::Event(LSPS2ServiceEvent::GetInfo {
+                request_id,
+                counterparty_node_id,
+                token,
+            }) => self.get_info(state, request_id, counterparty_node_id, token.as_deref()),
+            Lsps2Msg::Event(LSPS2ServiceEvent::BuyRequest {
+                request_id,
+                counterparty_node_id,
+                opening_fee_params,
+                payment_size_msat,
+            }) => {
+                self.buy(
+                    state,
+                    request_id,
+                    counterparty_node_id,
+                    opening_fee_params,
+                    payment_size_msat,
+                )
+                .await
+            }
+            Lsps2Msg::Event(LSPS2ServiceEvent::OpenChannel {
+                their_network_key,
+                amt_to_forward_msat,
+                opening_fee_msat,
+                user_channel_id,
+                intercept_scid: _,
+            }) => {
+                self.open(
+                    state,
+                    their_network_key,
+                    amt_to_forward_msat,
+                    opening_fee_msat,
+                    user_channel_id,
+                )
+                .await
+            }
+            Lsps2Msg::ChannelReady {
+                user_channel_id,
+                channel_id,
+                reply,
+            } => {
+                let _ = reply.send(channel_ready(state, user_channel_id, channel_id).await);
+            }
+            Lsps2Msg::Skimmed {
+                user_channel_id,
+                skimmed_fee_msat,
+                reply,
+            } => {
+                let _ = reply.send(skimmed(state, user_channel_id, skimmed_fee_msat).await);
+            }
+            Lsps2Msg::ChannelClosed {
+                user_channel_id,
+                counterparty,
+                reason,
+                reply,
+            } => {
+                let result = self
+                    .channel_closed(state, user_channel_id, counterparty, reason)
+                    .await;
+                let _ = reply.send(result);
+            }
+            Lsps2Msg::Sold {
+                intercept_scid,
+                reply,
+            } => {
+                let sold = state.orders.values().any(|o| {
+                    o.intercept_scid == intercept_scid && o.state != JitOrderState::Failed
+                });
+                let _ = reply.send(sold);
+            }
+            Lsps2Msg::Orders(reply) => {
+                let mut orders: Vec<_> = state.orders.values().cloned().collect();
+                orders.sort_by_key(|o| std::cmp::Reverse(o.created_at_ms));
+                let _ = reply.send(orders);
+            }
+            Lsps2Msg::Summary(reply) => {
+                let _ = reply.send(summary(state));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Lsps2Service {
+    /// `lsps2.get_info`: the client's menu, empty while it may not buy.
+    fn get_info(
+        &self,
+        state: &Lsps2State,
+        request_id: LSPSRequestId,
+        client: PublicKey,
+        token: Option<&str>,
+    ) {
+        metrics::counter!("sluice_lsps2_requests_total", "method" => "get_info").increment(1);
+        let Some(handler) = state.components.liquidity.lsps2_service_handler() else {
+            return;
+        };
+        let answer = match menu_for(&self.config, token) {
+            MenuAnswer::InvalidToken => {
+                refused("invalid_token");
+                handler.invalid_token_provided(&client, request_id)
+            }
+            MenuAnswer::Offers(options) => {
+                let options = match self.may_buy(state, &client) {
+                    Ok(()) => options,
+                    Err(reason) => {
+                        refused(reason);
+                        tracing::info!(%client, reason, "LSPS2: offering an empty menu");
+                        &[]
+                    }
+                };
+                handler.opening_fee_params_generated(
+                    &client,
+                    request_id,
+                    dated(options, since_epoch()),
+                )
+            }
+        };
+        if let Err(e) = answer {
+            tracing::warn!(%client, error = ?e, "LSPS2: answering get_info failed");
+        }
+    }
+
+    /// Whether `client` may buy now: admitted, under its pending-buy limit, and the service
+    /// not at its open limits.
+    fn may_buy(&self, state: &Lsps2State, client: &PublicKey) -> Result<(), &'static str> {
+        if !self.config.admits(client) {
+            return Err("not_admitted");
+        }
+        if pending_buys(state, client) >= self.config.max_pending_buys_per_peer {
+            return Err("pending_buys");
+        }
+        let now = commitments(state);
+        if now.opening >= self.config.max_pending_opens {
+            return Err("too_many_opens");
+        }
+        if now.committed_sat >= self.config.max_committed_sat {
+            return Err("over_committed");
+        }
+        Ok(())
+    }
+
+    /// `lsps2.buy`: issues an intercept SCID, recorded before the client learns it.
+    async fn buy(
+        &self,
+        state: &mut Lsps2State,
+        request_id: LSPSRequestId,
+        client: PublicKey,
+        params: LSPS2OpeningFeeParams,
+        payment_size_msat: Option<u64>,
+    ) {
+        metrics::counter!("sluice_lsps2_requests_total", "method" => "buy").increment(1);
+        if let Err(reason) = self.may_buy(state, &client) {
+            // lightning-liquidity has no refusal for a valid buy; the request stays
+            // unanswered (it bounds those per peer) and the client times out.
+            refused(reason);
+            tracing::info!(%client, reason, "LSPS2: not selling");
+            return;
+        }
+        let c = state.components.clone();
+        let Some(handler) = c.liquidity.lsps2_service_handler() else {
+            return;
+        };
+        let mut random = [0u8; 16];
+        random.copy_from_slice(&c.keys.get_secure_random_bytes()[..16]);
+        let user_channel_id = u128::from_be_bytes(random);
+        let intercept_scid = c.channel_manager.get_intercept_scid();
+        let record = JitOrderRecord {
+            order_id: order_id(user_channel_id),
+            client_node_id: client.to_string(),
+            intercept_scid,
+            min_fee_msat: params.min_fee_msat,
+            proportional_ppm: params.proportional,
+            valid_until: params.valid_until.to_rfc3339(),
+            payment_size_msat,
+            state: JitOrderState::Bought,
+            opening_fee_msat: None,
+            amt_to_forward_msat: None,
+            channel_sat: None,
+            channel_id: None,
+            skimmed_fee_msat: 0,
+            failure: None,
+            created_at_ms: unix_ms(),
+            open_started_at_ms: None,
+            forwarded_at_ms: None,
+        };
+        if let Err(e) = save(state, user_channel_id, record).await {
+            tracing::error!(%client, error = %e, "LSPS2: recording a buy failed; not answering it");
+            return;
+        }
+        let cltv_expiry_delta = u32::from(
+            c.channel_manager
+                .get_current_config()
+                .channel_config
+                .cltv_expiry_delta,
+        );
+        if let Err(e) = handler
+            .invoice_parameters_generated(
+                &client,
+                request_id,
+                intercept_scid,
+                cltv_expiry_delta,
+                self.config.client_trusts_lsp,
+                user_channel_id,
+            )
+            .await
+        {
+            tracing::warn!(%client, error = ?e, "LSPS2: answering buy failed");
+        }
+    }
+
+    /// A payment reached a bought SCID: open the channel, unless it exists already (the
+    /// event replays after a restart) or a limit refuses it.
+    async fn open(
+        &self,
+        state: &mut Lsps2State,
+        client: PublicKey,
+        amt_to_forward_msat: u64,
+        opening_fee_msat: u64,
+        user_channel_id: u128,
+    ) {
+        metrics::counter!("sluice_lsps2_requests_total", "method" => "open").increment(1);
+        let c = state.components.clone();
+        let exists = c
+            .channel_manager
+            .list_channels_with_counterparty(&client)
+            .iter()
+            .any(|ch| ch.user_channel_id == user_channel_id);
+        if exists {
+            tracing::info!(%client, order = %order_id(user_channel_id), "LSPS2: channel already opened");
+            return;
+        }
+        let size = channel_sat(&self.config, amt_to_forward_msat);
+        let mut now = commitments(state);
+        now.spendable_sat = c.wallet.balance().trusted_spendable().to_sat();
+        let mut order = state
+            .orders
+            .get(&user_channel_id)
+            .cloned()
+            .unwrap_or_else(|| unknown_order(user_channel_id, &client));
+        order.opening_fee_msat = Some(opening_fee_msat);
+        order.amt_to_forward_msat = Some(amt_to_forward_msat);
+        order.channel_sat = Some(size);
+        let admitted = self.config.admits(&client);
+        let planned = check_open(&self.config, admitted, size, now).map(|()| {
+            // The LSP earns the opening fee; the channel forwards for free.
+            let mut config = c.channel_manager.get_current_config();
+            config.channel_config.forwarding_fee_base_msat = 0;
+            config.channel_config.forwarding_fee_proportional_millionths = 0;
+            config
+        });
+        let config = match planned {
+            Ok(config) => config,
+            Err(refusal) => {
+                self.refuse(state, order, &client, refusal).await;
+                return;
+            }
+        };
+        order.state = JitOrderState::Opening;
+        order.open_started_at_ms = Some(unix_ms());
+        order.failure = None;
+        if let Err(e) = save(state, user_channel_id, order.clone()).await {
+            // Not opened: the event is gone, so release the HTLCs for the payer to retry.
+            tracing::error!(%client, error = %e, "LSPS2: recording an open failed");
+            open_failed(&c, &client, user_channel_id).await;
+            return;
+        }
+        match c
+            .channel_manager
+            .create_channel(client, size, 0, user_channel_id, None, Some(config))
+        {
+            Ok(channel_id) => {
+                metrics::counter!("sluice_lsps2_opens_total", "outcome" => "started").increment(1);
+                tracing::info!(%client, %channel_id, channel_sat = size, "LSPS2: opening a JIT channel");
+            }
+            Err(e) => {
+                let reason = format!("opening the channel failed: {e:?}");
+                tracing::warn!(%client, %reason, "LSPS2: open failed");
+                order.state = JitOrderState::Bought;
+                order.failure = Some(reason);
+                let _ = save(state, user_channel_id, order).await;
+                metrics::counter!("sluice_lsps2_opens_total", "outcome" => "failed").increment(1);
+                open_failed(&c, &client, user_channel_id).await;
+            }
+        }
+    }
+
+    /// Refuses an open: for good (abandoned) or for now (failed; the payer may retry).
+    async fn refuse(
+        &self,
+        state: &mut Lsps2State,
+        mut order: JitOrderRecord,
+        client: &PublicKey,
+        refusal: Refusal,
+    ) {
+        refused(refusal.label());
+        tracing::info!(%client, %refusal, "LSPS2: refusing an open");
+        let Some(user_channel_id) = parse_order_id(&order.order_id) else {
+            return;
+        };
+        order.failure = Some(refusal.to_string());
+        order.state = if refusal.is_permanent() {
+            JitOrderState::Failed
+        } else {
+            JitOrderState::Bought
+        };
+        if let Err(e) = save(state, user_channel_id, order).await {
+            tracing::error!(%client, error = %e, "LSPS2: recording a refusal failed");
+        }
+        let c = &state.components;
+        if refusal.is_permanent() {
+            if let Some(handler) = c.liquidity.lsps2_service_handler() {
+                if let Err(e) = handler
+                    .channel_open_abandoned(client, user_channel_id)
+                    .await
+                {
+                    tracing::warn!(%client, error = ?e, "LSPS2: abandoning an open failed");
+                }
+            }
+        } else {
+            open_failed(c, client, user_channel_id).await;
+        }
+    }
+
+    /// A JIT channel closed: one never used fails its open, so held HTLCs go back.
+    async fn channel_closed(
+        &self,
+        state: &mut Lsps2State,
+        user_channel_id: u128,
+        client: PublicKey,
+        reason: String,
+    ) -> Result<(), NodeError> {
+        let Some(mut order) = state.orders.get(&user_channel_id).cloned() else {
+            return Ok(());
+        };
+        if order.state != JitOrderState::Opening {
+            return Ok(());
+        }
+        order.state = JitOrderState::Bought;
+        order.failure = Some(format!("the channel closed before use: {reason}"));
+        save(state, user_channel_id, order).await?;
+        metrics::counter!("sluice_lsps2_opens_total", "outcome" => "failed").increment(1);
+        open_failed(&state.components, &client, user_channel_id).await;
+        Ok(())
+    }
+
+    /// At start: an order left opening whose channel does not exist was lost with the
+    /// unfunded channel in a restart (LDK forgets those); its open fails, so the held HTLCs
+    /// go back to the payer at once instead of at their expiry.
+    async fn release_lost_opens(&self, state: &mut Lsps2State) -> Result<(), NodeError> {
+        let channels: Vec<u128> = state
+            .components
+            .channel_manager
+            .list_channels()
+            .iter()
+            .map(|ch| ch.user_channel_id)
+            .collect();
+        let lost: Vec<(u128, JitOrderRecord)> = state
+            .orders
+            .iter()
+            .filter(|(id, o)| o.state == JitOrderState::Opening && !channels.contains(id))
+            .map(|(id, o)| (*id, o.clone()))
+            .collect();
+        for (user_channel_id, mut order) in lost {
+            let Ok(client) = PublicKey::from_str(&order.client_node_id) else {
+                continue;
+            };
+            tracing::warn!(%client, order = %order.order_id, "LSPS2: an open was lost in a restart; failing it");
+            order.state = JitOrderState::Bought;
+            order.failure = Some("the open was lost in a restart".into());
+            save(state, user_channel_id, order).await?;
+            open_failed(&state.components, &client, user_channel_id).await;
+        }
+        Ok(())
+    }
+}
+
+/// Counts a refusal by reason.
+fn refused(reason: &'static str) {
+    metrics::counter!("sluice_lsps2_refusals_total", "reason" => reason).increment(1);
+}
+
+/// Tells lightning-liquidity an open failed: the held HTLCs are failed back and the SCID
+/// may be paid again.
+async fn open_failed(c: &Components, client: &PublicKey, user_channel_id: u128) {
+    if let Some(handler) = c.liquidity.lsps2_service_handler() {
+        if let Err(e) = handler.channel_open_failed(client, user_channel_id).await {
+            tracing::warn!(%client, error = ?e, "LSPS2: failing an open failed");
+        }
+    }
+}
+
+/// An order for an open lightning-liquidity asked for but the book does not know (sold
+/// before the book existed, or its record was lost): recorded from what the event says.
+fn unknown_order(user_channel_id: u128, client: &PublicKey) -> JitOrderRecord {
+    JitOrderRecord {
+        order_id: order_id(user_channel_id),
+        client_node_id: client.to_string(),
+        intercept_scid: 0,
+        min_fee_msat: 0,
+        proportional_ppm: 0,
+        valid_until: String::new(),
+        payment_size_msat: None,
+        state: JitOrderState::Bought,
+        opening_fee_msat: None,
+        amt_to_forward_msat: None,
+        channel_sat: None,
+        channel_id: None,
+        skimmed_fee_msat: 0,
+        failure: None,
+        created_at_ms: unix_ms(),
+        open_started_at_ms: None,
+        forwarded_at_ms: None,
+    }
+}
+
+/// Stores `order` durably, then caches it.
+async fn save(
+    state: &mut Lsps2State,
+    user_channel_id: u128,
+    order: JitOrderRecord,
+) -> Result<(), NodeError> {
+    let mut batch = WriteBatch::new();
+    batch.put(&order)?;
+    state.components.store.commit(batch).await?;
+    state.orders.insert(user_channel_id, order);
+    Ok(())
+}
+
+async fn channel_ready(
+    state: &mut Lsps2State,
+    user_channel_id: u128,
+    channel_id: ChannelId,
+) -> Result<(), NodeError> {
+    let Some(mut order) = state.orders.get(&user_channel_id).cloned() else {
+        return Ok(());
+    };
+    if order.channel_id.is_some() {
+        return Ok(());
+    }
+    order.channel_id = Some(channel_id.0.to_lower_hex_string());
+    if let Some(started) = order.open_started_at_ms {
+        let seconds = unix_ms().saturating_sub(started) as f64 / 1000.0;
+        metrics::histogram!("sluice_lsps2_open_seconds").record(seconds);
+    }
+    save(state, user_channel_id, order).await
+}
+
+async fn skimmed(
+    state: &mut Lsps2State,
+    user_channel_id: u128,
+    skimmed_fee_msat: u64,
+) -> Result<(), NodeError> {
+    let Some(mut order) = state.orders.get(&user_channel_id).cloned() else {
+        return Ok(());
+    };
+    order.skimmed_fee_msat = order.skimmed_fee_msat.saturating_add(skimmed_fee_msat);
+    if order.state != JitOrderState::Forwarded {
+        order.state = JitOrderState::Forwarded;
+        order.forwarded_at_ms = Some(unix_ms());
+        order.failure = None;
+        metrics::counter!("sluice_lsps2_opens_total", "outcome" => "forwarded").increment(1);
+    }
+    save(state, user_channel_id, order).await?;
+    metrics::counter!("sluice_lsps2_fees_skimmed_msat_total").increment(skimmed_fee_msat);
+    Ok(())
+}
+
+/// Bought SCIDs of `client` that can still be paid.
+fn pending_buys(state: &Lsps2State, client: &PublicKey) -> usize {
+    let client = client.to_string();
+    state
+        .orders
+        .values()
+        .filter(|o| o.state == JitOrderState::Bought && o.client_node_id == client)
+        .filter(|o| LSPSDateTime::from_str(&o.valid_until).is_ok_and(|until| !until.is_past()))
+        .count()
+}
+
+/// Opens in progress, and the capacity in JIT channels opening or still open.
+fn commitments(state: &Lsps2State) -> Commitments {
+    let open: HashMap<u128, u64> = state
+        .components
+        .channel_manager
+        .list_channels()
+        .iter()
+        .map(|ch| (ch.user_channel_id, ch.channel_value_satoshis))
+        .collect();
+    let mut now = Commitments::default();
+    for (id, order) in &state.orders {
+        match order.state {
+            JitOrderState::Opening => {
+                now.opening += 1;
+                now.committed_sat += order.channel_sat.unwrap_or(0);
+            }
+            JitOrderState::Forwarded => now.committed_sat += open.get(id).copied().unwrap_or(0),
+            JitOrderState::Bought | JitOrderState::Failed => {}
+        }
+    }
+    now
+}
+
+fn summary(state: &Lsps2State) -> Lsps2Summary {
+    let now = commitments(state);
+    let count = |s: JitOrderState| state.orders.values().filter(|o| o.state == s).count();
+    Lsps2Summary {
+        orders_bought: count(JitOrderState::Bought),
+        orders_opening: count(JitOrderState::Opening),
+        orders_forwarded: count(JitOrderState::Forwarded),
+        orders_failed: count(JitOrderState::Failed),
+        revenue_msat: state.orders.values().map(|o| o.skimmed_fee_msat).sum(),
+        committed_sat: now.committed_sat,
+    }
+}

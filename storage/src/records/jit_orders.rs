@@ -1,0 +1,68 @@
+//! JIT channel orders: what the LSPS2 service sold, opened and earned.
+
+use serde::{Deserialize, Serialize};
+
+use crate::table::{Record, Table};
+
+/// Where a JIT channel order stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JitOrderState {
+    /// An intercept SCID was issued; no payment to it has arrived yet.
+    Bought,
+    /// A payment arrived and the channel is being opened.
+    Opening,
+    /// The channel is open and the payment (minus the fee) was forwarded over it.
+    Forwarded,
+    /// The payment arrived but the channel was not opened (a limit, a refused or failed
+    /// open): the held HTLCs were failed back.
+    Failed,
+}
+
+/// One LSPS2 purchase: a client bought a JIT channel at a fee from the menu.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JitOrderRecord {
+    /// The `user_channel_id` of the channel, as 32 hex digits: unique per order, and what
+    /// LDK and lightning-liquidity name the channel by.
+    pub order_id: String,
+    /// The client's node id, hex.
+    pub client_node_id: String,
+    /// The intercept short channel id the client put in its invoice's route hint.
+    pub intercept_scid: u64,
+    /// The fee menu entry bought: minimum fee.
+    pub min_fee_msat: u64,
+    /// The fee menu entry bought: proportional fee, parts per million of the payment.
+    pub proportional_ppm: u32,
+    /// The fee menu entry bought: valid until (RFC 3339).
+    pub valid_until: String,
+    /// The payment size the client announced (MPP allowed), if any.
+    pub payment_size_msat: Option<u64>,
+    /// Where the order stands.
+    pub state: JitOrderState,
+    /// The opening fee to skim, once the payment arrived.
+    pub opening_fee_msat: Option<u64>,
+    /// The amount forwarded to the client, once the payment arrived.
+    pub amt_to_forward_msat: Option<u64>,
+    /// The capacity of the channel opened, in satoshis.
+    pub channel_sat: Option<u64>,
+    /// The channel, hex, once opened.
+    pub channel_id: Option<String>,
+    /// The fee actually skimmed from forwarded HTLCs.
+    pub skimmed_fee_msat: u64,
+    /// Why the order failed, if it did.
+    pub failure: Option<String>,
+    /// When the order was bought (Unix ms).
+    pub created_at_ms: u64,
+    /// When the payment arrived and the open started (Unix ms).
+    pub open_started_at_ms: Option<u64>,
+    /// When the payment was forwarded over the new channel (Unix ms).
+    pub forwarded_at_ms: Option<u64>,
+}
+
+impl Record for JitOrderRecord {
+    const TABLE: Table = Table::JitOrders;
+
+    fn key(&self) -> String {
+        self.order_id.clone()
+    }
+}
