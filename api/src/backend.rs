@@ -15,9 +15,9 @@ use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteReque
 use sluice_actors::NodeError;
 
 use crate::types::{
-    ChannelInfo, HealthResponse, InvoiceResponse, NodeInfoResponse, PayResponse, PaymentDirection,
-    PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse,
-    WalletBalanceResponse,
+    ChannelInfo, HealthResponse, InvoiceResponse, Lsps2MenuResponse, Lsps2Order,
+    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 
 /// What the API needs from a running node.
@@ -125,6 +125,16 @@ pub trait NodeBackend: Send + Sync + 'static {
     fn wallet_balance(
         &self,
     ) -> impl Future<Output = Result<WalletBalanceResponse, NodeError>> + Send;
+
+    /// The LSPS2 service's menus and limits; `NotEnabled` without the service.
+    fn lsps2_menu(&self) -> impl Future<Output = Result<Lsps2MenuResponse, NodeError>> + Send;
+
+    /// The LSPS2 service's orders, newest first.
+    fn lsps2_orders(&self) -> impl Future<Output = Result<Vec<Lsps2Order>, NodeError>> + Send;
+
+    /// Totals over the LSPS2 orders.
+    fn lsps2_summary(&self)
+        -> impl Future<Output = Result<Lsps2SummaryResponse, NodeError>> + Send;
 
     /// Whether the node can serve requests. Must answer quickly: load balancers and
     /// supervisors poll it.

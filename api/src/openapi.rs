@@ -98,6 +98,9 @@ impl Modify for BearerAuth {
         routes::receipts::get_receipt,
         routes::wallet::new_address,
         routes::wallet::balance,
+        routes::lsps2::menu,
+        routes::lsps2::orders,
+        routes::lsps2::summary,
     ),
     components(schemas(types::ErrorResponse, types::ErrorBody)),
     modifiers(&BearerAuth),
@@ -111,6 +114,7 @@ impl Modify for BearerAuth {
         (name = "liquidity", description = "TreasuryRouter: quote an invoice, pay it exactly once"),
         (name = "receipts", description = "Signed receipts"),
         (name = "wallet", description = "The on-chain wallet"),
+        (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
     )
 )]
 pub struct ApiDoc;

@@ -45,6 +45,12 @@ pub const RECEIPT: &str = "/v1/receipts/{receipt_id}";
 pub const WALLET_ADDRESS: &str = "/v1/node/wallet/address";
 /// `GET`: the on-chain balance.
 pub const WALLET_BALANCE: &str = "/v1/node/wallet/balance";
+/// `GET`: the LSPS2 service's fee menus and limits.
+pub const LSPS2_MENU: &str = "/v1/lsps2/menu";
+/// `GET`: the LSPS2 service's JIT channel orders.
+pub const LSPS2_ORDERS: &str = "/v1/lsps2/orders";
+/// `GET`: totals over the LSPS2 orders, revenue included.
+pub const LSPS2_SUMMARY: &str = "/v1/lsps2/summary";
 
 /// Every `/v1` path (templates included).
 pub const ALL_V1: &[&str] = &[
@@ -63,6 +69,9 @@ pub const ALL_V1: &[&str] = &[
     RECEIPT,
     WALLET_ADDRESS,
     WALLET_BALANCE,
+    LSPS2_MENU,
+    LSPS2_ORDERS,
+    LSPS2_SUMMARY,
 ];
 
 /// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.

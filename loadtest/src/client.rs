@@ -22,9 +22,9 @@ use sluice_api::types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
     CreateInvoiceRequest, ErrorResponse, HealthResponse, InvoiceResponse, KeysendRequest,
     ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
-    NodeInfoResponse, OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest,
-    PayResponse, PaymentInfo, PeerInfo, PeerResponse, QuotePayRequest, QuotePayResponse,
-    WalletAddressResponse, WalletBalanceResponse,
+    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, OpenChannelRequest,
+    OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse, PaymentInfo, PeerInfo,
+    PeerResponse, QuotePayRequest, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 
 use crate::Error;
@@ -592,6 +592,21 @@ impl ApiClient {
     /// `GET /v1/node/wallet/balance`.
     pub fn wallet_balance(&self) -> Result<WalletBalanceResponse, Error> {
         self.get(paths::WALLET_BALANCE)
+    }
+
+    /// `GET /v1/lsps2/menu`.
+    pub fn lsps2_menu(&self) -> Result<Lsps2MenuResponse, Error> {
+        self.get(paths::LSPS2_MENU)
+    }
+
+    /// `GET /v1/lsps2/orders`.
+    pub fn lsps2_orders(&self) -> Result<Vec<Lsps2Order>, Error> {
+        self.get(paths::LSPS2_ORDERS)
+    }
+
+    /// `GET /v1/lsps2/summary`.
+    pub fn lsps2_summary(&self) -> Result<Lsps2SummaryResponse, Error> {
+        self.get(paths::LSPS2_SUMMARY)
     }
 }
 

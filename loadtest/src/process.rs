@@ -498,6 +498,11 @@ impl ChainProcess {
         ChainRpc::new(self.rpc_addr, Self::RPC_USER, &self.password)
     }
 
+    /// The chain's RPC password (the user is [`ChainProcess::RPC_USER`]).
+    pub fn rpc_password(&self) -> &str {
+        &self.password
+    }
+
     /// The URL for `sluice run --bitcoind-rpc`: `http://USER:PASS@127.0.0.1:PORT`.
     pub fn bitcoind_rpc_url(&self) -> String {
         format!(

@@ -14,6 +14,7 @@ use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11InvoiceDescription, Description};
 use sluice_actors::channel_policy::anchor_channel_count;
 use sluice_actors::health::Health;
+use sluice_actors::lsps2::{self, FeeOption};
 use sluice_actors::payments::codes::failure_message;
 use sluice_actors::payments::{
     self, pay, InvoicePayment, KeysendPayment, PayRequest as PayQuote, QuoteRequest,
@@ -25,12 +26,16 @@ use sluice_api::backend::{
 };
 use sluice_api::time::rfc3339_ms;
 use sluice_api::types::{
-    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PayResponse,
+    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption, Lsps2MenuResponse,
+    Lsps2Order, Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse, PayResponse,
     PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
     WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_api::NodeBackend;
-use sluice_storage::{PaymentRecord, PeerRecord, QuoteRecord, ReceiptRecord, WriteBatch};
+use sluice_storage::{
+    JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord, ReceiptRecord,
+    WriteBatch,
+};
 use std::str::FromStr;
 
 /// How often a cooperative close is retried while the channel is mid-update, and how
@@ -564,6 +569,50 @@ impl NodeBackend for NodeService {
         })
     }
 
+    async fn lsps2_menu(&self) -> Result<Lsps2MenuResponse, NodeError> {
+        let config = self
+            .components
+            .lsps2
+            .as_deref()
+            .ok_or(NodeError::NotEnabled("the LSPS2 service"))?;
+        let menu = |options: &[FeeOption]| options.iter().map(fee_option).collect();
+        Ok(Lsps2MenuResponse {
+            fee_menu: menu(&config.fee_menu),
+            tokens: config
+                .tokens
+                .iter()
+                .map(|t| Lsps2TokenMenu {
+                    token: t.token.clone(),
+                    fee_menu: menu(&t.fee_menu),
+                })
+                .collect(),
+            require_token: config.require_token,
+            client_trusts_lsp: config.client_trusts_lsp,
+            over_provisioning_ppm: config.over_provisioning_ppm,
+            min_channel_sat: config.min_channel_sat,
+            max_channel_sat: config.max_channel_sat,
+            max_pending_buys_per_peer: config.max_pending_buys_per_peer,
+            max_pending_opens: config.max_pending_opens,
+            max_committed_sat: config.max_committed_sat,
+        })
+    }
+
+    async fn lsps2_orders(&self) -> Result<Vec<Lsps2Order>, NodeError> {
+        Ok(lsps2::orders().await?.into_iter().map(order).collect())
+    }
+
+    async fn lsps2_summary(&self) -> Result<Lsps2SummaryResponse, NodeError> {
+        let s = lsps2::summary().await?;
+        Ok(Lsps2SummaryResponse {
+            orders_bought: s.orders_bought,
+            orders_opening: s.orders_opening,
+            orders_forwarded: s.orders_forwarded,
+            orders_failed: s.orders_failed,
+            revenue_msat: s.revenue_msat,
+            committed_sat: s.committed_sat,
+        })
+    }
+
     async fn health(&self) -> Result<HealthResponse, NodeError> {
         let (status, detail) = match self.components.health.health() {
             Health::Ok => (HealthStatus::Ok, None),
@@ -571,5 +620,45 @@ impl NodeBackend for NodeService {
             Health::Unavailable(why) => (HealthStatus::Unavailable, Some(why)),
         };
         Ok(HealthResponse { status, detail })
+    }
+}
+
+fn fee_option(o: &FeeOption) -> Lsps2FeeOption {
+    Lsps2FeeOption {
+        min_fee_msat: o.min_fee_msat,
+        proportional_ppm: o.proportional_ppm,
+        valid_for_secs: o.valid_for_secs,
+        min_lifetime_blocks: o.min_lifetime_blocks,
+        max_client_to_self_delay: o.max_client_to_self_delay,
+        min_payment_size_msat: o.min_payment_size_msat,
+        max_payment_size_msat: o.max_payment_size_msat,
+    }
+}
+
+fn order(o: JitOrderRecord) -> Lsps2Order {
+    let state = match o.state {
+        JitOrderState::Bought => "bought",
+        JitOrderState::Opening => "opening",
+        JitOrderState::Forwarded => "forwarded",
+        JitOrderState::Failed => "failed",
+    };
+    Lsps2Order {
+        order_id: o.order_id,
+        client_node_id: o.client_node_id,
+        intercept_scid: o.intercept_scid,
+        state: state.to_owned(),
+        min_fee_msat: o.min_fee_msat,
+        proportional_ppm: o.proportional_ppm,
+        valid_until: o.valid_until,
+        payment_size_msat: o.payment_size_msat,
+        opening_fee_msat: o.opening_fee_msat,
+        amt_to_forward_msat: o.amt_to_forward_msat,
+        channel_sat: o.channel_sat,
+        channel_id: o.channel_id,
+        skimmed_fee_msat: o.skimmed_fee_msat,
+        failure: o.failure,
+        created_at_ms: o.created_at_ms,
+        open_started_at_ms: o.open_started_at_ms,
+        forwarded_at_ms: o.forwarded_at_ms,
     }
 }

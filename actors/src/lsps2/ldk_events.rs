@@ -61,10 +61,15 @@ pub async fn channel_ready(
     let Some(handler) = c.liquidity.lsps2_service_handler() else {
         return Ok(());
     };
-    handler
+    // An error means the channel is not a JIT channel (no LSPS2 state for the peer or
+    // the channel): nothing to do.
+    if let Err(e) = handler
         .channel_ready(user_channel_id, &channel_id, &counterparty)
         .await
-        .map_err(|e| NodeError::ChannelRefused(format!("{e:?}")))?;
+    {
+        tracing::debug!(%channel_id, error = ?e, "LSPS2: not a JIT channel");
+        return Ok(());
+    }
     call(|reply| Lsps2Msg::ChannelReady {
         user_channel_id,
         channel_id,
@@ -85,10 +90,9 @@ pub async fn payment_forwarded(
         return Ok(());
     };
     let skimmed = skimmed_fee_msat.unwrap_or(0);
-    handler
-        .payment_forwarded(channel_id, skimmed)
-        .await
-        .map_err(|e| NodeError::ChannelRefused(format!("{e:?}")))?;
+    if let Err(e) = handler.payment_forwarded(channel_id, skimmed).await {
+        tracing::warn!(%channel_id, error = ?e, "LSPS2: a forward over a JIT channel not applied");
+    }
     match next_user_channel_id {
         Some(user_channel_id) if skimmed > 0 => {
             call(|reply| Lsps2Msg::Skimmed {

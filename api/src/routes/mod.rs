@@ -4,6 +4,7 @@ pub(crate) mod channels;
 pub(crate) mod health;
 pub(crate) mod invoices;
 pub(crate) mod liquidity;
+pub(crate) mod lsps2;
 pub(crate) mod metrics;
 pub(crate) mod node_info;
 pub(crate) mod openapi;
@@ -134,6 +135,18 @@ pub(crate) fn node_routes<B: NodeBackend>(
         .route(
             &at(paths::WALLET_BALANCE),
             guarded(auth, Access::Read, get(wallet::balance::<B>)),
+        )
+        .route(
+            &at(paths::LSPS2_MENU),
+            guarded(auth, Access::Admin, get(lsps2::menu::<B>)),
+        )
+        .route(
+            &at(paths::LSPS2_ORDERS),
+            guarded(auth, Access::Read, get(lsps2::orders::<B>)),
+        )
+        .route(
+            &at(paths::LSPS2_SUMMARY),
+            guarded(auth, Access::Read, get(lsps2::summary::<B>)),
         )
 }
 

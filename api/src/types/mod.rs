@@ -358,4 +358,6 @@ pub struct WalletBalanceResponse {
 }
 
 mod liquidity;
+mod lsps2;
 pub use liquidity::*;
+pub use lsps2::*;

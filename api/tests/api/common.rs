@@ -16,9 +16,9 @@ use sluice_api::backend::{
     PaymentId,
 };
 use sluice_api::types::{
-    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, NodeInfoResponse, PayResponse,
-    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
-    WalletAddressResponse, WalletBalanceResponse,
+    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption, Lsps2MenuResponse,
+    Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use tower::ServiceExt;
@@ -57,6 +57,9 @@ pub enum Call {
     GetReceipt(String),
     NewAddress,
     Balance,
+    Lsps2Menu,
+    Lsps2Orders,
+    Lsps2Summary,
     Health,
 }
 
@@ -283,6 +286,47 @@ impl NodeBackend for TestBackend {
             immature_sat: 2_000,
             total_sat: 8_000,
             spendable_sat: 4_000,
+        })
+    }
+
+    async fn lsps2_menu(&self) -> Result<Lsps2MenuResponse, NodeError> {
+        self.enter(Call::Lsps2Menu).await?;
+        Ok(Lsps2MenuResponse {
+            fee_menu: vec![Lsps2FeeOption {
+                min_fee_msat: 10_000,
+                proportional_ppm: 5_000,
+                valid_for_secs: 600,
+                min_lifetime_blocks: 1008,
+                max_client_to_self_delay: 2016,
+                min_payment_size_msat: 1_000_000,
+                max_payment_size_msat: 100_000_000,
+            }],
+            tokens: Vec::new(),
+            require_token: false,
+            client_trusts_lsp: false,
+            over_provisioning_ppm: 100_000,
+            min_channel_sat: 100_000,
+            max_channel_sat: 16_777_215,
+            max_pending_buys_per_peer: 5,
+            max_pending_opens: 50,
+            max_committed_sat: 1_000_000_000,
+        })
+    }
+
+    async fn lsps2_orders(&self) -> Result<Vec<Lsps2Order>, NodeError> {
+        self.enter(Call::Lsps2Orders).await?;
+        Ok(Vec::new())
+    }
+
+    async fn lsps2_summary(&self) -> Result<Lsps2SummaryResponse, NodeError> {
+        self.enter(Call::Lsps2Summary).await?;
+        Ok(Lsps2SummaryResponse {
+            orders_bought: 1,
+            orders_opening: 0,
+            orders_forwarded: 2,
+            orders_failed: 0,
+            revenue_msat: 20_000,
+            committed_sat: 300_000,
         })
     }
 

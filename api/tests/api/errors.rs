@@ -303,6 +303,11 @@ fn every_node_error() -> Vec<Expected> {
         (|| NodeError::Timeout("the wallet actor"), 504, "timeout"),
         (|| NodeError::NotRunning, 503, "node_not_running"),
         (
+            || NodeError::NotEnabled("the LSPS2 service"),
+            404,
+            "not_enabled",
+        ),
+        (
             || NodeError::RouteNotFound("none".into()),
             422,
             "route_not_found",
@@ -387,6 +392,7 @@ async fn the_code_table_matches_the_variants() {
         ApiError::Unauthenticated,
         ApiError::Forbidden("admin"),
         ApiError::NotFound(String::new()),
+        ApiError::NotEnabled(String::new()),
         ApiError::MethodNotAllowed,
         ApiError::PayloadTooLarge,
         ApiError::PeerNotConnected(String::new()),

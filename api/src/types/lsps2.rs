@@ -1,0 +1,113 @@
+//! Bodies of the LSPS2 JIT channel service's admin routes (`/v1/lsps2/...`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One offer of a fee menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lsps2FeeOption {
+    /// The least fee for an open.
+    pub min_fee_msat: u64,
+    /// The fee proportional to the payment, parts per million.
+    pub proportional_ppm: u32,
+    /// How long an offer stays valid once given, in seconds.
+    pub valid_for_secs: u64,
+    /// Blocks after confirmation the channel is promised to stay open.
+    pub min_lifetime_blocks: u32,
+    /// The most blocks the client may set as its `to_self_delay`.
+    pub max_client_to_self_delay: u32,
+    /// The smallest payment this offer opens a channel for.
+    pub min_payment_size_msat: u64,
+    /// The largest payment this offer opens a channel for.
+    pub max_payment_size_msat: u64,
+}
+
+/// A token's own menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lsps2TokenMenu {
+    /// The token clients present.
+    pub token: String,
+    /// Its offers.
+    pub fee_menu: Vec<Lsps2FeeOption>,
+}
+
+/// The service's current menus and limits (`GET /v1/lsps2/menu`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lsps2MenuResponse {
+    /// Offers for clients without a token.
+    pub fee_menu: Vec<Lsps2FeeOption>,
+    /// Menus for token holders.
+    pub tokens: Vec<Lsps2TokenMenu>,
+    /// Whether clients without a known token are refused.
+    pub require_token: bool,
+    /// Client-trusts-LSP: funding held until the fee is claimed.
+    pub client_trusts_lsp: bool,
+    /// Capacity beyond the first payment, parts per million of it.
+    pub over_provisioning_ppm: u32,
+    /// The smallest channel opened.
+    pub min_channel_sat: u64,
+    /// The largest channel opened.
+    pub max_channel_sat: u64,
+    /// Bought-but-unused SCIDs one client may hold.
+    pub max_pending_buys_per_peer: usize,
+    /// Opens in progress at once.
+    pub max_pending_opens: usize,
+    /// Capacity in JIT channels at once.
+    pub max_committed_sat: u64,
+}
+
+/// One JIT channel order (`GET /v1/lsps2/orders`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lsps2Order {
+    /// The order (the channel's `user_channel_id`, 32 hex digits).
+    pub order_id: String,
+    /// The client's node id.
+    pub client_node_id: String,
+    /// The intercept SCID in the client's invoice.
+    pub intercept_scid: u64,
+    /// `bought`, `opening`, `forwarded` or `failed`.
+    pub state: String,
+    /// The fee offer bought: minimum fee.
+    pub min_fee_msat: u64,
+    /// The fee offer bought: proportional fee.
+    pub proportional_ppm: u32,
+    /// The offer's expiry (RFC 3339).
+    pub valid_until: String,
+    /// The payment size the client announced, if any.
+    pub payment_size_msat: Option<u64>,
+    /// The fee due, once the payment arrived.
+    pub opening_fee_msat: Option<u64>,
+    /// The amount forwarded to the client, once the payment arrived.
+    pub amt_to_forward_msat: Option<u64>,
+    /// The capacity opened.
+    pub channel_sat: Option<u64>,
+    /// The channel, once ready.
+    pub channel_id: Option<String>,
+    /// The fee skimmed so far.
+    pub skimmed_fee_msat: u64,
+    /// Why the last open failed, if it did.
+    pub failure: Option<String>,
+    /// When the order was bought (Unix ms).
+    pub created_at_ms: u64,
+    /// When the payment arrived (Unix ms).
+    pub open_started_at_ms: Option<u64>,
+    /// When the payment was forwarded over the new channel (Unix ms).
+    pub forwarded_at_ms: Option<u64>,
+}
+
+/// Totals over the order book (`GET /v1/lsps2/summary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lsps2SummaryResponse {
+    /// Orders bought and not (yet) paid.
+    pub orders_bought: usize,
+    /// Orders whose channel is opening.
+    pub orders_opening: usize,
+    /// Orders whose payment was forwarded.
+    pub orders_forwarded: usize,
+    /// Orders refused for good.
+    pub orders_failed: usize,
+    /// Opening fees skimmed.
+    pub revenue_msat: u64,
+    /// Capacity in JIT channels opening or open.
+    pub committed_sat: u64,
+}
