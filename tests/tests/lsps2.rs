@@ -197,3 +197,168 @@ fn a_wallet_without_channels_is_paid_over_a_jit_channel_for_the_menu_fee() {
     assert_eq!(Some(channels[0].channel_value_sats), order.channel_sat);
     w.stop().unwrap();
 }
+
+/// A token menu entry of the test config.
+fn token_menu(token: &str, valid_for_secs: u64) -> String {
+    format!(
+        "[[lsps2.tokens]]\n\
+         token = \"{token}\"\n\
+         fee_menu = [{{ min_fee_msat = {MIN_FEE_MSAT}, proportional_ppm = {PROPORTIONAL_PPM}, \
+         valid_for_secs = {valid_for_secs}, min_payment_size_msat = 10000000, \
+         max_payment_size_msat = 1000000000 }}]\n"
+    )
+}
+
+/// P pays `invoice`, for `amount_msat` if the invoice has none; the final status.
+fn pay_amount(p: &NodeProcess, invoice: &str, amount_msat: Option<u64>) -> PaymentStatus {
+    let started = p
+        .client()
+        .pay_invoice(&PayInvoiceRequest {
+            invoice: invoice.to_owned(),
+            amount_msat,
+            max_fee_msat: None,
+        })
+        .unwrap();
+    wait_for("the payment to settle", WAIT, || {
+        let payment = p.client().payment(&started.id)?;
+        Ok((payment.status != PaymentStatus::Pending).then_some(payment.status))
+    })
+    .unwrap()
+}
+
+/// The order of `wallet`, as L's order book has it.
+fn order_of(l: &NodeProcess, wallet: &Node) -> sluice_api::types::Lsps2Order {
+    let id = wallet.node_id().to_string();
+    let orders = l.client().lsps2_orders().unwrap();
+    let mine: Vec<_> = orders
+        .into_iter()
+        .filter(|o| o.client_node_id == id)
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    mine.into_iter().next().unwrap()
+}
+
+#[test]
+fn bad_tokens_small_payments_and_expired_offers_open_nothing() {
+    let binary = binary();
+    let config = format!(
+        "[lsps2]\nrequire_token = true\n{}{}",
+        token_menu("partner", 600),
+        token_menu("brief", 2)
+    );
+    let jit = jit_setup(&binary, &config);
+
+    // A wrong token, or none where one is required: no menu, so no invoice.
+    for (name, token) in [("guess", Some("guess")), ("none", None)] {
+        let w = wallet(&jit, name, token);
+        let refused = w.bolt11_payment().receive_via_jit_channel(
+            PAYMENT_MSAT,
+            &description(name),
+            3600,
+            None,
+        );
+        assert!(refused.is_err(), "{name}: {refused:?}");
+        w.stop().unwrap();
+    }
+    assert!(jit.l.client().lsps2_orders().unwrap().is_empty());
+
+    // A variable-amount invoice paid below the offer's minimum: the HTLC is failed back,
+    // no channel is opened and the order fails.
+    let small = wallet(&jit, "small", Some("partner"));
+    let invoice = small
+        .bolt11_payment()
+        .receive_variable_amount_via_jit_channel(&description("small"), 3600, None)
+        .unwrap();
+    let status = pay_amount(&jit.p, &invoice.to_string(), Some(5_000_000));
+    assert_eq!(status, PaymentStatus::Failed);
+    let order = wait_for("the small payment's order to fail", WAIT, || {
+        let order = order_of(&jit.l, &small);
+        Ok((order.state == "failed").then_some(order))
+    })
+    .unwrap();
+    assert!(
+        order.failure.as_deref().unwrap_or("").contains("payment"),
+        "{order:?}"
+    );
+    assert!(small.list_channels().is_empty());
+
+    // An offer valid for 2 s, paid after it expired: refused, nothing opened.
+    let late = wallet(&jit, "late", Some("brief"));
+    let invoice = late
+        .bolt11_payment()
+        .receive_via_jit_channel(PAYMENT_MSAT, &description("late"), 3600, None)
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(pay(&jit.p, &invoice.to_string()), PaymentStatus::Failed);
+    let order = order_of(&jit.l, &late);
+    assert_ne!(order.state, "forwarded", "{order:?}");
+    assert!(
+        order.channel_sat.is_none() || order.state == "failed",
+        "{order:?}"
+    );
+    assert!(late.list_channels().is_empty());
+    assert!(jit
+        .l
+        .client()
+        .list_channels()
+        .unwrap()
+        .iter()
+        .all(|c| c.counterparty_node_id == jit.p.node_id()));
+    let summary = jit.l.client().lsps2_summary().unwrap();
+    assert_eq!((summary.revenue_msat, summary.orders_forwarded), (0, 0));
+
+    // The same wallet, with a fresh offer, is then served.
+    let invoice = small
+        .bolt11_payment()
+        .receive_via_jit_channel(PAYMENT_MSAT, &description("again"), 3600, None)
+        .unwrap();
+    assert_eq!(pay(&jit.p, &invoice.to_string()), PaymentStatus::Succeeded);
+    assert_eq!(wait_received(&small), PAYMENT_MSAT - menu_fee(PAYMENT_MSAT));
+    small.stop().unwrap();
+    late.stop().unwrap();
+}
+
+#[test]
+fn an_lsp_killed_between_the_sale_and_the_payment_still_opens_once() {
+    let binary = binary();
+    let mut jit = jit_setup(&binary, &lsps2_config("", 600));
+    let w = wallet(&jit, "w", None);
+    let invoice = w
+        .bolt11_payment()
+        .receive_via_jit_channel(PAYMENT_MSAT, &description("restart"), 3600, None)
+        .unwrap();
+
+    // SIGKILL: no shutdown persistence. What was sold must come back from the store.
+    jit.l.kill().unwrap();
+    jit.l.start().unwrap();
+    common::reconnect(&jit.p, &jit.l);
+    let lsp = PublicKey::from_str(jit.l.node_id()).unwrap();
+    let address = SocketAddress::from_str(&jit.l.peer_addr().to_string()).unwrap();
+    w.connect(lsp, address, true).unwrap();
+    assert_eq!(order_of(&jit.l, &w).state, "bought");
+
+    assert_eq!(pay(&jit.p, &invoice.to_string()), PaymentStatus::Succeeded);
+    assert_eq!(wait_received(&w), PAYMENT_MSAT - menu_fee(PAYMENT_MSAT));
+    let order = wait_for("the order to be forwarded", WAIT, || {
+        let order = order_of(&jit.l, &w);
+        Ok((order.state == "forwarded").then_some(order))
+    })
+    .unwrap();
+    assert_eq!(order.skimmed_fee_msat, menu_fee(PAYMENT_MSAT));
+
+    // Paid again after another restart: one channel, not two.
+    jit.l.kill().unwrap();
+    jit.l.start().unwrap();
+    common::reconnect(&jit.p, &jit.l);
+    assert_eq!(w.list_channels().len(), 1);
+    let lsp_channels: Vec<_> = jit
+        .l
+        .client()
+        .list_channels()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.counterparty_node_id == w.node_id().to_string())
+        .collect();
+    assert_eq!(lsp_channels.len(), 1, "{lsp_channels:?}");
+    w.stop().unwrap();
+}

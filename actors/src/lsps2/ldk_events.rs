@@ -33,7 +33,18 @@ pub async fn htlc_intercepted(
                 )
                 .await;
             if let Err(e) = handed {
+                // lightning-liquidity failed the HTLC back and dropped the SCID.
                 tracing::info!(intercept_scid, error = ?e, "LSPS2: intercepted HTLC refused");
+                if let Ok(actor) = super::actor() {
+                    let reason = match e {
+                        lightning::util::errors::APIError::APIMisuseError { err } => err,
+                        other => format!("{other:?}"),
+                    };
+                    let _ = actor.cast(Lsps2Msg::Rejected {
+                        intercept_scid,
+                        reason,
+                    });
+                }
             }
             call(|reply| Lsps2Msg::Sold {
                 intercept_scid,

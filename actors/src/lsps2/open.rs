@@ -35,6 +35,9 @@ pub fn channel_sat(config: &Lsps2Config, amt_to_forward_msat: u64) -> u64 {
 pub enum Refusal {
     /// The client is denied, or not on the allow list.
     NotAdmitted,
+    /// The fee offer bought had expired when the payment arrived (bLIP-52: the payment
+    /// must come while the offer is valid).
+    OfferExpired,
     /// The channel would be larger than the configured maximum.
     TooLarge {
         /// The capacity needed.
@@ -69,13 +72,17 @@ impl Refusal {
     /// Whether the order can never succeed (the open is abandoned) rather than just not
     /// now (the open fails and the payer may retry).
     pub fn is_permanent(&self) -> bool {
-        matches!(self, Refusal::NotAdmitted | Refusal::TooLarge { .. })
+        matches!(
+            self,
+            Refusal::NotAdmitted | Refusal::OfferExpired | Refusal::TooLarge { .. }
+        )
     }
 
     /// A short stable label, for metrics.
     pub fn label(&self) -> &'static str {
         match self {
             Refusal::NotAdmitted => "not_admitted",
+            Refusal::OfferExpired => "offer_expired",
             Refusal::TooLarge { .. } => "too_large",
             Refusal::TooManyOpens { .. } => "too_many_opens",
             Refusal::OverCommitted { .. } => "over_committed",
@@ -88,6 +95,7 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Refusal::NotAdmitted => f.write_str("the client is not admitted"),
+            Refusal::OfferExpired => f.write_str("the fee offer expired before the payment came"),
             Refusal::TooLarge {
                 channel_sat,
                 max_sat,
@@ -123,15 +131,25 @@ pub struct Commitments {
     pub spendable_sat: u64,
 }
 
-/// Checks an open of `channel_sat` for an admitted or not client against the limits.
-pub fn check_open(
-    config: &Lsps2Config,
-    admitted: bool,
-    channel_sat: u64,
-    now: Commitments,
-) -> Result<(), Refusal> {
-    if !admitted {
+/// What is asked of an open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenAsk {
+    /// Whether the client is admitted (allow and deny lists).
+    pub admitted: bool,
+    /// Whether the fee offer it bought has expired.
+    pub offer_expired: bool,
+    /// The capacity needed.
+    pub channel_sat: u64,
+}
+
+/// Checks an open against the client's standing and the service's limits.
+pub fn check_open(config: &Lsps2Config, ask: OpenAsk, now: Commitments) -> Result<(), Refusal> {
+    let channel_sat = ask.channel_sat;
+    if !ask.admitted {
         return Err(Refusal::NotAdmitted);
+    }
+    if ask.offer_expired {
+        return Err(Refusal::OfferExpired);
     }
     if channel_sat > config.max_channel_sat {
         return Err(Refusal::TooLarge {
@@ -194,29 +212,43 @@ mod tests {
             committed_sat: 0,
             spendable_sat: 10_000_000,
         };
-        assert_eq!(check_open(&c, true, 500_000, free), Ok(()));
+        let ask = |channel_sat| OpenAsk {
+            admitted: true,
+            offer_expired: false,
+            channel_sat,
+        };
+        assert_eq!(check_open(&c, ask(500_000), free), Ok(()));
 
-        let e = check_open(&c, false, 500_000, free).unwrap_err();
-        assert!(e.is_permanent());
-        let e = check_open(&c, true, 1_000_001, free).unwrap_err();
+        let denied = OpenAsk {
+            admitted: false,
+            ..ask(500_000)
+        };
+        assert_eq!(check_open(&c, denied, free), Err(Refusal::NotAdmitted));
+        let late = OpenAsk {
+            offer_expired: true,
+            ..ask(500_000)
+        };
+        let e = check_open(&c, late, free).unwrap_err();
+        assert!(matches!(e, Refusal::OfferExpired) && e.is_permanent());
+        let e = check_open(&c, ask(1_000_001), free).unwrap_err();
         assert!(matches!(e, Refusal::TooLarge { .. }) && e.is_permanent());
 
         let busy = Commitments { opening: 2, ..free };
-        let e = check_open(&c, true, 500_000, busy).unwrap_err();
+        let e = check_open(&c, ask(500_000), busy).unwrap_err();
         assert!(matches!(e, Refusal::TooManyOpens { max: 2 }) && !e.is_permanent());
 
         let full = Commitments {
             committed_sat: 2_600_000,
             ..free
         };
-        let e = check_open(&c, true, 500_000, full).unwrap_err();
+        let e = check_open(&c, ask(500_000), full).unwrap_err();
         assert!(matches!(e, Refusal::OverCommitted { .. }) && !e.is_permanent());
 
         let poor = Commitments {
             spendable_sat: 499_999,
             ..free
         };
-        let e = check_open(&c, true, 500_000, poor).unwrap_err();
+        let e = check_open(&c, ask(500_000), poor).unwrap_err();
         assert_eq!(e.label(), "insufficient_funds");
         assert!(!e.is_permanent());
     }

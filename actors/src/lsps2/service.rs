@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use super::config::Lsps2Config;
 use super::menu::{dated, menu_for, MenuAnswer};
-use super::open::{channel_sat, check_open, Commitments, Refusal};
+use super::open::{channel_sat, check_open, Commitments, OpenAsk, Refusal};
 use super::Lsps2Summary;
 use crate::clock::{since_epoch, unix_ms};
 use crate::{Components, NodeError};
@@ -66,7 +66,15 @@ pub enum Lsps2Msg {
         /// Answered once recorded.
         reply: RpcReplyPort<Result<(), NodeError>>,
     },
-    /// Whether `intercept_scid` was sold to a client.
+    /// lightning-liquidity refused an HTLC at `intercept_scid` (a payment outside the
+    /// offer's size limits, say) and dropped the SCID: the order fails for good.
+    Rejected {
+        /// The SCID.
+        intercept_scid: u64,
+        /// lightning-liquidity's reason.
+        reason: String,
+    },
+    /// Whether `intercept_scid` was sold to a client and can still be paid.
     Sold {
         /// The SCID an HTLC was intercepted at.
         intercept_scid: u64,
@@ -222,10 +230,26 @@ impl Actor for Lsps2Service {
                 intercept_scid,
                 reply,
             } => {
-                let sold = state.orders.values().any(|o| {
-                    o.intercept_scid == intercept_scid && o.state != JitOrderState::Failed
-                });
-                let _ = reply.send(sold);
+                let _ = reply.send(payable(state, intercept_scid));
+            }
+            Lsps2Msg::Rejected {
+                intercept_scid,
+                reason,
+            } => {
+                let bought = state
+                    .orders
+                    .iter()
+                    .find(|(_, o)| {
+                        o.intercept_scid == intercept_scid && o.state == JitOrderState::Bought
+                    })
+                    .map(|(id, o)| (*id, o.clone()));
+                if let Some((user_channel_id, mut order)) = bought {
+                    order.state = JitOrderState::Failed;
+                    order.failure = Some(format!("payment refused: {reason}"));
+                    if let Err(e) = save(state, user_channel_id, order).await {
+                        tracing::error!(error = %e, "LSPS2: recording a refused payment failed");
+                    }
+                }
             }
             Lsps2Msg::Orders(reply) => {
                 let mut orders: Vec<_> = state.orders.values().cloned().collect();
@@ -399,8 +423,13 @@ impl Lsps2Service {
         order.opening_fee_msat = Some(opening_fee_msat);
         order.amt_to_forward_msat = Some(amt_to_forward_msat);
         order.channel_sat = Some(size);
-        let admitted = self.config.admits(&client);
-        let planned = check_open(&self.config, admitted, size, now).map(|()| {
+        let ask = OpenAsk {
+            admitted: self.config.admits(&client),
+            offer_expired: LSPSDateTime::from_str(&order.valid_until)
+                .is_ok_and(|until| until.is_past()),
+            channel_sat: size,
+        };
+        let planned = check_open(&self.config, ask, now).map(|()| {
             // The LSP earns the opening fee; the channel forwards for free.
             let mut config = c.channel_manager.get_current_config();
             config.channel_config.forwarding_fee_base_msat = 0;
@@ -624,6 +653,25 @@ async fn skimmed(
     Ok(())
 }
 
+/// Whether an HTLC at `intercept_scid` belongs to an order: one bought whose offer has not
+/// expired, or one whose channel is opening or open.
+fn payable(state: &Lsps2State, intercept_scid: u64) -> bool {
+    state
+        .orders
+        .values()
+        .filter(|o| o.intercept_scid == intercept_scid)
+        .any(|o| match o.state {
+            JitOrderState::Bought => unexpired(o),
+            JitOrderState::Opening | JitOrderState::Forwarded => true,
+            JitOrderState::Failed => false,
+        })
+}
+
+/// Whether the order's fee offer is still valid.
+fn unexpired(order: &JitOrderRecord) -> bool {
+    LSPSDateTime::from_str(&order.valid_until).is_ok_and(|until| !until.is_past())
+}
+
 /// Bought SCIDs of `client` that can still be paid.
 fn pending_buys(state: &Lsps2State, client: &PublicKey) -> usize {
     let client = client.to_string();
@@ -631,7 +679,7 @@ fn pending_buys(state: &Lsps2State, client: &PublicKey) -> usize {
         .orders
         .values()
         .filter(|o| o.state == JitOrderState::Bought && o.client_node_id == client)
-        .filter(|o| LSPSDateTime::from_str(&o.valid_until).is_ok_and(|until| !until.is_past()))
+        .filter(|o| unexpired(o))
         .count()
 }
 
