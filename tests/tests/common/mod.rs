@@ -2,6 +2,8 @@
 //! over the API, and a chain with two nodes and a confirmed channel between them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod jit;
+
 use std::time::Duration;
 
 use sluice_api::types::{
@@ -185,12 +187,34 @@ pub fn open_channel(
     announce: bool,
     zero_conf: bool,
 ) -> String {
+    open_sized(opener, peer, rpc, announce, zero_conf, CAPACITY_SAT)
+}
+
+/// Opens a private channel of `capacity_sat` from `opener` to `peer`; its funding txid
+/// once the transaction is in the chain's mempool.
+pub fn open_channel_of(
+    opener: &NodeProcess,
+    peer: &NodeProcess,
+    rpc: &ChainRpc,
+    capacity_sat: u64,
+) -> String {
+    open_sized(opener, peer, rpc, false, false, capacity_sat)
+}
+
+fn open_sized(
+    opener: &NodeProcess,
+    peer: &NodeProcess,
+    rpc: &ChainRpc,
+    announce: bool,
+    zero_conf: bool,
+    capacity_sat: u64,
+) -> String {
     opener
         .client()
         .open_channel(&OpenChannelRequest {
             node_id: peer.node_id().to_owned(),
             address: Some(peer.peer_addr().to_string()),
-            capacity_sat: CAPACITY_SAT,
+            capacity_sat,
             push_msat: 0,
             announce,
             zero_conf,
