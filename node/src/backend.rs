@@ -659,6 +659,7 @@ fn order(o: JitOrderRecord) -> Lsps2Order {
         failure: o.failure,
         created_at_ms: o.created_at_ms,
         open_started_at_ms: o.open_started_at_ms,
+        channel_ready_at_ms: o.channel_ready_at_ms,
         forwarded_at_ms: o.forwarded_at_ms,
     }
 }

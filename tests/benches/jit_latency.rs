@@ -39,8 +39,10 @@ struct Sample {
     total: Duration,
     /// Send to the HTLC reaching L (L starts the open).
     to_lsp: Duration,
-    /// L starting the open to the client claiming over the new channel.
-    open_and_claim: Duration,
+    /// L starting the open to the channel being ready (the zero-conf open).
+    open: Duration,
+    /// The channel ready to the client's claim reaching L.
+    claim: Duration,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -89,11 +91,14 @@ fn pay_timed(p: &NodeProcess, l: &NodeProcess, w: &Node, invoice: &str, key: &st
     wait_received(w);
     let order = order_of(l, w);
     let opened = order.open_started_at_ms.unwrap_or(sent_ms);
-    let claimed = order.forwarded_at_ms.unwrap_or(opened);
+    let ready = order.channel_ready_at_ms.unwrap_or(opened);
+    let claimed = order.forwarded_at_ms.unwrap_or(ready);
+    let ms = |from: u64, to: u64| Duration::from_millis(to.saturating_sub(from));
     Sample {
         total,
-        to_lsp: Duration::from_millis(opened.saturating_sub(sent_ms)),
-        open_and_claim: Duration::from_millis(claimed.saturating_sub(opened)),
+        to_lsp: ms(sent_ms, opened),
+        open: ms(opened, ready),
+        claim: ms(ready, claimed),
     }
 }
 
@@ -110,17 +115,19 @@ fn summarise(name: &str, samples: &[Sample]) -> serde_json::Value {
     };
     let total = sorted(|s| s.total);
     let to_lsp = sorted(|s| s.to_lsp);
-    let open = sorted(|s| s.open_and_claim);
+    let open = sorted(|s| s.open);
+    let claim = sorted(|s| s.claim);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "{name:>14}: n={:>3}  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  \
-         (p50 send→LSP {:.1} ms, LSP open→client claim {:.1} ms)",
+         (p50: send→LSP {:.0} ms, open→ready {:.0} ms, ready→client claim {:.0} ms)",
         samples.len(),
         ms(percentile(&total, 50.0)),
         ms(percentile(&total, 99.0)),
         ms(*total.last().unwrap()),
         ms(percentile(&to_lsp, 50.0)),
         ms(percentile(&open, 50.0)),
+        ms(percentile(&claim, 50.0)),
     );
     json!({
         "samples": samples.len(),
@@ -129,7 +136,9 @@ fn summarise(name: &str, samples: &[Sample]) -> serde_json::Value {
         "p99_ms": ms(percentile(&total, 99.0)),
         "max_ms": ms(*total.last().unwrap()),
         "p50_send_to_lsp_ms": ms(percentile(&to_lsp, 50.0)),
-        "p50_open_to_claim_ms": ms(percentile(&open, 50.0)),
+        "p50_open_to_ready_ms": ms(percentile(&open, 50.0)),
+        "p50_ready_to_claim_ms": ms(percentile(&claim, 50.0)),
+        "p99_ready_to_claim_ms": ms(percentile(&claim, 99.0)),
     })
 }
 

@@ -364,6 +364,7 @@ impl Lsps2Service {
             failure: None,
             created_at_ms: unix_ms(),
             open_started_at_ms: None,
+            channel_ready_at_ms: None,
             forwarded_at_ms: None,
         };
         if let Err(e) = save(state, user_channel_id, record).await {
@@ -597,6 +598,7 @@ fn unknown_order(user_channel_id: u128, client: &PublicKey) -> JitOrderRecord {
         failure: None,
         created_at_ms: unix_ms(),
         open_started_at_ms: None,
+        channel_ready_at_ms: None,
         forwarded_at_ms: None,
     }
 }
@@ -626,8 +628,10 @@ async fn channel_ready(
         return Ok(());
     }
     order.channel_id = Some(channel_id.0.to_lower_hex_string());
+    let now = unix_ms();
+    order.channel_ready_at_ms = Some(now);
     if let Some(started) = order.open_started_at_ms {
-        let seconds = unix_ms().saturating_sub(started) as f64 / 1000.0;
+        let seconds = now.saturating_sub(started) as f64 / 1000.0;
         metrics::histogram!("sluice_lsps2_open_seconds").record(seconds);
     }
     save(state, user_channel_id, order).await

@@ -91,7 +91,9 @@ pub struct Lsps2Order {
     pub created_at_ms: u64,
     /// When the payment arrived (Unix ms).
     pub open_started_at_ms: Option<u64>,
-    /// When the payment was forwarded over the new channel (Unix ms).
+    /// When the new channel became ready (Unix ms).
+    pub channel_ready_at_ms: Option<u64>,
+    /// When the client claimed the payment and the fee was skimmed (Unix ms).
     pub forwarded_at_ms: Option<u64>,
 }
 

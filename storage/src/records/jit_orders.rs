@@ -55,7 +55,10 @@ pub struct JitOrderRecord {
     pub created_at_ms: u64,
     /// When the payment arrived and the open started (Unix ms).
     pub open_started_at_ms: Option<u64>,
-    /// When the payment was forwarded over the new channel (Unix ms).
+    /// When the new channel became ready and the payment was sent over it (Unix ms).
+    #[serde(default)]
+    pub channel_ready_at_ms: Option<u64>,
+    /// When the client claimed the payment and the fee was skimmed (Unix ms).
     pub forwarded_at_ms: Option<u64>,
 }
 
