@@ -376,6 +376,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let (tip, monitor_listeners) = tip;
     for (_, (monitor, ..)) in monitor_listeners {
         let channel_id = monitor.channel_id();
+        let stored_update_id = monitor.get_latest_update_id();
         // Loaded as stored: LDK re-persists nothing (the blocks just connected are
         // written with the next chain-sync write, or replayed after a crash).
         match chain_monitor.load_existing_monitor(channel_id, monitor) {
@@ -387,6 +388,17 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 })
             }
         }
+        // What was read from the store is durable: say so. The manager may have been saved
+        // while the write of this monitor was still in progress (the writer persists it
+        // first, and LDK only learns of the write when told); LDK does not re-check a new
+        // channel's first monitor on reload, so without this a channel funded just before a
+        // crash would wait forever to broadcast its funding and send `channel_ready`.
+        chain_monitor
+            .channel_monitor_updated(channel_id, stored_update_id)
+            .map_err(|e| StartError::CorruptState {
+                what: "channel monitors",
+                detail: format!("marking channel {channel_id}'s monitor durable: {e:?}"),
+            })?;
     }
 
     let gossip = Arc::new(lightning::routing::gossip::P2PGossipSync::new(

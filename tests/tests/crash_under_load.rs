@@ -17,7 +17,7 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::json;
 use sluice_api::types::{
@@ -53,37 +53,11 @@ struct Sent {
     id: Option<String>,
 }
 
-/// A small xorshift generator: the kill moments are random, and replayable from a seed.
-struct Moments(u64);
-
-impl Moments {
-    fn next_ms(&mut self, range: &std::ops::Range<u64>) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        range.start + self.0 % (range.end - range.start)
-    }
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().map(|v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
-    })
-}
-
 #[test]
 fn sigkill_under_load_loses_no_payment_and_closes_no_channel() {
     let rounds = env_u64("SLUICE_CRASH_ROUNDS").unwrap_or(DEFAULT_ROUNDS);
-    let seed = env_u64("SLUICE_CRASH_SEED").unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-            | 1
-    });
-    eprintln!("crash under load: {rounds} rounds, SLUICE_CRASH_SEED={seed}");
-    let mut moments = Moments(seed);
+    let mut moments = Moments::from_env("SLUICE_CRASH_SEED");
+    eprintln!("crash under load: {rounds} rounds, {moments}");
 
     let spec = ClusterSpec {
         topology: Topology::Line,
@@ -339,7 +313,7 @@ impl Books {
 #[test]
 fn moments_are_replayable_and_in_range() {
     let draw = |seed| {
-        let mut m = Moments(seed);
+        let mut m = Moments::new(seed);
         (0..100)
             .map(|_| m.next_ms(&KILL_AFTER_MS))
             .collect::<Vec<_>>()

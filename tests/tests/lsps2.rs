@@ -15,8 +15,8 @@ use common::jit::{
     description, jit_setup, lsp_address, lsps2_config, menu_fee, order_of, pay, pay_amount,
     token_menu, wait_received, wallet, Jit,
 };
-use common::{binary, WAIT};
-use sluice_api::types::PaymentStatus;
+use common::{binary, env_u64, Moments, WAIT};
+use sluice_api::types::{PayInvoiceRequest, PaymentStatus};
 use sluice_loadtest::wait_for;
 
 /// The payment each wallet receives: 50,000 sat.
@@ -225,4 +225,101 @@ fn an_lsp_killed_between_the_sale_and_the_payment_still_opens_once() {
         menu_fee(PAYMENT_MSAT)
     );
     w.stop().unwrap();
+}
+
+/// How long after P sends the payment L is killed: from before the HTLC reaches L to after
+/// the channel is open (the whole flow takes about 40 ms before the client's claim).
+const JIT_KILL_AFTER_MS: std::ops::Range<u64> = 0..150;
+
+/// Opt-in until it passes every time. In about one round in 25, L killed 50–65 ms after
+/// the send (the channel funded, the payment not yet forwarded) comes back with the channel
+/// ready but the payment never forwarded: it stays held until its HTLC would expire. The
+/// suspected cause: lightning-liquidity's stored queue holds the HTLC's intercept id from
+/// before the crash, while the payer's HTLC arrives again under a new one.
+/// `SLUICE_JIT_CRASH_SEED=1795391874769770899` (round 8) replayed one; timing varies.
+/// Run it with `cargo test -p sluice-tests --test lsps2 -- --ignored`.
+#[test]
+#[ignore = "an LSP killed mid-open can leave the payment held until the HTLC expires"]
+fn an_lsp_killed_at_random_moments_of_jit_flows_pays_once_or_not_at_all() {
+    let rounds = env_u64("SLUICE_JIT_CRASH_ROUNDS").unwrap_or(3);
+    let mut moments = Moments::from_env("SLUICE_JIT_CRASH_SEED");
+    eprintln!("JIT crashes: {rounds} rounds, {moments}");
+    let binary = binary();
+    let mut jit = jit_setup(&binary, &lsps2_config("", 600), PAYER_CHANNEL_SAT, 1);
+    let lsp = PublicKey::from_str(jit.l.node_id()).unwrap();
+    for round in 0..rounds {
+        let w = wallet(&jit, &format!("w{round}"), None);
+        let invoice = w
+            .bolt11_payment()
+            .receive_via_jit_channel(PAYMENT_MSAT, &description("crash"), 3600, None)
+            .unwrap();
+        let started = jit
+            .p
+            .client()
+            .pay_invoice(&PayInvoiceRequest {
+                invoice: invoice.to_string(),
+                amount_msat: None,
+                max_fee_msat: None,
+            })
+            .unwrap();
+        let kill_after = moments.next_ms(&JIT_KILL_AFTER_MS);
+        std::thread::sleep(Duration::from_millis(kill_after));
+        jit.l.kill().unwrap();
+        jit.l.start().unwrap();
+        common::reconnect(&jit.p, &jit.l);
+        w.connect(lsp, lsp_address(&jit.l), true).unwrap();
+
+        // The payment ends, one way or the other, without waiting for an HTLC to expire.
+        let label = format!("round {round}, killed {kill_after} ms after the send");
+        let status = wait_for(&format!("{label}: the payment to settle"), WAIT, || {
+            let payment = jit.p.client().payment(&started.id)?;
+            Ok((payment.status != PaymentStatus::Pending).then_some(payment.status))
+        })
+        .unwrap();
+        let first = order_of(&jit.l, &w);
+        // A failed payment may be tried again, and then goes through.
+        let retried = status == PaymentStatus::Failed;
+        if retried {
+            assert_ne!(first.state, "forwarded", "{label}: {first:?}");
+            assert_eq!(first.skimmed_fee_msat, 0, "{label}: {first:?}");
+            let again = pay(&jit.p, &invoice.to_string());
+            assert_eq!(again, PaymentStatus::Succeeded, "{label}: retry; {first:?}");
+        }
+        {
+            // Paid once, the fee skimmed once.
+            assert_eq!(
+                wait_received(&w),
+                PAYMENT_MSAT - menu_fee(PAYMENT_MSAT),
+                "{label}"
+            );
+            let order = wait_for(&format!("{label}: the order to be forwarded"), WAIT, || {
+                let order = order_of(&jit.l, &w);
+                Ok((order.state == "forwarded").then_some(order))
+            })
+            .unwrap();
+            assert_eq!(order.skimmed_fee_msat, menu_fee(PAYMENT_MSAT), "{label}");
+        }
+        // Never two channels for one sale.
+        let to_w = jit
+            .l
+            .client()
+            .list_channels()
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.counterparty_node_id == w.node_id().to_string())
+            .count();
+        assert!(to_w <= 1, "{label}: {to_w} channels to the wallet");
+        assert!(w.list_channels().len() <= 1, "{label}");
+        assert!(
+            !jit.l.stderr().contains("panicked"),
+            "{label}: L panicked:\n{}",
+            jit.l.stderr()
+        );
+        eprintln!(
+            "{label}: {status:?} (order {}){}",
+            first.state,
+            if retried { ", then paid on retry" } else { "" }
+        );
+        w.stop().unwrap();
+    }
 }

@@ -13,6 +13,61 @@ use sluice_api::types::{
 use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, NodeOptions, NodeProcess, SluiceBinary};
 use sluice_storage::{Store, StoreConfig};
 
+/// A small xorshift generator: kill moments are random, and replayable from a seed.
+pub struct Moments {
+    state: u64,
+    seed: u64,
+    variable: &'static str,
+}
+
+impl Moments {
+    /// Seeded from `variable` if set (to replay a run), else from the clock.
+    pub fn from_env(variable: &'static str) -> Moments {
+        let seed = env_u64(variable).unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+        Moments {
+            variable,
+            ..Moments::new(seed)
+        }
+    }
+
+    /// Seeded with `seed` (odd, not zero, for the generator's full period).
+    pub fn new(seed: u64) -> Moments {
+        Moments {
+            state: seed,
+            seed,
+            variable: "seed",
+        }
+    }
+
+    /// The next moment in `range`, in milliseconds.
+    pub fn next_ms(&mut self, range: &std::ops::Range<u64>) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        range.start + self.state % (range.end - range.start)
+    }
+}
+
+impl std::fmt::Display for Moments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.variable, self.seed)
+    }
+}
+
+/// A number from the environment, if set.
+pub fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().map(|v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+    })
+}
+
 /// The channel A opens to B.
 pub const CAPACITY_SAT: u64 = 1_000_000;
 /// Each payment A makes to B: 10,000 sat.
