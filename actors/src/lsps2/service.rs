@@ -348,24 +348,12 @@ impl Lsps2Service {
         let user_channel_id = u128::from_be_bytes(random);
         let intercept_scid = c.channel_manager.get_intercept_scid();
         let record = JitOrderRecord {
-            order_id: order_id(user_channel_id),
-            client_node_id: client.to_string(),
             intercept_scid,
             min_fee_msat: params.min_fee_msat,
             proportional_ppm: params.proportional,
             valid_until: params.valid_until.to_rfc3339(),
             payment_size_msat,
-            state: JitOrderState::Bought,
-            opening_fee_msat: None,
-            amt_to_forward_msat: None,
-            channel_sat: None,
-            channel_id: None,
-            skimmed_fee_msat: 0,
-            failure: None,
-            created_at_ms: unix_ms(),
-            open_started_at_ms: None,
-            channel_ready_at_ms: None,
-            forwarded_at_ms: None,
+            ..new_order(user_channel_id, &client)
         };
         if let Err(e) = save(state, user_channel_id, record).await {
             tracing::error!(%client, error = %e, "LSPS2: recording a buy failed; not answering it");
@@ -420,7 +408,7 @@ impl Lsps2Service {
             .orders
             .get(&user_channel_id)
             .cloned()
-            .unwrap_or_else(|| unknown_order(user_channel_id, &client));
+            .unwrap_or_else(|| new_order(user_channel_id, &client));
         order.opening_fee_msat = Some(opening_fee_msat);
         order.amt_to_forward_msat = Some(amt_to_forward_msat);
         order.channel_sat = Some(size);
@@ -578,9 +566,10 @@ async fn open_failed(c: &Components, client: &PublicKey, user_channel_id: u128) 
     }
 }
 
-/// An order for an open lightning-liquidity asked for but the book does not know (sold
-/// before the book existed, or its record was lost): recorded from what the event says.
-fn unknown_order(user_channel_id: u128, client: &PublicKey) -> JitOrderRecord {
+/// A bought order of `client` that knows only its id: the start of every order, and what
+/// an open lightning-liquidity asks for but the book does not know (sold before the book
+/// existed, or its record lost) is recorded as.
+fn new_order(user_channel_id: u128, client: &PublicKey) -> JitOrderRecord {
     JitOrderRecord {
         order_id: order_id(user_channel_id),
         client_node_id: client.to_string(),
