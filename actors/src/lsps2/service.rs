@@ -428,7 +428,7 @@ impl Lsps2Service {
         let config = match planned {
             Ok(config) => config,
             Err(refusal) => {
-                self.refuse(state, order, &client, refusal).await;
+                refuse(state, user_channel_id, order, &client, refusal).await;
                 return;
             }
         };
@@ -452,49 +452,10 @@ impl Lsps2Service {
             Err(e) => {
                 let reason = format!("opening the channel failed: {e:?}");
                 tracing::warn!(%client, %reason, "LSPS2: open failed");
-                order.state = JitOrderState::Bought;
-                order.failure = Some(reason);
-                let _ = save(state, user_channel_id, order).await;
                 metrics::counter!("sluice_lsps2_opens_total", "outcome" => "failed").increment(1);
-                open_failed(&c, &client, user_channel_id).await;
+                // The HTLCs are released either way; the order's record is best effort.
+                let _ = fail_open(state, user_channel_id, order, &client, reason).await;
             }
-        }
-    }
-
-    /// Refuses an open: for good (abandoned) or for now (failed; the payer may retry).
-    async fn refuse(
-        &self,
-        state: &mut Lsps2State,
-        mut order: JitOrderRecord,
-        client: &PublicKey,
-        refusal: Refusal,
-    ) {
-        refused(refusal.label());
-        tracing::info!(%client, %refusal, "LSPS2: refusing an open");
-        let Some(user_channel_id) = parse_order_id(&order.order_id) else {
-            return;
-        };
-        order.failure = Some(refusal.to_string());
-        order.state = if refusal.is_permanent() {
-            JitOrderState::Failed
-        } else {
-            JitOrderState::Bought
-        };
-        if let Err(e) = save(state, user_channel_id, order).await {
-            tracing::error!(%client, error = %e, "LSPS2: recording a refusal failed");
-        }
-        let c = &state.components;
-        if refusal.is_permanent() {
-            if let Some(handler) = c.liquidity.lsps2_service_handler() {
-                if let Err(e) = handler
-                    .channel_open_abandoned(client, user_channel_id)
-                    .await
-                {
-                    tracing::warn!(%client, error = ?e, "LSPS2: abandoning an open failed");
-                }
-            }
-        } else {
-            open_failed(c, client, user_channel_id).await;
         }
     }
 
@@ -506,18 +467,15 @@ impl Lsps2Service {
         client: PublicKey,
         reason: String,
     ) -> Result<(), NodeError> {
-        let Some(mut order) = state.orders.get(&user_channel_id).cloned() else {
+        let Some(order) = state.orders.get(&user_channel_id).cloned() else {
             return Ok(());
         };
         if order.state != JitOrderState::Opening {
             return Ok(());
         }
-        order.state = JitOrderState::Bought;
-        order.failure = Some(format!("the channel closed before use: {reason}"));
-        save(state, user_channel_id, order).await?;
         metrics::counter!("sluice_lsps2_opens_total", "outcome" => "failed").increment(1);
-        open_failed(&state.components, &client, user_channel_id).await;
-        Ok(())
+        let reason = format!("the channel closed before use: {reason}");
+        fail_open(state, user_channel_id, order, &client, reason).await
     }
 
     /// At start: an order left opening whose channel does not exist was lost with the
@@ -537,15 +495,13 @@ impl Lsps2Service {
             .filter(|(id, o)| o.state == JitOrderState::Opening && !channels.contains(id))
             .map(|(id, o)| (*id, o.clone()))
             .collect();
-        for (user_channel_id, mut order) in lost {
+        for (user_channel_id, order) in lost {
             let Ok(client) = PublicKey::from_str(&order.client_node_id) else {
                 continue;
             };
             tracing::warn!(%client, order = %order.order_id, "LSPS2: an open was lost in a restart; failing it");
-            order.state = JitOrderState::Bought;
-            order.failure = Some("the open was lost in a restart".into());
-            save(state, user_channel_id, order).await?;
-            open_failed(&state.components, &client, user_channel_id).await;
+            let reason = "the open was lost in a restart".to_owned();
+            fail_open(state, user_channel_id, order, &client, reason).await?;
         }
         Ok(())
     }
@@ -554,6 +510,56 @@ impl Lsps2Service {
 /// Counts a refusal by reason.
 fn refused(reason: &'static str) {
     metrics::counter!("sluice_lsps2_refusals_total", "reason" => reason).increment(1);
+}
+
+/// Fails an open for now: the order goes back to bought (with `reason`) and
+/// lightning-liquidity fails the held HTLCs back, so the payer may pay the SCID again. The
+/// HTLCs are released even if the record cannot be written; that error is returned.
+async fn fail_open(
+    state: &mut Lsps2State,
+    user_channel_id: u128,
+    mut order: JitOrderRecord,
+    client: &PublicKey,
+    reason: String,
+) -> Result<(), NodeError> {
+    order.state = JitOrderState::Bought;
+    order.failure = Some(reason);
+    let saved = save(state, user_channel_id, order).await;
+    open_failed(&state.components, client, user_channel_id).await;
+    saved
+}
+
+/// Refuses an open: for good (abandoned: the SCID is dropped) or for now (failed: the payer
+/// may retry). Either way the held HTLCs go back at once.
+async fn refuse(
+    state: &mut Lsps2State,
+    user_channel_id: u128,
+    mut order: JitOrderRecord,
+    client: &PublicKey,
+    refusal: Refusal,
+) {
+    refused(refusal.label());
+    tracing::info!(%client, %refusal, "LSPS2: refusing an open");
+    if !refusal.is_permanent() {
+        if let Err(e) = fail_open(state, user_channel_id, order, client, refusal.to_string()).await
+        {
+            tracing::error!(%client, error = %e, "LSPS2: recording a refusal failed");
+        }
+        return;
+    }
+    order.state = JitOrderState::Failed;
+    order.failure = Some(refusal.to_string());
+    if let Err(e) = save(state, user_channel_id, order).await {
+        tracing::error!(%client, error = %e, "LSPS2: recording a refusal failed");
+    }
+    if let Some(handler) = state.components.liquidity.lsps2_service_handler() {
+        if let Err(e) = handler
+            .channel_open_abandoned(client, user_channel_id)
+            .await
+        {
+            tracing::warn!(%client, error = ?e, "LSPS2: abandoning an open failed");
+        }
+    }
 }
 
 /// Tells lightning-liquidity an open failed: the held HTLCs are failed back and the SCID
