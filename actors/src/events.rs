@@ -290,7 +290,8 @@ impl EventDispatcher {
                     expected_outbound_amount_msat,
                     payment_hash,
                 )
-                .await;
+                .await
+                .map_err(|e| replay("an intercepted HTLC", e))?;
             }
             Event::HTLCHandlingFailed { failure_type, .. } => {
                 lsps2::ldk_events::htlc_handling_failed(c, failure_type).await;

@@ -11,6 +11,7 @@
 //! max_pending_buys_per_peer = 5
 //! max_pending_opens = 50
 //! max_committed_sat = 1000000000
+//! client_wait_secs = 30            # a paid open waits this long for its client; max 600
 //! allow = []                       # node ids; empty serves everyone not denied
 //! deny = []
 //! require_token = false
@@ -55,6 +56,7 @@ struct Section {
     max_pending_buys_per_peer: Option<usize>,
     max_pending_opens: Option<usize>,
     max_committed_sat: Option<u64>,
+    client_wait_secs: Option<u64>,
     #[serde(default)]
     allow: Vec<String>,
     #[serde(default)]
@@ -95,6 +97,7 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<Lsps2Config, ConfigErro
             .unwrap_or(d.max_pending_buys_per_peer),
         max_pending_opens: section.max_pending_opens.unwrap_or(d.max_pending_opens),
         max_committed_sat: section.max_committed_sat.unwrap_or(d.max_committed_sat),
+        client_wait_secs: section.client_wait_secs.unwrap_or(d.client_wait_secs),
         allow: keys(section.allow, "allow")?,
         deny: keys(section.deny, "deny")?,
     };

@@ -96,12 +96,16 @@ pub struct Lsps2Config {
     pub min_channel_sat: u64,
     /// The largest channel opened, in satoshis; a payment needing more is refused.
     pub max_channel_sat: u64,
-    /// The most bought-but-unused intercept SCIDs one client may hold.
+    /// The most bought-but-unused intercept SCIDs one client may hold; at most
+    /// [`Self::MAX_PENDING_BUYS_PER_PEER`].
     pub max_pending_buys_per_peer: usize,
     /// The most JIT opens in progress at once.
     pub max_pending_opens: usize,
     /// The most capacity, in satoshis, in JIT channels (open or opening) at once.
     pub max_committed_sat: u64,
+    /// How long, in seconds, a paid open waits for its client to connect (it may have
+    /// gone offline after buying, or the LSP just restarted) before the payment goes back.
+    pub client_wait_secs: u64,
     /// If not empty, only these clients are served.
     pub allow: Vec<PublicKey>,
     /// These clients are never served.
@@ -117,10 +121,19 @@ impl Lsps2Config {
     pub const DEFAULT_MAX_CHANNEL_SAT: u64 = 16_777_215;
     /// Default bought-but-unused SCIDs per client.
     pub const DEFAULT_MAX_PENDING_BUYS_PER_PEER: usize = 5;
+    /// The highest `max_pending_buys_per_peer`: lightning-liquidity 0.2.7 refuses a
+    /// client's requests while it holds 10 unpaid SCIDs, whatever the service allows.
+    pub const MAX_PENDING_BUYS_PER_PEER: usize = 10;
     /// Default opens in progress at once.
     pub const DEFAULT_MAX_PENDING_OPENS: usize = 50;
     /// Default capacity committed to JIT channels: 10 BTC.
     pub const DEFAULT_MAX_COMMITTED_SAT: u64 = 1_000_000_000;
+    /// Default wait for a paid open's client: 30 s, far inside any HTLC's expiry and about
+    /// what a payer's own payment timeout allows.
+    pub const DEFAULT_CLIENT_WAIT_SECS: u64 = 30;
+    /// The longest wait for a client that may be set: 10 minutes, so held HTLCs are failed
+    /// back well before the payer's CLTV budget runs out.
+    pub const MAX_CLIENT_WAIT_SECS: u64 = 600;
 
     /// The default settings with `fee_menu` as the public menu.
     pub fn with_menu(fee_menu: Vec<FeeOption>) -> Self {
@@ -135,6 +148,7 @@ impl Lsps2Config {
             max_pending_buys_per_peer: Self::DEFAULT_MAX_PENDING_BUYS_PER_PEER,
             max_pending_opens: Self::DEFAULT_MAX_PENDING_OPENS,
             max_committed_sat: Self::DEFAULT_MAX_COMMITTED_SAT,
+            client_wait_secs: Self::DEFAULT_CLIENT_WAIT_SECS,
             allow: Vec::new(),
             deny: Vec::new(),
         }
@@ -200,6 +214,18 @@ impl Lsps2Config {
             return Err(
                 "max_pending_buys_per_peer and max_pending_opens must be at least 1".into(),
             );
+        }
+        if self.max_pending_buys_per_peer > Self::MAX_PENDING_BUYS_PER_PEER {
+            return Err(format!(
+                "max_pending_buys_per_peer above {} (lightning-liquidity's own limit)",
+                Self::MAX_PENDING_BUYS_PER_PEER
+            ));
+        }
+        if self.client_wait_secs > Self::MAX_CLIENT_WAIT_SECS {
+            return Err(format!(
+                "client_wait_secs above {} (held HTLCs must go back before they expire)",
+                Self::MAX_CLIENT_WAIT_SECS
+            ));
         }
         if let Some(both) = self.allow.iter().find(|k| self.deny.contains(k)) {
             return Err(format!("{both} is both allowed and denied"));

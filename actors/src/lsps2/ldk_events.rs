@@ -2,6 +2,7 @@
 //! what changes an order is recorded by the [`Lsps2Service`](super::Lsps2Service) before the
 //! event counts as handled (an error makes LDK replay it).
 
+use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Transaction;
 use lightning::events::HTLCHandlingFailureType;
@@ -9,57 +10,94 @@ use lightning::ln::channelmanager::InterceptId;
 use lightning::ln::types::ChannelId;
 use lightning::types::payment::PaymentHash;
 
+use sluice_storage::HeldHtlc;
+
 use super::{call, Lsps2Msg};
 use crate::{Components, NodeError};
 
 /// An HTLC reached an intercept SCID. lightning-liquidity holds it (or forwards it over the
-/// client's channel); one for an SCID the service never sold is failed back at once, as is
-/// every intercepted HTLC while the service is not running.
+/// client's channel); one for an SCID the service never sold is failed back at once. While
+/// the service actor is not running (it finishes what a restart left half done before it
+/// takes messages) the error makes LDK replay the event.
 pub async fn htlc_intercepted(
     c: &Components,
     intercept_scid: u64,
     intercept_id: InterceptId,
     expected_outbound_amount_msat: u64,
     payment_hash: PaymentHash,
-) {
-    let sold = match c.liquidity.lsps2_service_handler() {
-        Some(handler) => {
-            let handed = handler
-                .htlc_intercepted(
-                    intercept_scid,
-                    intercept_id,
-                    expected_outbound_amount_msat,
-                    payment_hash,
-                )
-                .await;
-            if let Err(e) = handed {
-                // lightning-liquidity failed the HTLC back and dropped the SCID.
-                tracing::info!(intercept_scid, error = ?e, "LSPS2: intercepted HTLC refused");
-                if let Ok(actor) = super::actor() {
-                    let reason = match e {
-                        lightning::util::errors::APIError::APIMisuseError { err } => err,
-                        other => format!("{other:?}"),
-                    };
-                    let _ = actor.cast(Lsps2Msg::Rejected {
-                        intercept_scid,
-                        reason,
-                    });
-                }
-            }
-            call(|reply| Lsps2Msg::Sold {
-                intercept_scid,
-                reply,
-            })
-            .await
-            .unwrap_or(false)
-        }
-        None => false,
+) -> Result<(), NodeError> {
+    let Some(handler) = c.liquidity.lsps2_service_handler() else {
+        let _ = c.channel_manager.fail_intercepted_htlc(intercept_id);
+        metrics::counter!("sluice_lsps2_unknown_scid_htlcs_total").increment(1);
+        return Ok(());
     };
+    // Recorded with its order first, so a restart before LDK writes its own state can
+    // finish what lightning-liquidity started (see `recovery`).
+    let htlc = HeldHtlc {
+        intercept_id: intercept_id.0.to_lower_hex_string(),
+        payment_hash: payment_hash.0.to_lower_hex_string(),
+        expected_outbound_msat: expected_outbound_amount_msat,
+    };
+    let sold = call(|reply| Lsps2Msg::Intercepted {
+        intercept_scid,
+        htlc,
+        reply,
+    })
+    .await?;
+    // The event replays after a restart even when the HTLC was since failed back (the
+    // service, before it answered above, failed the HTLCs of an open lost in the restart):
+    // one LDK no longer holds is done with.
+    let Some(inbound_msat) = c
+        .channel_manager
+        .intercepted_htlc_inbound_amount_msat(intercept_id)
+    else {
+        tracing::debug!(intercept_scid, "LSPS2: an intercepted HTLC no longer held");
+        return Ok(());
+    };
+    // A payer asking to forward more than it sent would have the LSP pay the difference.
+    // lightning-liquidity refuses it too, but keeps the SCID; refused here, the only
+    // errors it returns below are the ones that drop the SCID.
+    if expected_outbound_amount_msat > inbound_msat {
+        tracing::info!(
+            intercept_scid,
+            expected_outbound_amount_msat,
+            inbound_msat,
+            "LSPS2: an HTLC asks to forward more than it brought"
+        );
+        let _ = c.channel_manager.fail_intercepted_htlc(intercept_id);
+        metrics::counter!("sluice_lsps2_refusals_total", "reason" => "overstated_amount")
+            .increment(1);
+        return Ok(());
+    }
+    let handed = handler
+        .htlc_intercepted(
+            intercept_scid,
+            intercept_id,
+            expected_outbound_amount_msat,
+            payment_hash,
+        )
+        .await;
+    if let Err(e) = handed {
+        // lightning-liquidity failed the HTLC back and dropped the SCID (the payment broke
+        // the offer's terms), or could not forward or store it.
+        tracing::info!(intercept_scid, error = ?e, "LSPS2: intercepted HTLC refused");
+        if let Ok(actor) = super::actor() {
+            let reason = match e {
+                lightning::util::errors::APIError::APIMisuseError { err } => err,
+                other => format!("{other:?}"),
+            };
+            let _ = actor.cast(Lsps2Msg::Rejected {
+                intercept_scid,
+                reason,
+            });
+        }
+    }
     if !sold {
         // Already failed (or forwarded) by lightning-liquidity if it knew the SCID.
         let _ = c.channel_manager.fail_intercepted_htlc(intercept_id);
         metrics::counter!("sluice_lsps2_unknown_scid_htlcs_total").increment(1);
     }
+    Ok(())
 }
 
 /// A channel is ready: held HTLCs for a JIT channel are forwarded over it.
@@ -73,17 +111,23 @@ pub async fn channel_ready(
         return Ok(());
     };
     // An error means the channel is not a JIT channel (no LSPS2 state for the peer or
-    // the channel): nothing to do.
-    if let Err(e) = handler
+    // the channel), or lightning-liquidity already forwarded over it before a restart;
+    // the service tells the two apart by its order book.
+    let forwarded = match handler
         .channel_ready(user_channel_id, &channel_id, &counterparty)
         .await
     {
-        tracing::debug!(%channel_id, error = ?e, "LSPS2: not a JIT channel");
-        return Ok(());
-    }
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(%channel_id, error = ?e, "LSPS2: lightning-liquidity did not forward");
+            false
+        }
+    };
     call(|reply| Lsps2Msg::ChannelReady {
         user_channel_id,
         channel_id,
+        counterparty,
+        forwarded,
         reply,
     })
     .await?

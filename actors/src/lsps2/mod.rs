@@ -6,18 +6,23 @@
 //! - [`config`]: the menus, tokens and limits the operator sets;
 //! - [`menu`]: which menu a client gets;
 //! - [`open`]: how big a channel to open, and whether the limits allow it;
+//! - [`recovery`]: what a restart mid-flow leaves half done, and how it is finished;
 //! - [`service`]: the [`Lsps2Service`] actor, which decides and keeps the order book;
 //! - [`ldk_events`]: LDK's events that lightning-liquidity (and the order book) must see.
 //!
 //! What survives a restart: lightning-liquidity persists its own state (SCIDs sold, HTLCs
-//! held) and the `OpenChannel` event; the order book is in the store. `GetInfo` and
+//! held) as it changes, and its `OpenChannel` event shortly after; the order book is in
+//! the store. `GetInfo` and
 //! `BuyRequest` do not survive (the client asks again). An open lost with an unfunded
-//! channel in a crash is failed at start, so the payer can retry at once.
+//! channel in a crash is failed at start, so the payer can retry at once; an open or a
+//! forward lightning-liquidity decided but LDK did not record is finished by the service
+//! ([`recovery`]).
 
 pub mod config;
 pub mod ldk_events;
 pub mod menu;
 pub mod open;
+pub mod recovery;
 pub mod service;
 
 use std::time::Duration;

@@ -9,9 +9,11 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
-use bitcoin::hex::DisplayHex;
+use bitcoin::hex::{DisplayHex, FromHex};
 use bitcoin::secp256k1::PublicKey;
+use lightning::ln::channelmanager::InterceptId;
 use lightning::ln::types::ChannelId;
 use lightning::sign::EntropySource;
 use lightning_liquidity::events::LiquidityEvent;
@@ -20,12 +22,13 @@ use lightning_liquidity::lsps0::ser::LSPSRequestId;
 use lightning_liquidity::lsps2::event::LSPS2ServiceEvent;
 use lightning_liquidity::lsps2::msgs::LSPS2OpeningFeeParams;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use sluice_storage::{JitOrderRecord, JitOrderState, WriteBatch};
+use sluice_storage::{HeldHtlc, JitOrderRecord, JitOrderState, WriteBatch};
 use tokio::task::JoinHandle;
 
 use super::config::Lsps2Config;
 use super::menu::{dated, menu_for, MenuAnswer};
 use super::open::{channel_sat, check_open, Commitments, OpenAsk, Refusal};
+use super::recovery::{due_open, fee_payment, DueOpen};
 use super::Lsps2Summary;
 use crate::clock::{since_epoch, unix_ms};
 use crate::{Components, NodeError};
@@ -41,6 +44,12 @@ pub enum Lsps2Msg {
         user_channel_id: u128,
         /// The channel.
         channel_id: ChannelId,
+        /// The peer.
+        counterparty: PublicKey,
+        /// Whether lightning-liquidity forwarded the payment; if it refused (the event
+        /// replays after a restart it had already handled), the service forwards what LDK
+        /// still holds for the order.
+        forwarded: bool,
         /// Answered once recorded.
         reply: RpcReplyPort<Result<(), NodeError>>,
     },
@@ -74,12 +83,23 @@ pub enum Lsps2Msg {
         /// lightning-liquidity's reason.
         reason: String,
     },
-    /// Whether `intercept_scid` was sold to a client and can still be paid.
-    Sold {
-        /// The SCID an HTLC was intercepted at.
+    /// LDK intercepted an HTLC at `intercept_scid`: it is recorded with its order, and the
+    /// answer says whether an order has the SCID and can still be paid.
+    Intercepted {
+        /// The SCID the HTLC was intercepted at.
         intercept_scid: u64,
-        /// Answered with whether an order has it.
+        /// The HTLC.
+        htlc: HeldHtlc,
+        /// Answered once recorded.
         reply: RpcReplyPort<bool>,
+    },
+    /// A paid open waiting for its client to connect: tried again until it does or
+    /// `deadline` passes, when the open fails and the payment goes back.
+    StartOpen {
+        /// The order.
+        user_channel_id: u128,
+        /// When to give up on the client.
+        deadline: Instant,
     },
     /// Every order, newest first.
     Orders(RpcReplyPort<Vec<JitOrderRecord>>),
@@ -128,11 +148,12 @@ impl Actor for Lsps2Service {
         // lightning-liquidity's events, to this actor. Only LSPS2 service events exist
         // while no other protocol is configured.
         let liquidity = std::sync::Arc::clone(&components.liquidity);
+        let events = myself.clone();
         let pump = tokio::spawn(async move {
             loop {
                 match liquidity.next_event_async().await {
                     LiquidityEvent::LSPS2Service(event) => {
-                        if myself.cast(Lsps2Msg::Event(event)).is_err() {
+                        if events.cast(Lsps2Msg::Event(event)).is_err() {
                             break;
                         }
                     }
@@ -145,7 +166,8 @@ impl Actor for Lsps2Service {
             orders,
             pump,
         };
-        self.release_lost_opens(&mut state).await?;
+        self.resume_lost_opens(&myself, &mut state).await?;
+        self.open_lost_events(&myself, &mut state).await?;
         Ok(state)
     }
 
@@ -160,7 +182,7 @@ impl Actor for Lsps2Service {
 
     async fn handle(
         &self,
-        _myself: ActorRef<Lsps2Msg>,
+        myself: ActorRef<Lsps2Msg>,
         message: Lsps2Msg,
         state: &mut Lsps2State,
     ) -> Result<(), ActorProcessingErr> {
@@ -193,6 +215,7 @@ impl Actor for Lsps2Service {
                 intercept_scid: _,
             }) => {
                 self.open(
+                    &myself,
                     state,
                     their_network_key,
                     amt_to_forward_msat,
@@ -201,12 +224,22 @@ impl Actor for Lsps2Service {
                 )
                 .await
             }
+            Lsps2Msg::StartOpen {
+                user_channel_id,
+                deadline,
+            } => start_open(&myself, state, user_channel_id, deadline).await,
             Lsps2Msg::ChannelReady {
                 user_channel_id,
                 channel_id,
+                counterparty,
+                forwarded,
                 reply,
             } => {
-                let _ = reply.send(channel_ready(state, user_channel_id, channel_id).await);
+                let recorded = channel_ready(state, user_channel_id, channel_id).await;
+                if !forwarded {
+                    forward_held(state, user_channel_id, channel_id, counterparty);
+                }
+                let _ = reply.send(recorded);
             }
             Lsps2Msg::Skimmed {
                 user_channel_id,
@@ -226,11 +259,12 @@ impl Actor for Lsps2Service {
                     .await;
                 let _ = reply.send(result);
             }
-            Lsps2Msg::Sold {
+            Lsps2Msg::Intercepted {
                 intercept_scid,
+                htlc,
                 reply,
             } => {
-                let _ = reply.send(payable(state, intercept_scid));
+                let _ = reply.send(intercepted(state, intercept_scid, htlc).await);
             }
             Lsps2Msg::Rejected {
                 intercept_scid,
@@ -312,7 +346,7 @@ impl Lsps2Service {
         if pending_buys(state, client) >= self.config.max_pending_buys_per_peer {
             return Err("pending_buys");
         }
-        let now = commitments(state);
+        let now = commitments(state, None);
         if now.opening >= self.config.max_pending_opens {
             return Err("too_many_opens");
         }
@@ -346,7 +380,11 @@ impl Lsps2Service {
         let mut random = [0u8; 16];
         random.copy_from_slice(&c.keys.get_secure_random_bytes()[..16]);
         let user_channel_id = u128::from_be_bytes(random);
-        let intercept_scid = c.channel_manager.get_intercept_scid();
+        let Some(intercept_scid) = fresh_intercept_scid(state) else {
+            refused("no_free_scid");
+            tracing::error!(%client, "LSPS2: no intercept SCID free of the ones sold; not selling");
+            return;
+        };
         let record = JitOrderRecord {
             intercept_scid,
             min_fee_msat: params.min_fee_msat,
@@ -384,6 +422,7 @@ impl Lsps2Service {
     /// event replays after a restart) or a limit refuses it.
     async fn open(
         &self,
+        myself: &ActorRef<Lsps2Msg>,
         state: &mut Lsps2State,
         client: PublicKey,
         amt_to_forward_msat: u64,
@@ -402,7 +441,8 @@ impl Lsps2Service {
             return;
         }
         let size = channel_sat(&self.config, amt_to_forward_msat);
-        let mut now = commitments(state);
+        // An open started before a restart is counted once, as this one.
+        let mut now = commitments(state, Some(user_channel_id));
         now.spendable_sat = c.wallet.balance().trusted_spendable().to_sat();
         let mut order = state
             .orders
@@ -412,51 +452,29 @@ impl Lsps2Service {
         order.opening_fee_msat = Some(opening_fee_msat);
         order.amt_to_forward_msat = Some(amt_to_forward_msat);
         order.channel_sat = Some(size);
+        // The offer must be valid when the payment arrives, not when a restart opens again.
+        let offer_expired = order.state == JitOrderState::Bought
+            && LSPSDateTime::from_str(&order.valid_until).is_ok_and(|until| until.is_past());
         let ask = OpenAsk {
             admitted: self.config.admits(&client),
-            offer_expired: LSPSDateTime::from_str(&order.valid_until)
-                .is_ok_and(|until| until.is_past()),
+            offer_expired,
             channel_sat: size,
         };
-        let planned = check_open(&self.config, ask, now).map(|()| {
-            // The LSP earns the opening fee; the channel forwards for free.
-            let mut config = c.channel_manager.get_current_config();
-            config.channel_config.forwarding_fee_base_msat = 0;
-            config.channel_config.forwarding_fee_proportional_millionths = 0;
-            config
-        });
-        let config = match planned {
-            Ok(config) => config,
-            Err(refusal) => {
-                refuse(state, user_channel_id, order, &client, refusal).await;
-                return;
-            }
-        };
+        if let Err(refusal) = check_open(&self.config, ask, now) {
+            refuse(state, user_channel_id, order, &client, refusal).await;
+            return;
+        }
         order.state = JitOrderState::Opening;
-        order.open_started_at_ms = Some(unix_ms());
+        order.open_started_at_ms.get_or_insert_with(unix_ms);
         order.failure = None;
-        if let Err(e) = save(state, user_channel_id, order.clone()).await {
+        if let Err(e) = save(state, user_channel_id, order).await {
             // Not opened: the event is gone, so release the HTLCs for the payer to retry.
             tracing::error!(%client, error = %e, "LSPS2: recording an open failed");
             open_failed(&c, &client, user_channel_id).await;
             return;
         }
-        match c
-            .channel_manager
-            .create_channel(client, size, 0, user_channel_id, None, Some(config))
-        {
-            Ok(channel_id) => {
-                metrics::counter!("sluice_lsps2_opens_total", "outcome" => "started").increment(1);
-                tracing::info!(%client, %channel_id, channel_sat = size, "LSPS2: opening a JIT channel");
-            }
-            Err(e) => {
-                let reason = format!("opening the channel failed: {e:?}");
-                tracing::warn!(%client, %reason, "LSPS2: open failed");
-                metrics::counter!("sluice_lsps2_opens_total", "outcome" => "failed").increment(1);
-                // The HTLCs are released either way; the order's record is best effort.
-                let _ = fail_open(state, user_channel_id, order, &client, reason).await;
-            }
-        }
+        let deadline = Instant::now() + Duration::from_secs(self.config.client_wait_secs);
+        start_open(myself, state, user_channel_id, deadline).await;
     }
 
     /// A JIT channel closed: one never used fails its open, so held HTLCs go back.
@@ -478,10 +496,15 @@ impl Lsps2Service {
         fail_open(state, user_channel_id, order, &client, reason).await
     }
 
-    /// At start: an order left opening whose channel does not exist was lost with the
-    /// unfunded channel in a restart (LDK forgets those); its open fails, so the held HTLCs
-    /// go back to the payer at once instead of at their expiry.
-    async fn release_lost_opens(&self, state: &mut Lsps2State) -> Result<(), NodeError> {
+    /// At start: an order left opening whose channel does not exist lost the unfunded
+    /// channel in a restart (LDK forgets those). While LDK still holds its payment the
+    /// channel is opened again; otherwise the open fails, so whatever is left of the
+    /// payment goes back to the payer at once instead of at its expiry.
+    async fn resume_lost_opens(
+        &self,
+        myself: &ActorRef<Lsps2Msg>,
+        state: &mut Lsps2State,
+    ) -> Result<(), NodeError> {
         let channels: Vec<u128> = state
             .components
             .channel_manager
@@ -499,9 +522,69 @@ impl Lsps2Service {
             let Ok(client) = PublicKey::from_str(&order.client_node_id) else {
                 continue;
             };
+            let held = order
+                .held_htlcs
+                .iter()
+                .any(|h| still_held(&state.components, h));
+            if let (true, Some(amt_to_forward_msat), Some(opening_fee_msat)) =
+                (held, order.amt_to_forward_msat, order.opening_fee_msat)
+            {
+                tracing::warn!(%client, order = %order.order_id, "LSPS2: an open was lost in a restart; opening again");
+                metrics::counter!("sluice_lsps2_recovered_total", "step" => "reopen").increment(1);
+                self.open(
+                    myself,
+                    state,
+                    client,
+                    amt_to_forward_msat,
+                    opening_fee_msat,
+                    user_channel_id,
+                )
+                .await;
+                continue;
+            }
             tracing::warn!(%client, order = %order.order_id, "LSPS2: an open was lost in a restart; failing it");
             let reason = "the open was lost in a restart".to_owned();
             fail_open(state, user_channel_id, order, &client, reason).await?;
+        }
+        Ok(())
+    }
+
+    /// At start: an order still bought whose held HTLCs make a complete payment lost
+    /// lightning-liquidity's `OpenChannel` event in a restart (see [`super::recovery`]);
+    /// the service opens the channel itself. Should the event come after all, the open
+    /// finds the channel and does nothing.
+    async fn open_lost_events(
+        &self,
+        myself: &ActorRef<Lsps2Msg>,
+        state: &mut Lsps2State,
+    ) -> Result<(), NodeError> {
+        let due: Vec<(u128, PublicKey, DueOpen)> = state
+            .orders
+            .iter()
+            .filter(|(_, o)| o.state == JitOrderState::Bought && !o.held_htlcs.is_empty())
+            .filter_map(|(id, o)| {
+                let client = PublicKey::from_str(&o.client_node_id).ok()?;
+                let pending: Vec<HeldHtlc> = o
+                    .held_htlcs
+                    .iter()
+                    .filter(|h| still_held(&state.components, h))
+                    .cloned()
+                    .collect();
+                due_open(o, &pending).map(|open| (*id, client, open))
+            })
+            .collect();
+        for (user_channel_id, client, open) in due {
+            tracing::warn!(%client, order = %order_id(user_channel_id), "LSPS2: an open's event was lost in a restart; opening");
+            metrics::counter!("sluice_lsps2_recovered_total", "step" => "open").increment(1);
+            self.open(
+                myself,
+                state,
+                client,
+                open.amt_to_forward_msat,
+                open.opening_fee_msat,
+                user_channel_id,
+            )
+            .await;
         }
         Ok(())
     }
@@ -510,6 +593,73 @@ impl Lsps2Service {
 /// Counts a refusal by reason.
 fn refused(reason: &'static str) {
     metrics::counter!("sluice_lsps2_refusals_total", "reason" => reason).increment(1);
+}
+
+/// How often an open waiting for its client looks again.
+const CLIENT_POLL: Duration = Duration::from_millis(200);
+
+/// Opens the channel of an order recorded as opening, once its client is connected: LDK
+/// can only open to a connected peer. Until `deadline` it looks again every
+/// [`CLIENT_POLL`]; then the open fails and the payment goes back.
+async fn start_open(
+    myself: &ActorRef<Lsps2Msg>,
+    state: &mut Lsps2State,
+    user_channel_id: u128,
+    deadline: Instant,
+) {
+    let Some(order) = state.orders.get(&user_channel_id).cloned() else {
+        return;
+    };
+    let (JitOrderState::Opening, Ok(client), Some(size)) = (
+        order.state,
+        PublicKey::from_str(&order.client_node_id),
+        order.channel_sat,
+    ) else {
+        return;
+    };
+    let c = state.components.clone();
+    let exists = c
+        .channel_manager
+        .list_channels_with_counterparty(&client)
+        .iter()
+        .any(|ch| ch.user_channel_id == user_channel_id);
+    if exists {
+        return;
+    }
+    if c.peer_manager.peer_by_node_id(&client).is_none() {
+        if Instant::now() < deadline {
+            myself.send_after(CLIENT_POLL, move || Lsps2Msg::StartOpen {
+                user_channel_id,
+                deadline,
+            });
+            return;
+        }
+        tracing::info!(%client, "LSPS2: the client did not connect; failing the open");
+        metrics::counter!("sluice_lsps2_opens_total", "outcome" => "failed").increment(1);
+        let reason = "the client did not connect in time".to_owned();
+        let _ = fail_open(state, user_channel_id, order, &client, reason).await;
+        return;
+    }
+    // The LSP earns the opening fee; the channel forwards for free.
+    let mut config = c.channel_manager.get_current_config();
+    config.channel_config.forwarding_fee_base_msat = 0;
+    config.channel_config.forwarding_fee_proportional_millionths = 0;
+    match c
+        .channel_manager
+        .create_channel(client, size, 0, user_channel_id, None, Some(config))
+    {
+        Ok(channel_id) => {
+            metrics::counter!("sluice_lsps2_opens_total", "outcome" => "started").increment(1);
+            tracing::info!(%client, %channel_id, channel_sat = size, "LSPS2: opening a JIT channel");
+        }
+        Err(e) => {
+            let reason = format!("opening the channel failed: {e:?}");
+            tracing::warn!(%client, %reason, "LSPS2: open failed");
+            metrics::counter!("sluice_lsps2_opens_total", "outcome" => "failed").increment(1);
+            // The HTLCs are released either way; the order's record is best effort.
+            let _ = fail_open(state, user_channel_id, order, &client, reason).await;
+        }
+    }
 }
 
 /// Fails an open for now: the order goes back to bought (with `reason`) and
@@ -524,6 +674,8 @@ async fn fail_open(
 ) -> Result<(), NodeError> {
     order.state = JitOrderState::Bought;
     order.failure = Some(reason);
+    order.open_started_at_ms = None;
+    order.held_htlcs.clear();
     let saved = save(state, user_channel_id, order).await;
     open_failed(&state.components, client, user_channel_id).await;
     saved
@@ -549,6 +701,7 @@ async fn refuse(
     }
     order.state = JitOrderState::Failed;
     order.failure = Some(refusal.to_string());
+    order.held_htlcs.clear();
     if let Err(e) = save(state, user_channel_id, order).await {
         tracing::error!(%client, error = %e, "LSPS2: recording a refusal failed");
     }
@@ -595,7 +748,20 @@ fn new_order(user_channel_id: u128, client: &PublicKey) -> JitOrderRecord {
         open_started_at_ms: None,
         channel_ready_at_ms: None,
         forwarded_at_ms: None,
+        held_htlcs: Vec::new(),
     }
+}
+
+/// How many intercept SCIDs LDK is asked for before the service gives up on a buy.
+const SCID_ATTEMPTS: usize = 64;
+
+/// An intercept SCID no order has. LDK draws them at random from a space that is small
+/// where the chain is short (2,500 on a young regtest chain) and does not remember the
+/// ones it gave; lightning-liquidity refuses to load state in which two orders share one.
+fn fresh_intercept_scid(state: &Lsps2State) -> Option<u64> {
+    (0..SCID_ATTEMPTS)
+        .map(|_| state.components.channel_manager.get_intercept_scid())
+        .find(|scid| !state.orders.values().any(|o| o.intercept_scid == *scid))
 }
 
 /// Stores `order` durably, then caches it.
@@ -645,11 +811,97 @@ async fn skimmed(
         order.state = JitOrderState::Forwarded;
         order.forwarded_at_ms = Some(unix_ms());
         order.failure = None;
+        order.held_htlcs.clear();
         metrics::counter!("sluice_lsps2_opens_total", "outcome" => "forwarded").increment(1);
     }
     save(state, user_channel_id, order).await?;
     metrics::counter!("sluice_lsps2_fees_skimmed_msat_total").increment(skimmed_fee_msat);
     Ok(())
+}
+
+/// An HTLC reached `intercept_scid`: recorded with its order until its payment is
+/// forwarded, before lightning-liquidity sees it. Answers whether the SCID can be paid
+/// ([`payable`]). An HTLC that cannot be recorded still goes on: only recovery from a
+/// restart needs the record.
+async fn intercepted(state: &mut Lsps2State, intercept_scid: u64, htlc: HeldHtlc) -> bool {
+    let paying = state
+        .orders
+        .iter()
+        .find(|(_, o)| {
+            o.intercept_scid == intercept_scid
+                && matches!(o.state, JitOrderState::Bought | JitOrderState::Opening)
+        })
+        .map(|(id, o)| (*id, o.clone()));
+    if let Some((user_channel_id, mut order)) = paying {
+        if !order
+            .held_htlcs
+            .iter()
+            .any(|h| h.intercept_id == htlc.intercept_id)
+        {
+            order.held_htlcs.push(htlc);
+            if let Err(e) = save(state, user_channel_id, order).await {
+                tracing::error!(order = %order_id(user_channel_id), error = %e, "LSPS2: recording an intercepted HTLC failed");
+            }
+        }
+    }
+    payable(state, intercept_scid)
+}
+
+/// A JIT channel is ready but lightning-liquidity did not forward over it: after a
+/// restart, the payment it forwarded before can still be held by LDK. What LDK still holds
+/// of the payment that pays the fee goes out now, as lightning-liquidity sent it.
+fn forward_held(
+    state: &Lsps2State,
+    user_channel_id: u128,
+    channel_id: ChannelId,
+    client: PublicKey,
+) {
+    let Some(order) = state.orders.get(&user_channel_id) else {
+        return;
+    };
+    let Some(fee) = order.opening_fee_msat else {
+        return;
+    };
+    if order.state != JitOrderState::Opening {
+        return;
+    }
+    let c = &state.components;
+    for (intercept_id, amount_msat) in fee_payment(&order.held_htlcs, fee) {
+        let Some(id) = parse_intercept_id(intercept_id) else {
+            continue;
+        };
+        if c.channel_manager
+            .intercepted_htlc_inbound_amount_msat(id)
+            .is_none()
+        {
+            continue;
+        }
+        match c
+            .channel_manager
+            .forward_intercepted_htlc(id, &channel_id, client, amount_msat)
+        {
+            Ok(()) => {
+                tracing::warn!(%client, %channel_id, intercept_id, "LSPS2: forwarding an HTLC a restart left held");
+                metrics::counter!("sluice_lsps2_recovered_total", "step" => "forward").increment(1);
+            }
+            Err(e) => {
+                tracing::warn!(%client, %channel_id, intercept_id, error = ?e, "LSPS2: forwarding a held HTLC failed");
+            }
+        }
+    }
+}
+
+/// Whether LDK still holds `htlc`, neither forwarded nor failed.
+fn still_held(c: &Components, htlc: &HeldHtlc) -> bool {
+    parse_intercept_id(&htlc.intercept_id).is_some_and(|id| {
+        c.channel_manager
+            .intercepted_htlc_inbound_amount_msat(id)
+            .is_some()
+    })
+}
+
+fn parse_intercept_id(hex: &str) -> Option<InterceptId> {
+    <[u8; 32]>::from_hex(hex).ok().map(InterceptId)
 }
 
 /// Whether an HTLC at `intercept_scid` belongs to an order: one bought whose offer has not
@@ -682,8 +934,9 @@ fn pending_buys(state: &Lsps2State, client: &PublicKey) -> usize {
         .count()
 }
 
-/// Opens in progress, and the capacity in JIT channels opening or still open.
-fn commitments(state: &Lsps2State) -> Commitments {
+/// Opens in progress, and the capacity in JIT channels opening or still open, leaving out
+/// the order `except`.
+fn commitments(state: &Lsps2State, except: Option<u128>) -> Commitments {
     let open: HashMap<u128, u64> = state
         .components
         .channel_manager
@@ -692,7 +945,7 @@ fn commitments(state: &Lsps2State) -> Commitments {
         .map(|ch| (ch.user_channel_id, ch.channel_value_satoshis))
         .collect();
     let mut now = Commitments::default();
-    for (id, order) in &state.orders {
+    for (id, order) in state.orders.iter().filter(|(id, _)| Some(**id) != except) {
         match order.state {
             JitOrderState::Opening => {
                 now.opening += 1;
@@ -706,7 +959,7 @@ fn commitments(state: &Lsps2State) -> Commitments {
 }
 
 fn summary(state: &Lsps2State) -> Lsps2Summary {
-    let now = commitments(state);
+    let now = commitments(state, None);
     let count = |s: JitOrderState| state.orders.values().filter(|o| o.state == s).count();
     Lsps2Summary {
         orders_bought: count(JitOrderState::Bought),

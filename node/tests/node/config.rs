@@ -2364,6 +2364,7 @@ const LSPS2_SECTION: &str = r#"
 [lsps2]
 client_trusts_lsp = true
 max_pending_opens = 3
+client_wait_secs = 5
 deny = ["0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"]
 
 [[lsps2.fee_menu]]
@@ -2390,6 +2391,7 @@ fn the_lsps2_section_sets_menus_tokens_and_limits_with_defaults_for_the_rest() {
     let lsps2 = config.lsps2.expect("the service is configured");
     assert!(lsps2.client_trusts_lsp);
     assert_eq!(lsps2.max_pending_opens, 3);
+    assert_eq!(lsps2.client_wait_secs, 5);
     assert_eq!(lsps2.deny.len(), 1);
     assert_eq!(lsps2.fee_menu.len(), 1);
     assert_eq!(lsps2.fee_menu[0].proportional_ppm, 5000);
@@ -2419,6 +2421,16 @@ fn a_bad_lsps2_section_is_refused_with_what_is_wrong() {
             "[[lsps2.fee_menu]]\nmin_fee_msat = 1\nproportional_ppm = 1\n\
              min_payment_size_msat = 5\nmax_payment_size_msat = 2\n",
             "payment sizes",
+        ),
+        (
+            "[lsps2]\nclient_wait_secs = 601\n[[lsps2.fee_menu]]\nmin_fee_msat = 1\n\
+             proportional_ppm = 1\nmin_payment_size_msat = 1\nmax_payment_size_msat = 2\n",
+            "client_wait_secs above 600",
+        ),
+        (
+            "[lsps2]\nmax_pending_buys_per_peer = 11\n[[lsps2.fee_menu]]\nmin_fee_msat = 1\n\
+             proportional_ppm = 1\nmin_payment_size_msat = 1\nmax_payment_size_msat = 2\n",
+            "max_pending_buys_per_peer above 10",
         ),
     ];
     for (toml, expected) in cases {

@@ -60,6 +60,22 @@ pub struct JitOrderRecord {
     pub channel_ready_at_ms: Option<u64>,
     /// When the client claimed the payment and the fee was skimmed (Unix ms).
     pub forwarded_at_ms: Option<u64>,
+    /// The HTLCs intercepted for the order while its payment was not yet forwarded: what a
+    /// restart between lightning-liquidity's state and LDK's can leave held, to be opened
+    /// for or forwarded again. Cleared once they are forwarded or failed back.
+    #[serde(default)]
+    pub held_htlcs: Vec<HeldHtlc>,
+}
+
+/// An HTLC intercepted at an order's SCID, as LDK's `HTLCIntercepted` named it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldHtlc {
+    /// LDK's intercept id, hex: what forwarding or failing the HTLC takes.
+    pub intercept_id: String,
+    /// The payment it is part of, hex.
+    pub payment_hash: String,
+    /// What the payer asked the LSP to forward, before the opening fee.
+    pub expected_outbound_msat: u64,
 }
 
 impl Record for JitOrderRecord {

@@ -9,7 +9,7 @@ mod receipts;
 mod wallet;
 
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord};
-pub use jit_orders::{JitOrderRecord, JitOrderState};
+pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState};
 pub use payments::{PaymentDirection, PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;
 pub use quotes::QuoteRecord;
