@@ -15,6 +15,7 @@ use common::jit::{
     description, jit_setup, lsp_address, lsps2_config, menu_fee, order_of, pay, pay_amount,
     token_menu, wait_received, wallet, Jit,
 };
+use common::lsps_wire::LspsPeer;
 use common::{binary, env_u64, Moments, WAIT};
 use sluice_api::types::{PayInvoiceRequest, PaymentStatus};
 use sluice_loadtest::wait_for;
@@ -225,6 +226,38 @@ fn an_lsp_killed_between_the_sale_and_the_payment_still_opens_once() {
         menu_fee(PAYMENT_MSAT)
     );
     w.stop().unwrap();
+}
+
+/// LSPS0 discovery on the wire, from a bare peer that speaks only LSPS messages: L lists
+/// the protocols it serves (LSPS2, nothing it does not serve), and answers a request it
+/// cannot parse with JSON-RPC's parse error and then ignores that peer (lightning-liquidity's
+/// guard against a misbehaving client), while other clients are still served.
+#[test]
+fn lsps0_lists_lsps2_and_a_malformed_request_gets_a_parse_error() {
+    let binary = binary();
+    let jit = jit_setup(&binary, &lsps2_config("", 600), PAYER_CHANNEL_SAT, 1);
+    let lsp = PublicKey::from_str(jit.l.node_id()).unwrap();
+    let list = r#"{"jsonrpc":"2.0","id":"list-1","method":"lsps0.list_protocols","params":{}}"#;
+
+    let peer = LspsPeer::connect(lsp, jit.l.peer_addr());
+    let answer = peer.request(list);
+    assert_eq!(answer["id"], "list-1", "{answer}");
+    assert_eq!(
+        answer["result"]["protocols"],
+        serde_json::json!([2]),
+        "{answer}"
+    );
+
+    let bad =
+        peer.request(r#"{"jsonrpc":"2.0","id":"bad-1","method":"lsps9.nothing","params":{}}"#);
+    assert_eq!(bad["error"]["code"], -32700, "{bad}");
+    assert!(peer.unanswered(list, Duration::from_secs(1)));
+
+    let other = LspsPeer::connect(lsp, jit.l.peer_addr());
+    assert_eq!(
+        other.request(list)["result"]["protocols"],
+        serde_json::json!([2])
+    );
 }
 
 /// A client gone offline after buying: the paid open waits for it, up to

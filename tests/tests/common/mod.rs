@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod jit;
+pub mod lsps_wire;
 
 use std::time::Duration;
 
