@@ -11,6 +11,7 @@ use crate::channel_policy::ChannelPolicy;
 use crate::health::HealthBoard;
 use crate::logger::LdkLogger;
 use crate::lsps2::Lsps2Config;
+use crate::lsps5::WebhookSender;
 use crate::payments::SendWindow;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
@@ -76,4 +77,6 @@ pub struct Components {
     /// The LSPS2 JIT channel service's settings; `None` when the node does not sell JIT
     /// channels.
     pub lsps2: Option<Arc<Lsps2Config>>,
+    /// Delivers LSPS5 webhook notifications; `None` when clients cannot register webhooks.
+    pub webhooks: Option<Arc<WebhookSender>>,
 }

@@ -18,6 +18,7 @@ pub mod forwarder;
 pub mod health;
 pub mod logger;
 pub mod lsps2;
+pub mod lsps5;
 pub mod pathfinding;
 pub mod payments;
 pub mod persist;

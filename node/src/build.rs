@@ -36,12 +36,14 @@ use lightning_block_sync::init::{synchronize_listeners, validate_best_block_head
 use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
 use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
+use lightning_liquidity::lsps5::service::LSPS5ServiceConfig;
 use lightning_liquidity::LiquidityServiceConfig;
 use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::health::HealthBoard;
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::lsps2::Lsps2Config;
+use sluice_actors::lsps5::{Lsps5Config, WebhookSender};
 use sluice_actors::pathfinding::{RoutingExclusions, SluiceRouter};
 use sluice_actors::payments::{SendWindow, DEFAULT_MAX_WAIT};
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
@@ -87,6 +89,8 @@ pub struct BuildParams {
     pub send_window: usize,
     /// The LSPS2 JIT channel service's settings, if the node sells JIT channels.
     pub lsps2: Option<Lsps2Config>,
+    /// LSPS5 webhooks' settings, if clients may register webhooks.
+    pub lsps5: Option<Lsps5Config>,
 }
 
 /// The built node and the pieces its tasks still need.
@@ -419,7 +423,9 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 lsps2_service_config: Some(LSPS2ServiceConfig {
                     promise_secret: lsps2_promise_secret(&seed),
                 }),
-                lsps5_service_config: None,
+                lsps5_service_config: params.lsps5.as_ref().map(|lsps5| LSPS5ServiceConfig {
+                    max_webhooks_per_client: lsps5.max_webhooks_per_client,
+                }),
                 advertise_service: true,
             }),
             None,
@@ -430,6 +436,12 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
             detail: e.to_string(),
         })?,
     );
+    let webhooks = match params.lsps5.clone() {
+        Some(config) => Some(Arc::new(
+            WebhookSender::new(config).map_err(|e| StartError::Other(e.to_string()))?,
+        )),
+        None => None,
+    };
     let ignoring = Arc::new(IgnoringMessageHandler {});
     let onion_messenger = Arc::new(lightning::onion_message::messenger::OnionMessenger::new(
         Arc::clone(&keys),
@@ -500,6 +512,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         send_window: Arc::new(SendWindow::new(params.send_window, DEFAULT_MAX_WAIT)),
         liquidity,
         lsps2: params.lsps2.map(Arc::new),
+        webhooks,
     };
     Ok(Built {
         components,

@@ -108,6 +108,7 @@ use std::str::FromStr;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 use sluice_actors::lsps2::Lsps2Config;
+use sluice_actors::lsps5::Lsps5Config;
 
 /// Appended to `sluice run --help`.
 const PRECEDENCE_HELP: &str = "\
@@ -623,6 +624,9 @@ pub struct NodeConfig {
     /// The LSPS2 JIT channel service (the config file's `[lsps2]` section; see
     /// [`crate::lsps2_config`]); `None` when the node sells no JIT channels.
     pub lsps2: Option<Lsps2Config>,
+    /// LSPS5 webhooks (the config file's `[lsps5]` section; see
+    /// [`crate::lsps5_config`]); `None` when clients cannot register webhooks.
+    pub lsps5: Option<Lsps5Config>,
 }
 
 impl NodeConfig {
@@ -694,6 +698,14 @@ pub enum ConfigError {
         key: String,
         /// A known key with a similar name.
         suggestion: Option<String>,
+    },
+    /// The `[lsps5]` section of the config file is malformed or inconsistent.
+    #[error("`lsps5` in config file {}: {message}", path.display())]
+    InvalidLsps5 {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// The `[lsps2]` section of the config file is malformed or inconsistent.
     #[error("`lsps2` in config file {}: {message}", path.display())]
@@ -1047,6 +1059,7 @@ struct Values {
     skip_forward_delay: Option<Sourced<bool>>,
     send_window: Option<Sourced<usize>>,
     lsps2: Option<Lsps2Config>,
+    lsps5: Option<Lsps5Config>,
 }
 
 impl Values {
@@ -1071,6 +1084,7 @@ impl Values {
             skip_forward_delay: self.skip_forward_delay.or(lower.skip_forward_delay),
             send_window: self.send_window.or(lower.send_window),
             lsps2: self.lsps2.or(lower.lsps2),
+            lsps5: self.lsps5.or(lower.lsps5),
         }
     }
 
@@ -1554,7 +1568,7 @@ fn env_layer(env: impl Fn(Key) -> Option<String>) -> Result<Values, ConfigError>
 }
 
 /// Top-level keys of the config file, for "did you mean" hints.
-const FILE_KEYS: [&str; 18] = [
+const FILE_KEYS: [&str; 19] = [
     "data_dir",
     "network",
     "bitcoind_rpc",
@@ -1573,6 +1587,7 @@ const FILE_KEYS: [&str; 18] = [
     "skip_forward_delay",
     "send_window",
     "lsps2",
+    "lsps5",
 ];
 
 fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
@@ -1662,8 +1677,15 @@ fn file_layer(path: &Path, given_by: &Setting) -> Result<Values, ConfigError> {
                 v.send_window = Some(parse(Key::SendWindow, o).send_window(&n.to_string())?);
             }
             "lsps2" => v.lsps2 = Some(crate::lsps2_config::parse(path, value)?),
+            "lsps5" => v.lsps5 = Some(crate::lsps5_config::parse(path, value)?),
             _ => return Err(file.unknown(name, &FILE_KEYS, "")),
         }
+    }
+    if v.lsps5.is_some() && v.lsps2.is_none() {
+        return Err(ConfigError::InvalidLsps5 {
+            path: path.to_owned(),
+            message: "needs an `[lsps2]` section: webhooks wake clients for JIT payments".into(),
+        });
     }
     v.check_layer()
 }
@@ -1949,6 +1971,7 @@ fn resolve(v: Values, config_file: Option<PathBuf>) -> Result<NodeConfig, Config
             .send_window
             .map_or(NodeConfig::DEFAULT_SEND_WINDOW, |s| s.value),
         lsps2: v.lsps2,
+        lsps5: v.lsps5,
     })
 }
 

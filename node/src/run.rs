@@ -154,6 +154,7 @@ pub async fn run(
             },
             send_window: config.send_window,
             lsps2: config.lsps2.clone(),
+            lsps5: config.lsps5.clone(),
         },
         store,
         seed,

@@ -100,6 +100,8 @@ pub enum Lsps2Msg {
         user_channel_id: u128,
         /// When to give up on the client.
         deadline: Instant,
+        /// Whether its webhooks were already notified.
+        woken: bool,
     },
     /// Every order, newest first.
     Orders(RpcReplyPort<Vec<JitOrderRecord>>),
@@ -145,9 +147,10 @@ impl Actor for Lsps2Service {
                 orders.insert(id, record);
             }
         }
-        // lightning-liquidity's events, to this actor. Only LSPS2 service events exist
-        // while no other protocol is configured.
+        // lightning-liquidity's events: the LSPS2 service's to this actor, the LSPS5
+        // service's webhook notifications to the sender.
         let liquidity = std::sync::Arc::clone(&components.liquidity);
+        let webhooks = components.webhooks.clone();
         let events = myself.clone();
         let pump = tokio::spawn(async move {
             loop {
@@ -157,6 +160,10 @@ impl Actor for Lsps2Service {
                             break;
                         }
                     }
+                    LiquidityEvent::LSPS5Service(event) => match &webhooks {
+                        Some(sender) => sender.send(event),
+                        None => tracing::warn!(?event, "LSPS5 event without a webhook sender"),
+                    },
                     other => tracing::debug!(event = ?other, "liquidity event not handled"),
                 }
             }
@@ -227,7 +234,8 @@ impl Actor for Lsps2Service {
             Lsps2Msg::StartOpen {
                 user_channel_id,
                 deadline,
-            } => start_open(&myself, state, user_channel_id, deadline).await,
+                woken,
+            } => start_open(&myself, state, user_channel_id, deadline, woken).await,
             Lsps2Msg::ChannelReady {
                 user_channel_id,
                 channel_id,
@@ -474,7 +482,7 @@ impl Lsps2Service {
             return;
         }
         let deadline = Instant::now() + Duration::from_secs(self.config.client_wait_secs);
-        start_open(myself, state, user_channel_id, deadline).await;
+        start_open(myself, state, user_channel_id, deadline, false).await;
     }
 
     /// A JIT channel closed: one never used fails its open, so held HTLCs go back.
@@ -599,13 +607,15 @@ fn refused(reason: &'static str) {
 const CLIENT_POLL: Duration = Duration::from_millis(200);
 
 /// Opens the channel of an order recorded as opening, once its client is connected: LDK
-/// can only open to a connected peer. Until `deadline` it looks again every
+/// can only open to a connected peer. An offline client's webhooks are notified (LSPS5,
+/// once per open, unless `woken`); until `deadline` it looks again every
 /// [`CLIENT_POLL`]; then the open fails and the payment goes back.
 async fn start_open(
     myself: &ActorRef<Lsps2Msg>,
     state: &mut Lsps2State,
     user_channel_id: u128,
     deadline: Instant,
+    woken: bool,
 ) {
     let Some(order) = state.orders.get(&user_channel_id).cloned() else {
         return;
@@ -627,10 +637,14 @@ async fn start_open(
         return;
     }
     if c.peer_manager.peer_by_node_id(&client).is_none() {
+        if !woken {
+            wake(&c, &client);
+        }
         if Instant::now() < deadline {
             myself.send_after(CLIENT_POLL, move || Lsps2Msg::StartOpen {
                 user_channel_id,
                 deadline,
+                woken: true,
             });
             return;
         }
@@ -659,6 +673,19 @@ async fn start_open(
             // The HTLCs are released either way; the order's record is best effort.
             let _ = fail_open(state, user_channel_id, order, &client, reason).await;
         }
+    }
+}
+
+/// Tells an offline client's webhooks a payment is waiting for it (LSPS5
+/// `lsps5.payment_incoming`); nothing without webhooks. lightning-liquidity sends one such
+/// notification a minute at most.
+fn wake(c: &Components, client: &PublicKey) {
+    let Some(handler) = c.liquidity.lsps5_service_handler() else {
+        return;
+    };
+    match handler.notify_payment_incoming(*client) {
+        Ok(()) => tracing::info!(%client, "LSPS5: notifying an offline client of its payment"),
+        Err(e) => tracing::debug!(%client, error = ?e, "LSPS5: not notifying the client"),
     }
 }
 

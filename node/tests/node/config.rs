@@ -2445,3 +2445,53 @@ fn a_bad_lsps2_section_is_refused_with_what_is_wrong() {
         assert!(message.contains("`lsps2` in config file"), "{message}");
     }
 }
+
+// [lsps5]
+
+#[test]
+fn the_lsps5_section_sets_webhook_delivery_with_defaults_for_the_rest() {
+    let case = Case::new();
+    let text = format!("{LSPS2_SECTION}\n[lsps5]\nattempts = 4\n");
+    let config = ok(case.load(Some(&text), &[], BASE_EMBEDDED));
+    let lsps5 = config.lsps5.expect("webhooks are configured");
+    assert_eq!(lsps5.attempts, 4);
+    assert_eq!(lsps5.timeout_secs, 5);
+    assert_eq!(lsps5.max_webhooks_per_client, 10);
+    assert_eq!(lsps5.ca_file, None);
+    assert_eq!(ok(load_once(None, &[], BASE_EMBEDDED).0).lsps5, None);
+}
+
+#[test]
+fn a_bad_lsps5_section_is_refused_with_what_is_wrong() {
+    let case = Case::new();
+    let missing_ca = case.dir.path().join("missing-ca.pem");
+    let cases = [
+        (
+            "[lsps5]\n".to_owned(),
+            "needs an `[lsps2]` section".to_owned(),
+        ),
+        (
+            format!("{LSPS2_SECTION}\n[lsps5]\nattempts = 0\n"),
+            "attempts must be between 1 and 6".to_owned(),
+        ),
+        (
+            format!("{LSPS2_SECTION}\n[lsps5]\nretries = 2\n"),
+            "unknown field `retries`".to_owned(),
+        ),
+        // A relative CA file is looked for beside the config file.
+        (
+            format!("{LSPS2_SECTION}\n[lsps5]\nca_file = \"missing-ca.pem\"\n"),
+            format!("ca_file {}", missing_ca.display()),
+        ),
+    ];
+    for (toml, expected) in cases {
+        let e = err(case.load(Some(&toml), &[], BASE_EMBEDDED));
+        assert!(
+            matches!(e, ConfigError::InvalidLsps5 { .. }),
+            "{toml}: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(message.contains(&expected), "{toml}: {message}");
+        assert!(message.contains("`lsps5` in config file"), "{message}");
+    }
+}

@@ -108,6 +108,11 @@ pub fn jit_setup(binary: &SluiceBinary, config: &str, capacity_sat: u64, l_coinb
 /// An ldk-node wallet with no channel and no coins, using L as its LSPS2 source (with
 /// `token`), following the chain over its bitcoind RPC.
 pub fn wallet(jit: &Jit, name: &str, token: Option<&str>) -> Node {
+    wallet_seeded(jit, name, token, None)
+}
+
+/// [`wallet`], from the 64-byte `seed` if given (else a fresh one).
+pub fn wallet_seeded(jit: &Jit, name: &str, token: Option<&str>, seed: Option<[u8; 64]>) -> Node {
     let lsp = PublicKey::from_str(jit.l.node_id()).unwrap();
     let mut config = ldk_node::config::Config {
         network: Network::Regtest,
@@ -127,6 +132,9 @@ pub fn wallet(jit: &Jit, name: &str, token: Option<&str>) -> Node {
         jit.chain.rpc_password().to_owned(),
     );
     builder.set_liquidity_source_lsps2(lsp, lsp_address(&jit.l), token.map(str::to_owned));
+    if let Some(seed) = seed {
+        builder.set_entropy_seed_bytes(seed);
+    }
     let node = builder.build().unwrap();
     node.start().unwrap();
     node

@@ -14,7 +14,7 @@ use lightning::ln::peer_handler::{
     PeerManager,
 };
 use lightning::ln::wire::{CustomMessageReader, Type};
-use lightning::sign::KeysManager;
+use lightning::sign::{KeysManager, NodeSigner};
 use lightning::types::features::{InitFeatures, NodeFeatures};
 use lightning::util::logger::{Logger, Record};
 use lightning::util::ser::{LengthLimitedRead, Writeable, Writer};
@@ -127,11 +127,23 @@ pub struct LspsPeer {
     peer_manager: Arc<BarePeerManager>,
     wire: Arc<LspsWire>,
     lsp: PublicKey,
+    node_id: PublicKey,
 }
 
 impl LspsPeer {
     /// Connects to the LSP `lsp` at `addr` with a fresh node key.
     pub fn connect(lsp: PublicKey, addr: SocketAddr) -> LspsPeer {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let mut seed = [0u8; 32];
+        seed[..16].copy_from_slice(&now.as_nanos().to_be_bytes());
+        LspsPeer::connect_as(&seed, lsp, addr)
+    }
+
+    /// Connects with the node key of an LDK `KeysManager` seeded with `seed` (so it can
+    /// speak for a wallet whose seed it knows, while that wallet is offline).
+    pub fn connect_as(seed: &[u8; 32], lsp: PublicKey, addr: SocketAddr) -> LspsPeer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -140,14 +152,15 @@ impl LspsPeer {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap();
-        let mut seed = [0u8; 32];
-        seed[..16].copy_from_slice(&now.as_nanos().to_be_bytes());
         let keys = Arc::new(KeysManager::new(
-            &seed,
+            seed,
             now.as_secs(),
             now.subsec_nanos(),
             true,
         ));
+        let mut ephemeral = [0u8; 32];
+        ephemeral[..16].copy_from_slice(&now.as_nanos().to_be_bytes());
+        let node_id = keys.get_node_id(lightning::sign::Recipient::Node).unwrap();
         let wire = Arc::new(LspsWire::default());
         let handlers = MessageHandler {
             chan_handler: Arc::new(ErroringMessageHandler::new()),
@@ -159,7 +172,7 @@ impl LspsPeer {
         let peer_manager = Arc::new(BarePeerManager::new(
             handlers,
             now.as_secs() as u32,
-            &seed,
+            &ephemeral,
             Arc::new(Quiet),
             keys,
         ));
@@ -176,11 +189,17 @@ impl LspsPeer {
             peer_manager,
             wire,
             lsp,
+            node_id,
         };
         peer.until("the handshake", || {
             peer.peer_manager.peer_by_node_id(&peer.lsp).map(|_| ())
         });
         peer
+    }
+
+    /// The peer's node id.
+    pub fn node_id(&self) -> PublicKey {
+        self.node_id
     }
 
     /// Sends `request` (a JSON text) and returns the next LSPS message received, parsed.

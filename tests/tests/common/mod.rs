@@ -4,6 +4,7 @@
 
 pub mod jit;
 pub mod lsps_wire;
+pub mod webhook_receiver;
 
 use std::time::Duration;
 
