@@ -605,6 +605,7 @@ impl NodeBackend for NodeService {
         let s = lsps2::summary().await?;
         Ok(Lsps2SummaryResponse {
             orders_bought: s.orders_bought,
+            orders_expired: s.orders_expired,
             orders_opening: s.orders_opening,
             orders_forwarded: s.orders_forwarded,
             orders_failed: s.orders_failed,
@@ -637,6 +638,7 @@ fn fee_option(o: &FeeOption) -> Lsps2FeeOption {
 
 fn order(o: JitOrderRecord) -> Lsps2Order {
     let state = match o.state {
+        JitOrderState::Bought if lsps2::expired_unpaid(&o) => "expired",
         JitOrderState::Bought => "bought",
         JitOrderState::Opening => "opening",
         JitOrderState::Forwarded => "forwarded",

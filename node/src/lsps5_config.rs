@@ -10,6 +10,7 @@
 //! retry_delay_ms = 1000            # before the first retry; doubles after
 //! ca_file = "webhook-ca.pem"       # optional: PEM roots trusted besides the public ones,
 //!                                  # relative to this file's directory
+//! allow_private_addresses = false  # true lets webhooks reach loopback and private networks
 //! ```
 
 use std::path::Path;
@@ -27,6 +28,8 @@ struct Section {
     attempts: Option<u32>,
     retry_delay_ms: Option<u64>,
     ca_file: Option<String>,
+    #[serde(default)]
+    allow_private_addresses: bool,
 }
 
 /// Reads the `[lsps5]` table of the config file at `path`, checked; the CA file, if any,
@@ -51,6 +54,7 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<Lsps5Config, ConfigErro
         ca_file: section
             .ca_file
             .map(|file| path.parent().unwrap_or_else(|| Path::new(".")).join(file)),
+        allow_private_addresses: section.allow_private_addresses,
     };
     config.check().map_err(invalid)?;
     WebhookSender::new(config.clone()).map_err(|e| invalid(e.to_string()))?;

@@ -155,6 +155,9 @@ fn bad_tokens_small_payments_expired_offers_and_limits_open_nothing() {
         .receive_via_jit_channel(PAYMENT_MSAT, &description("late"), 3600, None)
         .unwrap();
     std::thread::sleep(Duration::from_secs(3));
+    // Unpaid past its offer, the order shows as expired.
+    assert_eq!(order_of(&jit.l, &late).state, "expired");
+    assert_eq!(jit.l.client().lsps2_summary().unwrap().orders_expired, 1);
     assert_eq!(pay(&jit.p, &invoice.to_string()), PaymentStatus::Failed);
     let order = order_of(&jit.l, &late);
     assert_ne!(order.state, "forwarded", "{order:?}");

@@ -33,12 +33,14 @@ const PAYMENT_MSAT: u64 = 50_000_000;
 /// P's channel to L.
 const PAYER_CHANNEL_SAT: u64 = 1_000_000;
 
-/// Quick delivery settings trusting `receiver`'s CA (written into `dir`).
+/// Quick delivery settings trusting `receiver`'s CA (written into `dir`), allowed to
+/// reach 127.0.0.1.
 fn quick(receiver: &WebhookReceiver, dir: &std::path::Path) -> Lsps5Config {
     Lsps5Config {
         timeout_secs: 1,
         retry_delay_ms: 50,
         ca_file: Some(receiver.write_ca(dir)),
+        allow_private_addresses: true,
         ..Lsps5Config::default()
     }
 }
@@ -109,11 +111,40 @@ fn an_endpoint_whose_certificate_is_not_trusted_gets_nothing() {
     let config = Lsps5Config {
         timeout_secs: 1,
         attempts: 1,
+        allow_private_addresses: true,
         ..Lsps5Config::default()
     };
     match deliver(config, &receiver.url("/hook")) {
         Delivery::GaveUp { last_error, .. } => {
             assert!(last_error.contains("certificate"), "{last_error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(receiver.received().is_empty());
+}
+
+/// By default a webhook may not reach into the LSP's own network: an address literal is
+/// refused before anything is sent, and a name is resolved to public addresses only.
+#[test]
+fn webhooks_to_private_addresses_are_blocked_by_default() {
+    let receiver = WebhookReceiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Lsps5Config {
+        allow_private_addresses: false,
+        ..quick(&receiver, dir.path())
+    };
+    match deliver(config.clone(), &receiver.url("/inside")) {
+        Delivery::Blocked { reason } => assert!(reason.contains("127.0.0.1"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let by_name = receiver.url("/inside").replace("127.0.0.1", "localhost");
+    let config = Lsps5Config {
+        attempts: 1,
+        ..config
+    };
+    match deliver(config, &by_name) {
+        Delivery::GaveUp { last_error, .. } => {
+            assert!(last_error.contains("no public address"), "{last_error}")
         }
         other => panic!("{other:?}"),
     }
@@ -163,7 +194,7 @@ fn an_offline_client_is_woken_by_its_webhook_and_then_paid() {
     let dir = tempfile::tempdir().unwrap();
     let ca = receiver.write_ca(dir.path());
     let config = format!(
-        "{}[lsps5]\nca_file = {:?}\nretry_delay_ms = 100\n",
+        "{}[lsps5]\nca_file = {:?}\nretry_delay_ms = 100\nallow_private_addresses = true\n",
         lsps2_config("client_wait_secs = 30", 600),
         ca.display().to_string()
     );

@@ -32,7 +32,7 @@ use serde::Serialize;
 use sluice_storage::JitOrderRecord;
 
 pub use config::{FeeOption, Lsps2Config, TokenMenu};
-pub use service::{Lsps2Msg, Lsps2Service};
+pub use service::{expired_unpaid, Lsps2Msg, Lsps2Service};
 
 use crate::NodeError;
 
@@ -44,8 +44,10 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Totals over the order book.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Lsps2Summary {
-    /// Orders bought and not (yet) paid.
+    /// Orders bought and not (yet) paid, their offer still valid.
     pub orders_bought: usize,
+    /// Orders bought and never paid while their offer was valid.
+    pub orders_expired: usize,
     /// Orders whose channel is opening.
     pub orders_opening: usize,
     /// Orders whose payment was forwarded over the new channel.

@@ -950,6 +950,12 @@ fn unexpired(order: &JitOrderRecord) -> bool {
     LSPSDateTime::from_str(&order.valid_until).is_ok_and(|until| !until.is_past())
 }
 
+/// Whether the order is bought but can no longer be paid: its fee offer expired unused.
+/// Such an order stays in the book (its SCID was sold) and is shown as expired.
+pub fn expired_unpaid(order: &JitOrderRecord) -> bool {
+    order.state == JitOrderState::Bought && !unexpired(order)
+}
+
 /// Bought SCIDs of `client` that can still be paid.
 fn pending_buys(state: &Lsps2State, client: &PublicKey) -> usize {
     let client = client.to_string();
@@ -988,8 +994,10 @@ fn commitments(state: &Lsps2State, except: Option<u128>) -> Commitments {
 fn summary(state: &Lsps2State) -> Lsps2Summary {
     let now = commitments(state, None);
     let count = |s: JitOrderState| state.orders.values().filter(|o| o.state == s).count();
+    let expired = state.orders.values().filter(|o| expired_unpaid(o)).count();
     Lsps2Summary {
-        orders_bought: count(JitOrderState::Bought),
+        orders_bought: count(JitOrderState::Bought) - expired,
+        orders_expired: expired,
         orders_opening: count(JitOrderState::Opening),
         orders_forwarded: count(JitOrderState::Forwarded),
         orders_failed: count(JitOrderState::Failed),

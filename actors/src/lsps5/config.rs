@@ -19,6 +19,10 @@ pub struct Lsps5Config {
     /// PEM certificates trusted for webhook endpoints besides the public web roots (a
     /// private CA, say); `None` trusts the public roots only.
     pub ca_file: Option<PathBuf>,
+    /// Whether webhooks may point at loopback, private, link-local and other non-public
+    /// addresses. Off by default: a client could otherwise have the LSP POST into the
+    /// LSP's own network.
+    pub allow_private_addresses: bool,
 }
 
 impl Lsps5Config {
@@ -76,6 +80,7 @@ impl Default for Lsps5Config {
             attempts: Self::DEFAULT_ATTEMPTS,
             retry_delay_ms: Self::DEFAULT_RETRY_DELAY_MS,
             ca_file: None,
+            allow_private_addresses: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! [`WebhookSender`] POSTs it over HTTPS, with a timeout per attempt and retries with
 //! backoff, and counts what became of it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,6 +41,12 @@ pub enum Delivery {
         /// The HTTP status.
         status: u16,
     },
+    /// The URL names a non-public address (loopback, private, link-local, ...) and
+    /// `allow_private_addresses` is off: nothing was sent.
+    Blocked {
+        /// Why.
+        reason: String,
+    },
     /// Every attempt failed (timeout, connection or TLS error, 408, 429 or 5xx).
     GaveUp {
         /// Attempts made.
@@ -55,6 +62,7 @@ impl Delivery {
         match self {
             Delivery::Delivered { .. } => "delivered",
             Delivery::Refused { .. } => "refused",
+            Delivery::Blocked { .. } => "blocked",
             Delivery::GaveUp { .. } => "gave_up",
         }
     }
@@ -68,9 +76,15 @@ pub struct WebhookSender {
 
 impl WebhookSender {
     /// A sender trusting the public web roots and the certificates of `config.ca_file`.
-    /// It follows no redirects and uses no proxy: a webhook goes where the client said.
+    /// It follows no redirects and uses no proxy: a webhook goes where the client said,
+    /// and (unless `allow_private_addresses`) only to public addresses, checked after DNS
+    /// resolution so a name cannot be pointed inside later.
     pub fn new(config: Lsps5Config) -> Result<WebhookSender, WebhookSetupError> {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !config.allow_private_addresses {
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        builder = builder
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -138,6 +152,13 @@ impl WebhookSender {
     /// POSTs `body` with `headers` to `url` until it is taken, refused, or the attempts
     /// run out.
     pub async fn deliver(&self, url: &str, body: String, headers: &[(String, String)]) -> Delivery {
+        if !self.config.allow_private_addresses {
+            if let Some(ip) = ip_literal(url).filter(|ip| !is_public(*ip)) {
+                return Delivery::Blocked {
+                    reason: format!("{ip} is not a public address"),
+                };
+            }
+        }
         let mut last_error = String::new();
         for attempt in 1..=self.config.attempts {
             if attempt > 1 {
@@ -178,6 +199,72 @@ impl WebhookSender {
     }
 }
 
+/// The address an URL's host names literally, if it is an IP address.
+fn ip_literal(url: &str) -> Option<IpAddr> {
+    let url = reqwest::Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// Whether `ip` is a public unicast address: not loopback, private (RFC 1918, unique
+/// local), link-local, shared (RFC 6598), documentation, multicast, broadcast or
+/// unspecified.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let documentation = v6.segments()[0] == 0x2001 && v6.segments()[1] == 0xdb8;
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local()
+                    || documentation)
+            }
+        },
+    }
+}
+
+/// A resolver that keeps only public addresses: a webhook host that resolves to none
+/// fails to connect.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                let error = std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!("{host} resolves to no public address"),
+                );
+                return Err(Box::new(error) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// An error and its causes, on one line (reqwest's own text hides the TLS or connection
 /// reason in its sources).
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -189,4 +276,48 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_unicast_addresses_are_public() {
+        for public in ["1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+        let inside = [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "198.18.0.1",
+            "192.0.2.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+        ];
+        for address in inside {
+            assert!(!is_public(address.parse().unwrap()), "{address}");
+        }
+    }
+
+    #[test]
+    fn literal_hosts_are_read_from_the_url() {
+        assert_eq!(
+            ip_literal("https://127.0.0.1:8443/x"),
+            Some("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(ip_literal("https://[::1]/x"), Some("::1".parse().unwrap()));
+        assert_eq!(ip_literal("https://example.com/x"), None);
+    }
 }

@@ -65,7 +65,8 @@ pub struct Lsps2Order {
     pub client_node_id: String,
     /// The intercept SCID in the client's invoice.
     pub intercept_scid: u64,
-    /// `bought`, `opening`, `forwarded` or `failed`.
+    /// `bought`, `expired` (bought, never paid while the offer was valid), `opening`,
+    /// `forwarded` or `failed`.
     pub state: String,
     /// The fee offer bought: minimum fee.
     pub min_fee_msat: u64,
@@ -100,8 +101,10 @@ pub struct Lsps2Order {
 /// Totals over the order book (`GET /v1/lsps2/summary`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Lsps2SummaryResponse {
-    /// Orders bought and not (yet) paid.
+    /// Orders bought and not (yet) paid, their offer still valid.
     pub orders_bought: usize,
+    /// Orders bought and never paid while their offer was valid.
+    pub orders_expired: usize,
     /// Orders whose channel is opening.
     pub orders_opening: usize,
     /// Orders whose payment was forwarded.

@@ -322,6 +322,7 @@ impl NodeBackend for TestBackend {
         self.enter(Call::Lsps2Summary).await?;
         Ok(Lsps2SummaryResponse {
             orders_bought: 1,
+            orders_expired: 0,
             orders_opening: 0,
             orders_forwarded: 2,
             orders_failed: 0,

@@ -2458,6 +2458,7 @@ fn the_lsps5_section_sets_webhook_delivery_with_defaults_for_the_rest() {
     assert_eq!(lsps5.timeout_secs, 5);
     assert_eq!(lsps5.max_webhooks_per_client, 10);
     assert_eq!(lsps5.ca_file, None);
+    assert!(!lsps5.allow_private_addresses);
     assert_eq!(ok(load_once(None, &[], BASE_EMBEDDED).0).lsps5, None);
 }
 
