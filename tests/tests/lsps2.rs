@@ -13,11 +13,11 @@ use std::time::Duration;
 use bitcoin::secp256k1::PublicKey;
 use common::jit::{
     description, jit_setup, lsp_address, lsps2_config, menu_fee, order_of, pay, pay_amount,
-    token_menu, wait_received, wallet, Jit,
+    settled, start_paying, token_menu, wait_received, wallet, Jit,
 };
 use common::lsps_wire::LspsPeer;
 use common::{binary, env_u64, Moments, WAIT};
-use sluice_api::types::{PayInvoiceRequest, PaymentStatus};
+use sluice_api::types::PaymentStatus;
 use sluice_loadtest::wait_for;
 
 /// The payment each wallet receives: 50,000 sat.
@@ -296,15 +296,7 @@ fn a_paid_open_waits_for_its_client_to_connect() {
         "{order:?}"
     );
 
-    let started = jit
-        .p
-        .client()
-        .pay_invoice(&PayInvoiceRequest {
-            invoice,
-            amount_msat: None,
-            max_fee_msat: None,
-        })
-        .unwrap();
+    let started = start_paying(&jit.p, &invoice);
     wait_for("the open to wait for the client", WAIT, || {
         let order = order_of(&jit.l, &w);
         Ok((order.state == "opening").then_some(()))
@@ -312,11 +304,7 @@ fn a_paid_open_waits_for_its_client_to_connect() {
     .unwrap();
     w.start().unwrap();
     w.connect(lsp, lsp_address(&jit.l), true).unwrap();
-    let status = wait_for("the payment to settle", WAIT, || {
-        let payment = jit.p.client().payment(&started.id)?;
-        Ok((payment.status != PaymentStatus::Pending).then_some(payment.status))
-    })
-    .unwrap();
+    let status = settled(&jit.p, &started, "the payment");
     assert_eq!(status, PaymentStatus::Succeeded);
     assert_eq!(wait_received(&w), PAYMENT_MSAT - menu_fee(PAYMENT_MSAT));
     w.stop().unwrap();
@@ -405,15 +393,7 @@ fn an_lsp_killed_at_random_moments_of_jit_flows_pays_once_or_not_at_all() {
             .bolt11_payment()
             .receive_via_jit_channel(PAYMENT_MSAT, &description("crash"), 3600, None)
             .unwrap();
-        let started = jit
-            .p
-            .client()
-            .pay_invoice(&PayInvoiceRequest {
-                invoice: invoice.to_string(),
-                amount_msat: None,
-                max_fee_msat: None,
-            })
-            .unwrap();
+        let started = start_paying(&jit.p, &invoice.to_string());
         let kill_after = moments.next_ms(&JIT_KILL_AFTER_MS);
         std::thread::sleep(Duration::from_millis(kill_after));
         jit.l.kill().unwrap();
@@ -423,11 +403,7 @@ fn an_lsp_killed_at_random_moments_of_jit_flows_pays_once_or_not_at_all() {
 
         // The payment ends, one way or the other, without waiting for an HTLC to expire.
         let label = format!("round {round}, killed {kill_after} ms after the send");
-        let status = wait_for(&format!("{label}: the payment to settle"), WAIT, || {
-            let payment = jit.p.client().payment(&started.id)?;
-            Ok((payment.status != PaymentStatus::Pending).then_some(payment.status))
-        })
-        .unwrap();
+        let status = settled(&jit.p, &started, &format!("{label}: the payment"));
         let first = order_of(&jit.l, &w);
         // A failed payment may be tried again, and then goes through.
         let retried = status == PaymentStatus::Failed;

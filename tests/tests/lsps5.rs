@@ -16,7 +16,8 @@ use bitcoin::bip32::Xpriv;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 use common::jit::{
-    description, jit_setup, lsp_address, lsps2_config, menu_fee, wait_received, wallet_seeded,
+    description, jit_setup, lsp_address, lsps2_config, menu_fee, settled, start_paying,
+    wait_received, wallet_seeded,
 };
 use common::lsps_wire::LspsPeer;
 use common::webhook_receiver::{Answer, Received, WebhookReceiver};
@@ -25,7 +26,7 @@ use lightning_liquidity::lsps0::ser::LSPSDateTime;
 use lightning_liquidity::lsps5::msgs::WebhookNotification;
 use lightning_liquidity::lsps5::validator::LSPS5Validator;
 use sluice_actors::lsps5::{Delivery, Lsps5Config, WebhookSender, WebhookSetupError};
-use sluice_api::types::{PayInvoiceRequest, PaymentStatus};
+use sluice_api::types::PaymentStatus;
 use sluice_loadtest::wait_for;
 
 /// The JIT payment, in millisatoshis.
@@ -234,15 +235,7 @@ fn an_offline_client_is_woken_by_its_webhook_and_then_paid() {
     })
     .unwrap();
 
-    let started = jit
-        .p
-        .client()
-        .pay_invoice(&PayInvoiceRequest {
-            invoice,
-            amount_msat: None,
-            max_fee_msat: None,
-        })
-        .unwrap();
+    let started = start_paying(&jit.p, &invoice);
     let woken = receiver.wait_for(2);
     assert_eq!(
         woken.len(),
@@ -254,12 +247,10 @@ fn an_offline_client_is_woken_by_its_webhook_and_then_paid() {
 
     w.start().unwrap();
     w.connect(lsp, lsp_address(&jit.l), true).unwrap();
-    let status = wait_for("the payment to settle", WAIT, || {
-        let payment = jit.p.client().payment(&started.id)?;
-        Ok((payment.status != PaymentStatus::Pending).then_some(payment.status))
-    })
-    .unwrap();
-    assert_eq!(status, PaymentStatus::Succeeded);
+    assert_eq!(
+        settled(&jit.p, &started, "the payment"),
+        PaymentStatus::Succeeded
+    );
     assert_eq!(wait_received(&w), PAYMENT_MSAT - menu_fee(PAYMENT_MSAT));
     let metric = jit
         .l

@@ -439,12 +439,7 @@ impl Lsps2Service {
     ) {
         metrics::counter!("sluice_lsps2_requests_total", "method" => "open").increment(1);
         let c = state.components.clone();
-        let exists = c
-            .channel_manager
-            .list_channels_with_counterparty(&client)
-            .iter()
-            .any(|ch| ch.user_channel_id == user_channel_id);
-        if exists {
+        if has_channel(&c, &client, user_channel_id) {
             tracing::info!(%client, order = %order_id(user_channel_id), "LSPS2: channel already opened");
             return;
         }
@@ -603,6 +598,14 @@ fn refused(reason: &'static str) {
     metrics::counter!("sluice_lsps2_refusals_total", "reason" => reason).increment(1);
 }
 
+/// Whether the order `user_channel_id` has a channel to `client` (opening or open).
+fn has_channel(c: &Components, client: &PublicKey, user_channel_id: u128) -> bool {
+    c.channel_manager
+        .list_channels_with_counterparty(client)
+        .iter()
+        .any(|ch| ch.user_channel_id == user_channel_id)
+}
+
 /// How often an open waiting for its client looks again.
 const CLIENT_POLL: Duration = Duration::from_millis(200);
 
@@ -628,12 +631,7 @@ async fn start_open(
         return;
     };
     let c = state.components.clone();
-    let exists = c
-        .channel_manager
-        .list_channels_with_counterparty(&client)
-        .iter()
-        .any(|ch| ch.user_channel_id == user_channel_id);
-    if exists {
+    if has_channel(&c, &client, user_channel_id) {
         return;
     }
     if c.peer_manager.peer_by_node_id(&client).is_none() {

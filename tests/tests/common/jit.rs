@@ -176,8 +176,26 @@ pub fn pay_amount(p: &NodeProcess, invoice: &str, amount_msat: Option<u64>) -> P
             max_fee_msat: None,
         })
         .unwrap();
-    wait_for("the payment to settle", WAIT, || {
-        let payment = p.client().payment(&started.id)?;
+    settled(p, &started.id, "the payment")
+}
+
+/// P starts paying `invoice` over the API; the payment's id.
+pub fn start_paying(p: &NodeProcess, invoice: &str) -> String {
+    p.client()
+        .pay_invoice(&PayInvoiceRequest {
+            invoice: invoice.to_owned(),
+            amount_msat: None,
+            max_fee_msat: None,
+        })
+        .unwrap()
+        .id
+}
+
+/// Waits until P's payment `id` (`what`, for the failure message) is no longer pending;
+/// its final status.
+pub fn settled(p: &NodeProcess, id: &str, what: &str) -> PaymentStatus {
+    wait_for(&format!("{what} to settle"), WAIT, || {
+        let payment = p.client().payment(id)?;
         Ok((payment.status != PaymentStatus::Pending).then_some(payment.status))
     })
     .unwrap()
