@@ -100,34 +100,21 @@ pub async fn htlc_intercepted(
     Ok(())
 }
 
-/// A channel is ready: held HTLCs for a JIT channel are forwarded over it.
+/// A channel is ready: the service forwards a JIT order's held payment over it (through
+/// lightning-liquidity), once the client is connected.
 pub async fn channel_ready(
     c: &Components,
     user_channel_id: u128,
     channel_id: ChannelId,
     counterparty: PublicKey,
 ) -> Result<(), NodeError> {
-    let Some(handler) = c.liquidity.lsps2_service_handler() else {
+    if c.liquidity.lsps2_service_handler().is_none() {
         return Ok(());
-    };
-    // An error means the channel is not a JIT channel (no LSPS2 state for the peer or
-    // the channel), or lightning-liquidity already forwarded over it before a restart;
-    // the service tells the two apart by its order book.
-    let forwarded = match handler
-        .channel_ready(user_channel_id, &channel_id, &counterparty)
-        .await
-    {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::debug!(%channel_id, error = ?e, "LSPS2: lightning-liquidity did not forward");
-            false
-        }
-    };
+    }
     call(|reply| Lsps2Msg::ChannelReady {
         user_channel_id,
         channel_id,
         counterparty,
-        forwarded,
         reply,
     })
     .await?

@@ -16,7 +16,7 @@
 //! `BuyRequest` do not survive (the client asks again). An open lost with an unfunded
 //! channel in a crash is failed at start, so the payer can retry at once; an open or a
 //! forward lightning-liquidity decided but LDK did not record is finished by the service
-//! ([`recovery`]).
+//! ([`recovery`]). Opens and forwards wait for an absent client (`client_wait_secs`).
 
 pub mod config;
 pub mod ldk_events;

@@ -46,10 +46,6 @@ pub enum Lsps2Msg {
         channel_id: ChannelId,
         /// The peer.
         counterparty: PublicKey,
-        /// Whether lightning-liquidity forwarded the payment; if it refused (the event
-        /// replays after a restart it had already handled), the service forwards what LDK
-        /// still holds for the order.
-        forwarded: bool,
         /// Answered once recorded.
         reply: RpcReplyPort<Result<(), NodeError>>,
     },
@@ -102,6 +98,18 @@ pub enum Lsps2Msg {
         deadline: Instant,
         /// Whether its webhooks were already notified.
         woken: bool,
+    },
+    /// A JIT channel is ready but its client is not connected: its payment is forwarded
+    /// once the client is back, or at `deadline` regardless.
+    ForwardWhenConnected {
+        /// The order.
+        user_channel_id: u128,
+        /// Its channel.
+        channel_id: ChannelId,
+        /// The client.
+        client: PublicKey,
+        /// When to stop waiting.
+        deadline: Instant,
     },
     /// Every order, newest first.
     Orders(RpcReplyPort<Vec<JitOrderRecord>>),
@@ -175,6 +183,7 @@ impl Actor for Lsps2Service {
         };
         self.resume_lost_opens(&myself, &mut state).await?;
         self.open_lost_events(&myself, &mut state).await?;
+        self.forward_ready_opens(&myself, &state);
         Ok(state)
     }
 
@@ -240,14 +249,36 @@ impl Actor for Lsps2Service {
                 user_channel_id,
                 channel_id,
                 counterparty,
-                forwarded,
                 reply,
             } => {
                 let recorded = channel_ready(state, user_channel_id, channel_id).await;
-                if !forwarded {
-                    forward_held(state, user_channel_id, channel_id, counterparty);
-                }
+                let deadline = self.client_deadline();
+                forward_when_connected(
+                    &myself,
+                    state,
+                    user_channel_id,
+                    channel_id,
+                    counterparty,
+                    deadline,
+                )
+                .await;
                 let _ = reply.send(recorded);
+            }
+            Lsps2Msg::ForwardWhenConnected {
+                user_channel_id,
+                channel_id,
+                client,
+                deadline,
+            } => {
+                forward_when_connected(
+                    &myself,
+                    state,
+                    user_channel_id,
+                    channel_id,
+                    client,
+                    deadline,
+                )
+                .await
             }
             Lsps2Msg::Skimmed {
                 user_channel_id,
@@ -476,8 +507,41 @@ impl Lsps2Service {
             open_failed(&c, &client, user_channel_id).await;
             return;
         }
-        let deadline = Instant::now() + Duration::from_secs(self.config.client_wait_secs);
+        let deadline = self.client_deadline();
         start_open(myself, state, user_channel_id, deadline, false).await;
+    }
+
+    /// How long from now a JIT flow waits for an absent client.
+    fn client_deadline(&self) -> Instant {
+        Instant::now() + Duration::from_secs(self.config.client_wait_secs)
+    }
+
+    /// At start: an order whose channel is ready but whose payment was not yet forwarded
+    /// may have lost the forward in a restart (it waited for the client, say); it is
+    /// forwarded once the client is back. One already forwarded is left as it is.
+    fn forward_ready_opens(&self, myself: &ActorRef<Lsps2Msg>, state: &Lsps2State) {
+        let ready: Vec<(u128, ChannelId, PublicKey)> = state
+            .components
+            .channel_manager
+            .list_channels()
+            .into_iter()
+            .filter(|ch| ch.is_channel_ready)
+            .filter(|ch| {
+                state
+                    .orders
+                    .get(&ch.user_channel_id)
+                    .is_some_and(|o| o.state == JitOrderState::Opening)
+            })
+            .map(|ch| (ch.user_channel_id, ch.channel_id, ch.counterparty.node_id))
+            .collect();
+        for (user_channel_id, channel_id, client) in ready {
+            let _ = myself.cast(Lsps2Msg::ForwardWhenConnected {
+                user_channel_id,
+                channel_id,
+                client,
+                deadline: self.client_deadline(),
+            });
+        }
     }
 
     /// A JIT channel closed: one never used fails its open, so held HTLCs go back.
@@ -870,6 +934,51 @@ async fn intercepted(state: &mut Lsps2State, intercept_scid: u64, htlc: HeldHtlc
         }
     }
     payable(state, intercept_scid)
+}
+
+/// A channel is ready. For a JIT order whose client is connected (or that waited until
+/// `deadline`), lightning-liquidity forwards the held payment over it; one whose client
+/// is away waits for it, since LDK fails a forward to an absent peer back to the payer
+/// (after a restart LDK replays `ChannelReady` before peers reconnect). For other
+/// channels lightning-liquidity finds nothing to do.
+async fn forward_when_connected(
+    myself: &ActorRef<Lsps2Msg>,
+    state: &mut Lsps2State,
+    user_channel_id: u128,
+    channel_id: ChannelId,
+    client: PublicKey,
+    deadline: Instant,
+) {
+    let c = state.components.clone();
+    let opening = state
+        .orders
+        .get(&user_channel_id)
+        .is_some_and(|o| o.state == JitOrderState::Opening);
+    if opening && c.peer_manager.peer_by_node_id(&client).is_none() && Instant::now() < deadline {
+        if has_channel(&c, &client, user_channel_id) {
+            myself.send_after(CLIENT_POLL, move || Lsps2Msg::ForwardWhenConnected {
+                user_channel_id,
+                channel_id,
+                client,
+                deadline,
+            });
+        }
+        return;
+    }
+    let Some(handler) = c.liquidity.lsps2_service_handler() else {
+        return;
+    };
+    // An error means the channel is not a JIT channel, or lightning-liquidity forwarded
+    // over it before a restart; for an order, what LDK still holds goes out.
+    if let Err(e) = handler
+        .channel_ready(user_channel_id, &channel_id, &client)
+        .await
+    {
+        tracing::debug!(%channel_id, error = ?e, "LSPS2: lightning-liquidity did not forward");
+        if opening {
+            forward_held(state, user_channel_id, channel_id, client);
+        }
+    }
 }
 
 /// A JIT channel is ready but lightning-liquidity did not forward over it: after a
