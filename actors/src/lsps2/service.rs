@@ -1001,15 +1001,9 @@ fn forward_held(
     }
     let c = &state.components;
     for (intercept_id, amount_msat) in fee_payment(&order.held_htlcs, fee) {
-        let Some(id) = parse_intercept_id(intercept_id) else {
+        let Some(id) = held_id(c, intercept_id) else {
             continue;
         };
-        if c.channel_manager
-            .intercepted_htlc_inbound_amount_msat(id)
-            .is_none()
-        {
-            continue;
-        }
         match c
             .channel_manager
             .forward_intercepted_htlc(id, &channel_id, client, amount_msat)
@@ -1027,9 +1021,14 @@ fn forward_held(
 
 /// Whether LDK still holds `htlc`, neither forwarded nor failed.
 fn still_held(c: &Components, htlc: &HeldHtlc) -> bool {
-    parse_intercept_id(&htlc.intercept_id).is_some_and(|id| {
+    held_id(c, &htlc.intercept_id).is_some()
+}
+
+/// The intercept id written as `hex`, if LDK still holds that HTLC.
+fn held_id(c: &Components, hex: &str) -> Option<InterceptId> {
+    parse_intercept_id(hex).filter(|id| {
         c.channel_manager
-            .intercepted_htlc_inbound_amount_msat(id)
+            .intercepted_htlc_inbound_amount_msat(*id)
             .is_some()
     })
 }
