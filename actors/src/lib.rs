@@ -1,4 +1,4 @@
-//! The supervised actors of a sluice node (DESIGN.md §2), the LDK type aliases they
+//! The supervised actors of a sluice node (ARCHITECTURE.md §2), the LDK type aliases they
 //! share, and the node's error type.
 //!
 //! The supervisor ([`supervisor`]) runs chain sync, the wallet, the channel manager, the

@@ -1,4 +1,4 @@
-//! The node's supervision tree (DESIGN.md §2), for the components that exist so far:
+//! The node's supervision tree (ARCHITECTURE.md §2), for the components that exist so far:
 //!
 //! ```text
 //! NodeSupervisor

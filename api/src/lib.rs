@@ -1,4 +1,4 @@
-//! The HTTP API of a sluice node (DESIGN.md §8): node administration routes, bearer
+//! The HTTP API of a sluice node (ARCHITECTURE.md §8): node administration routes, bearer
 //! tokens with scopes, one error type with stable codes, and an OpenAPI document.
 //!
 //! The API knows nothing of LDK. It talks to the node through [`NodeBackend`], which

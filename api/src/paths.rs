@@ -1,6 +1,6 @@
 //! The API's paths, for the router, the OpenAPI document and clients.
 //!
-//! Every path under [`V1`] is also served under [`INTERNAL_V1`] (DESIGN.md §8); use
+//! Every path under [`V1`] is also served under [`INTERNAL_V1`] (ARCHITECTURE.md §8); use
 //! [`internal`] to get the mirrored path. Paths with `{…}` segments are templates.
 
 /// The prefix of the public versioned API.

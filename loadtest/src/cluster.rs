@@ -1,4 +1,4 @@
-//! Regtest clusters (DESIGN.md §9): a chain process and N `sluice` nodes on 127.0.0.1,
+//! Regtest clusters (ARCHITECTURE.md §9): a chain process and N `sluice` nodes on 127.0.0.1,
 //! wired into a topology of funded, confirmed, announced channels that every payer can
 //! route over.
 //!

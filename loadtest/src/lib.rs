@@ -1,4 +1,4 @@
-//! The regtest cluster harness (DESIGN.md §9) and the load driver.
+//! The regtest cluster harness (ARCHITECTURE.md §9) and the load driver.
 //!
 //! The harness runs real processes on 127.0.0.1 and talks to them only as a user would:
 //! nodes through their HTTP API, the chain through its JSON-RPC.

@@ -478,7 +478,7 @@ impl LogFormat {
     }
 }
 
-/// What an API token may do (DESIGN.md §8).
+/// What an API token may do (ARCHITECTURE.md §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ApiScope {
     /// Node administration; everything.

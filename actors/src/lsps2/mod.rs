@@ -1,5 +1,5 @@
 //! LSPS2 JIT channels (bLIP-52), the service side, over lightning-liquidity 0.2.7
-//! (DESIGN.md §6): a client with no channel asks for a fee menu, buys an intercept SCID
+//! (ARCHITECTURE.md §6): a client with no channel asks for a fee menu, buys an intercept SCID
 //! for its invoice, and when a payment reaches that SCID the node opens a zero-conf
 //! channel to the client and forwards the payment minus the opening fee.
 //!

@@ -1,4 +1,4 @@
-//! Pathfinding (DESIGN.md §2, §5): a ractor factory of workers that find routes with the
+//! Pathfinding (ARCHITECTURE.md §2, §5): a ractor factory of workers that find routes with the
 //! node's one [`SluiceRouter`], the router the channel manager pays with.
 //!
 //! Each job routes over the channels usable *now* (`list_usable_channels` as first hops)

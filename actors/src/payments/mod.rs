@@ -1,4 +1,4 @@
-//! Payments (DESIGN.md §5): quotes, paying them exactly once, keysend and direct invoice
+//! Payments (ARCHITECTURE.md §5): quotes, paying them exactly once, keysend and direct invoice
 //! payments, outcomes with signed receipts, and start-up reconciliation.
 //!
 //! The [`PaymentsActor`] owns the decisions around LDK's payment calls but does not

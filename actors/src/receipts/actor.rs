@@ -1,4 +1,4 @@
-//! The ReceiptSigner actor (DESIGN.md §2): the one holder of the node's receipt key.
+//! The ReceiptSigner actor (ARCHITECTURE.md §2): the one holder of the node's receipt key.
 //! Other actors ask it to seal a receipt and then store the sealed receipt in the same
 //! atomic batch as the ledger change it attests, so a change and its receipt are
 //! never stored one without the other.

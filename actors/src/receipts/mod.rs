@@ -1,4 +1,4 @@
-//! Signed receipts (DESIGN.md §7, spec §9): every money-moving action yields a typed
+//! Signed receipts (ARCHITECTURE.md §7, spec §9): every money-moving action yields a typed
 //! receipt that anyone can check offline.
 //!
 //! A receipt is a JSON object with a `schema` naming its type ([`ReceiptKind`]), a

@@ -1,4 +1,4 @@
-//! The TreasuryRouter-compatible liquidity bodies (DESIGN.md §5): an OpenAgents client
+//! The TreasuryRouter-compatible liquidity bodies (ARCHITECTURE.md §5): an OpenAgents client
 //! only changes its base URL. Times are RFC 3339 strings as OpenAgents sends them, and
 //! also Unix milliseconds (`_ms`) for clients that prefer numbers.
 

@@ -1064,7 +1064,7 @@ mod tests {
 
     const RECORDINGS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/bitcoind-regtest-rpc/"
+        "/tests/fixtures/bitcoind-regtest-rpc/"
     );
 
     const FILES: &[&str] = &[

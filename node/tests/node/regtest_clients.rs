@@ -1,11 +1,11 @@
 //! The embedded regtest chain against the unmodified clients sluice uses in production
-//! (DESIGN.md §4): lightning-block-sync's `RpcClient` + `SpvClient` following the tip
+//! (ARCHITECTURE.md §4): lightning-block-sync's `RpcClient` + `SpvClient` following the tip
 //! through a reorg, and a bdk_wallet `Wallet` synced with bdk_bitcoind_rpc's `Emitter`
 //! receiving, spending and confirming coins, plus the mempool's refusals of double spends
 //! and bad signatures as those clients see them (codes and messages of Bitcoin Core v30).
 //!
 //! Where the chain's answer differs from the one Core v30 gave (the recorded transcripts
-//! in `shared/bitcoind-regtest-rpc/`), the test asserts Core's answer with a message
+//! in `node/tests/fixtures/bitcoind-regtest-rpc/`), the test asserts Core's answer with a message
 //! naming the difference.
 //!
 //! Every chain listens on 127.0.0.1 port 0 and is stopped by its test. The blocking
@@ -796,7 +796,7 @@ fn invalid_signature_is_rejected() {
     );
     drop(chain);
 
-    // Bitcoin Core v30 (shared/bitcoind-regtest-rpc/sendrawtransaction.json, "bad signature
+    // Bitcoin Core v30 (node/tests/fixtures/bitcoind-regtest-rpc/sendrawtransaction.json, "bad signature
     // (one byte of witness sig r flipped)") names the failed check (NULLFAIL, a standard
     // script flag) and the input.
     let core = format!(

@@ -1,6 +1,6 @@
 //! The regtest chain's RPC methods against recorded Bitcoin Core v30 answers.
 //!
-//! `shared/bitcoind-regtest-rpc/*.json` holds real exchanges with a Core regtest node.
+//! `node/tests/fixtures/bitcoind-regtest-rpc/*.json` holds real exchanges with a Core regtest node.
 //! `regtest_rpc_transport.rs` tests the transport alone (with stub methods); this file
 //! sends the recorded request bodies, byte for byte, to the real chain started
 //! in-process with `regtest::start`, and compares the status code and the parsed body
@@ -108,7 +108,7 @@ fn post(addr: SocketAddr, path: &str, content_type: &str, body: &str) -> (u16, S
 // ---------------------------------------------------------------------------------------
 
 fn recordings_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bitcoind-regtest-rpc")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bitcoind-regtest-rpc")
 }
 
 fn load(file: &str) -> Vec<Value> {

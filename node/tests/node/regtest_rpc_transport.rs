@@ -1,6 +1,6 @@
 //! The regtest chain's HTTP/JSON-RPC transport against recorded Bitcoin Core v30 exchanges.
 //!
-//! Every record of `shared/bitcoind-regtest-rpc/*.json` (except `context.json`, which is
+//! Every record of `node/tests/fixtures/bitcoind-regtest-rpc/*.json` (except `context.json`, which is
 //! not a transcript, and `large_response.json`, whose bodies are truncated; it gets a
 //! synthetic equivalent below) is replayed byte for byte over a raw TCP connection, one
 //! keep-alive connection per file, against [`serve`] with a scripted handler: before
@@ -357,7 +357,7 @@ fn post_request(path: &str, body: &str) -> String {
 // ---------------------------------------------------------------------------------------
 
 fn transcripts_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bitcoind-regtest-rpc")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bitcoind-regtest-rpc")
 }
 
 fn load(file: &str) -> Vec<Value> {
