@@ -1,22 +1,34 @@
 //! The ChainSync actor: follows the chain tip in a task it owns (see
-//! [`crate::chain::follow_chain`]) and tells the wallet about new blocks. If the task
-//! ends while the actor is running, the actor fails and its supervisor restarts it; a
-//! restart resumes from the channel manager's best block.
+//! [`crate::chain::follow_chain`]) and publishes every new tip on a [`TipPort`], which the
+//! wallet subscribes to. If the task ends while the actor is running, the actor fails and
+//! its supervisor restarts it; a restart resumes from the channel manager's best block.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lightning_block_sync::poll::{Validate, ValidatedBlockHeader};
 use lightning_block_sync::{BlockSource, UnboundedCache};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, OutputPort};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::chain::follow_chain;
-use crate::wallet::actor::WalletMsg;
 use crate::Components;
 
 /// How often the backend is polled for a new tip.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The chain reached a new tip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewTip {
+    /// Its height.
+    pub height: u32,
+}
+
+/// Where new tips are published. The supervisor owns it for the node's whole life, so a
+/// subscriber that restarts subscribes again, and a ChainSync that restarts publishes to
+/// the same subscribers.
+pub type TipPort = Arc<OutputPort<NewTip>>;
 
 /// What ChainSync starts from.
 pub struct ChainSyncArgs {
@@ -24,8 +36,8 @@ pub struct ChainSyncArgs {
     pub components: Components,
     /// The initial sync's cache and tip; `None` on a restart.
     pub start: Option<(UnboundedCache, ValidatedBlockHeader)>,
-    /// The wallet actor, told about every new tip.
-    pub wallet: Option<ActorRef<WalletMsg>>,
+    /// Where each new tip is published.
+    pub tips: TipPort,
 }
 
 /// Messages to ChainSync.
@@ -73,13 +85,13 @@ impl Actor for ChainSync {
         };
         let (stop, stopped) = watch::channel(false);
         let (tips, mut new_tips) = watch::channel(tip.height);
-        if let Some(wallet) = args.wallet {
-            tokio::spawn(async move {
-                while new_tips.changed().await.is_ok() {
-                    let _ = wallet.cast(WalletMsg::Sync);
-                }
-            });
-        }
+        let port = args.tips;
+        tokio::spawn(async move {
+            while new_tips.changed().await.is_ok() {
+                let height = *new_tips.borrow_and_update();
+                port.send(NewTip { height });
+            }
+        });
         let follow = tokio::spawn(follow_chain(
             args.components,
             cache,

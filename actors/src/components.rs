@@ -8,7 +8,9 @@ use sluice_storage::Store;
 
 use crate::chain::{Broadcaster, ChainClient, FeeRates};
 use crate::channel_policy::ChannelPolicy;
+use crate::handles::Actors;
 use crate::health::HealthBoard;
+use crate::liquidity_messages::PeerPort;
 use crate::logger::LdkLogger;
 use crate::lsps2::Lsps2Config;
 use crate::lsps5::WebhookSender;
@@ -79,4 +81,8 @@ pub struct Components {
     pub lsps2: Option<Arc<Lsps2Config>>,
     /// Delivers LSPS5 webhook notifications; `None` when clients cannot register webhooks.
     pub webhooks: Option<Arc<WebhookSender>>,
+    /// Tells subscribers when a peer connects.
+    pub peer_connected: PeerPort,
+    /// The running actors, as the supervisor last started them.
+    pub actors: Actors,
 }

@@ -16,6 +16,31 @@ use crate::payments::codes::failure_code;
 use crate::payments::settle::{settle, Outcome};
 use crate::Components;
 
+/// How long an event may take before it is logged as slow.
+pub const SLOW_EVENT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The event's variant name, for logs.
+fn event_kind(event: &Event) -> &'static str {
+    match event {
+        Event::FundingGenerationReady { .. } => "FundingGenerationReady",
+        Event::PaymentClaimable { .. } => "PaymentClaimable",
+        Event::PaymentClaimed { .. } => "PaymentClaimed",
+        Event::PaymentSent { .. } => "PaymentSent",
+        Event::PaymentFailed { .. } => "PaymentFailed",
+        Event::SpendableOutputs { .. } => "SpendableOutputs",
+        Event::OpenChannelRequest { .. } => "OpenChannelRequest",
+        Event::ChannelPending { .. } => "ChannelPending",
+        Event::ChannelReady { .. } => "ChannelReady",
+        Event::ChannelClosed { .. } => "ChannelClosed",
+        Event::PaymentForwarded { .. } => "PaymentForwarded",
+        Event::HTLCIntercepted { .. } => "HTLCIntercepted",
+        Event::HTLCHandlingFailed { .. } => "HTLCHandlingFailed",
+        Event::FundingTxBroadcastSafe { .. } => "FundingTxBroadcastSafe",
+        Event::BumpTransaction(_) => "BumpTransaction",
+        _ => "other",
+    }
+}
+
 /// Routes each LDK event to the part of the node that owns it.
 pub struct EventDispatcher {
     components: Components,
@@ -27,8 +52,20 @@ impl EventDispatcher {
         EventDispatcher { components }
     }
 
-    /// Handles one event.
+    /// Handles one event. LDK hands events over one at a time, so a slow one holds up
+    /// every other: one that takes over [`SLOW_EVENT`] is logged.
     pub async fn handle(&self, event: Event) -> Result<(), ReplayEvent> {
+        let started = std::time::Instant::now();
+        let kind = event_kind(&event);
+        let handled = self.dispatch(event).await;
+        let took = started.elapsed();
+        if took > SLOW_EVENT {
+            tracing::warn!(event = kind, ?took, "a slow LDK event");
+        }
+        handled
+    }
+
+    async fn dispatch(&self, event: Event) -> Result<(), ReplayEvent> {
         let c = &self.components;
         match event {
             Event::FundingGenerationReady {

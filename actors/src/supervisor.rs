@@ -2,10 +2,10 @@
 //!
 //! ```text
 //! NodeSupervisor
-//! ├── ChainSync       follows the chain tip (blocks, reorgs, fee estimates)
 //! ├── Wallet          keeps the on-chain wallet synced
-//! ├── ChannelManager  runs LDK's background processor: events, persistence, timers
+//! ├── ChainSync       follows the chain tip (blocks, reorgs, fee estimates)
 //! ├── ReceiptSigner   seals receipts with the node's receipt key
+//! ├── ChannelManager  runs LDK's background processor: events, persistence, timers
 //! ├── Pathfinding     a factory of route-finding workers
 //! ├── Payments        quotes, pays, waits for outcomes
 //! └── Lsps2Service    sells JIT channels (only when configured)
@@ -13,29 +13,38 @@
 //!
 //! Each child does its work in a task it owns and fails when that task ends unexpectedly.
 //! The supervisor overrides ractor's default (stop on any child exit): it restarts a
-//! failed child after an exponential backoff, forgiving earlier failures once a child has
-//! run for [`STABLE_AFTER`]. A [`Fatal`] failure — persistence failed, so the node can no
-//! longer promise not to lose funds — is not retried: the supervisor reports it and the
-//! node shuts down.
+//! child that failed or stopped while the node runs after an exponential backoff,
+//! forgiving earlier failures once a child has run for [`STABLE_AFTER`]. A [`Fatal`]
+//! failure — persistence failed, so the node can no longer promise not to lose funds — is
+//! not retried: the supervisor reports it and the node shuts down.
+//!
+//! Every start points the child's [`Handle`](crate::handles::Handle) in
+//! [`Components::actors`] at the new actor, so whoever talks to it reaches the running
+//! one. Children that feed each other do so through ports the supervisor owns for the
+//! node's whole life: ChainSync publishes each new tip on [`TipPort`], and every Wallet
+//! that starts subscribes to it.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lightning_block_sync::poll::ValidatedBlockHeader;
 use lightning_block_sync::UnboundedCache;
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{
+    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, OutputPort, RpcReplyPort,
+    SupervisionEvent,
+};
 use tokio::sync::watch;
 
-use std::sync::Arc;
-
-use crate::chain_sync::{ChainSync, ChainSyncArgs};
+use crate::chain_sync::{ChainSync, ChainSyncArgs, TipPort};
 use crate::channel_manager::{ChannelManagerActor, ChannelManagerArgs};
-use crate::lsps2::{self, Lsps2Service};
+use crate::lsps2::Lsps2Service;
 use crate::pathfinding::{self, PathfindingFactory};
-use crate::payments::{self, PaymentsActor, PaymentsConfig};
-use crate::receipts::actor::{self as receipt_actor, ReceiptSignerActor};
+use crate::payments::{PaymentsActor, PaymentsConfig};
+use crate::receipts::actor::ReceiptSignerActor;
 use crate::receipts::ReceiptSigner;
-use crate::wallet::actor::{WalletActor, WalletMsg};
+use crate::wallet::actor::WalletActor;
 use crate::Components;
 
 /// First restart delay.
@@ -60,23 +69,56 @@ pub fn backoff(failures: u32) -> Duration {
 #[error("fatal: {0}")]
 pub struct Fatal(pub String);
 
-/// The supervised children.
+/// The supervised children, in the order they start: the wallet before chain sync (which
+/// tells it about new blocks), the receipt signer before anything that settles payments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Child {
-    /// [`ChainSync`].
-    ChainSync,
     /// [`WalletActor`].
     Wallet,
-    /// [`ChannelManagerActor`].
-    ChannelManager,
+    /// [`ChainSync`].
+    ChainSync,
     /// [`ReceiptSignerActor`].
     ReceiptSigner,
+    /// [`ChannelManagerActor`].
+    ChannelManager,
     /// The pathfinding factory ([`PathfindingFactory`]).
     Pathfinding,
     /// [`PaymentsActor`].
     Payments,
     /// [`Lsps2Service`].
-    Lsps2,
+    Lsps2Service,
+}
+
+impl Child {
+    /// Every child, in start order.
+    pub const ALL: [Child; 7] = [
+        Child::Wallet,
+        Child::ChainSync,
+        Child::ReceiptSigner,
+        Child::ChannelManager,
+        Child::Pathfinding,
+        Child::Payments,
+        Child::Lsps2Service,
+    ];
+
+    /// The child's name in logs, metrics (`actor` label) and health reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Child::Wallet => "Wallet",
+            Child::ChainSync => "ChainSync",
+            Child::ReceiptSigner => "ReceiptSigner",
+            Child::ChannelManager => "ChannelManager",
+            Child::Pathfinding => "Pathfinding",
+            Child::Payments => "Payments",
+            Child::Lsps2Service => "Lsps2Service",
+        }
+    }
+}
+
+impl fmt::Display for Child {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Messages to the supervisor.
@@ -84,6 +126,9 @@ pub enum Child {
 pub enum SupervisorMsg {
     /// Start (or restart) a child.
     Start(Child),
+    /// The node is shutting down: children that stop from now on stay stopped. Answered
+    /// once noted.
+    ShuttingDown(RpcReplyPort<()>),
 }
 
 /// What the supervisor starts with.
@@ -117,7 +162,8 @@ pub struct SupervisorState {
     fatal: watch::Sender<Option<String>>,
     running: HashMap<ActorId, Child>,
     restarts: HashMap<Child, Restarts>,
-    wallet: Option<ActorRef<WalletMsg>>,
+    tips: TipPort,
+    shutting_down: bool,
     receipt_signer: Arc<ReceiptSigner>,
     pathfinding_workers: usize,
     payments: PaymentsConfig,
@@ -135,21 +181,21 @@ impl NodeSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         let cell: ActorCell = myself.get_cell();
         let c = state.components.clone();
+        let handles = &state.components.actors;
         let started: ActorCell = match child {
             Child::Wallet => {
-                let (wallet, _) =
-                    Actor::spawn_linked(Some("wallet".into()), WalletActor, c, cell).await?;
-                state.wallet = Some(wallet.clone());
+                let args = (c, Arc::clone(&state.tips));
+                let (wallet, _) = Actor::spawn_linked(None, WalletActor, args, cell).await?;
+                handles.wallet.set(wallet.clone());
                 wallet.get_cell()
             }
             Child::ChainSync => {
                 let args = ChainSyncArgs {
                     components: c,
                     start: state.chain_start.take(),
-                    wallet: state.wallet.clone(),
+                    tips: Arc::clone(&state.tips),
                 };
-                let (sync, _) =
-                    Actor::spawn_linked(Some("chain_sync".into()), ChainSync, args, cell).await?;
+                let (sync, _) = Actor::spawn_linked(None, ChainSync, args, cell).await?;
                 sync.get_cell()
             }
             Child::ChannelManager => {
@@ -157,55 +203,44 @@ impl NodeSupervisor {
                     components: c,
                     skip_forward_delay: state.skip_forward_delay,
                 };
-                let (manager, _) = Actor::spawn_linked(
-                    Some("channel_manager".into()),
-                    ChannelManagerActor,
-                    args,
-                    cell,
-                )
-                .await?;
+                let (manager, _) =
+                    Actor::spawn_linked(None, ChannelManagerActor, args, cell).await?;
                 manager.get_cell()
             }
             Child::ReceiptSigner => {
-                let (signer, _) = Actor::spawn_linked(
-                    Some(receipt_actor::NAME.into()),
-                    ReceiptSignerActor,
-                    Arc::clone(&state.receipt_signer),
-                    cell,
-                )
-                .await?;
-                signer.get_cell()
+                let signer = Arc::clone(&state.receipt_signer);
+                let (actor, _) =
+                    Actor::spawn_linked(None, ReceiptSignerActor, signer, cell).await?;
+                handles.receipts.set(actor.clone());
+                actor.get_cell()
             }
             Child::Pathfinding => {
-                let (factory, _) = Actor::spawn_linked(
-                    Some(pathfinding::NAME.into()),
-                    PathfindingFactory::default(),
-                    pathfinding::factory_arguments(c, state.pathfinding_workers),
-                    cell,
-                )
-                .await?;
+                let args = pathfinding::factory_arguments(c, state.pathfinding_workers);
+                let (factory, _) =
+                    Actor::spawn_linked(None, PathfindingFactory::default(), args, cell).await?;
+                handles.pathfinding.set(factory.clone());
                 factory.get_cell()
             }
             Child::Payments => {
                 let actor = PaymentsActor {
                     config: state.payments,
                 };
-                let (payments, _) =
-                    Actor::spawn_linked(Some(payments::NAME.into()), actor, c, cell).await?;
+                let (payments, _) = Actor::spawn_linked(None, actor, c, cell).await?;
+                handles.payments.set(payments.clone());
                 payments.get_cell()
             }
-            Child::Lsps2 => {
+            Child::Lsps2Service => {
                 let Some(config) = c.lsps2.clone() else {
                     return Ok(());
                 };
                 let (service, _) =
-                    Actor::spawn_linked(Some(lsps2::NAME.into()), Lsps2Service { config }, c, cell)
-                        .await?;
+                    Actor::spawn_linked(None, Lsps2Service { config }, c, cell).await?;
+                handles.lsps2.set(service.clone());
                 service.get_cell()
             }
         };
         state.running.insert(started.get_id(), child);
-        state.components.health.actor_up(&format!("{child:?}"));
+        state.components.health.actor_up(child.name());
         state
             .restarts
             .entry(child)
@@ -214,7 +249,7 @@ impl NodeSupervisor {
                 failures: 0,
                 started: Instant::now(),
             });
-        tracing::info!(?child, "actor started");
+        tracing::info!(actor = child.name(), "actor started");
         Ok(())
     }
 
@@ -229,13 +264,12 @@ impl NodeSupervisor {
         }
         let delay = backoff(restarts.failures);
         restarts.failures += 1;
-        metrics::counter!("sluice_actor_restarts_total", "actor" => format!("{child:?}"))
-            .increment(1);
+        metrics::counter!("sluice_actor_restarts_total", "actor" => child.name()).increment(1);
         tracing::warn!(
-            ?child,
+            actor = child.name(),
             ?delay,
             failures = restarts.failures,
-            "restarting a failed actor"
+            "restarting an actor"
         );
         myself.send_after(delay, move || SupervisorMsg::Start(child));
     }
@@ -257,23 +291,14 @@ impl Actor for NodeSupervisor {
             fatal: args.fatal,
             running: HashMap::new(),
             restarts: HashMap::new(),
-            wallet: None,
+            tips: Arc::new(OutputPort::default()),
+            shutting_down: false,
             receipt_signer: args.receipt_signer,
             pathfinding_workers: args.pathfinding_workers,
             payments: args.payments,
             skip_forward_delay: args.skip_forward_delay,
         };
-        // The wallet first: chain sync tells it about new blocks. The receipt signer
-        // before anything that settles payments.
-        for child in [
-            Child::Wallet,
-            Child::ChainSync,
-            Child::ReceiptSigner,
-            Child::ChannelManager,
-            Child::Pathfinding,
-            Child::Payments,
-            Child::Lsps2,
-        ] {
+        for child in Child::ALL {
             Self::start_child(&myself, &mut state, child).await?;
         }
         Ok(state)
@@ -285,17 +310,24 @@ impl Actor for NodeSupervisor {
         message: SupervisorMsg,
         state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
-        let SupervisorMsg::Start(child) = message;
-        if state.fatal.borrow().is_some() {
-            return Ok(());
-        }
-        if let Err(e) = Self::start_child(&myself, state, child).await {
-            tracing::error!(?child, error = %e, "starting an actor failed");
-            state
-                .components
-                .health
-                .actor_down(&format!("{child:?}"), &e.to_string());
-            Self::restart_later(&myself, state, child);
+        match message {
+            SupervisorMsg::ShuttingDown(reply) => {
+                state.shutting_down = true;
+                let _ = reply.send(());
+            }
+            SupervisorMsg::Start(child) => {
+                if state.shutting_down || state.fatal.borrow().is_some() {
+                    return Ok(());
+                }
+                if let Err(e) = Self::start_child(&myself, state, child).await {
+                    tracing::error!(actor = child.name(), error = %e, "starting an actor failed");
+                    state
+                        .components
+                        .health
+                        .actor_down(child.name(), &e.to_string());
+                    Self::restart_later(&myself, state, child);
+                }
+            }
         }
         Ok(())
     }
@@ -303,8 +335,9 @@ impl Actor for NodeSupervisor {
     async fn post_stop(
         &self,
         myself: ActorRef<Self::Msg>,
-        _state: &mut SupervisorState,
+        state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
+        state.shutting_down = true;
         // ractor kills the children of a stopped actor without their post_stop; stop them
         // gracefully first so the channel manager persists.
         myself
@@ -325,24 +358,36 @@ impl Actor for NodeSupervisor {
                     return Ok(());
                 };
                 if let Some(fatal) = error.downcast_ref::<Fatal>() {
-                    tracing::error!(?child, reason = %fatal, "a fatal failure: stopping the node");
-                    let reason = format!("{child:?}: {fatal}");
+                    tracing::error!(actor = child.name(), reason = %fatal, "a fatal failure: stopping the node");
+                    let reason = format!("{child}: {fatal}");
                     state.components.health.fatal(&reason);
                     let _ = state.fatal.send(Some(reason));
                     return Ok(());
                 }
-                tracing::error!(?child, error = %error, "an actor failed");
+                tracing::error!(actor = child.name(), error = %error, "an actor failed");
                 state
                     .components
                     .health
-                    .actor_down(&format!("{child:?}"), &error.to_string());
+                    .actor_down(child.name(), &error.to_string());
                 Self::restart_later(&myself, state, child);
             }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
-                // A child stops on its own only when told to (shutdown): no restart.
-                if let Some(child) = state.running.remove(&cell.get_id()) {
-                    tracing::info!(?child, ?reason, "actor stopped");
+                let Some(child) = state.running.remove(&cell.get_id()) else {
+                    return Ok(());
+                };
+                if state.shutting_down {
+                    tracing::info!(actor = child.name(), ?reason, "actor stopped");
+                    return Ok(());
                 }
+                // Children stop on their own only at shutdown: one that stops while the
+                // node runs (killed, say) is restarted like one that failed.
+                let why = format!(
+                    "stopped unasked ({})",
+                    reason.as_deref().unwrap_or("no reason")
+                );
+                tracing::error!(actor = child.name(), %why, "an actor stopped");
+                state.components.health.actor_down(child.name(), &why);
+                Self::restart_later(&myself, state, child);
             }
             _ => {}
         }

@@ -118,7 +118,7 @@ pub type PeerManager = lightning::ln::peer_handler::PeerManager<
     Arc<P2PGossipSync>,
     Arc<OnionMessenger>,
     Arc<LdkLogger>,
-    Arc<LiquidityManager>,
+    Arc<crate::liquidity_messages::LiquidityMessages>,
     Arc<KeysManager>,
     Arc<ChainMonitor>,
 >;

@@ -1,34 +1,15 @@
-//! RFC 3339 timestamps for the TreasuryRouter bodies, without a date library.
+//! RFC 3339 timestamps for the TreasuryRouter bodies.
+
+use chrono::{DateTime, SecondsFormat};
 
 /// `ms` (Unix milliseconds) as RFC 3339 in UTC with milliseconds:
-/// `2023-11-14T22:13:20.000Z`.
+/// `2023-11-14T22:13:20.000Z`. Instants past chrono's range (year 262,143) are shown as
+/// that limit.
 pub fn rfc3339_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or(DateTime::<chrono::Utc>::MAX_UTC)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
@@ -42,5 +23,6 @@ mod tests {
         // A leap day and the last millisecond of a century leap year.
         assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339_ms(978_307_199_999), "2000-12-31T23:59:59.999Z");
+        assert!(rfc3339_ms(u64::MAX).starts_with("+262142-12-31T23:59:59.999"));
     }
 }

@@ -444,7 +444,7 @@ impl NodeBackend for NodeService {
     }
 
     async fn quote_pay(&self, request: QuoteRequest) -> Result<QuotePayResponse, NodeError> {
-        let quote = payments::request_quote(request).await?;
+        let quote = payments::request_quote(&self.components, request).await?;
         Ok(QuotePayResponse {
             schema: QUOTE_PAY_RESPONSE_SCHEMA.to_owned(),
             quote_id: quote.quote_id,
@@ -467,7 +467,7 @@ impl NodeBackend for NodeService {
 
     async fn pay_quote(&self, request: PayQuote, wait: Duration) -> Result<PayResponse, NodeError> {
         let quote_id = request.quote_id.clone();
-        let record = payments::request_pay(request).await?;
+        let record = payments::request_pay(&self.components, request).await?;
         let record = if record.status == sluice_storage::PaymentStatus::Pending {
             payments::wait_settled(&self.components, &record.payment_id, wait).await?
         } else {
@@ -598,11 +598,13 @@ impl NodeBackend for NodeService {
     }
 
     async fn lsps2_orders(&self) -> Result<Vec<Lsps2Order>, NodeError> {
-        Ok(lsps2::orders().await?.into_iter().map(order).collect())
+        let now_secs = sluice_actors::clock::unix_ms() / 1000;
+        let orders = lsps2::orders(&self.components).await?;
+        Ok(orders.into_iter().map(|o| order(o, now_secs)).collect())
     }
 
     async fn lsps2_summary(&self) -> Result<Lsps2SummaryResponse, NodeError> {
-        let s = lsps2::summary().await?;
+        let s = lsps2::summary(&self.components).await?;
         Ok(Lsps2SummaryResponse {
             orders_bought: s.orders_bought,
             orders_expired: s.orders_expired,
@@ -636,9 +638,9 @@ fn fee_option(o: &FeeOption) -> Lsps2FeeOption {
     }
 }
 
-fn order(o: JitOrderRecord) -> Lsps2Order {
+fn order(o: JitOrderRecord, now_secs: u64) -> Lsps2Order {
     let state = match o.state {
-        JitOrderState::Bought if lsps2::expired_unpaid(&o) => "expired",
+        JitOrderState::Bought if lsps2::expired_unpaid(&o, now_secs) => "expired",
         JitOrderState::Bought => "bought",
         JitOrderState::Opening => "opening",
         JitOrderState::Forwarded => "forwarded",

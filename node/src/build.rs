@@ -38,9 +38,12 @@ use lightning_block_sync::UnboundedCache;
 use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
 use lightning_liquidity::lsps5::service::LSPS5ServiceConfig;
 use lightning_liquidity::LiquidityServiceConfig;
+use ractor::OutputPort;
 use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
+use sluice_actors::handles::Actors;
 use sluice_actors::health::HealthBoard;
+use sluice_actors::liquidity_messages::{LiquidityMessages, PeerPort};
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::{Lsps5Config, WebhookSender};
@@ -456,12 +459,17 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     ));
     let mut ephemeral = [0u8; 32];
     ephemeral.copy_from_slice(&keys.get_secure_random_bytes());
+    let peer_connected: PeerPort = Arc::new(OutputPort::default());
+    let custom_messages = Arc::new(LiquidityMessages::new(
+        Arc::clone(&liquidity),
+        Arc::clone(&peer_connected),
+    ));
     let peer_manager = Arc::new(lightning::ln::peer_handler::PeerManager::new(
         MessageHandler {
             chan_handler: Arc::clone(&channel_manager),
             route_handler: Arc::clone(&gossip),
             onion_message_handler: Arc::clone(&onion_messenger),
-            custom_message_handler: Arc::clone(&liquidity),
+            custom_message_handler: custom_messages,
             send_only_message_handler: Arc::clone(&chain_monitor),
         },
         started.as_secs() as u32,
@@ -513,6 +521,8 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         liquidity,
         lsps2: params.lsps2.map(Arc::new),
         webhooks,
+        peer_connected,
+        actors: Actors::default(),
     };
     Ok(Built {
         components,

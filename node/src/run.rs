@@ -1,32 +1,33 @@
-//! `sluice run`: open the store and seed, start (or reach) the chain, build the LDK
-//! objects, run the node's tasks, and shut down cleanly on SIGTERM/SIGINT.
+//! `sluice run`: a [`RunningNode`] started, then stopped cleanly on SIGTERM/SIGINT or a
+//! fatal actor failure.
 //!
-//! The supervised actors (`sluice_actors::supervisor`): chain sync, wallet, and the
-//! channel manager running LDK's background processor. Tasks: broadcasting, the peer
-//! listener and reconnection, and the HTTP API. On SIGTERM/SIGINT — or a fatal actor
-//! failure — the API stops accepting, peers are disconnected, the actors stop (the
-//! background processor persists the channel manager, graph and scorer on its way out),
-//! and the store is flushed.
+//! Starting opens the store and seed, starts (or reaches) the chain, builds the LDK
+//! objects, and starts the supervised actors (`sluice_actors::supervisor`) and the tasks:
+//! broadcasting, the peer listener and reconnection, and the HTTP API. Stopping: the API
+//! stops accepting, peers are disconnected, the actors stop (the background processor
+//! persists the channel manager, graph and scorer on its way out), and the store is
+//! flushed.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ractor::Actor;
+use ractor::{Actor, ActorRef};
 use sluice_actors::chain::{run_broadcasts, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::pathfinding::RoutingExclusions;
 use sluice_actors::payments::reconcile::fail_payments_lost_in_a_crash;
 use sluice_actors::payments::PaymentsConfig;
 use sluice_actors::receipts::ReceiptSigner;
-use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SHUTDOWN_TIMEOUT};
+use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SupervisorMsg, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
 use sluice_storage::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::backend::{reconnect_peers, NodeService};
 use crate::build::{build, BuildParams, StartError};
@@ -90,25 +91,216 @@ fn open_store(data_dir: &Path) -> Result<(Store, bool), RunError> {
     Ok((store, new_node))
 }
 
-/// Runs the node until SIGTERM or SIGINT; `ready` receives the API and peer addresses
-/// once everything serves.
+/// A node running in this process: started by [`RunningNode::start`], stopped by
+/// [`RunningNode::stop`]. Nothing in it is global to the process but the metrics
+/// recorder, so a test can run two.
+pub struct RunningNode {
+    api_addr: SocketAddr,
+    peer_addr: SocketAddr,
+    components: Components,
+    supervisor: ActorRef<SupervisorMsg>,
+    supervisor_task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+    api_task: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    fatal: watch::Receiver<Option<String>>,
+    embedded: Option<regtest::RunningChain>,
+}
+
+impl RunningNode {
+    /// Opens the store and seed, starts (or reaches) the chain, builds the LDK objects,
+    /// starts the actors and serves peers and the API.
+    pub async fn start(config: NodeConfig) -> Result<RunningNode, RunError> {
+        let (store, new_node) = open_store(&config.data_dir)?;
+        let seed = seed::load_or_create(&config.data_dir.join("seed"), new_node)?;
+        let (endpoint, embedded) = chain_endpoint(&config).await?;
+        let built = build(
+            BuildParams {
+                network: config.network,
+                endpoint,
+                channel_policy: ChannelPolicy::new(config.trusted_peers_0conf.iter().copied()),
+                exclusions: RoutingExclusions {
+                    nodes: config.excluded_nodes.clone(),
+                    channels: config.excluded_channels.clone(),
+                },
+                send_window: config.send_window,
+                lsps2: config.lsps2.clone(),
+                lsps5: config.lsps5.clone(),
+            },
+            store,
+            seed,
+        )
+        .await
+        .map_err(|e| match e {
+            StartError::Chain(detail) => RunError::Chain(detail),
+            other => RunError::Start(other),
+        })?;
+        let components = built.components.clone();
+        let receipt_signer = ReceiptSigner::from_seed(&seed)
+            .map_err(|e| RunError::Start(StartError::Other(format!("the receipt key: {e}"))))?;
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        tasks.push(tokio::spawn(run_broadcasts(
+            Arc::clone(&components.chain),
+            built.broadcasts,
+        )));
+        let (peer_listener, peer_addr) = bind(config.listen).await?;
+        tasks.push(tokio::spawn(accept_peers(
+            components.clone(),
+            peer_listener,
+            stopped.clone(),
+        )));
+        tasks.push(tokio::spawn(keep_peers_connected(
+            components.clone(),
+            stopped.clone(),
+        )));
+
+        let (fatal_sender, fatal) = watch::channel(None);
+        let supervisor_args = SupervisorArgs {
+            components: components.clone(),
+            chain_start: Some((built.header_cache, built.tip)),
+            fatal: fatal_sender,
+            receipt_signer: Arc::new(receipt_signer),
+            pathfinding_workers: config.pathfinding_workers,
+            payments: PaymentsConfig {
+                quote_ttl: Duration::from_secs(config.quote_ttl_secs),
+            },
+            skip_forward_delay: config.skip_forward_delay,
+        };
+        let (supervisor, supervisor_task) = Actor::spawn(None, NodeSupervisor, supervisor_args)
+            .await
+            .map_err(|e| RunError::Start(StartError::Other(format!("starting the actors: {e}"))))?;
+        // Before the API serves: no payment is being started while this runs.
+        fail_payments_lost_in_a_crash(&components)
+            .await
+            .map_err(|e| RunError::Store(e.to_string()))?;
+
+        let (api_listener, api_addr) = bind(config.api_addr).await?;
+        let api = api_router(&config, components.clone(), vec![peer_addr]);
+        let mut api_stopped = stopped.clone();
+        let api_task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = api_stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = sluice_api::serve(api_listener, api, shutdown).await {
+                tracing::error!(error = %e, "the API server failed");
+            }
+        });
+        tracing::info!(node_id = %components.channel_manager.get_our_node_id(), %api_addr, %peer_addr, "sluice is running");
+        Ok(RunningNode {
+            api_addr,
+            peer_addr,
+            components,
+            supervisor,
+            supervisor_task,
+            tasks,
+            api_task,
+            stop,
+            fatal,
+            embedded,
+        })
+    }
+
+    /// Where the API serves.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// Where peers connect.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer_addr
+    }
+
+    /// The node's LDK objects and the handles on its actors.
+    pub fn components(&self) -> &Components {
+        &self.components
+    }
+
+    /// Waits for a fatal failure (persistence failed) and returns why: the node must stop.
+    pub async fn failed(&mut self) -> String {
+        match self.fatal.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            // The supervisor is gone without saying why.
+            Err(_) => "the supervisor stopped".to_owned(),
+        }
+    }
+
+    /// Stops the node cleanly: the API stops accepting, peers are disconnected, the actors
+    /// stop (the background processor persists the channel manager, graph and scorer on
+    /// its way out), and the store is flushed. [`RunError::Fatal`] if it stopped because of
+    /// a fatal failure.
+    pub async fn stop(self) -> Result<(), RunError> {
+        let failure = self.fatal.borrow().clone();
+        tracing::info!(?failure, "shutting down");
+        self.components.health.stopping();
+        let _ = self.stop.send(true);
+        let _ = self.api_task.await;
+        self.components.peer_manager.disconnect_all_peers();
+        // Children first and gracefully: a stopping supervisor would kill them, skipping the
+        // post_stop that waits for the background processor's final write. Told first, so
+        // it does not restart them.
+        let _ = ractor::call_t!(self.supervisor, SupervisorMsg::ShuttingDown, 5_000);
+        self.supervisor
+            .stop_children_and_wait(Some("shutdown".into()), Some(SHUTDOWN_TIMEOUT))
+            .await;
+        self.supervisor.stop(None);
+        if let Err(e) = self.supervisor_task.await {
+            tracing::error!(error = %e, "the supervisor panicked");
+        }
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        if let Err(e) = self.components.store.flush().await {
+            tracing::error!(error = %e, "flushing the store failed");
+        }
+        if let Some(chain) = self.embedded {
+            chain.stop().await;
+        }
+        match failure {
+            Some(reason) => Err(RunError::Fatal(reason)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs the node until SIGTERM or SIGINT, or a fatal failure; `ready` receives the API
+/// and peer addresses once everything serves.
 pub async fn run(
     config: NodeConfig,
     ready: impl FnOnce(SocketAddr, SocketAddr),
 ) -> Result<(), RunError> {
     let mut signals = StopSignals::install();
-    let (store, new_node) = open_store(&config.data_dir)?;
-    let seed = seed::load_or_create(&config.data_dir.join("seed"), new_node)?;
+    let mut node = RunningNode::start(config).await?;
+    ready(node.api_addr(), node.peer_addr());
+    tokio::select! {
+        () = signals.recv() => {}
+        _ = node.failed() => {}
+    }
+    node.stop().await
+}
 
-    // The chain: an external bitcoind, or the embedded chain in this process.
-    let (endpoint, embedded) = match &config.chain_source {
+/// Binds `addr`, answering the address actually bound (a port 0 is chosen by the system).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), RunError> {
+    let fail = |source| RunError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(fail)?;
+    let bound = listener.local_addr().map_err(fail)?;
+    Ok((listener, bound))
+}
+
+/// The chain's RPC endpoint: an external bitcoind, or the embedded chain started here.
+async fn chain_endpoint(
+    config: &NodeConfig,
+) -> Result<(RpcEndpoint, Option<regtest::RunningChain>), RunError> {
+    match &config.chain_source {
         ChainSource::BitcoindRpc {
             host,
             port,
             user,
             password,
             ..
-        } => (
+        } => Ok((
             RpcEndpoint {
                 host: host.clone(),
                 port: *port,
@@ -116,14 +308,12 @@ pub async fn run(
                 password: password.clone(),
             },
             None,
-        ),
+        )),
         ChainSource::Embedded { automine_ms } => {
-            let password = random_password();
+            let password = random_password()?;
             let chain = regtest::start(RegtestChainConfig {
                 data_dir: Some(config.data_dir.join("chain")),
-                rpc_addr: "127.0.0.1:0".parse().map_err(|_| {
-                    RunError::Chain("starting the embedded chain: bad address".into())
-                })?,
+                rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 rpc_user: "sluice".into(),
                 rpc_password: password.clone(),
                 automine: automine_ms.map_or(Automine::Off, |ms| {
@@ -139,155 +329,18 @@ pub async fn run(
                 user: "sluice".into(),
                 password,
             };
-            (endpoint, Some(chain))
+            Ok((endpoint, Some(chain)))
         }
-    };
-
-    let built = build(
-        BuildParams {
-            network: config.network,
-            endpoint,
-            channel_policy: ChannelPolicy::new(config.trusted_peers_0conf.iter().copied()),
-            exclusions: RoutingExclusions {
-                nodes: config.excluded_nodes.clone(),
-                channels: config.excluded_channels.clone(),
-            },
-            send_window: config.send_window,
-            lsps2: config.lsps2.clone(),
-            lsps5: config.lsps5.clone(),
-        },
-        store,
-        seed,
-    )
-    .await
-    .map_err(|e| match e {
-        StartError::Chain(detail) => RunError::Chain(detail),
-        other => RunError::Start(other),
-    })?;
-    let components = built.components.clone();
-    let receipt_signer = ReceiptSigner::from_seed(&seed)
-        .map_err(|e| RunError::Start(StartError::Other(format!("the receipt key: {e}"))))?;
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = Vec::new();
-
-    tasks.push(tokio::spawn(run_broadcasts(
-        Arc::clone(&components.chain),
-        built.broadcasts,
-    )));
-    let peer_listener =
-        TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| RunError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-    let peer_addr = peer_listener
-        .local_addr()
-        .map_err(|source| RunError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    tasks.push(tokio::spawn(accept_peers(
-        components.clone(),
-        peer_listener,
-        stopped.clone(),
-    )));
-    tasks.push(tokio::spawn(keep_peers_connected(
-        components.clone(),
-        stopped.clone(),
-    )));
-
-    // The supervised actors: chain sync, wallet, channel manager (background processor).
-    let (fatal, mut fatal_reason) = watch::channel(None);
-    let supervisor_args = SupervisorArgs {
-        components: components.clone(),
-        chain_start: Some((built.header_cache, built.tip)),
-        fatal,
-        receipt_signer: Arc::new(receipt_signer),
-        pathfinding_workers: config.pathfinding_workers,
-        payments: PaymentsConfig {
-            quote_ttl: Duration::from_secs(config.quote_ttl_secs),
-        },
-        skip_forward_delay: config.skip_forward_delay,
-    };
-    let (supervisor, supervisor_task) =
-        Actor::spawn(Some("node".into()), NodeSupervisor, supervisor_args)
-            .await
-            .map_err(|e| RunError::Start(StartError::Other(format!("starting the actors: {e}"))))?;
-    // Before the API serves: no payment is being started while this runs.
-    fail_payments_lost_in_a_crash(&components)
-        .await
-        .map_err(|e| RunError::Store(e.to_string()))?;
-
-    let api_listener =
-        TcpListener::bind(config.api_addr)
-            .await
-            .map_err(|source| RunError::Bind {
-                addr: config.api_addr,
-                source,
-            })?;
-    let api_addr = api_listener.local_addr().map_err(|source| RunError::Bind {
-        addr: config.api_addr,
-        source,
-    })?;
-    let api = api_router(&config, components.clone(), vec![peer_addr]);
-    let mut api_stopped = stopped.clone();
-    let api_task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = api_stopped.wait_for(|s| *s).await;
-        };
-        if let Err(e) = sluice_api::serve(api_listener, api, shutdown).await {
-            tracing::error!(error = %e, "the API server failed");
-        }
-    });
-
-    tracing::info!(node_id = %components.channel_manager.get_our_node_id(), %api_addr, %peer_addr, "sluice is running");
-    ready(api_addr, peer_addr);
-    let failure = tokio::select! {
-        () = signals.recv() => None,
-        reason = fatal_reason.wait_for(Option::is_some) => reason.ok().and_then(|r| r.clone()),
-    };
-    tracing::info!(?failure, "shutting down");
-    components.health.stopping();
-
-    let _ = stop.send(true);
-    let _ = api_task.await;
-    components.peer_manager.disconnect_all_peers();
-    // Stopping the actors stops the background processor, which persists on its way out.
-    // Children first and gracefully: a stopping supervisor would kill them, skipping the
-    // post_stop that waits for the background processor's final write.
-    supervisor
-        .stop_children_and_wait(Some("shutdown".into()), Some(SHUTDOWN_TIMEOUT))
-        .await;
-    supervisor.stop(None);
-    if let Err(e) = supervisor_task.await {
-        tracing::error!(error = %e, "the supervisor panicked");
-    }
-    for task in tasks {
-        task.abort();
-        let _ = task.await;
-    }
-    if let Err(e) = components.store.flush().await {
-        tracing::error!(error = %e, "flushing the store failed");
-    }
-    if let Some(chain) = embedded {
-        chain.stop().await;
-    }
-    match failure {
-        Some(reason) => Err(RunError::Fatal(reason)),
-        None => Ok(()),
     }
 }
 
 /// A fresh random password for the embedded chain's loopback RPC.
-fn random_password() -> String {
+fn random_password() -> Result<String, RunError> {
     use bitcoin::hex::DisplayHex;
     let mut bytes = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut bytes);
-    }
-    bytes.to_lower_hex_string()
+    getrandom::fill(&mut bytes)
+        .map_err(|e| RunError::Chain(format!("drawing the embedded chain's password: {e}")))?;
+    Ok(bytes.to_lower_hex_string())
 }
 
 fn api_router(

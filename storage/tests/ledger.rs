@@ -1,13 +1,11 @@
-//! The ledger tables: typed records, atomic batches across tables, create-only writes,
-//! idempotency keys and append-only receipts.
+//! The ledger tables: typed records, atomic batches across tables, create-only writes
+//! (receipts among them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::sync::Arc;
 
 use serde_json::json;
 use sluice_storage::{
-    IdempotencyClaim, PaymentDirection, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord,
-    Store, StoreConfig, StoreError, WriteBatch,
+    PaymentDirection, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig,
+    StoreError, WriteBatch,
 };
 
 fn payment(id: &str, status: PaymentStatus) -> PaymentRecord {
@@ -205,93 +203,15 @@ async fn contend(store: &Store, key: &str) {
 }
 
 #[tokio::test]
-async fn idempotency_keys_return_the_first_response() {
+async fn receipts_are_created_once_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let claim = store
-        .claim_idempotency("pay", "key-1", "req-hash", 1)
-        .await
-        .unwrap();
-    let IdempotencyClaim::Claimed(record) = claim else {
-        panic!("first use must claim, got {claim:?}")
-    };
-
-    let again = store
-        .claim_idempotency("pay", "key-1", "req-hash", 2)
-        .await
-        .unwrap();
-    assert_eq!(again, IdempotencyClaim::InProgress);
-    let other = store
-        .claim_idempotency("pay", "key-1", "another-request", 2)
-        .await
-        .unwrap();
-    assert_eq!(other, IdempotencyClaim::Mismatch);
-    let other_scope = store
-        .claim_idempotency("quote_pay", "key-1", "x", 2)
-        .await
-        .unwrap();
-    assert!(
-        matches!(other_scope, IdempotencyClaim::Claimed(_)),
-        "scopes do not collide"
-    );
-
-    // The work's effect and its response commit together.
-    let response = json!({"status": "succeeded", "quote_id": "q1"});
     let mut batch = WriteBatch::new();
-    batch.put(&payment("p1", PaymentStatus::Succeeded)).unwrap();
-    batch
-        .complete_idempotency(&record, response.clone())
-        .unwrap();
+    batch.create(&receipt("r1", 10)).unwrap();
     store.commit(batch).await.unwrap();
-
-    for _ in 0..3 {
-        let repeat = store
-            .claim_idempotency("pay", "key-1", "req-hash", 3)
-            .await
-            .unwrap();
-        assert_eq!(repeat, IdempotencyClaim::Completed(response.clone()));
-    }
-    drop(store);
-    let store = open(dir.path());
-    let repeat = store
-        .claim_idempotency("pay", "key-1", "req-hash", 4)
-        .await
-        .unwrap();
-    assert_eq!(repeat, IdempotencyClaim::Completed(response));
-}
-
-#[tokio::test]
-async fn concurrent_claims_of_one_idempotency_key_have_one_winner() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(dir.path()));
-    let claims = (0..32).map(|_| {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move { store.claim_idempotency("pay", "k", "h", 1).await.unwrap() })
-    });
-    let claims: Vec<_> = futures::future::join_all(claims)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let claimed = claims
-        .iter()
-        .filter(|c| matches!(c, IdempotencyClaim::Claimed(_)))
-        .count();
-    let waiting = claims
-        .iter()
-        .filter(|c| **c == IdempotencyClaim::InProgress)
-        .count();
-    assert_eq!((claimed, waiting), (1, 31));
-}
-
-#[tokio::test]
-async fn receipts_are_append_only_and_idempotent() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let first = store.append_receipt(receipt("r1", 10)).await.unwrap();
-    let repeat = store.append_receipt(receipt("r1", 10)).await.unwrap();
-    assert_eq!(first, repeat);
-    let err = store.append_receipt(receipt("r1", 11)).await.unwrap_err();
+    let mut again = WriteBatch::new();
+    again.create(&receipt("r1", 11)).unwrap();
+    let err = store.commit(again).await.unwrap_err();
     assert!(
         matches!(
             err,

@@ -12,7 +12,7 @@ use lightning::types::payment::PaymentHash;
 
 use sluice_storage::HeldHtlc;
 
-use super::{call, Lsps2Msg};
+use super::{Lsps2Msg, CALL_TIMEOUT};
 use crate::{Components, NodeError};
 
 /// An HTLC reached an intercept SCID. lightning-liquidity holds it (or forwards it over the
@@ -38,12 +38,18 @@ pub async fn htlc_intercepted(
         payment_hash: payment_hash.0.to_lower_hex_string(),
         expected_outbound_msat: expected_outbound_amount_msat,
     };
-    let sold = call(|reply| Lsps2Msg::Intercepted {
-        intercept_scid,
-        htlc,
-        reply,
-    })
-    .await?;
+    let sold = c
+        .actors
+        .lsps2
+        .call(
+            |reply| Lsps2Msg::Intercepted {
+                intercept_scid,
+                htlc,
+                reply,
+            },
+            CALL_TIMEOUT,
+        )
+        .await?;
     // The event replays after a restart even when the HTLC was since failed back (the
     // service, before it answered above, failed the HTLCs of an open lost in the restart):
     // one LDK no longer holds is done with.
@@ -81,16 +87,14 @@ pub async fn htlc_intercepted(
         // lightning-liquidity failed the HTLC back and dropped the SCID (the payment broke
         // the offer's terms), or could not forward or store it.
         tracing::info!(intercept_scid, error = ?e, "LSPS2: intercepted HTLC refused");
-        if let Ok(actor) = super::actor() {
-            let reason = match e {
-                lightning::util::errors::APIError::APIMisuseError { err } => err,
-                other => format!("{other:?}"),
-            };
-            let _ = actor.cast(Lsps2Msg::Rejected {
-                intercept_scid,
-                reason,
-            });
-        }
+        let reason = match e {
+            lightning::util::errors::APIError::APIMisuseError { err } => err,
+            other => format!("{other:?}"),
+        };
+        let _ = c.actors.lsps2.cast(Lsps2Msg::Rejected {
+            intercept_scid,
+            reason,
+        });
     }
     if !sold {
         // Already failed (or forwarded) by lightning-liquidity if it knew the SCID.
@@ -111,13 +115,13 @@ pub async fn channel_ready(
     if c.liquidity.lsps2_service_handler().is_none() {
         return Ok(());
     }
-    call(|reply| Lsps2Msg::ChannelReady {
+    let ready = |reply| Lsps2Msg::ChannelReady {
         user_channel_id,
         channel_id,
         counterparty,
         reply,
-    })
-    .await?
+    };
+    c.actors.lsps2.call(ready, CALL_TIMEOUT).await?
 }
 
 /// A payment was forwarded; over a JIT channel with a fee skimmed, the order earned it.
@@ -137,12 +141,12 @@ pub async fn payment_forwarded(
     }
     match next_user_channel_id {
         Some(user_channel_id) if skimmed > 0 => {
-            call(|reply| Lsps2Msg::Skimmed {
+            let recorded = |reply| Lsps2Msg::Skimmed {
                 user_channel_id,
                 skimmed_fee_msat: skimmed,
                 reply,
-            })
-            .await?
+            };
+            c.actors.lsps2.call(recorded, CALL_TIMEOUT).await?
         }
         _ => Ok(()),
     }
@@ -167,13 +171,13 @@ pub async fn channel_closed(
     let (Some(_), Some(counterparty)) = (c.liquidity.lsps2_service_handler(), counterparty) else {
         return Ok(());
     };
-    call(|reply| Lsps2Msg::ChannelClosed {
+    let closed = |reply| Lsps2Msg::ChannelClosed {
         user_channel_id,
         counterparty,
         reason,
         reply,
-    })
-    .await?
+    };
+    c.actors.lsps2.call(closed, CALL_TIMEOUT).await?
 }
 
 /// Whether the funding transaction of this channel must wait for the client to claim the

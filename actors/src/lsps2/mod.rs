@@ -3,41 +3,52 @@
 //! for its invoice, and when a payment reaches that SCID the node opens a zero-conf
 //! channel to the client and forwards the payment minus the opening fee.
 //!
+//! # Layout
+//!
 //! - [`config`]: the menus, tokens and limits the operator sets;
 //! - [`menu`]: which menu a client gets;
-//! - [`open`]: how big a channel to open, and whether the limits allow it;
-//! - [`recovery`]: what a restart mid-flow leaves half done, and how it is finished;
-//! - [`service`]: the [`Lsps2Service`] actor, which decides and keeps the order book;
+//! - [`limits`]: how big a channel to open, and whether the limits allow it;
+//! - [`order`]: how one order changes, state by state;
+//! - [`book`]: the order book and the questions asked of it;
+//! - [`recovery`]: the arithmetic of finishing what a restart left half done;
+//! - [`machine`]: the service's decisions, a pure state machine returning actions;
+//! - [`service`]: the [`Lsps2Service`] actor, which feeds the machine;
+//! - [`execute`]: carrying the actions out (store, lightning-liquidity, LDK);
+//! - [`view`]: the node as the machine reads it;
 //! - [`ldk_events`]: LDK's events that lightning-liquidity (and the order book) must see.
 //!
 //! What survives a restart: lightning-liquidity persists its own state (SCIDs sold, HTLCs
 //! held) as it changes, and its `OpenChannel` event shortly after; the order book is in
-//! the store. `GetInfo` and
-//! `BuyRequest` do not survive (the client asks again). An open lost with an unfunded
-//! channel in a crash is failed at start, so the payer can retry at once; an open or a
-//! forward lightning-liquidity decided but LDK did not record is finished by the service
-//! ([`recovery`]). Opens and forwards wait for an absent client (`client_wait_secs`).
+//! the store. `GetInfo` and `BuyRequest` do not survive (the client asks again). An open
+//! lost with an unfunded channel in a crash is opened again while LDK holds the payment,
+//! or failed so the payer can retry at once; an open or a forward lightning-liquidity
+//! decided but LDK did not record is finished by the service ([`machine`]'s restart step).
+//! Opens and forwards wait for an absent client (`client_wait_secs`), woken when it
+//! connects.
 
+pub mod book;
 pub mod config;
+pub mod execute;
 pub mod ldk_events;
+pub mod limits;
+pub mod machine;
 pub mod menu;
-pub mod open;
+pub mod order;
 pub mod recovery;
 pub mod service;
+pub mod view;
 
 use std::time::Duration;
 
-use ractor::{ActorRef, RpcReplyPort};
 use serde::Serialize;
 use sluice_storage::JitOrderRecord;
 
 pub use config::{FeeOption, Lsps2Config, TokenMenu};
-pub use service::{expired_unpaid, Lsps2Msg, Lsps2Service};
+pub use order::expired_unpaid;
+pub use service::{Lsps2Msg, Lsps2Service};
 
-use crate::NodeError;
+use crate::{Components, NodeError};
 
-/// The registered name of the LSPS2 service actor.
-pub const NAME: &str = "lsps2";
 /// How long a caller waits for the actor.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,32 +71,24 @@ pub struct Lsps2Summary {
     pub committed_sat: u64,
 }
 
-fn actor() -> Result<ActorRef<Lsps2Msg>, NodeError> {
-    ractor::registry::where_is(NAME)
-        .map(Into::into)
-        .ok_or(NodeError::NotEnabled("the LSPS2 service"))
-}
-
+/// Asks the running LSPS2 service; [`NodeError::NotEnabled`] on a node that does not sell
+/// JIT channels.
 async fn call<T: Send + 'static>(
-    message: impl FnOnce(RpcReplyPort<T>) -> Lsps2Msg,
+    components: &Components,
+    ask: impl FnOnce(ractor::RpcReplyPort<T>) -> Lsps2Msg,
 ) -> Result<T, NodeError> {
-    match actor()?
-        .call(message, Some(CALL_TIMEOUT))
-        .await
-        .map_err(|_| NodeError::NotRunning)?
-    {
-        ractor::rpc::CallResult::Success(answer) => Ok(answer),
-        ractor::rpc::CallResult::Timeout => Err(NodeError::Timeout("the LSPS2 service")),
-        ractor::rpc::CallResult::SenderError => Err(NodeError::NotRunning),
+    if components.lsps2.is_none() {
+        return Err(NodeError::NotEnabled("the LSPS2 service"));
     }
+    components.actors.lsps2.call(ask, CALL_TIMEOUT).await
 }
 
 /// Every JIT order, newest first.
-pub async fn orders() -> Result<Vec<JitOrderRecord>, NodeError> {
-    call(Lsps2Msg::Orders).await
+pub async fn orders(components: &Components) -> Result<Vec<JitOrderRecord>, NodeError> {
+    call(components, Lsps2Msg::Orders).await
 }
 
 /// Totals over the order book.
-pub async fn summary() -> Result<Lsps2Summary, NodeError> {
-    call(Lsps2Msg::Summary).await
+pub async fn summary(components: &Components) -> Result<Lsps2Summary, NodeError> {
+    call(components, Lsps2Msg::Summary).await
 }

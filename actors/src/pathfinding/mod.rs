@@ -20,10 +20,9 @@ use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 
 pub use router::{RoutingExclusions, SluiceRouter};
 
+use crate::handles::Handle;
 use crate::{Components, NodeError};
 
-/// The registered name of the pathfinding factory.
-pub const NAME: &str = "pathfinding";
 /// How long a caller waits for a route before giving up.
 pub const ROUTE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -38,9 +37,6 @@ pub enum RouteJob {
         reply: RpcReplyPort<Result<Route, NodeError>>,
     },
 }
-
-/// The factory's handle.
-pub type PathfindingRef = ActorRef<FactoryMessage<(), RouteJob>>;
 
 /// The factory as the supervisor spawns it.
 pub type PathfindingFactory = Factory<
@@ -148,28 +144,16 @@ fn route_once(components: &Components, params: &RouteParameters) -> Result<Route
 }
 
 /// Asks the running pathfinding factory for a route.
-pub async fn request_route(params: RouteParameters) -> Result<Route, NodeError> {
-    let factory: PathfindingRef = ractor::registry::where_is(NAME)
-        .ok_or(NodeError::NotRunning)?
-        .into();
-    let answer = factory
-        .call(
-            |reply| {
-                FactoryMessage::Dispatch(Job::new(
-                    (),
-                    RouteJob::Find {
-                        params: Box::new(params),
-                        reply,
-                    },
-                ))
-            },
-            Some(ROUTE_TIMEOUT),
-        )
-        .await
-        .map_err(|_| NodeError::NotRunning)?;
-    match answer {
-        ractor::rpc::CallResult::Success(route) => route,
-        ractor::rpc::CallResult::Timeout => Err(NodeError::Timeout("pathfinding")),
-        ractor::rpc::CallResult::SenderError => Err(NodeError::NotRunning),
-    }
+pub async fn request_route(
+    factory: &Handle<FactoryMessage<(), RouteJob>>,
+    params: RouteParameters,
+) -> Result<Route, NodeError> {
+    let ask = |reply| {
+        let job = RouteJob::Find {
+            params: Box::new(params),
+            reply,
+        };
+        FactoryMessage::Dispatch(Job::new((), job))
+    };
+    factory.call(ask, ROUTE_TIMEOUT).await?
 }

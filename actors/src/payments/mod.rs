@@ -39,8 +39,6 @@ pub use window::{SendWindow, DEFAULT_MAX_WAIT, DEFAULT_SEND_WINDOW};
 
 use crate::{Components, NodeError};
 
-/// The registered name of the payments actor.
-pub const NAME: &str = "payments";
 /// How long a caller waits for a quote or for a pay to be handed to LDK.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -127,41 +125,32 @@ impl Actor for PaymentsActor {
     }
 }
 
-fn actor() -> Result<ActorRef<PaymentsMsg>, NodeError> {
-    ractor::registry::where_is(NAME)
-        .map(Into::into)
-        .ok_or(NodeError::NotRunning)
-}
-
-async fn call<T: Send + 'static>(
-    message: impl FnOnce(RpcReplyPort<Result<T, NodeError>>) -> PaymentsMsg,
-) -> Result<T, NodeError> {
-    match actor()?
-        .call(message, Some(CALL_TIMEOUT))
-        .await
-        .map_err(|_| NodeError::NotRunning)?
-    {
-        ractor::rpc::CallResult::Success(answer) => answer,
-        ractor::rpc::CallResult::Timeout => Err(NodeError::Timeout("the payments actor")),
-        ractor::rpc::CallResult::SenderError => Err(NodeError::NotRunning),
-    }
-}
-
 /// Quotes `request` through the running payments actor.
-pub async fn request_quote(request: QuoteRequest) -> Result<QuoteRecord, NodeError> {
-    call(|reply| PaymentsMsg::Quote(request, reply)).await
+pub async fn request_quote(
+    components: &Components,
+    request: QuoteRequest,
+) -> Result<QuoteRecord, NodeError> {
+    let payments = &components.actors.payments;
+    payments
+        .call(|reply| PaymentsMsg::Quote(request, reply), CALL_TIMEOUT)
+        .await?
 }
 
 /// Pays a quote through the running payments actor.
-pub async fn request_pay(request: PayRequest) -> Result<PaymentRecord, NodeError> {
-    call(|reply| PaymentsMsg::Pay(request, reply)).await
+pub async fn request_pay(
+    components: &Components,
+    request: PayRequest,
+) -> Result<PaymentRecord, NodeError> {
+    let payments = &components.actors.payments;
+    payments
+        .call(|reply| PaymentsMsg::Pay(request, reply), CALL_TIMEOUT)
+        .await?
 }
 
 /// Tells the payments actor (if it runs) that `payment_id` settled.
-pub(crate) fn notify_settled(payment_id: &str) {
-    if let Ok(actor) = actor() {
-        let _ = actor.cast(PaymentsMsg::Settled(payment_id.to_owned()));
-    }
+pub(crate) fn notify_settled(components: &Components, payment_id: &str) {
+    let settled = PaymentsMsg::Settled(payment_id.to_owned());
+    let _ = components.actors.payments.cast(settled);
 }
 
 /// The payment `payment_id` once it settles, or as it stands after `timeout`.
@@ -180,9 +169,8 @@ pub async fn wait_settled(
     // Watch first, then read: a settle after the read is told to the watch, one before
     // it is seen by the read.
     let (notify, settled) = oneshot::channel();
-    actor()?
-        .cast(PaymentsMsg::Watch(payment_id.to_owned(), notify))
-        .map_err(|_| NodeError::NotRunning)?;
+    let watch = PaymentsMsg::Watch(payment_id.to_owned(), notify);
+    components.actors.payments.cast(watch)?;
     let record = read().await?;
     if record.status != PaymentStatus::Pending || timeout.is_zero() {
         return Ok(record);

@@ -185,7 +185,7 @@ pub async fn quote(
     params.max_total_routing_fee_msat = Some(fee_limit);
     params.payment_params.max_channel_saturation_power_of_half =
         request.urgency.saturation_power_of_half();
-    let route = request_route(params).await?;
+    let route = request_route(&components.actors.pathfinding, params).await?;
 
     let now = unix_ms();
     let invoice_expiry_ms = checked.invoice.expires_at().map_or(u64::MAX, |at| {

@@ -70,7 +70,9 @@ pub async fn settle(
             .get::<QuoteRecord>(quote_id.clone())
             .await?
             .ok_or_else(|| NodeError::NotFound(format!("quote {quote_id} of a payment")))?;
-        let sealed = receipts::actor::seal(receipt_body(&quote, &record)?).await?;
+        let sealed =
+            receipts::actor::seal(&components.actors.receipts, receipt_body(&quote, &record)?)
+                .await?;
         let receipt_id = sealed
             .get("receipt_id")
             .and_then(Value::as_str)
@@ -86,7 +88,7 @@ pub async fn settle(
     }
     batch.put(&record)?;
     store.commit(batch).await?;
-    super::notify_settled(&record.payment_id);
+    super::notify_settled(components, &record.payment_id);
     Ok(Some(record))
 }
 

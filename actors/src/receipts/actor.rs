@@ -10,10 +10,9 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::Value;
 
 use super::{ReceiptError, ReceiptSigner};
+use crate::handles::Handle;
 use crate::NodeError;
 
-/// The registered name of the receipt signer.
-pub const NAME: &str = "receipt_signer";
 /// How long a caller waits for a seal.
 pub const SEAL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -56,22 +55,9 @@ impl Actor for ReceiptSignerActor {
 }
 
 /// Seals `receipt` with the running receipt signer.
-pub async fn seal(receipt: Value) -> Result<Value, NodeError> {
-    let signer: ActorRef<ReceiptSignerMsg> = ractor::registry::where_is(NAME)
-        .ok_or(NodeError::NotRunning)?
-        .into();
-    match signer
-        .call(
-            |reply| ReceiptSignerMsg::Seal(receipt, reply),
-            Some(SEAL_TIMEOUT),
-        )
-        .await
-        .map_err(|_| NodeError::NotRunning)?
-    {
-        ractor::rpc::CallResult::Success(sealed) => {
-            sealed.map_err(|e| NodeError::Receipt(e.to_string()))
-        }
-        ractor::rpc::CallResult::Timeout => Err(NodeError::Timeout("the receipt signer")),
-        ractor::rpc::CallResult::SenderError => Err(NodeError::NotRunning),
-    }
+pub async fn seal(signer: &Handle<ReceiptSignerMsg>, receipt: Value) -> Result<Value, NodeError> {
+    signer
+        .call(|reply| ReceiptSignerMsg::Seal(receipt, reply), SEAL_TIMEOUT)
+        .await?
+        .map_err(|e| NodeError::Receipt(e.to_string()))
 }

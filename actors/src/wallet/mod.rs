@@ -10,7 +10,7 @@ mod persist;
 
 use std::sync::{Mutex, MutexGuard};
 
-use bdk_bitcoind_rpc::bitcoincore_rpc::{Auth, Client, RpcApi};
+use bdk_bitcoind_rpc::bitcoincore_rpc::{Auth, Client};
 use bdk_bitcoind_rpc::Emitter;
 use bdk_wallet::chain::Merge;
 use bdk_wallet::{Balance, ChangeSet, KeychainKind, PersistedWallet, SignOptions, Wallet};
@@ -208,9 +208,9 @@ impl OnchainWallet {
         self.persist(inner)
     }
 
-    /// The chain backend's tip height, as the wallet's client sees it.
-    pub fn backend_height(&self) -> Result<u64, NodeError> {
-        self.rpc.get_block_count().map_err(wallet_error)
+    /// The height of the block the wallet has synced to.
+    pub fn synced_height(&self) -> u32 {
+        self.lock().wallet.latest_checkpoint().height()
     }
 }
 

@@ -12,3 +12,4 @@ mod regtest_clients;
 mod regtest_rpc_methods;
 mod regtest_rpc_transport;
 mod store_cli;
+mod supervision;

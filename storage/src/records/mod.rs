@@ -8,7 +8,7 @@ mod quotes;
 mod receipts;
 mod wallet;
 
-pub use idempotency::{IdempotencyClaim, IdempotencyRecord};
+pub use idempotency::IdempotencyRecord;
 pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState};
 pub use payments::{PaymentDirection, PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;

@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::table::{Record, Table};
-use crate::{Store, StoreError, WriteBatch};
 
-/// A signed receipt as issued. Receipts are never changed or deleted: store them with
-/// [`Store::append_receipt`].
+/// A signed receipt as issued. Receipts are never changed or deleted: write them with
+/// [`WriteBatch::create`](crate::WriteBatch::create), in the batch of the change they
+/// attest, so a second receipt under the same id is refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptRecord {
     /// The receipt's id.
@@ -24,38 +24,5 @@ impl Record for ReceiptRecord {
 
     fn key(&self) -> String {
         self.receipt_id.clone()
-    }
-}
-
-impl Store {
-    /// Appends `receipt`, durably. Idempotent: appending the same receipt again succeeds
-    /// and returns the stored one; a different receipt under a taken id fails with
-    /// [`StoreError::Conflict`].
-    pub async fn append_receipt(
-        &self,
-        receipt: ReceiptRecord,
-    ) -> Result<ReceiptRecord, StoreError> {
-        let mut batch = WriteBatch::new();
-        batch.create(&receipt)?;
-        match self.commit(batch).await {
-            Ok(()) => Ok(receipt),
-            Err(StoreError::Conflict {
-                existing,
-                table,
-                key,
-            }) => {
-                let stored: ReceiptRecord = crate::table::decode(&existing)?;
-                if stored == receipt {
-                    Ok(stored)
-                } else {
-                    Err(StoreError::Conflict {
-                        table,
-                        key,
-                        existing,
-                    })
-                }
-            }
-            Err(e) => Err(e),
-        }
     }
 }
