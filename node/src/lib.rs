@@ -8,6 +8,5 @@ pub mod config;
 pub mod lsps2_config;
 pub mod lsps5_config;
 pub mod peer_socket;
-pub mod regtest;
 pub mod run;
 pub mod seed;

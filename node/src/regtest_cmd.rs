@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use sluice_node::regtest::{self, Automine, RegtestChainConfig};
+use sluice_regtest::{self as regtest, Automine, RegtestChainConfig};
 
 /// Flags of `sluice regtest-chain`.
 #[derive(Args)]

@@ -23,6 +23,7 @@ use sluice_actors::receipts::ReceiptSigner;
 use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SupervisorMsg, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
+use sluice_regtest::{self as regtest, Automine, RegtestChainConfig};
 use sluice_storage::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -32,7 +33,6 @@ use tokio::task::JoinHandle;
 use crate::backend::{reconnect_peers, NodeService};
 use crate::build::{build, BuildParams, StartError};
 use crate::config::{ChainSource, NodeConfig};
-use crate::regtest::{self, Automine, RegtestChainConfig};
 use crate::seed;
 
 /// How often disconnected remembered peers are retried.

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{Key, Rpc};
+use crate::common::{address, Rpc};
 use serde_json::json;
 
 /// The chain process; killed if a test panics before stopping it.
@@ -75,7 +75,7 @@ fn serves_rpc_exits_cleanly_and_keeps_the_chain() {
     let chain = ChainProcess::start(dir.path());
     let rpc = Rpc::new(chain.addr, "u", "p");
     assert_eq!(rpc.height(), 0);
-    let hashes = rpc.mine(3, &Key::new(1).address().to_string());
+    let hashes = rpc.mine(3, &address(1));
 
     let (status, body) = Rpc::new(chain.addr, "u", "wrong").post(r#"{"method":"getblockcount"}"#);
     assert_eq!((status, body.as_str()), (401, ""));

@@ -10,8 +10,8 @@ use bitcoin::ScriptBuf;
 use clap::Parser;
 use sluice_actors::wallet::actor::{WalletMsg, WalletSyncStatus};
 use sluice_node::config::{self, RunArgs};
-use sluice_node::regtest::{self, Automine, RegtestChainConfig, RunningChain};
 use sluice_node::run::RunningNode;
+use sluice_regtest::{self as regtest, Automine, RegtestChainConfig, RunningChain};
 
 #[derive(Parser)]
 struct Cli {

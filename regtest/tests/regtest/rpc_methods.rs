@@ -1,9 +1,10 @@
 //! The regtest chain's RPC methods against recorded Bitcoin Core v30 answers.
 //!
-//! `node/tests/fixtures/bitcoind-regtest-rpc/*.json` holds real exchanges with a Core regtest node.
-//! `regtest_rpc_transport.rs` tests the transport alone (with stub methods); this file
+//! `regtest/tests/fixtures/bitcoind-regtest-rpc/*.json` holds real exchanges with a Core
+//! regtest node.
+//! `rpc_transport.rs` tests the transport alone (with stub methods); this file
 //! sends the recorded request bodies, byte for byte, to the real chain started
-//! in-process with `regtest::start`, and compares the status code and the parsed body
+//! in-process with `sluice_regtest::start`, and compares the status code and the parsed body
 //! with the recording.
 //!
 //! - `records_independent_of_the_chain_state`: on a fresh chain (genesis only), every
@@ -31,7 +32,7 @@
 //! that the message starts with the method's name are compared.
 //!
 //! Not replayed: the `sendrawtransaction` records that need the recorded chain's coins
-//! (signed transactions spending them; `regtest_chain.rs` checks the same errors with
+//! (signed transactions spending them; `chain.rs` checks the same errors with
 //! its own transactions), the three records made after the full-RBF replacement of the
 //! mempool transaction (getrawmempool #5 on the mirror; getmempoolentry #6 and
 //! getrawtransaction #15 are replayed on the fresh chain, where the txid is unknown),
@@ -52,7 +53,7 @@ use bitcoin::{
     Transaction, TxIn, TxOut, Txid, Witness,
 };
 use serde_json::{json, Value};
-use sluice_node::regtest::{self, Automine, RegtestChainConfig, RunningChain};
+use sluice_regtest::{start, Automine, RegtestChainConfig, RunningChain};
 
 // ---------------------------------------------------------------------------------------
 // The chain and a raw HTTP client
@@ -76,7 +77,7 @@ impl Chain {
             automine_script: None,
         };
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let running = runtime.block_on(regtest::start(config)).unwrap();
+        let running = runtime.block_on(start(config)).unwrap();
         let rpc = Rpc::new(running.rpc_addr, "u", "p");
         Chain {
             runtime,

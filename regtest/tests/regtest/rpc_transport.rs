@@ -1,13 +1,13 @@
 //! The regtest chain's HTTP/JSON-RPC transport against recorded Bitcoin Core v30 exchanges.
 //!
-//! Every record of `node/tests/fixtures/bitcoind-regtest-rpc/*.json` (except `context.json`, which is
-//! not a transcript, and `large_response.json`, whose bodies are truncated; it gets a
-//! synthetic equivalent below) is replayed byte for byte over a raw TCP connection, one
-//! keep-alive connection per file, against [`serve`] with a scripted handler: before
-//! each record, the handler is given the answers Core gave to the calls in that record
-//! (its method-level results and errors), so what is compared is only what the
-//! transport adds: status line, headers, framing, envelopes, ids, transport errors and
-//! the delay of failed authentication.
+//! Every record of `regtest/tests/fixtures/bitcoind-regtest-rpc/*.json` (except
+//! `context.json`, which is not a transcript, and `large_response.json`, whose bodies are
+//! truncated; it gets a synthetic equivalent below) is replayed byte for byte over a raw
+//! TCP connection, one keep-alive connection per file, against [`serve`] with a scripted
+//! handler: before each record, the handler is given the answers Core gave to the calls
+//! in that record (its method-level results and errors), so what is compared is only
+//! what the transport adds: status line, headers, framing, envelopes, ids, transport
+//! errors and the delay of failed authentication.
 //!
 //! Nothing recorded is skipped: the `/wallet/<name>` records only need the wallet name
 //! to reach the handler (`/wallet/w` for `getblockcount`, `/wallet/nosuch` for the
@@ -28,7 +28,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sluice_node::regtest::rpc::{serve, RpcError, RpcHandler, RpcServerConfig};
+use sluice_regtest::rpc::{serve, RpcError, RpcHandler, RpcServerConfig};
 
 // ---------------------------------------------------------------------------------------
 // Server under test

@@ -2,7 +2,8 @@
 //!
 //! This mirrors `JSONRPCRequest::parse` (src/rpc/request.cpp), `ExecuteHTTPRPC`,
 //! `JSONErrorReply` and `JSONRPCReplyObj` (src/httprpc.cpp, src/rpc/request.cpp), and is
-//! checked against the recorded exchanges in `node/tests/fixtures/bitcoind-regtest-rpc/`:
+//! checked against the recorded exchanges in
+//! `regtest/tests/fixtures/bitcoind-regtest-rpc/`:
 //!
 //! * The body must be JSON; otherwise `-32700 "Parse error"`, HTTP 500, a 1.0-style body
 //!   with `"id":null`. A JSON scalar gets `-32700 "Top-level object parse error"`.

@@ -3,7 +3,7 @@
 //! connection, one call at a time) and the time `generatetoaddress` takes to mine a block
 //! holding those 1,000 mempool transactions.
 //!
-//! Run: `cargo bench -p sluice-node --bench regtest_chain`. Prints the median and the
+//! Run: `cargo bench -p sluice-regtest --bench regtest_chain`. Prints the median and the
 //! range over several rounds.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -19,7 +19,7 @@ use bitcoin::{
     Sequence, Transaction, TxIn, TxOut, Witness,
 };
 use serde_json::{json, Value};
-use sluice_node::regtest::{self, Automine, RegtestChainConfig};
+use sluice_regtest::{start, Automine, RegtestChainConfig};
 
 const TXS: usize = 1_000;
 const ROUNDS: usize = 5;
@@ -135,7 +135,7 @@ fn main() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let running = runtime
-        .block_on(regtest::start(RegtestChainConfig {
+        .block_on(start(RegtestChainConfig {
             data_dir: None,
             rpc_addr: "127.0.0.1:0".parse().unwrap(),
             rpc_user: "u".into(),

@@ -1,12 +1,25 @@
 //! The embedded regtest chain: a Bitcoin Core compatible JSON-RPC server over a real,
 //! validated regtest block chain, for clusters and tests where no bitcoind can run.
 //!
+//! [`start`] opens (or creates) a chain and serves it on a loopback address; the `sluice`
+//! binary runs it as `sluice regtest-chain` (its own process, shared by a cluster) or
+//! in-process with `--embedded-chain`. This crate depends on no other sluice crate.
+//!
+//! # Layout
+//!
 //! - `chain`: the block tree, active chain and UTXO set, with full block validation;
-//! - `accept`, `mempool`: mempool acceptance (Core v30's policy, full RBF) and storage;
-//! - `validation`: transaction checks, sequence locks and script verification;
-//! - `mining`: block assembly; `fees`: `estimatesmartfee`; `blockstore`: persistence;
-//! - `methods`: the RPC methods; `rpc`: the HTTP/JSON-RPC transport;
-//! - `service`: running it all (`sluice regtest-chain`, or in-process).
+//!   connecting, disconnecting, invalidating and reconsidering blocks.
+//! - `accept`: mempool acceptance, with Core v30's policy and full RBF.
+//! - `mempool`: the mempool's transactions and the links between them.
+//! - `validation`: transaction checks, sequence locks and script verification.
+//! - `mining`: block assembly, from the mempool or from given transactions.
+//! - `fees`: the `estimatesmartfee` estimator.
+//! - `blockstore`: the blocks on disk, replayed on start.
+//! - `params`: regtest's consensus and policy constants.
+//! - `methods`: the RPC methods, and `args`: their parameters, read as Core reads them.
+//! - `describe`: Core's JSON shapes of blocks, headers, transactions and scripts.
+//! - `rpc`: the HTTP/JSON-RPC transport, answering as Bitcoin Core does.
+//! - `service`: running it all: serving RPC and automining ([`start`]).
 
 mod accept;
 mod args;

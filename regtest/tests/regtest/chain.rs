@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::common::{coinbase_input, Key, Rpc};
 use bitcoin::{absolute, Amount, OutPoint, Sequence, TxOut};
 use serde_json::json;
-use sluice_node::regtest::{self, Automine, RegtestChainConfig, RunningChain};
+use sluice_regtest::{start, Automine, RegtestChainConfig, RunningChain};
 
 fn config(data_dir: Option<&std::path::Path>, automine: Automine) -> RegtestChainConfig {
     RegtestChainConfig {
@@ -30,7 +30,7 @@ struct Chain {
 impl Chain {
     fn start(config: RegtestChainConfig) -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let running = runtime.block_on(regtest::start(config)).unwrap();
+        let running = runtime.block_on(start(config)).unwrap();
         let rpc = Rpc::new(running.rpc_addr, "u", "p");
         Chain {
             runtime,
@@ -450,7 +450,7 @@ fn the_chain_survives_a_restart() {
 
     // A second process cannot open the same directory while this one runs.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let second = runtime.block_on(regtest::start(config(Some(dir.path()), Automine::Off)));
+    let second = runtime.block_on(start(config(Some(dir.path()), Automine::Off)));
     assert!(second.is_err(), "the data directory must be locked");
     chain.stop();
 }

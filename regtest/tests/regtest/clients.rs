@@ -5,8 +5,8 @@
 //! and bad signatures as those clients see them (codes and messages of Bitcoin Core v30).
 //!
 //! Where the chain's answer differs from the one Core v30 gave (the recorded transcripts
-//! in `node/tests/fixtures/bitcoind-regtest-rpc/`), the test asserts Core's answer with a message
-//! naming the difference.
+//! in `regtest/tests/fixtures/bitcoind-regtest-rpc/`), the test asserts Core's answer with
+//! a message naming the difference.
 //!
 //! Every chain listens on 127.0.0.1 port 0 and is stopped by its test. The blocking
 //! clients (bitcoincore_rpc) run on the test thread while the chain runs on its own tokio
@@ -40,7 +40,7 @@ use lightning_block_sync::poll::{ChainPoller, ChainTip, Poll, Validate};
 use lightning_block_sync::rpc::RpcClient;
 use lightning_block_sync::{BlockData, BlockSource, Cache, SpvClient, UnboundedCache};
 use serde_json::{json, Value};
-use sluice_node::regtest::{start, Automine, RegtestChainConfig, RunningChain};
+use sluice_regtest::{start, Automine, RegtestChainConfig, RunningChain};
 
 const USER: &str = "u";
 const PASSWORD: &str = "p";
@@ -796,9 +796,9 @@ fn invalid_signature_is_rejected() {
     );
     drop(chain);
 
-    // Bitcoin Core v30 (node/tests/fixtures/bitcoind-regtest-rpc/sendrawtransaction.json, "bad signature
-    // (one byte of witness sig r flipped)") names the failed check (NULLFAIL, a standard
-    // script flag) and the input.
+    // Bitcoin Core v30 (regtest/tests/fixtures/bitcoind-regtest-rpc/sendrawtransaction.json,
+    // "bad signature (one byte of witness sig r flipped)") names the failed check
+    // (NULLFAIL, a standard script flag) and the input.
     let core = format!(
         "mempool-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG \
          operation), input 0 of {} (wtxid {}), spending {}:{}",
