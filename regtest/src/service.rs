@@ -51,18 +51,11 @@ pub struct RunningChain {
     pub chain: Arc<RegtestChain>,
     /// The address the RPC server listens on.
     pub rpc_addr: SocketAddr,
-    user: String,
-    password: String,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningChain {
-    /// The RPC URL with credentials, as bitcoind clients take it.
-    pub fn rpc_url(&self) -> String {
-        format!("http://{}:{}@{}", self.user, self.password, self.rpc_addr)
-    }
-
     /// Stops serving and mining and waits for both to finish.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -94,8 +87,8 @@ pub async fn start(config: RegtestChainConfig) -> Result<RunningChain, RegtestEr
     let (stop, stopped) = watch::channel(false);
 
     let server_config = RpcServerConfig {
-        user: config.rpc_user.clone(),
-        password: config.rpc_password.clone(),
+        user: config.rpc_user,
+        password: config.rpc_password,
         ..RpcServerConfig::default()
     };
     let handler = Arc::new(ChainRpc::new(Arc::clone(&chain)));
@@ -124,8 +117,6 @@ pub async fn start(config: RegtestChainConfig) -> Result<RunningChain, RegtestEr
     Ok(RunningChain {
         chain,
         rpc_addr,
-        user: config.rpc_user,
-        password: config.rpc_password,
         stop,
         tasks,
     })

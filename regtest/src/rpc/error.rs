@@ -1,7 +1,5 @@
 //! JSON-RPC errors with Bitcoin Core's codes.
 
-use serde_json::{json, Value};
-
 /// An error answered to a JSON-RPC call, as Bitcoin Core would: a numeric code from
 /// Core's `RPCErrorCode` and a message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -49,10 +47,5 @@ impl RpcError {
             code,
             message: message.into(),
         }
-    }
-
-    /// The `error` member of a response.
-    pub fn to_json(&self) -> Value {
-        json!({ "code": self.code, "message": self.message })
     }
 }

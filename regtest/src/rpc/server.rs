@@ -48,6 +48,8 @@ use axum::serve::ListenerExt as _;
 use axum::Router;
 use bitcoin::base64::engine::general_purpose::STANDARD as BASE64;
 use bitcoin::base64::Engine as _;
+use httpdate::fmt_http_date;
+use percent_encoding::percent_decode_str;
 use tokio::net::TcpListener;
 
 use super::envelope::{self, Reply};
@@ -254,32 +256,10 @@ fn route(uri: &Uri) -> Option<Option<String>> {
 }
 
 /// Core's `UrlDecode`: `%XX` with two hex digits becomes that byte, everything else
-/// (including `+` and malformed escapes) stays as it is.
+/// (including `+` and malformed escapes) stays as it is; the bytes are then read as UTF-8,
+/// invalid sequences replaced.
 fn url_decode(encoded: &str) -> String {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
-                out.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    percent_decode_str(encoded).decode_utf8_lossy().into_owned()
 }
 
 /// Core's `TrimStringView` set: space, \f, \n, \r, \t, \v.
@@ -416,7 +396,10 @@ fn build(
     for (name, value) in leading {
         headers.append(name.clone(), value.clone());
     }
-    if let Ok(date) = HeaderValue::from_str(&http_date(SystemTime::now())) {
+    // An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as libevent writes `Date`; a clock
+    // before 1970 (which `fmt_http_date` refuses) reads as 1970.
+    let now = SystemTime::now().max(UNIX_EPOCH);
+    if let Ok(date) = HeaderValue::from_str(&fmt_http_date(now)) {
         headers.append(header::DATE, date);
     }
     if status != StatusCode::NO_CONTENT {
@@ -428,47 +411,14 @@ fn build(
     response
 }
 
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as libevent writes `Date`.
-fn http_date(now: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = secs / 86_400;
-    let secs_of_day = secs % 86_400;
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (a Thursday).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month_index = if mp < 10 { mp + 2 } else { mp - 10 };
-    let year = yoe + era * 400 + u64::from(month_index < 2);
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        DAYS[(days % 7) as usize],
-        day,
-        MONTHS[month_index as usize],
-        year,
-        secs_of_day / 3_600,
-        secs_of_day % 3_600 / 60,
-        secs_of_day % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The `Date` header is libevent's format.
     #[test]
     fn dates() {
-        let at = |secs| http_date(UNIX_EPOCH + Duration::from_secs(secs));
+        let at = |secs| fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs));
         assert_eq!(at(0), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(at(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(at(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
