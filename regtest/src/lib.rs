@@ -16,10 +16,18 @@
 //! - `fees`: the `estimatesmartfee` estimator.
 //! - `blockstore`: the blocks on disk, replayed on start.
 //! - `params`: regtest's consensus and policy constants.
-//! - `methods`: the RPC methods, and `args`: their parameters, read as Core reads them.
-//! - `describe`: Core's JSON shapes of blocks, headers, transactions and scripts.
-//! - `rpc`: the HTTP/JSON-RPC transport, answering as Bitcoin Core does.
+//! - `methods`: the RPC methods, one file per group (blockchain, mempool, transactions,
+//!   mining, fees, control), and `args`: their parameters, read as Core reads them.
+//! - `describe`: Core's JSON shapes of blocks, headers, transactions and scripts, one
+//!   file per concern (numbers, script asm, Core's `Solver`, descriptors, scripts,
+//!   transactions, blocks).
+//! - `rpc`: the HTTP/JSON-RPC transport (`server`, `envelope`, `error`), answering as
+//!   Bitcoin Core does; it knows nothing of the chain (see [`rpc::RpcHandler`]).
 //! - `service`: running it all: serving RPC and automining ([`start`]).
+//!
+//! The integration tests (`regtest/tests/regtest/`) run the chain against Bitcoin Core's
+//! recorded answers (`regtest/tests/fixtures/bitcoind-regtest-rpc/`) and the clients LDK
+//! and BDK use; `benches/regtest_chain.rs` measures `sendrawtransaction` and mining.
 
 mod accept;
 mod args;
