@@ -10,3 +10,4 @@ pub mod lsps5_config;
 pub mod peer_socket;
 pub mod run;
 pub mod seed;
+pub mod signals;

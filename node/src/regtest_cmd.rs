@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use sluice_node::signals::StopSignals;
 use sluice_regtest::{self as regtest, Automine, RegtestChainConfig};
 
 /// Flags of `sluice regtest-chain`.
@@ -43,6 +44,7 @@ pub fn run(args: RegtestChainArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     runtime.block_on(async move {
+        let mut signals = StopSignals::install();
         let automine = match (args.automine_ms, args.automine_on_tx) {
             (Some(ms), _) => Automine::Every(Duration::from_millis(ms.max(1))),
             (None, true) => Automine::OnTransaction,
@@ -61,18 +63,8 @@ pub fn run(args: RegtestChainArgs) -> Result<(), String> {
             "sluice regtest-chain: RPC ready at http://{}",
             running.rpc_addr
         );
-        wait_for_signal().await?;
+        signals.recv().await;
         running.stop().await;
         Ok(())
     })
-}
-
-async fn wait_for_signal() -> Result<(), String> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    Ok(())
 }

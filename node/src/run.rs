@@ -26,7 +26,6 @@ use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
 use sluice_regtest::{self as regtest, Automine, RegtestChainConfig};
 use sluice_storage::{Store, StoreConfig};
 use tokio::net::TcpListener;
-use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -34,6 +33,7 @@ use crate::backend::{reconnect_peers, NodeService};
 use crate::build::{build, BuildParams, StartError};
 use crate::config::{ChainSource, NodeConfig};
 use crate::seed;
+use crate::signals::StopSignals;
 
 /// How often disconnected remembered peers are retried.
 pub const PEER_RECONNECT_INTERVAL: Duration = Duration::from_secs(2);
@@ -418,46 +418,6 @@ async fn accept_peers(
                 }
                 Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
             },
-        }
-    }
-}
-
-/// SIGTERM and SIGINT, watched from the start of [`run`]: a signal that arrives just
-/// after the node printed its ready line would otherwise meet the default action and kill
-/// the process before it could shut down cleanly.
-struct StopSignals {
-    term: Option<Signal>,
-    interrupt: Option<Signal>,
-}
-
-impl StopSignals {
-    fn install() -> Self {
-        let watch = |kind: SignalKind, name: &str| match signal(kind) {
-            Ok(watched) => Some(watched),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch {name}; it will not stop the node cleanly");
-                None
-            }
-        };
-        StopSignals {
-            term: watch(SignalKind::terminate(), "SIGTERM"),
-            interrupt: watch(SignalKind::interrupt(), "SIGINT"),
-        }
-    }
-
-    /// Returns when either signal arrives.
-    async fn recv(&mut self) {
-        async fn next(signal: &mut Option<Signal>) {
-            match signal {
-                Some(signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        }
-        tokio::select! {
-            () = next(&mut self.term) => {}
-            () = next(&mut self.interrupt) => {}
         }
     }
 }
