@@ -75,10 +75,8 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
-pub mod paths;
 mod routes;
 pub mod time;
-pub mod types;
 pub mod validate;
 
 use std::future::Future;
@@ -95,6 +93,11 @@ pub use auth::{hash_token, AuthConfig, Scope, TokenConfig};
 pub use backend::NodeBackend;
 pub use config::{ApiConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT};
 pub use error::ApiError;
+
+// The wire types live in `sluice-api-types`; the API's own modules use them as
+// `crate::types` and `crate::paths`.
+use sluice_api_types as types;
+use sluice_api_types::paths;
 
 /// Renders the node's metrics in the Prometheus text format, for `GET /metrics`
 /// (for example a `metrics_exporter_prometheus::PrometheusHandle::render`).
