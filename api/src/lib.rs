@@ -5,6 +5,15 @@
 //! the node crate implements, and maps the node's [`sluice_actors::NodeError`] to API
 //! errors in exactly one place ([`ApiError`]'s `From` impl).
 //!
+//! # Layout
+//!
+//! - `routes/`: the endpoints, one module per group, and the router that mounts them;
+//!   their bodies and paths are [`sluice_api_types`]'s, shared with clients.
+//! - [`auth`], [`middleware`], [`extract`], [`validate`]: tokens and scopes, the
+//!   cross-cutting layers, extractors with the API's error format, checked values.
+//! - [`backend`]: the node as the API sees it; [`error`]: every failure and its code;
+//!   [`openapi`]: the OpenAPI document; [`time`]: RFC 3339 timestamps.
+//!
 //! # Routes
 //!
 //! | Method | Path | Scope |
