@@ -2,7 +2,7 @@
 //!
 //! The API validates every input before it calls the backend, so the commands here
 //! carry parsed values (a [`PublicKey`], a 32-byte [`ChannelId`]) and a backend never
-//! sees malformed hex. Answers are the wire types of [`crate::types`].
+//! sees malformed hex. Answers are the wire types of [`sluice_api_types`].
 
 use std::fmt;
 use std::future::Future;

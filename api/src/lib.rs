@@ -5,6 +5,15 @@
 //! the node crate implements, and maps the node's [`sluice_actors::NodeError`] to API
 //! errors in exactly one place ([`ApiError`]'s `From` impl).
 //!
+//! # Layout
+//!
+//! - `routes/`: the endpoints, one module per group, and the router that mounts them;
+//!   their bodies and paths are [`sluice_api_types`]'s, shared with clients.
+//! - [`auth`], [`middleware`], [`extract`], [`validate`]: tokens and scopes, the
+//!   cross-cutting layers, extractors with the API's error format, checked values.
+//! - [`backend`]: the node as the API sees it; [`error`]: every failure and its code;
+//!   [`openapi`]: the OpenAPI document; [`time`]: RFC 3339 timestamps.
+//!
 //! # Routes
 //!
 //! | Method | Path | Scope |
@@ -75,10 +84,8 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
-pub mod paths;
 mod routes;
 pub mod time;
-pub mod types;
 pub mod validate;
 
 use std::future::Future;
@@ -95,6 +102,11 @@ pub use auth::{hash_token, AuthConfig, Scope, TokenConfig};
 pub use backend::NodeBackend;
 pub use config::{ApiConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT};
 pub use error::ApiError;
+
+// The wire types live in `sluice-api-types`; the API's own modules use them as
+// `crate::types` and `crate::paths`.
+use sluice_api_types as types;
+use sluice_api_types::paths;
 
 /// Renders the node's metrics in the Prometheus text format, for `GET /metrics`
 /// (for example a `metrics_exporter_prometheus::PrometheusHandle::render`).

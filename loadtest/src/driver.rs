@@ -14,13 +14,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use sluice_api::types::{
+use sluice_api_types::{
     CreateInvoiceRequest, PayInvoiceRequest, PayRequest, PaymentStatus, QuotePayRequest,
     PAY_REQUEST_SCHEMA, QUOTE_PAY_REQUEST_SCHEMA,
 };
 
-use crate::manifest::Manifest;
-use crate::{ApiClient, Error};
+use sluice_harness::{ApiClient, Manifest};
+
+use crate::Error;
 
 /// How often a direct payment is polled for its outcome.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -129,7 +130,7 @@ pub struct RunResult {
 }
 
 /// Drives payments over `cluster` per `config`, updating `progress` as it goes;
-/// [`crate::request_stop`] (Ctrl-C) ends the run early, letting payments in flight finish.
+/// [`sluice_harness::request_stop`] (Ctrl-C) ends the run early, letting payments in flight finish.
 pub fn run(cluster: &Manifest, config: DriverConfig, progress: &Progress) -> RunResult {
     // Kept-alive, as a real client's: connection set-up is not the nodes' work.
     let clients: Vec<ApiClient> = cluster
@@ -149,7 +150,7 @@ pub fn run(cluster: &Manifest, config: DriverConfig, progress: &Progress) -> Run
     let done = AtomicBool::new(false);
     // The next payment's sequence number, or None once the run is over.
     let next = || -> Option<u64> {
-        if done.load(Ordering::Relaxed) || crate::stop_requested() {
+        if done.load(Ordering::Relaxed) || sluice_harness::stop_requested() {
             return None;
         }
         let n = issued.fetch_add(1, Ordering::Relaxed);

@@ -11,11 +11,11 @@
 
 use std::time::Duration;
 
-use sluice_api::types::{ChannelInfo, PaymentStatus};
+use sluice_api_types::{ChannelInfo, PaymentStatus};
+use sluice_harness::{wait_for, Endpoint, Manifest};
 
 use crate::driver::{Attempt, Outcome};
-use crate::manifest::{Endpoint, Manifest};
-use crate::{wait_for, Error};
+use crate::Error;
 
 /// How long balances and fee counters get to settle after the last payment.
 const SETTLE: Duration = Duration::from_secs(15);

@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use sluice_loadtest::cluster::{Cluster, ClusterSpec, Topology};
+use sluice_harness::{Cluster, ClusterSpec, Manifest, NodeOptions, SluiceBinary, Topology};
 use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Progress, Stop};
-use sluice_loadtest::manifest::Manifest;
 use sluice_loadtest::report::{self, Conditions, NodeUsage};
 use sluice_loadtest::scenario::{Scenario, Settings};
-use sluice_loadtest::{ceiling, invariants, usage, Error, NodeOptions, SluiceBinary};
+use sluice_loadtest::{ceiling, invariants, usage, Error};
 
 #[derive(Parser, Debug)]
 #[command(about, version)]
@@ -193,7 +192,7 @@ fn hold(args: &Args) -> Result<(), Error> {
         "cluster held; drive it with `--reuse {}`; Ctrl-C tears it down",
         path.display()
     );
-    while !sluice_loadtest::stop_requested() {
+    while !sluice_harness::stop_requested() {
         std::thread::sleep(Duration::from_millis(200));
     }
     eprintln!("tearing the cluster down …");
@@ -357,7 +356,7 @@ fn print_report(report: &report::Report, out: &Path) -> ExitCode {
 fn main() -> ExitCode {
     let args = Args::parse();
     // Ctrl-C ends the set-up or the run early; the cluster is then torn down in order.
-    if let Err(e) = sluice_loadtest::stop_on_ctrl_c() {
+    if let Err(e) = sluice_harness::stop_on_ctrl_c() {
         eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
     }
     let outcome = if args.hold {

@@ -7,7 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::cluster::Topology;
+use sluice_harness::Topology;
+
 use crate::driver::Mode;
 use crate::Error;
 
@@ -116,7 +117,7 @@ mod tests {
         for scenario in [Scenario::Default, Scenario::BenchLine, Scenario::BenchStar] {
             assert_eq!(scenario.to_string().parse::<Scenario>().unwrap(), scenario);
             let s = scenario.settings();
-            let spec = crate::cluster::ClusterSpec {
+            let spec = sluice_harness::ClusterSpec {
                 topology: s.topology,
                 nodes: s.nodes,
                 capacity_sat: s.capacity_sat,

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use sluice_loadtest::{wait_for, SluiceBinary};
+use sluice_harness::{wait_for, SluiceBinary};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 

@@ -25,13 +25,13 @@ use sluice_api::backend::{
     PaymentId, PeerAddress,
 };
 use sluice_api::time::rfc3339_ms;
-use sluice_api::types::{
+use sluice_api::NodeBackend;
+use sluice_api_types::{
     ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption, Lsps2MenuResponse,
     Lsps2Order, Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse, PayResponse,
     PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
     WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
-use sluice_api::NodeBackend;
 use sluice_storage::{
     JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord, ReceiptRecord,
     WriteBatch,

@@ -23,10 +23,8 @@ use std::time::{Duration, Instant};
 use common::jit::{description, jit_setup, lsps2_config, order_of, wait_received, wallet};
 use ldk_node::Node;
 use serde_json::json;
-use sluice_api::types::{
-    PayRequest, QuotePayRequest, PAY_REQUEST_SCHEMA, QUOTE_PAY_REQUEST_SCHEMA,
-};
-use sluice_loadtest::NodeProcess;
+use sluice_api_types::{PayRequest, QuotePayRequest, PAY_REQUEST_SCHEMA, QUOTE_PAY_REQUEST_SCHEMA};
+use sluice_harness::NodeProcess;
 
 /// Each JIT payment: 20,000 sat (the menu's minimum is 10,000 sat).
 const PAYMENT_MSAT: u64 = 20_000_000;

@@ -2,13 +2,13 @@
 //! trusts, confirmations from everyone else.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sluice_api::types::{ChannelInfo, CloseChannelRequest};
-use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess};
+use sluice_api_types::{ChannelInfo, CloseChannelRequest};
+use sluice_harness::{setup, wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess};
 
 mod common;
 use common::{
-    binary, channel_with, funded_pair, open_channel, pay, stored_ldk_keys, wait_usable, Pair,
-    CAPACITY_SAT, PAYMENT_MSAT, WAIT,
+    binary, channel_with, funded_pair, pay, stored_ldk_keys, wait_usable, Pair, CAPACITY_SAT,
+    PAYMENT_MSAT, WAIT,
 };
 
 /// Where blocks mined only to confirm transactions go: the regtest P2WPKH address of
@@ -65,23 +65,23 @@ fn zero_conf_channels_only_from_trusted_peers() {
     let chain = ChainProcess::launch(&binary).unwrap();
     let rpc = chain.rpc();
     let a = NodeProcess::launch(&binary, "a", NodeOptions::regtest(&chain)).unwrap();
-    let trusting = NodeOptions::regtest(&chain).args(["--trusted-peer-0conf", a.node_id()]);
-    let (b, c) = std::thread::scope(|s| {
-        let b = s.spawn(|| NodeProcess::launch(&binary, "b", trusting));
-        let c = s.spawn(|| NodeProcess::launch(&binary, "c", NodeOptions::regtest(&chain)));
-        (b.join().unwrap().unwrap(), c.join().unwrap().unwrap())
-    });
-
-    // Fund A with two mature coinbases, one per channel.
-    let funding = a.client().new_address().unwrap().address;
-    rpc.generate_to_address(102, &funding).unwrap();
-    wait_for("A's coinbases to be spendable", WAIT, || {
-        Ok((a.client().wallet_balance()?.spendable_sat > 2 * CAPACITY_SAT).then_some(()))
+    let [b, c]: [NodeProcess; 2] = setup::launch_nodes(&binary, &["b", "c"], |i| {
+        let options = NodeOptions::regtest(&chain);
+        match i {
+            0 => options.args(["--trusted-peer-0conf", a.node_id()]),
+            _ => options,
+        }
     })
+    .unwrap()
+    .try_into()
     .unwrap();
 
+    // Fund A with two mature coinbases, one per channel.
+    let funding = setup::mine_to(&a, &rpc, 102).unwrap();
+    setup::wait_spendable(&a, 2 * CAPACITY_SAT).unwrap();
+
     // Trusted: usable with the funding unconfirmed, and paid over.
-    let funding_b = open_channel(&a, &b, &rpc, false, true);
+    let funding_b = setup::open_channel(&a, &b, &rpc, CAPACITY_SAT, false, true).unwrap();
     let at_a = wait_usable(&a, &b);
     let at_b = wait_usable(&b, &a);
     for channel in [&at_a, &at_b] {
@@ -97,7 +97,7 @@ fn zero_conf_channels_only_from_trusted_peers() {
     pay(&a, &b, "a payment over a zero-conf channel");
 
     // Untrusted: one confirmation is not enough.
-    open_channel(&a, &c, &rpc, false, true);
+    setup::open_channel(&a, &c, &rpc, CAPACITY_SAT, false, true).unwrap();
     rpc.generate_to_address(1, &funding).unwrap();
     wait_synced(&c, &rpc);
     wait_synced(&a, &rpc);
@@ -129,26 +129,15 @@ fn announced_channels_reach_other_nodes_through_verified_gossip() {
     let binary = binary();
     let chain = ChainProcess::launch(&binary).unwrap();
     let rpc = chain.rpc();
-    let (a, b, c) = std::thread::scope(|s| {
-        let (binary, chain) = (&binary, &chain);
-        let launch = |name: &'static str| {
-            s.spawn(move || NodeProcess::launch(binary, name, NodeOptions::regtest(chain)))
-        };
-        let (a, b, c) = (launch("a"), launch("b"), launch("c"));
-        (
-            a.join().unwrap().unwrap(),
-            b.join().unwrap().unwrap(),
-            c.join().unwrap().unwrap(),
-        )
-    });
-    let funding = a.client().new_address().unwrap().address;
-    rpc.generate_to_address(101, &funding).unwrap();
-    wait_for("A's coinbase to be spendable", WAIT, || {
-        Ok((a.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(()))
-    })
-    .unwrap();
+    let [a, b, c]: [NodeProcess; 3] =
+        setup::launch_nodes(&binary, &["a", "b", "c"], |_| NodeOptions::regtest(&chain))
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let funding = setup::mine_to(&a, &rpc, 101).unwrap();
+    setup::wait_spendable(&a, CAPACITY_SAT).unwrap();
 
-    open_channel(&a, &b, &rpc, true, false);
+    setup::open_channel(&a, &b, &rpc, CAPACITY_SAT, true, false).unwrap();
     // Six confirmations: the depth at which channels are announced.
     rpc.generate_to_address(6, &funding).unwrap();
     let opened = wait_usable(&a, &b);

@@ -7,10 +7,11 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
-use sluice_loadtest::cluster::{Cluster, ClusterSpec, Topology};
+use sluice_harness::Manifest;
+use sluice_harness::{Cluster, ClusterSpec, Topology};
+use sluice_harness::{Error, NodeOptions};
 use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Outcome, Progress, Stop};
-use sluice_loadtest::manifest::Manifest;
-use sluice_loadtest::{invariants, Error, NodeOptions};
+use sluice_loadtest::invariants;
 
 use common::*;
 
@@ -181,7 +182,7 @@ fn plans_refuse_node_counts_that_do_not_fit() {
     assert_eq!(ring.pairs[0], (0, 2));
     assert_eq!(ring.min_hops(0, 2), Some(2));
     assert_eq!(ring.min_hops(0, 4), Some(1));
-    let split = sluice_loadtest::cluster::Plan {
+    let split = sluice_harness::Plan {
         channels: vec![(0, 1)],
         pairs: vec![(0, 2)],
     };

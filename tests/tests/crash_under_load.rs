@@ -20,12 +20,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::json;
-use sluice_api::types::{
+use sluice_api_types::{
     CreateInvoiceRequest, ListPaymentsQuery, PayInvoiceRequest, PaymentDirection, PaymentInfo,
     PaymentStatus,
 };
-use sluice_loadtest::cluster::{Cluster, ClusterSpec, Topology};
-use sluice_loadtest::{wait_for, ApiClient, Error, NodeOptions, NodeProcess};
+use sluice_harness::{wait_for, ApiClient, Error, NodeOptions, NodeProcess};
+use sluice_harness::{Cluster, ClusterSpec, Topology};
 
 use common::*;
 

@@ -17,8 +17,8 @@ use common::jit::{
 };
 use common::lsps_wire::LspsPeer;
 use common::{binary, env_u64, Moments, WAIT};
-use sluice_api::types::PaymentStatus;
-use sluice_loadtest::wait_for;
+use sluice_api_types::PaymentStatus;
+use sluice_harness::wait_for;
 
 /// The payment each wallet receives: 50,000 sat.
 const PAYMENT_MSAT: u64 = 50_000_000;

@@ -26,8 +26,8 @@ use lightning_liquidity::lsps0::ser::LSPSDateTime;
 use lightning_liquidity::lsps5::msgs::WebhookNotification;
 use lightning_liquidity::lsps5::validator::LSPS5Validator;
 use sluice_actors::lsps5::{Delivery, Lsps5Config, WebhookSender, WebhookSetupError};
-use sluice_api::types::PaymentStatus;
-use sluice_loadtest::wait_for;
+use sluice_api_types::PaymentStatus;
+use sluice_harness::wait_for;
 
 /// The JIT payment, in millisatoshis.
 const PAYMENT_MSAT: u64 = 50_000_000;

@@ -1,7 +1,7 @@
 //! A node's life over real processes: paying across SIGTERM and SIGKILL restarts,
 //! refusing to start on a broken data directory or configuration, and the API's answers
 //! to bad credentials and bad input. Everything runs on 127.0.0.1 through
-//! `sluice_loadtest`'s harness, which stops every process it started.
+//! `sluice_harness`, which stops every process it started.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
@@ -11,10 +11,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice_api::types::{
+use sluice_api_types::{
     CreateInvoiceRequest, HealthStatus, ListPaymentsQuery, PaymentDirection, PaymentStatus,
 };
-use sluice_loadtest::{
+use sluice_harness::{
     wait_for, ApiClient, ChainProcess, ChainSource, Error, HttpResponse, NodeOptions, NodeProcess,
 };
 use sluice_storage::{PaymentRecord, Store, StoreConfig, WriteBatch};
@@ -35,6 +35,7 @@ fn pays_across_sigterm_and_sigkill_restarts() {
         opened_a,
         opened_b,
         chain: _chain,
+        ..
     } = funded_pair(&binary());
 
     let mut sent = vec![pay(&a, &b, "payment 1")];
@@ -194,6 +195,7 @@ fn monitor_updates_are_consolidated_and_replayed() {
         opened_a,
         opened_b,
         chain: _chain,
+        ..
     } = funded_pair(&binary());
     for i in 0..MANY_PAYMENTS {
         pay(&a, &b, &format!("payment {i}"));
@@ -238,6 +240,7 @@ fn sigkill_at_any_moment_of_a_payment_keeps_the_channel() {
         opened_a,
         opened_b,
         chain: _chain,
+        ..
     } = funded_pair(&binary());
     let mut paid_msat = 0;
     for (round, delay_ms) in KILL_AFTER_MS.into_iter().enumerate() {

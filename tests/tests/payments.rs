@@ -11,12 +11,12 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::{DisplayHex, FromHex};
 use serde_json::{json, Value};
 use sluice_actors::receipts::verify;
-use sluice_api::types::{
+use sluice_api_types::{
     CreateInvoiceRequest, InvoiceResponse, KeysendRequest, ListPaymentsQuery, PayRequest,
     PayResponse, PaymentDirection, PaymentStatus, QuotePayRequest, QuotePayResponse,
     PAY_REQUEST_SCHEMA, QUOTE_PAY_REQUEST_SCHEMA,
 };
-use sluice_loadtest::{wait_for, ChainProcess, Error, NodeProcess};
+use sluice_harness::{setup, wait_for, ChainProcess, Error, NodeProcess};
 
 use common::*;
 
@@ -263,7 +263,7 @@ fn quote_then_pay_once_over_a_three_node_line() {
         (409, "already_paid".into())
     );
     // Nor paid directly.
-    let direct = sluice_api::types::PayInvoiceRequest {
+    let direct = sluice_api_types::PayInvoiceRequest {
         invoice: bill.bolt11.clone(),
         amount_msat: None,
         max_fee_msat: None,
@@ -439,7 +439,7 @@ fn quote_then_pay_once_over_a_three_node_line() {
 fn back_online(a: &NodeProcess, b: &NodeProcess, chain: &ChainProcess) {
     reconnect(a, b);
     let address = a.client().new_address().unwrap().address;
-    wait_routable(a, &chain.rpc(), &address);
+    setup::wait_routable(a, &chain.rpc(), &address, 1).unwrap();
 }
 
 /// The outcome of the quote `quote_id` as A reports it once settled, or `None` if A has

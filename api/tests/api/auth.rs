@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use sluice_api::paths;
+use sluice_api_types::paths;
 
 use crate::common::*;
 

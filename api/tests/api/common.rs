@@ -15,12 +15,12 @@ use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
     PaymentId,
 };
-use sluice_api::types::{
+use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
+use sluice_api_types::{
     ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption, Lsps2MenuResponse,
     Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
     PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
-use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use tower::ServiceExt;
 
 pub const ADMIN: &str = "admin-secret";

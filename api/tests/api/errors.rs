@@ -5,7 +5,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use sluice_actors::NodeError;
-use sluice_api::{paths, ApiConfig, ApiError};
+use sluice_api::{ApiConfig, ApiError};
+use sluice_api_types::paths;
 use sluice_storage::StoreError;
 
 use crate::common::*;

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sluice_actors::payments::{KeysendPayment, PayRequest, QuoteRequest, Urgency};
-use sluice_api::types::{PayResponse, QuotePayResponse};
-use sluice_api::{paths, ApiConfig};
+use sluice_api::ApiConfig;
+use sluice_api_types::paths;
+use sluice_api_types::{PayResponse, QuotePayResponse};
 
 use crate::common::*;
 

@@ -9,7 +9,7 @@ use metrics::{
     Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
 };
 use sluice_api::middleware::{REQUESTS_TOTAL, REQUEST_SECONDS};
-use sluice_api::paths;
+use sluice_api_types::paths;
 
 use crate::common::*;
 

@@ -2,7 +2,7 @@
 
 use axum::http::Method;
 use serde_json::Value;
-use sluice_api::paths;
+use sluice_api_types::paths;
 
 use crate::common::*;
 

@@ -3,8 +3,8 @@
 use axum::http::Method;
 use serde_json::json;
 use sluice_api::backend::{ChannelId, PaymentFilter, PaymentId, PeerAddress};
-use sluice_api::paths;
-use sluice_api::types::{
+use sluice_api_types::paths;
+use sluice_api_types::{
     CloseChannelResponse, HealthStatus, InvoiceResponse, ListChannelsResponse,
     ListPaymentsResponse, ListPeersResponse, NodeInfoResponse, OpenChannelResponse, PaymentInfo,
     PaymentStatus, PeerResponse, WalletAddressResponse, WalletBalanceResponse,
@@ -198,7 +198,7 @@ async fn payments() {
     assert_eq!(
         calls[1],
         Call::ListPayments(PaymentFilter {
-            direction: Some(sluice_api::types::PaymentDirection::Inbound),
+            direction: Some(sluice_api_types::PaymentDirection::Inbound),
             status: Some(PaymentStatus::Pending),
             limit: 5
         })

@@ -10,11 +10,12 @@ use ldk_node::bitcoin::Network;
 use ldk_node::lightning::ln::msgs::SocketAddress;
 use ldk_node::lightning_invoice::{Bolt11InvoiceDescription, Description};
 use ldk_node::{Builder, Event, Node};
-use sluice_api::types::{Lsps2Order, PayInvoiceRequest, PaymentStatus};
-use sluice_loadtest::{wait_for, ChainProcess, NodeOptions, NodeProcess, SluiceBinary};
+use sluice_api_types::{Lsps2Order, PayInvoiceRequest, PaymentStatus};
+use sluice_harness::setup::PairSpec;
+use sluice_harness::{wait_for, ChainProcess, NodeOptions, NodeProcess, Pair, SluiceBinary};
 use tempfile::TempDir;
 
-use super::{open_channel_of, wait_usable, WAIT};
+use super::WAIT;
 
 /// The public menu's minimum fee.
 pub const MIN_FEE_MSAT: u64 = 20_000;
@@ -66,42 +67,31 @@ pub struct Jit {
     pub dir: TempDir,
 }
 
-/// Starts the set-up. L gets `l_coinbases` coinbases (each funds several JIT channels).
+/// Starts the set-up: the harness's [`Pair`] with P as A and L as B. L gets
+/// `l_coinbases` coinbases (each funds several JIT channels).
 pub fn jit_setup(binary: &SluiceBinary, config: &str, capacity_sat: u64, l_coinbases: u32) -> Jit {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("lsp.toml");
     std::fs::write(&config_path, config).unwrap();
-    let chain = ChainProcess::launch(binary).unwrap();
-    let rpc = chain.rpc();
-    let lsp_options = NodeOptions::regtest(&chain).args([
-        "--config",
-        config_path.to_str().unwrap(),
-        "--skip-forward-delay",
-    ]);
-    let (p, l) = std::thread::scope(|s| {
-        let p = s.spawn(|| NodeProcess::launch(binary, "p", NodeOptions::regtest(&chain)));
-        let l = s.spawn(|| NodeProcess::launch(binary, "l", lsp_options));
-        (p.join().unwrap().unwrap(), l.join().unwrap().unwrap())
-    });
-    let l_funding = l.client().new_address().unwrap().address;
-    rpc.generate_to_address(l_coinbases, &l_funding).unwrap();
-    let funding = p.client().new_address().unwrap().address;
-    rpc.generate_to_address(101, &funding).unwrap();
-    for node in [&p, &l] {
-        wait_for(
-            &format!("{}'s coinbase to be spendable", node.name()),
-            WAIT,
-            || {
-                let spendable = node.client().wallet_balance()?.spendable_sat;
-                Ok((spendable > capacity_sat).then_some(()))
-            },
-        )
-        .unwrap();
-    }
-    open_channel_of(&p, &l, &rpc, capacity_sat);
-    rpc.generate_to_address(6, &funding).unwrap();
-    wait_usable(&p, &l);
-    wait_usable(&l, &p);
+    let spec = PairSpec {
+        names: ["p", "l"],
+        capacity_sat,
+        b_coinbases: l_coinbases,
+    };
+    let Pair {
+        a: p, b: l, chain, ..
+    } = Pair::start(binary, spec, |chain, i| {
+        let options = NodeOptions::regtest(chain);
+        if i == 0 {
+            return options;
+        }
+        options.args([
+            "--config",
+            config_path.to_str().unwrap(),
+            "--skip-forward-delay",
+        ])
+    })
+    .unwrap();
     Jit { p, l, chain, dir }
 }
 

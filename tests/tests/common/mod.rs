@@ -1,5 +1,5 @@
-//! What the end-to-end tests share: the workspace's binary, waiting on channels, paying
-//! over the API, and a chain with two nodes and a confirmed channel between them.
+//! What the end-to-end tests share: the workspace's binary, the harness's set-ups and
+//! steps as panicking helpers, paying over the API and checking balances.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod jit;
@@ -8,11 +8,13 @@ pub mod webhook_receiver;
 
 use std::time::Duration;
 
-use sluice_api::types::{
-    ChannelInfo, CreateInvoiceRequest, InvoiceResponse, ListPaymentsQuery, OpenChannelRequest,
-    PayInvoiceRequest, PaymentDirection, PaymentInfo, PaymentStatus,
+use sluice_api_types::{
+    ChannelInfo, CreateInvoiceRequest, InvoiceResponse, ListPaymentsQuery, PayInvoiceRequest,
+    PaymentDirection, PaymentInfo, PaymentStatus,
 };
-use sluice_loadtest::{wait_for, ChainProcess, ChainRpc, NodeOptions, NodeProcess, SluiceBinary};
+use sluice_harness::setup::{self, PairSpec};
+use sluice_harness::{wait_for, NodeOptions, NodeProcess, SluiceBinary};
+pub use sluice_harness::{Line, Pair};
 use sluice_storage::{Store, StoreConfig};
 
 /// A small xorshift generator: kill moments are random, and replayable from a seed.
@@ -83,24 +85,13 @@ pub fn binary() -> SluiceBinary {
 
 /// `node`'s channel with `peer` (a node id), if it lists one.
 pub fn channel_with(node: &NodeProcess, peer: &str) -> Option<ChannelInfo> {
-    node.client()
-        .list_channels()
-        .unwrap()
-        .into_iter()
-        .find(|c| c.counterparty_node_id == peer)
+    setup::channel_with(node, peer).unwrap()
 }
 
 /// Waits until `node`'s channel with `peer` is usable (ready and the peer connected).
 pub fn wait_usable(node: &NodeProcess, peer: &NodeProcess) -> ChannelInfo {
-    let what = format!(
-        "{}'s channel with {} to be usable",
-        node.name(),
-        peer.name()
-    );
-    wait_for(&what, WAIT, || {
-        Ok(channel_with(node, peer.node_id()).filter(|c| c.is_usable))
-    })
-    .unwrap_or_else(|e| panic!("{e}; channels: {:?}", node.client().list_channels()))
+    setup::wait_usable(node, peer)
+        .unwrap_or_else(|e| panic!("{e}; channels: {:?}", node.client().list_channels()))
 }
 
 /// Checks that `node` still has channel `channel_id` with `peer` after a restart by
@@ -124,14 +115,9 @@ pub fn assert_kept_channel(node: &NodeProcess, peer: &NodeProcess, channel_id: &
     }
 }
 
-/// Connects `node` to `peer` (a no-op if it is already connected, as it is once nodes
-/// reconnect by themselves) and waits until their channel is usable on both sides.
+/// Connects `node` to `peer` and waits until their channel is usable on both sides.
 pub fn reconnect(node: &NodeProcess, peer: &NodeProcess) {
-    node.client()
-        .connect_peer(peer.node_id(), &peer.peer_addr().to_string())
-        .unwrap();
-    wait_usable(node, peer);
-    wait_usable(peer, node);
+    setup::reconnect(node, peer).unwrap();
 }
 
 /// Has `payee` invoice [`PAYMENT_MSAT`] (described as `label`) and `payer` start paying
@@ -235,64 +221,6 @@ pub fn wait_balances(
     }
 }
 
-/// Opens a [`CAPACITY_SAT`] channel from `opener` to `peer` over the API and returns
-/// its funding txid once the funding transaction is in the chain's mempool.
-pub fn open_channel(
-    opener: &NodeProcess,
-    peer: &NodeProcess,
-    rpc: &ChainRpc,
-    announce: bool,
-    zero_conf: bool,
-) -> String {
-    open_sized(opener, peer, rpc, announce, zero_conf, CAPACITY_SAT)
-}
-
-/// Opens a private channel of `capacity_sat` from `opener` to `peer`; its funding txid
-/// once the transaction is in the chain's mempool.
-pub fn open_channel_of(
-    opener: &NodeProcess,
-    peer: &NodeProcess,
-    rpc: &ChainRpc,
-    capacity_sat: u64,
-) -> String {
-    open_sized(opener, peer, rpc, false, false, capacity_sat)
-}
-
-fn open_sized(
-    opener: &NodeProcess,
-    peer: &NodeProcess,
-    rpc: &ChainRpc,
-    announce: bool,
-    zero_conf: bool,
-    capacity_sat: u64,
-) -> String {
-    opener
-        .client()
-        .open_channel(&OpenChannelRequest {
-            node_id: peer.node_id().to_owned(),
-            address: Some(peer.peer_addr().to_string()),
-            capacity_sat,
-            push_msat: 0,
-            announce,
-            zero_conf,
-        })
-        .unwrap();
-    wait_for("the funding transaction in the mempool", WAIT, || {
-        let Some(txid) = channel_with(opener, peer.node_id())
-            .and_then(|c| c.funding_txo)
-            .and_then(|t| t.split(':').next().map(str::to_owned))
-        else {
-            return Ok(None);
-        };
-        let mempool = rpc.call("getrawmempool", serde_json::json!([]))?;
-        Ok(mempool
-            .as_array()
-            .is_some_and(|txids| txids.iter().any(|t| t.as_str() == Some(&txid)))
-            .then_some(txid))
-    })
-    .unwrap()
-}
-
 /// The keys stored under LDK's namespace `primary`/`secondary` in `node`'s store (the
 /// node stopped).
 pub fn stored_ldk_keys(node: &NodeProcess, primary: &str, secondary: &str) -> Vec<String> {
@@ -301,52 +229,16 @@ pub fn stored_ldk_keys(node: &NodeProcess, primary: &str, secondary: &str) -> Ve
     KVStoreSync::list(&store, primary, secondary).unwrap()
 }
 
-/// A chain and nodes A and B with a confirmed, usable 1,000,000 sat channel A→B, and
-/// the channel as each side listed it once usable.
-pub struct Pair {
-    /// The payer.
-    pub a: NodeProcess,
-    /// The payee.
-    pub b: NodeProcess,
-    /// The channel as A listed it once usable.
-    pub opened_a: ChannelInfo,
-    /// The channel as B listed it once usable.
-    pub opened_b: ChannelInfo,
-    /// The chain.
-    pub chain: ChainProcess,
-}
-
-/// Starts a chain and two nodes, funds both (a coinbase each: B's is its reserve for
-/// anchor fee bumps), opens an anchor channel A→B and confirms it (6 blocks once the
-/// funding transaction is in the chain's mempool).
+/// The harness's [`Pair`] of regtest nodes with a [`CAPACITY_SAT`] channel A→B (B's one
+/// coinbase is its reserve for anchor fee bumps), checked: an outbound anchor channel
+/// of that capacity at A, the same channel at B, funded by the transaction the harness
+/// saw in the mempool.
 pub fn funded_pair(binary: &SluiceBinary) -> Pair {
-    let chain = ChainProcess::launch(binary).unwrap();
-    let rpc = chain.rpc();
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| NodeProcess::launch(binary, "a", NodeOptions::regtest(&chain)));
-        let b = s.spawn(|| NodeProcess::launch(binary, "b", NodeOptions::regtest(&chain)));
-        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
-    });
-
-    // Fund both: B's coinbase is its reserve for anchor fee bumps, A's funds the channel.
-    let b_funding = b.client().new_address().unwrap().address;
-    rpc.generate_to_address(1, &b_funding).unwrap();
-    let funding = a.client().new_address().unwrap().address;
-    rpc.generate_to_address(101, &funding).unwrap();
-    for node in [&a, &b] {
-        wait_for(
-            &format!("{}'s coinbase to be spendable", node.name()),
-            WAIT,
-            || Ok((node.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(())),
-        )
-        .unwrap();
-    }
-
-    // Open A→B and confirm it once the funding transaction reached the chain's mempool.
-    let funding_txid = open_channel(&a, &b, &rpc, false, false);
-    rpc.generate_to_address(6, &funding).unwrap();
-    let opened_a = wait_usable(&a, &b);
-    let opened_b = wait_usable(&b, &a);
+    let pair = Pair::start(binary, PairSpec::new(CAPACITY_SAT), |chain, _| {
+        NodeOptions::regtest(chain)
+    })
+    .unwrap();
+    let (opened_a, opened_b) = (&pair.opened_a, &pair.opened_b);
     assert_eq!(opened_a.capacity_sat, CAPACITY_SAT);
     assert!(opened_a.is_outbound && !opened_b.is_outbound);
     assert!(opened_a.anchors && opened_b.anchors, "{opened_a:?}");
@@ -355,105 +247,13 @@ pub fn funded_pair(binary: &SluiceBinary) -> Pair {
         opened_a
             .funding_txo
             .as_deref()
-            .is_some_and(|t| t.starts_with(&funding_txid)),
+            .is_some_and(|t| t.starts_with(&pair.funding_txid)),
         "{opened_a:?}"
     );
-    Pair {
-        a,
-        b,
-        opened_a,
-        opened_b,
-        chain,
-    }
+    pair
 }
 
-/// A chain and three nodes in a line, A → B → C: a private channel A→B and an announced
-/// channel B→C that A learned through gossip, so A's router finds A→B→C.
-pub struct Line {
-    /// The payer.
-    pub a: NodeProcess,
-    /// The router.
-    pub b: NodeProcess,
-    /// The payee.
-    pub c: NodeProcess,
-    /// The chain.
-    pub chain: ChainProcess,
-}
-
-/// Starts a chain and nodes A, B, C, funds all three (a
-/// coinbase each: A and B fund channels, C keeps its anchor reserve), opens A→B and the
-/// announced B→C, confirms both, and waits until A's graph holds B→C.
+/// The harness's [`Line`] A → B → C of regtest nodes, with [`CAPACITY_SAT`] channels.
 pub fn three_node_line(binary: &SluiceBinary) -> Line {
-    let chain = ChainProcess::launch(binary).unwrap();
-    let rpc = chain.rpc();
-    let (a, b, c) = std::thread::scope(|s| {
-        let chain = &chain;
-        let launch = |name: &'static str| {
-            s.spawn(move || NodeProcess::launch(binary, name, NodeOptions::regtest(chain)))
-        };
-        let (a, b, c) = (launch("a"), launch("b"), launch("c"));
-        (
-            a.join().unwrap().unwrap(),
-            b.join().unwrap().unwrap(),
-            c.join().unwrap().unwrap(),
-        )
-    });
-    for node in [&c, &b] {
-        let address = node.client().new_address().unwrap().address;
-        rpc.generate_to_address(1, &address).unwrap();
-    }
-    let funding = a.client().new_address().unwrap().address;
-    rpc.generate_to_address(101, &funding).unwrap();
-    for node in [&a, &b] {
-        wait_for(
-            &format!("{}'s coinbase to be spendable", node.name()),
-            WAIT,
-            || Ok((node.client().wallet_balance()?.spendable_sat > CAPACITY_SAT).then_some(())),
-        )
-        .unwrap();
-    }
-    open_channel(&a, &b, &rpc, false, false);
-    open_channel(&b, &c, &rpc, true, false);
-    // Six confirmations: both usable, and B→C announced.
-    rpc.generate_to_address(6, &funding).unwrap();
-    for (node, peer) in [(&a, &b), (&b, &a), (&b, &c), (&c, &b)] {
-        wait_usable(node, peer);
-    }
-    wait_routable(&a, &rpc, &funding);
-    Line { a, b, c, chain }
-}
-
-/// How long a node gets to receive both ends' `channel_update`s of an announced channel
-/// before the chain is pushed on to make the ends broadcast them again.
-const GOSSIP_SETTLE: Duration = Duration::from_secs(3);
-/// How many re-broadcasts (six blocks each) to ask for before waiting out [`WAIT`].
-const GOSSIP_REBROADCASTS: u32 = 5;
-
-/// Waits until `node` can route over the one announced channel it learns by gossip. A
-/// `channel_update` that reaches a node before the channel's announcement is dropped
-/// (LDK's gossip handling; the relaying peer may have dropped it too), leaving the
-/// channel unroutable; LDK re-broadcasts a young channel's announcement and updates
-/// every six blocks, so six blocks are mined then (again while it keeps racing).
-pub fn wait_routable(node: &NodeProcess, rpc: &ChainRpc, address: &str) {
-    let routable =
-        || Ok((node.client().node_info()?.num_routable_graph_channels == 1).then_some(()));
-    // Each re-broadcast can race the same way, so push the chain on a few times.
-    for _ in 0..GOSSIP_REBROADCASTS {
-        if wait_for(
-            "the announced channel to be routable",
-            GOSSIP_SETTLE,
-            routable,
-        )
-        .is_ok()
-        {
-            return;
-        }
-        rpc.generate_to_address(6, address).unwrap();
-    }
-    wait_for(
-        "the announced channel to be routable after re-broadcasts",
-        WAIT,
-        routable,
-    )
-    .unwrap();
+    Line::start(binary, CAPACITY_SAT).unwrap()
 }

@@ -1,10 +1,21 @@
-//! The JSON bodies of the node administration API.
+//! The wire types of the sluice node API: its JSON bodies and its paths, shared by the
+//! server (`sluice-api`), the node, the harness and any client, with serde and utoipa
+//! only, so a client does not compile LDK to get its JSON structs.
 //!
 //! These types are deliberately plain so a client (the load tester) can reuse them:
 //! node ids, channel ids, hashes and preimages are lowercase hex strings, amounts are
 //! integers whose name carries the unit (`_sat`, `_msat`), times are Unix
 //! milliseconds (`_ms`) or seconds (`_secs`). Request bodies refuse unknown fields, so a
 //! misspelt option (`zero_confs`) is an error rather than silently ignored.
+//!
+//! # Layout
+//!
+//! - this file: the node administration bodies (node, peers, channels, invoices,
+//!   payments, wallet, health) and the error body every error answer carries;
+//! - `liquidity`: the liquidity bodies (`quote_pay`, `pay`, keysend) and their schema
+//!   names, re-exported here;
+//! - `lsps2`: the LSPS2 service's menu, orders and summary, re-exported here;
+//! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -359,5 +370,6 @@ pub struct WalletBalanceResponse {
 
 mod liquidity;
 mod lsps2;
+pub mod paths;
 pub use liquidity::*;
 pub use lsps2::*;

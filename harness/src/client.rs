@@ -1,24 +1,26 @@
-//! Clients for a node's HTTP API and the chain's JSON-RPC.
+//! Clients for a node's HTTP API and the chain's JSON-RPC, over [`ureq`]'s blocking
+//! HTTP/1.1 client.
 //!
-//! Both speak a deliberately small HTTP/1.1 over a blocking [`TcpStream`]: by default
-//! one request per connection (`Connection: close`), bodies framed by `Content-Length` or
-//! chunked. An [`ApiClient::kept_alive`] client instead keeps one connection per thread
-//! and node, as a real client would, so a load run does not spend the nodes' CPU on
-//! connection set-up. That is all a loopback cluster needs and keeps the harness free of
-//! an HTTP stack; request and response bodies are [`sluice_api::types`], so the client
-//! and the server cannot drift apart.
+//! A client made with [`ApiClient::new`] sends each request on a connection of its own
+//! (`Connection: close`), so a test that kills and restarts a node never meets a stale
+//! connection. An [`ApiClient::kept_alive`] client instead keeps its connections open in
+//! a pool shared by its clones (one per node in the load driver, used by every worker),
+//! as a real client would, so a load run does not spend the nodes' CPU on connection
+//! set-up. A pooled connection the server has closed meanwhile is noticed before it is
+//! reused. Error statuses come back as answers ([`HttpResponse`]), not errors, and
+//! request and response bodies are [`sluice_api_types`], so the client and the server
+//! cannot drift apart.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use base64::prelude::{Engine, BASE64_STANDARD};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sluice_api::paths;
-use sluice_api::types::{
+use sluice_api_types::paths;
+use sluice_api_types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
     CreateInvoiceRequest, ErrorResponse, HealthResponse, InvoiceResponse, KeysendRequest,
     ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
@@ -26,6 +28,8 @@ use sluice_api::types::{
     OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse, PaymentInfo, PeerInfo,
     PeerResponse, QuotePayRequest, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
+use ureq::http::{Method, Request};
+use ureq::Agent;
 
 use crate::Error;
 
@@ -33,6 +37,11 @@ use crate::Error;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a request may wait for its answer (above the API's own request timeout).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most idle connections a kept-alive client keeps: more than the load driver ever
+/// has requests in flight to one node, so no worker's connection is closed for room.
+pub const MAX_KEPT_CONNECTIONS: usize = 1024;
+/// The largest answer body read (a node's `/metrics` is a few KiB).
+const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// An HTTP answer as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,41 +80,25 @@ impl HttpResponse {
     }
 }
 
-/// The request's bytes: head and body in one buffer, so they leave in one write (a
-/// request sent as head then body waits for the server's delayed ACK of the head, 40 ms
-/// on Linux). `Connection: close` unless `keep_alive`; a `Content-Length` whenever there
-/// is a body or the method is `POST` or `PUT`.
-fn request_bytes(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    keep_alive: bool,
-) -> Vec<u8> {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
-    if !keep_alive {
-        head.push_str("Connection: close\r\n");
-    }
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" || method == "PUT" {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    let mut request = head.into_bytes();
-    request.extend_from_slice(body);
-    request
+/// A new agent: error statuses answered as responses, no redirects followed, the
+/// harness's timeouts, and a pool of `pooled` idle connections (none: every connection
+/// is closed after its answer).
+fn agent(pooled: usize) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_global(Some(REQUEST_TIMEOUT))
+        .max_idle_connections(pooled)
+        .max_idle_connections_per_host(pooled)
+        .build()
+        .into()
 }
 
-/// A new connection to `addr`: Nagle off, read and write timeouts set.
-fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
-    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-    Ok(stream)
+/// The agent every client without kept-alive connections shares.
+fn closing_agent() -> Agent {
+    static CLOSING: OnceLock<Agent> = OnceLock::new();
+    CLOSING.get_or_init(|| agent(0)).clone()
 }
 
 /// How a failed `method path` is reported.
@@ -117,234 +110,70 @@ fn failure(method: &str, path: &str) -> impl Fn(String) -> Error {
     }
 }
 
-/// A new connection to `addr`, a failure reported through `fail`.
-fn open(addr: SocketAddr, fail: &impl Fn(String) -> Error) -> Result<TcpStream, Error> {
-    connect(addr).map_err(|e| fail(format!("connecting to {addr}: {e}")))
-}
-
-/// Sends one HTTP/1.1 request to `addr` on a connection of its own and reads the whole
-/// answer.
-///
-/// `headers` come after `Host` and `Connection: close`; a `Content-Length` is added
-/// whenever there is a body or the method is `POST`.
-pub fn http_request(
+/// Sends `method path` to `addr` through `agent` with `headers` and reads the whole
+/// answer, whatever its status. With `close`, the request asks for `Connection: close`.
+/// A body is sent (with its `Content-Length`) when there is one or the method is `POST`
+/// or `PUT`; no header is added but ureq's own (`Host`, `User-Agent`, `Accept`).
+fn exchange(
+    agent: &Agent,
     addr: SocketAddr,
-    method: &str,
-    path: &str,
+    (method, path): (&str, &str),
     headers: &[(&str, &str)],
     body: &[u8],
+    close: bool,
 ) -> Result<HttpResponse, Error> {
     let fail = failure(method, path);
-    let mut stream = open(addr, &fail)?;
-    stream
-        .write_all(&request_bytes(addr, method, path, headers, body, false))
-        .and_then(|()| stream.flush())
-        .map_err(|e| fail(format!("sending: {e}")))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| fail(format!("reading the answer: {e}")))?;
-    parse_response(&raw).map_err(fail)
-}
-
-thread_local! {
-    /// The idle kept-alive connection of this thread to each API address.
-    static KEPT: RefCell<HashMap<SocketAddr, TcpStream>> = RefCell::new(HashMap::new());
-}
-
-/// Like [`http_request`], on this thread's kept-alive connection to `addr` (made when
-/// there is none). A kept connection the server has meanwhile closed shows as a failure
-/// before any answer byte; the request is then sent once more on a new connection.
-fn http_request_kept_alive(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<HttpResponse, Error> {
-    let fail = failure(method, path);
-    let bytes = request_bytes(addr, method, path, headers, body, true);
-    let kept = KEPT.with(|kept| kept.borrow_mut().remove(&addr));
-    let (mut stream, reused) = match kept {
-        Some(stream) => (stream, true),
-        None => (open(addr, &fail)?, false),
-    };
-    let raw = match exchange(&mut stream, &bytes) {
-        Ok(raw) => raw,
-        Err(Exchange::Unanswered(_)) if reused => {
-            stream = open(addr, &fail)?;
-            exchange(&mut stream, &bytes).map_err(|e| fail(e.to_string()))?
-        }
-        Err(e) => return Err(fail(e.to_string())),
-    };
-    let response = parse_response(&raw).map_err(fail)?;
-    let closing = response
-        .header("connection")
-        .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-    if !closing {
-        KEPT.with(|kept| kept.borrow_mut().insert(addr, stream));
+    let verb =
+        Method::from_bytes(method.as_bytes()).map_err(|e| fail(format!("a bad method: {e}")))?;
+    let with_body = !body.is_empty() || verb == Method::POST || verb == Method::PUT;
+    let mut request = Request::builder()
+        .method(verb)
+        .uri(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
-    Ok(response)
-}
-
-/// Why a request on a kept connection got no complete answer.
-#[derive(Debug)]
-enum Exchange {
-    /// Nothing of an answer arrived (the connection was closed or broke first).
-    Unanswered(String),
-    /// The answer broke off.
-    CutShort(String),
-}
-
-impl std::fmt::Display for Exchange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Exchange::Unanswered(e) => write!(f, "no answer: {e}"),
-            Exchange::CutShort(e) => write!(f, "the answer broke off: {e}"),
-        }
+    if close {
+        request = request.header("connection", "close");
     }
-}
-
-/// Writes `request` and reads one framed answer (`Content-Length` or chunked).
-fn exchange(stream: &mut TcpStream, request: &[u8]) -> Result<Vec<u8>, Exchange> {
-    stream
-        .write_all(request)
-        .and_then(|()| stream.flush())
-        .map_err(|e| Exchange::Unanswered(e.to_string()))?;
-    let mut raw = Vec::new();
-    let mut buffer = [0u8; 16 * 1024];
-    loop {
-        if let Some(length) = answer_length(&raw).map_err(Exchange::CutShort)? {
-            raw.truncate(length);
-            return Ok(raw);
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) if raw.is_empty() => return Err(Exchange::Unanswered("closed".into())),
-            Ok(0) => return Err(Exchange::CutShort("closed".into())),
-            Ok(n) => raw.extend_from_slice(&buffer[..n]),
-            Err(e) if raw.is_empty() => return Err(Exchange::Unanswered(e.to_string())),
-            Err(e) => return Err(Exchange::CutShort(e.to_string())),
-        }
-    }
-}
-
-/// The length of the complete answer at the start of `raw`, `None` while more must be
-/// read, or why it cannot be framed (no `Content-Length` and not chunked).
-fn answer_length(raw: &[u8]) -> Result<Option<usize>, String> {
-    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-    let field = |name: &str| {
-        head.split("\r\n")
-            .filter_map(|line| line.split_once(':'))
-            .find(|(n, _)| n.trim() == name)
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    let body_start = end + 4;
-    if field("transfer-encoding").is_some_and(|te| te == "chunked") {
-        return Ok(chunked_length(&raw[body_start..]).map(|n| body_start + n));
-    }
-    let length: usize = field("content-length")
-        .ok_or("an answer with neither Content-Length nor chunks cannot be kept alive")?
-        .parse()
-        .map_err(|_| "a bad Content-Length".to_owned())?;
-    Ok((raw.len() >= body_start + length).then_some(body_start + length))
-}
-
-/// The length of a complete chunked body at the start of `rest` (up to and including the
-/// final empty chunk and its blank line; trailers are not expected), or `None` while it
-/// is incomplete.
-fn chunked_length(rest: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        let line_end = at + rest[at..].windows(2).position(|w| w == b"\r\n")?;
-        let line = std::str::from_utf8(&rest[at..line_end]).ok()?;
-        let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
-        at = line_end + 2 + size + 2;
-        if rest.len() < at {
-            return None;
-        }
-        if size == 0 {
-            return Some(at);
-        }
-    }
-}
-
-/// Parses a complete HTTP/1.1 answer (the connection was closed after it).
-fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no complete header in {} bytes", raw.len()))?;
-    let head = std::str::from_utf8(&raw[..end]).map_err(|_| "the header is not UTF-8")?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .filter(|_| status_line.starts_with("HTTP/1."))
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect::<Vec<_>>();
-    let mut response = HttpResponse {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    let rest = &raw[end + 4..];
-    response.body = if response
-        .header("transfer-encoding")
-        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
-    {
-        dechunk(rest)?
-    } else if let Some(length) = response.header("content-length") {
-        let length: usize = length
-            .parse()
-            .map_err(|_| format!("bad Content-Length {length:?}"))?;
-        rest.get(..length)
-            .ok_or_else(|| format!("body cut short: {} of {length} bytes", rest.len()))?
-            .to_vec()
+    let answer = if with_body {
+        request.body(body).map(|r| agent.run(r))
     } else {
-        rest.to_vec()
+        request.body(()).map(|r| agent.run(r))
     };
-    Ok(response)
-}
-
-/// Decodes a chunked body (trailers ignored).
-fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("a chunk size line is cut short")?;
-        let line = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk size line")?;
-        let size_hex = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| format!("bad chunk size {size_hex:?}"))?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        let chunk = rest.get(..size).ok_or("a chunk is cut short")?;
-        body.extend_from_slice(chunk);
-        rest = rest.get(size + 2..).ok_or("a chunk is cut short")?;
-    }
+    let mut answer = answer
+        .map_err(|e| fail(format!("a bad request: {e}")))?
+        .map_err(|e| fail(e.to_string()))?;
+    let headers = answer
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    let body = answer
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY_BYTES)
+        .read_to_vec()
+        .map_err(|e| fail(format!("reading the answer: {e}")))?;
+    Ok(HttpResponse {
+        status: answer.status().as_u16(),
+        headers,
+        body,
+    })
 }
 
 /// A client of one node's HTTP API, with or without a bearer token.
 ///
 /// Typed methods answer the parsed body for a 2xx status and [`Error::Api`] (with the
-/// error body's code) otherwise; [`ApiClient::send`] gives the raw answer for tests of
-/// bad input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// error body's code) otherwise; [`ApiClient::send`] and [`ApiClient::send_with_headers`]
+/// give the raw answer for tests of bad input.
+#[derive(Debug, Clone)]
 pub struct ApiClient {
     addr: SocketAddr,
     token: Option<String>,
+    agent: Agent,
     keep_alive: bool,
 }
 
@@ -355,15 +184,19 @@ impl ApiClient {
         ApiClient {
             addr,
             token,
+            agent: closing_agent(),
             keep_alive: false,
         }
     }
 
-    /// The same client keeping its connection open between requests: one connection
-    /// per thread and API address (see the module docs).
-    pub fn kept_alive(mut self) -> ApiClient {
-        self.keep_alive = true;
-        self
+    /// The same client keeping its connections open between requests, in a pool of its
+    /// own that its clones share (see the module docs).
+    pub fn kept_alive(self) -> ApiClient {
+        ApiClient {
+            agent: agent(MAX_KEPT_CONNECTIONS),
+            keep_alive: true,
+            ..self
+        }
     }
 
     /// The API's address.
@@ -371,7 +204,7 @@ impl ApiClient {
         self.addr
     }
 
-    /// The same API with another token (or none).
+    /// The same API with another token (or none), on the same connections.
     pub fn with_token(&self, token: Option<&str>) -> ApiClient {
         ApiClient {
             token: token.map(str::to_owned),
@@ -411,12 +244,14 @@ impl ApiClient {
             all.push(("Content-Type", "application/json"));
         }
         all.extend_from_slice(headers);
-        let send = if self.keep_alive {
-            http_request_kept_alive
-        } else {
-            http_request
-        };
-        send(self.addr, method, path, &all, body.unwrap_or_default())
+        exchange(
+            &self.agent,
+            self.addr,
+            (method, path),
+            &all,
+            body.unwrap_or_default(),
+            !self.keep_alive,
+        )
     }
 
     /// Sends a request with an optional JSON body and parses a 2xx answer as `T`.
@@ -618,19 +453,22 @@ fn enum_name(value: &impl Serialize) -> String {
     }
 }
 
-/// A client of the chain's Bitcoin Core compatible JSON-RPC (Basic auth).
+/// A client of the chain's Bitcoin Core compatible JSON-RPC (Basic auth), one
+/// connection per call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainRpc {
     addr: SocketAddr,
+    /// The `Authorization` field: `Basic` and base64 of `user:password`.
     authorization: String,
 }
 
 impl ChainRpc {
     /// A client of the RPC server at `addr` with `user` and `password`.
     pub fn new(addr: SocketAddr, user: &str, password: &str) -> ChainRpc {
+        let credentials = BASE64_STANDARD.encode(format!("{user}:{password}"));
         ChainRpc {
             addr,
-            authorization: format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+            authorization: format!("Basic {credentials}"),
         }
     }
 
@@ -647,22 +485,24 @@ impl ChainRpc {
             detail,
         };
         let body = json!({"jsonrpc": "1.0", "id": "harness", "method": method, "params": params});
-        let response = http_request(
-            self.addr,
-            "POST",
-            "/",
-            &[
-                ("Authorization", &self.authorization),
-                ("Content-Type", "application/json"),
-            ],
-            body.to_string().as_bytes(),
-        )?;
-        let mut reply: Value = response.json().map_err(|_| {
-            fail(
-                None,
-                format!("HTTP {}: {:?}", response.status, response.text()),
-            )
-        })?;
+        let request = Request::post(format!("http://{}/", self.addr))
+            .header("authorization", &self.authorization)
+            .header("content-type", "application/json")
+            .header("connection", "close")
+            .body(body.to_string())
+            .map_err(|e| fail(None, format!("a bad request: {e}")))?;
+        let mut answer = closing_agent()
+            .run(request)
+            .map_err(|e| fail(None, format!("HTTP: {e}")))?;
+        let status = answer.status().as_u16();
+        let text = answer
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY_BYTES)
+            .read_to_string()
+            .map_err(|e| fail(None, format!("HTTP {status}: reading the answer: {e}")))?;
+        let mut reply: Value = serde_json::from_str(&text)
+            .map_err(|_| fail(None, format!("HTTP {status}: {text:?}")))?;
         match reply.get("error") {
             Some(error) if !error.is_null() => Err(fail(
                 error.get("code").and_then(Value::as_i64),
@@ -697,84 +537,19 @@ impl ChainRpc {
     }
 }
 
-/// Standard base64 with padding, for Basic auth.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn base64_matches_rfc4648() {
-        for (input, output) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), output);
-        }
-    }
-
-    #[test]
-    fn parses_length_and_chunked_bodies() {
-        let plain =
-            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\n{}").unwrap();
-        assert_eq!((plain.status, plain.body.as_slice()), (200, &b"{}"[..]));
-        assert_eq!(plain.header("x-a"), Some("b"));
-        let chunked = parse_response(
-            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!((chunked.status, chunked.text().as_str()), (404, "abcde"));
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab").is_err());
-        assert!(parse_response(b"garbage").is_err());
-    }
-
-    #[test]
-    fn kept_alive_answers_are_framed_by_length_or_chunks() {
-        let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
-        for cut in 0..plain.len() {
-            assert_eq!(answer_length(&plain[..cut]).unwrap(), None, "{cut}");
-        }
-        assert_eq!(answer_length(plain).unwrap(), Some(plain.len()));
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-        for cut in 0..chunked.len() {
-            assert_eq!(answer_length(&chunked[..cut]).unwrap(), None, "{cut}");
-        }
-        assert_eq!(answer_length(chunked).unwrap(), Some(chunked.len()));
-        assert!(answer_length(b"HTTP/1.1 200 OK\r\n\r\nbody").is_err());
-    }
-
     /// A server that answers `per_connection` requests on each connection it accepts,
-    /// then closes it; returns its address and how many connections it accepted.
+    /// then closes it; returns its address and how many connections it accepted. Each
+    /// answer's body says which connection carried it, and echoes the request's head
+    /// (also as a JSON-RPC `result`).
     fn server(
         per_connection: usize,
     ) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-        use std::io::{BufRead, BufReader};
+        use std::io::{BufRead, BufReader, Read, Write};
         use std::sync::atomic::{AtomicUsize, Ordering};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -787,18 +562,34 @@ mod tests {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut writer = stream;
                 for _ in 0..per_connection {
-                    // The request: lines up to the blank one (the tests send no body).
-                    let mut line = String::new();
+                    // The request: lines up to the blank one, then its body.
+                    let (mut head, mut line, mut length) = (Vec::new(), String::new(), 0);
                     loop {
                         line.clear();
                         if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
                             break;
                         }
+                        let lower = line.trim().to_ascii_lowercase();
+                        if let Some(n) = lower.strip_prefix("content-length:") {
+                            length = n.trim().parse().unwrap();
+                        }
+                        head.push(lower);
                     }
-                    let body = format!("{{\"connection\":{n}}}");
+                    if head.is_empty() {
+                        break;
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let answer = json!({
+                        "connection": n,
+                        "head": head,
+                        "body": String::from_utf8_lossy(&body),
+                        "result": head,
+                    })
+                    .to_string();
                     let answer = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
+                        "HTTP/1.1 418 Teapot\r\nContent-Length: {}\r\nX-A: b\r\n\r\n{answer}",
+                        answer.len()
                     );
                     if writer.write_all(answer.as_bytes()).is_err() {
                         break;
@@ -809,25 +600,118 @@ mod tests {
         (addr, accepted)
     }
 
+    /// The connection the test server answered a request of `client` on.
+    fn connection(client: &ApiClient) -> u64 {
+        let answer: Value = client.send("GET", "/x", None).unwrap().json().unwrap();
+        answer["connection"].as_u64().unwrap()
+    }
+
     #[test]
-    fn a_kept_alive_client_reuses_its_connection_and_replaces_a_closed_one() {
+    fn a_kept_alive_client_reuses_its_connections_and_replaces_a_closed_one() {
         let (addr, accepted) = server(2);
         let client = ApiClient::new(addr, None).kept_alive();
-        let connection = |client: &ApiClient| {
-            let answer: Value = client.call("GET", "/x", None::<&()>).unwrap();
-            answer["connection"].as_u64().unwrap()
-        };
         // Two answers on the first connection; the server then closes it, and the third
-        // request goes out again on a new one.
+        // request goes out on a new one.
         assert_eq!(connection(&client), 1);
         assert_eq!(connection(&client), 1);
+        // Time for the server's close to arrive before the pool checks the connection.
+        std::thread::sleep(Duration::from_millis(100));
         assert_eq!(connection(&client), 2);
         assert_eq!(connection(&client), 2);
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
-        // Another thread has its own connection.
-        let other = std::thread::spawn(move || connection(&client))
-            .join()
+        // A clone shares the pool.
+        let clone = client.with_token(Some("t"));
+        assert_eq!(connection(&clone), 3);
+        assert_eq!(connection(&client), 3);
+    }
+
+    #[test]
+    fn a_plain_client_opens_a_connection_per_request() {
+        let (addr, accepted) = server(2);
+        let client = ApiClient::new(addr, None);
+        assert_eq!(connection(&client), 1);
+        assert_eq!(connection(&client), 2);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn error_statuses_headers_and_odd_requests_come_back_as_sent() {
+        let (addr, _) = server(1);
+        let client = ApiClient::new(addr, Some("secret".into()));
+        let answer = client
+            .send_with_headers(
+                "POST",
+                "/y?z=1",
+                &[("Content-Type", "text/plain"), ("X-Odd", "1")],
+                Some(b"{not json"),
+            )
             .unwrap();
-        assert_eq!(other, 3);
+        assert_eq!(answer.status, 418);
+        assert_eq!(answer.header("x-a"), Some("b"));
+        let echo: Value = answer.json().unwrap();
+        let head: Vec<String> = serde_json::from_value(echo["head"].clone()).unwrap();
+        assert_eq!(head[0], "post /y?z=1 http/1.1");
+        for field in [
+            "authorization: bearer secret",
+            "content-type: text/plain",
+            "x-odd: 1",
+            "connection: close",
+        ] {
+            assert!(head.iter().any(|h| h == field), "{field}: {head:?}");
+        }
+        assert!(
+            !head.iter().any(|h| h.contains("application/json")),
+            "{head:?}"
+        );
+        assert_eq!(echo["body"], "{not json");
+        // A typed call reports the status as an API error.
+        let (addr, _) = server(1);
+        let typed: Result<Value, Error> =
+            ApiClient::new(addr, None).call("POST", "/z", Some(&json!({})));
+        assert!(
+            matches!(typed, Err(Error::Api { status: 418, .. })),
+            "{typed:?}"
+        );
+    }
+
+    #[test]
+    fn a_post_without_a_body_still_says_its_length_and_a_get_does_not() {
+        let (addr, _) = server(2);
+        let client = ApiClient::new(addr, None).kept_alive();
+        let head = |method| {
+            let echo: Value = client.send(method, "/", None).unwrap().json().unwrap();
+            serde_json::from_value::<Vec<String>>(echo["head"].clone()).unwrap()
+        };
+        assert!(head("POST").contains(&"content-length: 0".to_owned()));
+        assert!(!head("GET").iter().any(|h| h.starts_with("content-length")));
+    }
+
+    #[test]
+    fn the_chain_rpc_sends_basic_auth_and_its_call_as_json() {
+        let (addr, _) = server(1);
+        let head = ChainRpc::new(addr, "user", "pass")
+            .call("getblockcount", json!([]))
+            .unwrap();
+        let head: Vec<String> = serde_json::from_value(head).unwrap();
+        assert_eq!(head[0], "post / http/1.1");
+        // `Basic` and base64 of `user:pass`.
+        for field in [
+            "authorization: basic dxnlcjpwyxnz",
+            "content-type: application/json",
+        ] {
+            assert!(head.iter().any(|h| h == field), "{field}: {head:?}");
+        }
+    }
+
+    #[test]
+    fn nothing_listening_is_an_http_error_naming_the_request() {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        match ApiClient::new(addr, None).health() {
+            Err(Error::Http { request, .. }) => assert_eq!(request, "GET /healthz"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -6,34 +6,21 @@
 //! it opens, plus one for its anchor fee-bump reserve), opens each channel from its
 //! payer side, confirms them, waits until every channel is usable on both sides and
 //! every payer's graph routes over all of them, and returns. Dropping the cluster kills
-//! every process (a panic included): no orphans.
+//! every process (a panic included): no orphans. The steps are [`crate::setup`]'s.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use sluice_api::types::OpenChannelRequest;
 
 use crate::manifest::Manifest;
+use crate::setup::{
+    launch_nodes, open_channel, wait_usable, ANNOUNCEMENT_DEPTH, COINBASE_MATURITY,
+    GOSSIP_REBROADCASTS, GOSSIP_SETTLE, SETUP_TIMEOUT as STEP_TIMEOUT,
+};
 use crate::{wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess, SluiceBinary};
-
-/// How long a step of the set-up (a coinbase maturing, a channel becoming usable) may
-/// take.
-const STEP_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long gossip gets to reach a payer before the chain is pushed on: LDK drops a
-/// `channel_update` that arrives before its channel's announcement, and re-broadcasts a
-/// young channel's gossip every six blocks.
-const GOSSIP_SETTLE: Duration = Duration::from_secs(3);
-/// How many times six blocks are mined to get gossip re-broadcast before giving up.
-const GOSSIP_REBROADCASTS: u32 = 5;
-/// Blocks that confirm a channel and let it be announced.
-const ANNOUNCEMENT_DEPTH: u32 = 6;
-/// Blocks until a coinbase output can be spent.
-const COINBASE_MATURITY: u32 = 100;
 
 /// How the nodes are connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,21 +185,9 @@ impl Cluster {
     ) -> Result<Cluster, Error> {
         let plan = spec.plan()?;
         let chain = ChainProcess::launch(binary)?;
-        let nodes = std::thread::scope(|s| {
-            let launching: Vec<_> = (0..spec.nodes)
-                .map(|i| {
-                    let options = options(&chain);
-                    s.spawn(move || NodeProcess::launch(binary, &format!("node-{i}"), options))
-                })
-                .collect();
-            launching
-                .into_iter()
-                .map(|l| {
-                    l.join()
-                        .unwrap_or_else(|_| Err(Error::Usage("a node launch panicked".into())))
-                })
-                .collect::<Result<Vec<_>, Error>>()
-        })?;
+        let names: Vec<String> = (0..spec.nodes).map(|i| format!("node-{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let nodes = launch_nodes(binary, &names, |_| options(&chain))?;
         let mining_address = nodes[0].client().new_address()?.address;
         let cluster = Cluster {
             chain,
@@ -273,61 +248,12 @@ impl Cluster {
         let rpc = self.rpc();
         for &(opener, peer) in &self.plan.channels {
             let (opener, peer) = (&self.nodes[opener], &self.nodes[peer]);
-            let opened = opener.client().open_channel(&OpenChannelRequest {
-                node_id: peer.node_id().to_owned(),
-                address: Some(peer.peer_addr().to_string()),
-                capacity_sat: self.spec.capacity_sat,
-                push_msat: 0,
-                announce: true,
-                zero_conf: false,
-            })?;
-            wait_for(
-                &format!(
-                    "the funding of {}→{} in the mempool",
-                    opener.name(),
-                    peer.name()
-                ),
-                STEP_TIMEOUT,
-                || {
-                    let txid = opener
-                        .client()
-                        .list_channels()?
-                        .into_iter()
-                        .find(|c| {
-                            c.channel_id == opened.channel_id
-                                || (c.is_outbound && c.counterparty_node_id == peer.node_id())
-                        })
-                        .and_then(|c| c.funding_txo)
-                        .and_then(|t| t.split(':').next().map(str::to_owned));
-                    let Some(txid) = txid else { return Ok(None) };
-                    let mempool = rpc.call("getrawmempool", json!([]))?;
-                    Ok(mempool
-                        .as_array()
-                        .is_some_and(|ids| ids.iter().any(|t| t.as_str() == Some(txid.as_str())))
-                        .then_some(()))
-                },
-            )?;
+            open_channel(opener, peer, &rpc, self.spec.capacity_sat, true, false)?;
         }
         self.mine(ANNOUNCEMENT_DEPTH)?;
         for &(a, b) in &self.plan.channels {
             for (node, peer) in [(a, b), (b, a)] {
-                let (node, peer) = (&self.nodes[node], &self.nodes[peer]);
-                wait_for(
-                    &format!(
-                        "{}'s channel with {} to be usable",
-                        node.name(),
-                        peer.name()
-                    ),
-                    STEP_TIMEOUT,
-                    || {
-                        Ok(node
-                            .client()
-                            .list_channels()?
-                            .into_iter()
-                            .any(|c| c.counterparty_node_id == peer.node_id() && c.is_usable)
-                            .then_some(()))
-                    },
-                )?;
+                wait_usable(&self.nodes[node], &self.nodes[peer])?;
             }
         }
         Ok(())

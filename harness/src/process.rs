@@ -34,9 +34,10 @@
 //!   the harness runs `cargo build -p sluice-node --bin sluice` once per test process,
 //!   with the same profile and target directory, and uses the result. "Current" is
 //!   judged like cargo does, by modification times: the binary must be newer than the
-//!   workspace `Cargo.toml` and `Cargo.lock` and the sources of `node`, `api`, `actors`
-//!   and `storage` (the `.rs` files under their `src/`, their `Cargo.toml` and
-//!   `build.rs`). A file outside that list (an `include_str!` asset) is not watched.
+//!   workspace `Cargo.toml` and `Cargo.lock` and the sources of `node`, `api`,
+//!   `api-types`, `actors` and `storage` (the `.rs` files under their `src/`, their
+//!   `Cargo.toml` and `build.rs`). A file outside that list (an `include_str!` asset)
+//!   is not watched.
 //!
 //! The harness does not simply always run `cargo build -p sluice-node --bin sluice`:
 //! building one package resolves features differently from building the whole workspace
@@ -50,7 +51,6 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::Read;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -58,6 +58,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
+use bitcoin_hashes::hex::DisplayHex;
+use bitcoin_hashes::{sha256, Hash};
 use tempfile::TempDir;
 
 use crate::client::{ApiClient, ChainRpc};
@@ -75,7 +77,7 @@ const CHAIN_READY: &str = "sluice regtest-chain: RPC ready at http://";
 /// The prefix of `sluice run`'s ready line: `sluice: API at http://ADDR, peers at ADDR`.
 const NODE_READY: &str = "sluice: API at http://";
 /// The crates the binary is built from, for the staleness check.
-const BINARY_CRATES: &[&str] = &["node", "api", "actors", "storage"];
+const BINARY_CRATES: &[&str] = &["node", "api", "api-types", "actors", "storage"];
 /// How many lines of stderr an error or a panic shows.
 const STDERR_TAIL_LINES: usize = 40;
 /// How often a starting or stopping process is checked on (its ready line, its exit).
@@ -225,7 +227,7 @@ fn build(root: &Path, profile_dir: &Path) -> Result<(), Error> {
         command.arg("--target-dir").arg(target_dir);
     }
     eprintln!(
-        "sluice-loadtest: building the sluice binary ({profile} profile): it is missing or \
+        "sluice-harness: building the sluice binary ({profile} profile): it is missing or \
          older than its sources"
     );
     let status = command.status().map_err(Error::io(
@@ -239,13 +241,19 @@ fn build(root: &Path, profile_dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Random lowercase hex of `bytes` bytes from the kernel.
+/// What `--api-token-sha256` takes for `token`: its SHA-256, lowercase hex.
+fn token_digest(token: &str) -> String {
+    sha256::Hash::hash(token.as_bytes())
+        .to_byte_array()
+        .to_lower_hex_string()
+}
+
+/// Random lowercase hex of `bytes` bytes from the operating system.
 fn random_hex(bytes: usize) -> Result<String, Error> {
     let mut buf = vec![0u8; bytes];
-    File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(Error::io("reading /dev/urandom"))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Unexpected(format!("no randomness from the system: {e}")))?;
+    Ok(buf.to_lower_hex_string())
 }
 
 /// The last `lines` lines of the file at `path` (empty if it cannot be read).
@@ -679,7 +687,7 @@ impl NodeProcess {
         for (token, scopes) in std::iter::once(&admin).chain(&self.options.tokens) {
             command
                 .arg("--api-token-sha256")
-                .arg(format!("{}:{scopes}", sluice_api::hash_token(token)));
+                .arg(format!("{}:{scopes}", token_digest(token)));
         }
         command.args(&self.options.extra_args);
 
