@@ -75,6 +75,7 @@ impl Layers {
     /// `key` in every layer that sets it, lowest first, each checked with `check`, so that
     /// a bad value is reported even where a higher layer overrides it.
     pub fn all<T>(&self, key: Key, check: impl Check<T>) -> Result<Vec<Sourced<T>>, ConfigError> {
+        debug_assert!(Key::all().any(|k| k == key), "{key} is not a RunArgs field");
         let set = self.0.iter().filter_map(|(origin, table)| {
             let value = table.get(key.field())?;
             let setting = Setting::new(key, origin);

@@ -125,9 +125,10 @@
 //! pass a lookup), reads a variable only when the flag is absent (so an overridden bad value
 //! would go unreported), and its errors name the flag even for a variable. Not figment: it
 //! merges before anything is checked (the same two problems), its environment provider
-//! reads the process too and guesses types from the text, and its errors would have to be
-//! mapped back to the setting and layer that [`ConfigError`] names; the provenance it keeps
-//! is what `layers.rs` keeps here in a few lines.
+//! reads the process too and guesses types from the text (`SLUICE_ALIAS=8080` would be a
+//! number, not the alias), and its errors would have to be mapped back to the setting and
+//! layer that [`ConfigError`] names; the provenance it keeps is what `layers.rs` keeps here
+//! in a few lines.
 
 mod error;
 mod layers;
