@@ -5,8 +5,6 @@
 pub mod backend;
 pub mod build;
 pub mod config;
-pub mod lsps2_config;
-pub mod lsps5_config;
 pub mod peer_socket;
 pub mod run;
 pub mod seed;

@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::Deserialize;
 use sluice_actors::lsps5::{Lsps5Config, WebhookSender};
 
-use crate::config::ConfigError;
+use super::ConfigError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -37,7 +37,7 @@ use bitcoin::secp256k1::PublicKey;
 use serde::Deserialize;
 use sluice_actors::lsps2::{FeeOption, Lsps2Config, TokenMenu};
 
-use crate::config::ConfigError;
+use super::ConfigError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
