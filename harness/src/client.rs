@@ -35,13 +35,18 @@ use crate::Error;
 
 /// How long a connection to 127.0.0.1 may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a request may wait for its answer (above the API's own request timeout).
+/// How long each phase of a request (sending it, waiting for the answer's head, reading its
+/// body) may take; above the API's own request timeout.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most idle connections a kept-alive client keeps: more than the load driver ever
 /// has requests in flight to one node, so no worker's connection is closed for room.
 pub const MAX_KEPT_CONNECTIONS: usize = 1024;
 /// The largest answer body read (a node's `/metrics` is a few KiB).
 const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+/// Each connection's read and write buffer, and the largest answer head. ureq's default
+/// (128 KiB each) is sized for downloads; the API's requests and answer heads are a few
+/// KiB, and 64 kept-alive connections at the default held 35 MiB in the load driver.
+const BUFFER_BYTES: usize = 16 * 1024;
 
 /// An HTTP answer as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,9 +93,18 @@ fn agent(pooled: usize) -> Agent {
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_global(Some(REQUEST_TIMEOUT))
+        // Per phase, not `timeout_global`: with a global timeout set, ureq resolves every
+        // request's address (even 127.0.0.1, even on a pooled connection) on a new thread,
+        // which tripled the load driver's CPU under `--scenario bench-line`.
+        .timeout_send_request(Some(REQUEST_TIMEOUT))
+        .timeout_send_body(Some(REQUEST_TIMEOUT))
+        .timeout_recv_response(Some(REQUEST_TIMEOUT))
+        .timeout_recv_body(Some(REQUEST_TIMEOUT))
         .max_idle_connections(pooled)
         .max_idle_connections_per_host(pooled)
+        .input_buffer_size(BUFFER_BYTES)
+        .output_buffer_size(BUFFER_BYTES)
+        .max_response_header_size(BUFFER_BYTES)
         .build()
         .into()
 }
