@@ -287,7 +287,7 @@ pub struct PayInvoiceRequest {
     /// The amount to pay, for an invoice without one (must be absent otherwise).
     #[serde(default)]
     pub amount_msat: Option<u64>,
-    /// The most to pay in routing fees; LDK's default limit when absent.
+    /// The most to pay in routing fees; when absent, 1 % of the amount plus 50 sat.
     #[serde(default)]
     pub max_fee_msat: Option<u64>,
 }

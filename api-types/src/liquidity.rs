@@ -149,7 +149,7 @@ pub struct KeysendRequest {
     pub node_id: String,
     /// What the payee gets, msat (> 0).
     pub amount_msat: u64,
-    /// The most to pay in routing fees; LDK's default limit when absent.
+    /// The most to pay in routing fees; when absent, 1 % of the amount plus 50 sat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fee_msat: Option<u64>,
 }

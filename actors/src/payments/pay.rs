@@ -28,6 +28,25 @@ pub const PAY_SCOPE: &str = "pay";
 /// a margin).
 const KEYSEND_FINAL_CLTV_DELTA: u32 = 40;
 
+/// The routing-fee ceiling of a payment whose request names none: 1 % of the amount plus
+/// 50 sat, LDK's own default for invoice payments. Keysend takes it too: LDK reads an
+/// absent ceiling on a spontaneous payment as no ceiling at all, so a hostile last hop
+/// could charge any fee.
+pub fn default_max_fee_msat(amount_msat: u64) -> u64 {
+    amount_msat / 100 + 50_000
+}
+
+/// The route parameters of a keysend of `amount_msat` to `payee`, always with a fee
+/// ceiling: `max_fee_msat` or [`default_max_fee_msat`].
+fn keysend_route(payee: PublicKey, amount_msat: u64, max_fee_msat: u64) -> RouteParameters {
+    let mut params = RouteParameters::from_payment_params_and_value(
+        PaymentParameters::for_keysend(payee, KEYSEND_FINAL_CLTV_DELTA, false),
+        amount_msat,
+    );
+    params.max_total_routing_fee_msat = Some(max_fee_msat);
+    params
+}
+
 /// A request to pay a quote (`POST /v1/liquidity/pay`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayRequest {
@@ -46,7 +65,7 @@ pub struct InvoicePayment {
     pub invoice: String,
     /// The amount, for an invoice without one.
     pub amount_msat: Option<u64>,
-    /// The fee ceiling; LDK's default when absent.
+    /// The fee ceiling; [`default_max_fee_msat`] when absent.
     pub max_fee_msat: Option<u64>,
 }
 
@@ -57,7 +76,7 @@ pub struct KeysendPayment {
     pub node_id: PublicKey,
     /// What the payee gets.
     pub amount_msat: u64,
-    /// The fee ceiling; LDK's default when absent.
+    /// The fee ceiling; [`default_max_fee_msat`] when absent.
     pub max_fee_msat: Option<u64>,
 }
 
@@ -253,6 +272,9 @@ pub async fn pay_invoice(
 ) -> Result<PaymentRecord, NodeError> {
     let checked = check_invoice(&request.invoice, components.network, request.amount_msat)?;
     let payment_hash = checked.invoice.payment_hash().to_byte_array();
+    let max_fee_msat = request
+        .max_fee_msat
+        .unwrap_or_else(|| default_max_fee_msat(checked.amount_msat));
     let started = start(
         &components.store,
         &payment_hash,
@@ -262,7 +284,7 @@ pub async fn pay_invoice(
                 &payment_hash,
                 Some(request.invoice.trim().to_owned()),
                 checked.amount_msat,
-                request.max_fee_msat.unwrap_or(0),
+                max_fee_msat,
             )
         },
         |_, _| Ok(()),
@@ -288,7 +310,7 @@ pub async fn pay_invoice(
         components,
         record,
         &checked,
-        request.max_fee_msat,
+        Some(max_fee_msat),
         Urgency::Normal,
     )
     .await
@@ -307,18 +329,13 @@ pub async fn keysend(
     }
     let preimage = components.keys.get_secure_random_bytes();
     let payment_hash = sha256::Hash::hash(&preimage).to_byte_array();
+    let max_fee_msat = request
+        .max_fee_msat
+        .unwrap_or_else(|| default_max_fee_msat(request.amount_msat));
     let started = start(
         &components.store,
         &payment_hash,
-        |id| {
-            pending(
-                id,
-                &payment_hash,
-                None,
-                request.amount_msat,
-                request.max_fee_msat.unwrap_or(0),
-            )
-        },
+        |id| pending(id, &payment_hash, None, request.amount_msat, max_fee_msat),
         |_, _| Ok(()),
     )
     .await?;
@@ -326,11 +343,7 @@ pub async fn keysend(
         return Err(NodeError::InvalidRequest("a conflicting record".into()));
     };
     let record = *record;
-    let mut params = RouteParameters::from_payment_params_and_value(
-        PaymentParameters::for_keysend(request.node_id, KEYSEND_FINAL_CLTV_DELTA, false),
-        request.amount_msat,
-    );
-    params.max_total_routing_fee_msat = request.max_fee_msat;
+    let params = keysend_route(request.node_id, request.amount_msat, max_fee_msat);
     let payment_id = payment_id_bytes(&record)?;
     components.send_window.enter(&record.payment_id).await;
     let sent = components.channel_manager.send_spontaneous_payment(
@@ -343,5 +356,45 @@ pub async fn keysend(
     match sent {
         Ok(_) => Ok(record),
         Err(e) => refused(components, record, send_failure_code(&e)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+
+    use super::*;
+
+    fn payee() -> PublicKey {
+        let key = SecretKey::from_slice(&[3u8; 32]).expect("a valid key");
+        PublicKey::from_secret_key(&Secp256k1::new(), &key)
+    }
+
+    /// Before the fix a keysend without `max_fee_msat` went to LDK with no ceiling.
+    #[test]
+    fn a_keysend_always_carries_a_fee_ceiling() {
+        let amount_msat = 2_000_000;
+        let ceiling = default_max_fee_msat(amount_msat);
+        assert_eq!(ceiling, 20_000 + 50_000);
+        let params = keysend_route(payee(), amount_msat, ceiling);
+        assert_eq!(params.max_total_routing_fee_msat, Some(ceiling));
+        assert_eq!(params.final_value_msat, amount_msat);
+        let params = keysend_route(payee(), amount_msat, 7);
+        assert_eq!(params.max_total_routing_fee_msat, Some(7));
+    }
+
+    /// The default is LDK's own for invoice payments, so both kinds share one ceiling.
+    #[test]
+    fn the_default_ceiling_is_ldks_invoice_default() {
+        for amount_msat in [0, 1, 999_999, 2_000_000, 21_000_000_000_000_000] {
+            let ldk = RouteParameters::from_payment_params_and_value(
+                PaymentParameters::from_node_id(payee(), 40),
+                amount_msat,
+            );
+            assert_eq!(
+                ldk.max_total_routing_fee_msat,
+                Some(default_max_fee_msat(amount_msat))
+            );
+        }
     }
 }
