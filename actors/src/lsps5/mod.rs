@@ -4,6 +4,7 @@
 //! is offline (see [`crate::lsps2`]).
 //!
 //! - [`config`]: limits and how notifications are delivered;
+//! - [`public_ip`]: the addresses a webhook may reach (no special-purpose ranges);
 //! - [`webhooks`]: the [`WebhookSender`], which POSTs them with timeouts and retries.
 //!
 //! What survives a restart: the registered webhooks (lightning-liquidity persists them).
@@ -11,6 +12,7 @@
 //! next payment notifies it anew.
 
 pub mod config;
+pub mod public_ip;
 pub mod webhooks;
 
 pub use config::Lsps5Config;
