@@ -563,12 +563,26 @@ mod tests {
     fn server(
         per_connection: usize,
     ) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let (addr, accepted, _) = server_counting_closes(per_connection);
+        (addr, accepted)
+    }
+
+    /// [`server`], also counting the connections it has closed.
+    fn server_counting_closes(
+        per_connection: usize,
+    ) -> (
+        SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
         use std::io::{BufRead, BufReader, Read, Write};
         use std::sync::atomic::{AtomicUsize, Ordering};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let closed = std::sync::Arc::new(AtomicUsize::new(0));
         let counter = std::sync::Arc::clone(&accepted);
+        let closes = std::sync::Arc::clone(&closed);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let stream = stream.unwrap();
@@ -609,9 +623,11 @@ mod tests {
                         break;
                     }
                 }
+                drop((reader, writer));
+                closes.fetch_add(1, Ordering::SeqCst);
             }
         });
-        (addr, accepted)
+        (addr, accepted, closed)
     }
 
     /// The connection the test server answered a request of `client` on.
@@ -622,14 +638,21 @@ mod tests {
 
     #[test]
     fn a_kept_alive_client_reuses_its_connections_and_replaces_a_closed_one() {
-        let (addr, accepted) = server(2);
+        let (addr, accepted, closed) = server_counting_closes(2);
         let client = ApiClient::new(addr, None).kept_alive();
         // Two answers on the first connection; the server then closes it, and the third
         // request goes out on a new one.
         assert_eq!(connection(&client), 1);
         assert_eq!(connection(&client), 1);
-        // Time for the server's close to arrive before the pool checks the connection.
-        std::thread::sleep(Duration::from_millis(100));
+        // The server's close has reached this end (loopback) before the pool checks it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while closed.load(std::sync::atomic::Ordering::SeqCst) < 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never closed"
+            );
+            std::thread::yield_now();
+        }
         assert_eq!(connection(&client), 2);
         assert_eq!(connection(&client), 2);
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
