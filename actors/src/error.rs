@@ -73,6 +73,10 @@ pub enum NodeError {
     /// An idempotency key was reused for a different request.
     #[error("idempotency key reused with a different request: {0}")]
     IdempotencyConflict(String),
+    /// A request with this idempotency key has not finished (it is running, or a crash
+    /// cut it short); its effect, if any, is not known yet.
+    #[error("a request with this idempotency key has not finished: {0}")]
+    RequestInProgress(String),
     /// Sealing a receipt failed.
     #[error("receipt: {0}")]
     Receipt(String),

@@ -7,12 +7,11 @@ use bitcoin::FeeRate;
 use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use lightning::events::{Event, ReplayEvent};
 use lightning::sign::EntropySource;
-use sluice_storage::{PaymentDirection, PaymentRecord, PaymentStatus, WriteBatch};
 
 use crate::channel_policy::Acceptance;
-use crate::clock::unix_ms;
 use crate::lsps2;
 use crate::payments::codes::failure_code;
+use crate::payments::received::{record_received, Claimed};
 use crate::payments::settle::{settle, Outcome};
 use crate::Components;
 
@@ -128,28 +127,18 @@ impl EventDispatcher {
                 payment_hash,
                 amount_msat,
                 purpose,
+                payment_id,
                 ..
             } => {
-                let hash = payment_hash.0.to_lower_hex_string();
-                let record = PaymentRecord {
-                    payment_id: hash.clone(),
-                    direction: PaymentDirection::Inbound,
-                    payment_hash: hash,
-                    quote_id: None,
-                    invoice: None,
+                let claimed = Claimed {
+                    payment_hash: payment_hash.0,
+                    ldk_id: payment_id.map(|id| id.0),
                     amount_msat,
-                    max_fee_msat: 0,
-                    fee_paid_msat: None,
-                    status: PaymentStatus::Succeeded,
-                    preimage: purpose.preimage().map(|p| p.0.to_lower_hex_string()),
-                    failure_code: None,
-                    run_id: None,
-                    trajectory_hash: None,
-                    receipt_id: None,
-                    created_at_ms: unix_ms(),
-                    updated_at_ms: unix_ms(),
+                    preimage: purpose.preimage().map(|p| p.0),
                 };
-                self.save(&record).await?;
+                record_received(&c.store, claimed)
+                    .await
+                    .map_err(|e| replay("an incoming payment", e))?;
                 metrics::counter!("sluice_payments_received_total").increment(1);
             }
             Event::PaymentSent {
@@ -353,15 +342,6 @@ impl EventDispatcher {
             other => tracing::debug!(event = ?other, "LDK event"),
         }
         Ok(())
-    }
-
-    async fn save(&self, record: &PaymentRecord) -> Result<(), ReplayEvent> {
-        let mut batch = WriteBatch::new();
-        batch.put(record).map_err(|_| ReplayEvent())?;
-        self.components.store.commit(batch).await.map_err(|e| {
-            tracing::error!(error = %e, "recording a payment failed; LDK will replay the event");
-            ReplayEvent()
-        })
     }
 
     /// Settles an outgoing payment; a failure to store the outcome (or its receipt) makes

@@ -17,6 +17,7 @@ pub mod events;
 pub mod forwarder;
 pub mod handles;
 pub mod health;
+pub mod idempotency;
 pub mod liquidity_messages;
 pub mod logger;
 pub mod lsps2;

@@ -10,8 +10,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bitcoin::hashes::{sha256, Hash};
@@ -226,11 +227,14 @@ impl Authenticator {
     /// Every configured digest is compared in full, so the time taken does not depend
     /// on which digest (if any) matched or where they first differ.
     pub fn authenticate(&self, token: &str) -> Option<Scopes> {
-        let presented = sha256::Hash::hash(token.as_bytes()).to_byte_array();
+        self.authenticate_digest(&sha256::Hash::hash(token.as_bytes()).to_byte_array())
+    }
+
+    fn authenticate_digest(&self, presented: &[u8; 32]) -> Option<Scopes> {
         let mut found = false;
         let mut scopes = 0u8;
         for (digest, granted) in &self.tokens {
-            let equal = constant_time_eq(&presented, digest);
+            let equal = constant_time_eq(presented, digest);
             // Branch-free accumulation: a match contributes its scopes, a miss nothing.
             let mask = 0u8.wrapping_sub(u8::from(equal));
             scopes |= granted.0 & mask;
@@ -239,17 +243,44 @@ impl Authenticator {
         found.then_some(Scopes(scopes))
     }
 
-    /// Authenticates a request's `Authorization` header and checks `access`.
-    pub fn check(&self, header: Option<&[u8]>, access: Access) -> Result<Scopes, ApiError> {
+    /// Authenticates a request's `Authorization` header and checks `access`: the
+    /// token's scopes and who it is.
+    pub fn check(
+        &self,
+        header: Option<&[u8]>,
+        access: Access,
+    ) -> Result<(Scopes, Caller), ApiError> {
         let token = header
             .and_then(bearer_token)
             .ok_or(ApiError::Unauthenticated)?;
-        let scopes = self.authenticate(token).ok_or(ApiError::Unauthenticated)?;
+        let digest = sha256::Hash::hash(token.as_bytes()).to_byte_array();
+        let scopes = self
+            .authenticate_digest(&digest)
+            .ok_or(ApiError::Unauthenticated)?;
         if access.allows(scopes) {
-            Ok(scopes)
+            Ok((scopes, Caller(digest.to_lower_hex_string())))
         } else {
             Err(ApiError::Forbidden(access.describe()))
         }
+    }
+}
+
+/// Who sent a request: the SHA-256 of its bearer token, hex, as configured in
+/// [`TokenConfig::sha256_hex`]. Records and idempotency keys name callers by it, never by
+/// the token itself. Added to a request's extensions by [`require`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Caller(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Only a route behind [`require`] has a caller; any other fails closed.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Unauthenticated)
     }
 }
 
@@ -286,15 +317,16 @@ impl Guard {
 }
 
 /// Middleware: answers 401/403 unless the request's token grants the guard's access.
-/// On success the token's [`Scopes`] are added to the request's extensions.
+/// On success the token's [`Scopes`] and [`Caller`] are added to the request's extensions.
 pub async fn require(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     let header = request
         .headers()
         .get(AUTHORIZATION)
         .map(|value| value.as_bytes());
     match guard.authenticator.check(header, guard.access) {
-        Ok(scopes) => {
+        Ok((scopes, caller)) => {
             request.extensions_mut().insert(scopes);
+            request.extensions_mut().insert(caller);
             next.run(request).await
         }
         Err(err) => err.into_response(),

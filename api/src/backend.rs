@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
+use sluice_actors::payments::pay::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::NodeError;
 
@@ -145,7 +146,7 @@ pub trait NodeBackend: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChannelId(pub [u8; 32]);
 
-/// A 32-byte payment id (for inbound payments, the payment hash).
+/// A 32-byte payment id (LDK's: outgoing attempts' ids, incoming payments' ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PaymentId(pub [u8; 32]);
 
@@ -240,9 +241,9 @@ pub struct OpenChannel {
     pub announce: bool,
     /// Allow use before the funding transaction confirms.
     pub zero_conf: bool,
-    /// The client's `Idempotency-Key`, if it sent one: open at most one channel per key
-    /// and answer a repeat with the first open's channel id.
-    pub idempotency_key: Option<String>,
+    /// The client's `Idempotency-Key` and who sent it, if it sent one: open at most one
+    /// channel per key and answer a repeat with the first open's channel id.
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 /// Close a channel.
@@ -276,6 +277,8 @@ pub struct PayInvoice {
     pub amount_msat: Option<u64>,
     /// The fee ceiling.
     pub max_fee_msat: Option<u64>,
+    /// The client's `Idempotency-Key` and who sent it, if it sent one.
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 /// Which payments to list.

@@ -81,6 +81,9 @@ pub enum ApiError {
     /// The idempotency key was used for a different request. 409 `idempotency_conflict`.
     #[error("{0}")]
     IdempotencyConflict(String),
+    /// A request with the same idempotency key has not finished. 409 `request_in_progress`.
+    #[error("{0}")]
+    RequestInProgress(String),
     /// The on-chain wallet failed. 500 `wallet_error`.
     #[error("{0}")]
     Wallet(String),
@@ -125,6 +128,7 @@ impl ApiError {
         ("payment_in_progress", 409),
         ("quote_expired", 410),
         ("idempotency_conflict", 409),
+        ("request_in_progress", 409),
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
@@ -157,6 +161,7 @@ impl ApiError {
             ApiError::PaymentInProgress(_) => "payment_in_progress",
             ApiError::QuoteExpired(_) => "quote_expired",
             ApiError::IdempotencyConflict(_) => "idempotency_conflict",
+            ApiError::RequestInProgress(_) => "request_in_progress",
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
@@ -177,7 +182,8 @@ impl ApiError {
             ApiError::PeerNotConnected(_)
             | ApiError::AlreadyPaid(_)
             | ApiError::PaymentInProgress(_)
-            | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
+            | ApiError::IdempotencyConflict(_)
+            | ApiError::RequestInProgress(_) => StatusCode::CONFLICT,
             ApiError::QuoteExpired(_) => StatusCode::GONE,
             ApiError::PeerUnreachable(_) => StatusCode::BAD_GATEWAY,
             ApiError::InsufficientFunds(_)
@@ -229,6 +235,7 @@ impl From<NodeError> for ApiError {
             NodeError::PaymentInProgress(_) => ApiError::PaymentInProgress(message),
             NodeError::QuoteExpired(_) => ApiError::QuoteExpired(message),
             NodeError::IdempotencyConflict(_) => ApiError::IdempotencyConflict(message),
+            NodeError::RequestInProgress(_) => ApiError::RequestInProgress(message),
             NodeError::Receipt(_) => {
                 tracing::error!(error = %message, "sealing a receipt failed behind an API request");
                 ApiError::Internal

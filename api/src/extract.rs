@@ -9,6 +9,7 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::validate;
 
 /// A JSON request body. Wrong content type, bad JSON, missing or unknown fields → 400
 /// `invalid_request`; a body over the limit → 413 `payload_too_large`.
@@ -65,6 +66,40 @@ where
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
     ApiError::InvalidRequest(rejection.body_text())
+}
+
+/// The header that makes a request that moves money or funds safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// A request's `Idempotency-Key` header, checked by [`validate::idempotency_key`]
+/// (400 `invalid_request` if malformed); `None` when absent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IdempotencyHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get(IDEMPOTENCY_KEY)
+            .map(|value| validate::idempotency_key(value.as_bytes()))
+            .transpose()
+            .map(IdempotencyHeader)
+    }
+}
+
+impl IdempotencyHeader {
+    /// The key, or 400 `invalid_request` naming the header when the route requires one.
+    pub fn required(self) -> Result<String, ApiError> {
+        self.0.ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "Idempotency-Key: this request moves money and needs the header \
+                 (1-128 visible ASCII characters), so a retry cannot pay twice"
+                    .into(),
+            )
+        })
+    }
 }
 
 /// Path parameters; undecodable ones → 400 `invalid_request`.

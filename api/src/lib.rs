@@ -42,6 +42,9 @@
 //! `admin` grants every route; `lp` is reserved for the liquidity pool routes. Every
 //! `/v1/...` route is mirrored under `/internal/v1/...`.
 //!
+//! The POSTs that move money or funds take an `Idempotency-Key` header (keysend requires
+//! one): keys are per token, and a repeat with the same body gets the first answer.
+//!
 //! # Errors
 //!
 //! Every error is `{"error":{"code","message"}}` with a stable code:
@@ -67,6 +70,7 @@
 //! | `already_paid` | 409 | the invoice was paid already |
 //! | `payment_in_progress` | 409 | a payment of the invoice is in flight |
 //! | `idempotency_conflict` | 409 | an idempotency key reused for a different request |
+//! | `request_in_progress` | 409 | a request with the same idempotency key has not finished |
 //! | `quote_expired` | 410 | the quote expired unpaid |
 //! | `wallet_error` | 500 | the on-chain wallet failed |
 //! | `internal` | 500 | a store failure or a bug; details only in the log |

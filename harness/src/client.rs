@@ -275,6 +275,17 @@ impl ApiClient {
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T, Error> {
+        self.call_with_headers(method, path, &[], body)
+    }
+
+    /// Like [`ApiClient::call`], with extra header fields (an `Idempotency-Key`, say).
+    pub fn call_with_headers<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&impl Serialize>,
+    ) -> Result<T, Error> {
         let request = format!("{method} {path}");
         let body = body
             .map(serde_json::to_vec)
@@ -283,7 +294,7 @@ impl ApiClient {
                 request: request.clone(),
                 detail: format!("encoding the body: {e}"),
             })?;
-        let response = self.send(method, path, body.as_deref())?;
+        let response = self.send_with_headers(method, path, headers, body.as_deref())?;
         if !(200..300).contains(&response.status) {
             let (code, message) = match response.api_error() {
                 Some(e) => (e.error.code, e.error.message),
@@ -380,9 +391,11 @@ impl ApiClient {
         self.call("POST", paths::PAYMENTS, Some(request))
     }
 
-    /// `POST /v1/node/payments/keysend`.
-    pub fn keysend(&self, request: &KeysendRequest) -> Result<PaymentInfo, Error> {
-        self.call("POST", paths::KEYSEND, Some(request))
+    /// `POST /v1/node/payments/keysend` with `Idempotency-Key: key`: a retry with the
+    /// same key and request gets the first payment.
+    pub fn keysend(&self, key: &str, request: &KeysendRequest) -> Result<PaymentInfo, Error> {
+        let headers = [("Idempotency-Key", key)];
+        self.call_with_headers("POST", paths::KEYSEND, &headers, Some(request))
     }
 
     /// `POST /v1/liquidity/quote_pay`.

@@ -8,11 +8,8 @@ use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
 use lightning::ln::channelmanager::Bolt11InvoiceParameters;
 use lightning::ln::types::ChannelId as LdkChannelId;
-use lightning::sign::EntropySource;
-use lightning::util::config::UserConfig;
 use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11InvoiceDescription, Description};
-use sluice_actors::channel_policy::anchor_channel_count;
 use sluice_actors::health::Health;
 use sluice_actors::lsps2::{self, FeeOption};
 use sluice_actors::payments::codes::failure_message;
@@ -34,7 +31,7 @@ use sluice_api_types::{
 };
 use sluice_storage::{
     JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord, ReceiptRecord,
-    WriteBatch,
+    ReceivedRecord, WriteBatch,
 };
 use std::str::FromStr;
 
@@ -62,7 +59,8 @@ impl NodeService {
     }
 }
 
-fn resolve(address: &PeerAddress) -> Result<SocketAddr, NodeError> {
+/// The first socket address `address` resolves to.
+pub(crate) fn resolve(address: &PeerAddress) -> Result<SocketAddr, NodeError> {
     (address.host.as_str(), address.port)
         .to_socket_addrs()
         .map_err(|e| NodeError::PeerUnreachable(format!("{}:{}: {e}", address.host, address.port)))?
@@ -108,7 +106,7 @@ pub async fn connect(
 }
 
 /// Records a peer the operator connected to, so the node reconnects to it by itself.
-async fn remember_peer(
+pub(crate) async fn remember_peer(
     components: &Components,
     node_id: PublicKey,
     address: &PeerAddress,
@@ -163,10 +161,7 @@ pub async fn reconnect_peers(components: &Components) {
 fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
     PaymentInfo {
         id: record.payment_id,
-        direction: match record.direction {
-            sluice_storage::PaymentDirection::Inbound => PaymentDirection::Inbound,
-            sluice_storage::PaymentDirection::Outbound => PaymentDirection::Outbound,
-        },
+        direction: PaymentDirection::Outbound,
         status: match record.status {
             sluice_storage::PaymentStatus::Pending => PaymentStatus::Pending,
             sluice_storage::PaymentStatus::Succeeded => PaymentStatus::Succeeded,
@@ -179,6 +174,21 @@ fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
         failure_code: record.failure_code,
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,
+    }
+}
+
+fn received_info(record: ReceivedRecord) -> PaymentInfo {
+    PaymentInfo {
+        id: record.payment_id,
+        direction: PaymentDirection::Inbound,
+        status: PaymentStatus::Succeeded,
+        amount_msat: Some(record.amount_msat),
+        fee_paid_msat: None,
+        payment_hash: record.payment_hash,
+        preimage: record.preimage,
+        failure_code: None,
+        created_at_ms: record.received_at_ms,
+        updated_at_ms: record.received_at_ms,
     }
 }
 
@@ -294,57 +304,7 @@ impl NodeBackend for NodeService {
     }
 
     async fn open_channel(&self, request: OpenChannel) -> Result<ChannelId, NodeError> {
-        let c = &self.components;
-        if let Some(address) = &request.address {
-            connect(c, request.node_id, resolve(address)?).await?;
-            remember_peer(c, request.node_id, address).await?;
-        }
-        if c.peer_manager.peer_by_node_id(&request.node_id).is_none() {
-            return Err(NodeError::PeerNotConnected(request.node_id.to_string()));
-        }
-        let available = c.wallet.balance().trusted_spendable().to_sat();
-        if available < request.capacity_sat {
-            return Err(NodeError::InsufficientFunds {
-                needed_sat: request.capacity_sat,
-                available_sat: available,
-            });
-        }
-        let mut config: UserConfig = c.channel_manager.get_current_config();
-        config.channel_handshake_config.announce_for_forwarding = request.announce;
-        // Offer anchors only with the fee-bump reserve left once this channel is funded.
-        let confirmed_after = c
-            .wallet
-            .balance()
-            .confirmed
-            .to_sat()
-            .saturating_sub(request.capacity_sat);
-        if !c
-            .channel_policy
-            .can_afford_anchor_channel(confirmed_after, anchor_channel_count(&c.channel_manager))
-        {
-            config
-                .channel_handshake_config
-                .negotiate_anchors_zero_fee_htlc_tx = false;
-        }
-        if request.zero_conf {
-            config.channel_handshake_limits.trust_own_funding_0conf = true;
-        }
-        let random = c.keys.get_secure_random_bytes();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&random[..16]);
-        let user_channel_id = u128::from_be_bytes(id);
-        let temporary = c
-            .channel_manager
-            .create_channel(
-                request.node_id,
-                request.capacity_sat,
-                request.push_msat,
-                user_channel_id,
-                None,
-                Some(config),
-            )
-            .map_err(|e| NodeError::ChannelRefused(format!("{e:?}")))?;
-        Ok(ChannelId(temporary.0))
+        crate::channel_open::open_channel(&self.components, request).await
     }
 
     async fn close_channel(&self, request: CloseChannel) -> Result<(), NodeError> {
@@ -433,6 +393,7 @@ impl NodeBackend for NodeService {
             invoice: request.invoice,
             amount_msat: request.amount_msat,
             max_fee_msat: request.max_fee_msat,
+            idempotency: request.idempotency,
         };
         let record = pay::pay_invoice(&self.components, payment).await?;
         Ok(to_payment_info(record))
@@ -526,10 +487,13 @@ impl NodeBackend for NodeService {
     }
 
     async fn list_payments(&self, filter: PaymentFilter) -> Result<Vec<PaymentInfo>, NodeError> {
-        let records = self.components.store.scan::<PaymentRecord>("").await?;
-        let mut payments: Vec<PaymentInfo> = records
+        let store = &self.components.store;
+        let sent = store.scan::<PaymentRecord>("").await?;
+        let received = store.scan::<ReceivedRecord>("").await?;
+        let mut payments: Vec<PaymentInfo> = sent
             .into_iter()
             .map(to_payment_info)
+            .chain(received.into_iter().map(received_info))
             .filter(|p| filter.direction.is_none_or(|d| d == p.direction))
             .filter(|p| filter.status.is_none_or(|s| s == p.status))
             .collect();
@@ -540,11 +504,14 @@ impl NodeBackend for NodeService {
 
     async fn get_payment(&self, id: PaymentId) -> Result<PaymentInfo, NodeError> {
         let key = id.0.to_lower_hex_string();
-        self.components
-            .store
-            .get::<PaymentRecord>(key.clone())
+        let store = &self.components.store;
+        if let Some(sent) = store.get::<PaymentRecord>(key.clone()).await? {
+            return Ok(to_payment_info(sent));
+        }
+        store
+            .get::<ReceivedRecord>(key.clone())
             .await?
-            .map(to_payment_info)
+            .map(received_info)
             .ok_or(NodeError::NotFound(format!("payment {key}")))
     }
 

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod build;
+pub mod channel_open;
 pub mod config;
 pub mod peer_socket;
 pub mod run;

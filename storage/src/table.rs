@@ -26,13 +26,15 @@ pub enum Table {
     Peers,
     /// JIT channel orders sold over LSPS2 ([`crate::JitOrderRecord`]).
     JitOrders,
+    /// Incoming payments ([`crate::ReceivedRecord`]), apart from outgoing ones.
+    Received,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -41,6 +43,7 @@ impl Table {
         Table::Wallet,
         Table::Peers,
         Table::JitOrders,
+        Table::Received,
         Table::Meta,
     ];
 
@@ -55,6 +58,7 @@ impl Table {
             Table::Wallet => "wallet",
             Table::Peers => "peers",
             Table::JitOrders => "jit_orders",
+            Table::Received => "received_payments",
             Table::Meta => "meta",
         }
     }

@@ -11,7 +11,6 @@ use sluice_storage::{PaymentRecord, PaymentStatus, Store, StoreConfig, StoreErro
 fn payment(n: usize) -> PaymentRecord {
     PaymentRecord {
         payment_id: format!("payment-{n:04}"),
-        direction: sluice_storage::PaymentDirection::Outbound,
         payment_hash: format!("hash-{n}"),
         quote_id: None,
         invoice: None,

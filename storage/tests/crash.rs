@@ -14,9 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lightning::util::persist::{KVStore, KVStoreSync};
-use sluice_storage::{
-    PaymentDirection, PaymentRecord, PaymentStatus, Store, StoreConfig, WriteBatch,
-};
+use sluice_storage::{PaymentRecord, PaymentStatus, Store, StoreConfig, WriteBatch};
 
 const ROUNDS: u32 = 6;
 /// The child stops by itself after this many writes per writer, should nobody kill it.
@@ -44,7 +42,6 @@ fn value_for(key: &str) -> Vec<u8> {
 fn payment(key: &str) -> PaymentRecord {
     PaymentRecord {
         payment_id: key.to_owned(),
-        direction: PaymentDirection::Outbound,
         payment_hash: format!("{key}-hash"),
         quote_id: None,
         invoice: None,

@@ -4,14 +4,13 @@
 
 use serde_json::json;
 use sluice_storage::{
-    PaymentDirection, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig,
-    StoreError, WriteBatch,
+    PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig, StoreError,
+    WriteBatch,
 };
 
 fn payment(id: &str, status: PaymentStatus) -> PaymentRecord {
     PaymentRecord {
         payment_id: id.into(),
-        direction: PaymentDirection::Outbound,
         payment_hash: format!("hash-{id}"),
         quote_id: Some(format!("quote-{id}")),
         invoice: Some("lnbcrt1...".into()),

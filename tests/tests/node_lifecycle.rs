@@ -135,7 +135,6 @@ fn a_payment_lost_before_sending_is_failed_at_start() {
         batch
             .put(&PaymentRecord {
                 payment_id: id.clone(),
-                direction: sluice_storage::PaymentDirection::Outbound,
                 payment_hash: id.clone(),
                 quote_id: None,
                 invoice: None,

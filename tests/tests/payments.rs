@@ -403,11 +403,14 @@ fn quote_then_pay_once_over_a_three_node_line() {
 
     // A keysend through B needs no invoice.
     let sent = payer
-        .keysend(&KeysendRequest {
-            node_id: c.node_id().into(),
-            amount_msat: PAYMENT_MSAT,
-            max_fee_msat: Some(MAX_FEE_MSAT),
-        })
+        .keysend(
+            "keysend-1",
+            &KeysendRequest {
+                node_id: c.node_id().into(),
+                amount_msat: PAYMENT_MSAT,
+                max_fee_msat: Some(MAX_FEE_MSAT),
+            },
+        )
         .unwrap();
     wait_for("the keysend to succeed", WAIT, || {
         let payment = payer.payment(&sent.id)?;

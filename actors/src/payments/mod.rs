@@ -22,6 +22,7 @@ pub mod codes;
 pub mod invoice;
 pub mod pay;
 pub mod quote;
+pub mod received;
 pub mod reconcile;
 pub mod settle;
 pub mod window;

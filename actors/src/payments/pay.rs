@@ -10,9 +10,7 @@ use lightning::routing::router::{PaymentParameters, RouteParameters, RouteParame
 use lightning::sign::EntropySource;
 use lightning::types::payment::PaymentPreimage;
 use serde_json::{json, Value};
-use sluice_storage::{
-    IdempotencyRecord, PaymentDirection, PaymentRecord, PaymentStatus, QuoteRecord, Table,
-};
+use sluice_storage::{IdempotencyRecord, PaymentRecord, PaymentStatus, QuoteRecord, Table};
 
 use super::attempts::{latest, start, Started};
 use super::codes::{bolt11_failure_code, send_failure_code};
@@ -20,6 +18,7 @@ use super::invoice::{check_invoice, CheckedInvoice};
 use super::quote::Urgency;
 use super::settle::{settle, Outcome};
 use crate::clock::unix_ms;
+use crate::idempotency::{self, Seen};
 use crate::{Components, NodeError};
 
 /// The idempotency scope of quote payments: one payment per quote id.
@@ -58,6 +57,15 @@ pub struct PayRequest {
     pub trajectory_hash: Option<String>,
 }
 
+/// The idempotency key of a request and who sent it (keys are per caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The caller: its API token's id.
+    pub caller: String,
+    /// The caller's key.
+    pub key: String,
+}
+
 /// A request to pay an invoice directly (`POST /v1/node/payments`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoicePayment {
@@ -67,6 +75,9 @@ pub struct InvoicePayment {
     pub amount_msat: Option<u64>,
     /// The fee ceiling; [`default_max_fee_msat`] when absent.
     pub max_fee_msat: Option<u64>,
+    /// The request's idempotency key, if it has one. An invoice is paid at most once
+    /// anyway; with a key a retry also gets the first answer.
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 /// A spontaneous payment (`POST /v1/node/payments/keysend`).
@@ -78,6 +89,100 @@ pub struct KeysendPayment {
     pub amount_msat: u64,
     /// The fee ceiling; [`default_max_fee_msat`] when absent.
     pub max_fee_msat: Option<u64>,
+    /// The request's idempotency key. A keysend has no invoice to be paid once, so the
+    /// key is what keeps a retried request from paying twice.
+    pub idempotency: IdempotencyKey,
+}
+
+impl KeysendPayment {
+    /// What the idempotency key is bound to.
+    fn fingerprint(&self) -> Result<String, NodeError> {
+        idempotency::fingerprint(&json!({
+            "node_id": self.node_id.to_string(),
+            "amount_msat": self.amount_msat,
+            "max_fee_msat": self.max_fee_msat,
+        }))
+    }
+}
+
+impl InvoicePayment {
+    /// What the idempotency key is bound to.
+    fn fingerprint(&self) -> Result<String, NodeError> {
+        idempotency::fingerprint(&json!({
+            "invoice": self.invoice.trim(),
+            "amount_msat": self.amount_msat,
+            "max_fee_msat": self.max_fee_msat,
+        }))
+    }
+}
+
+/// The idempotency scope of keysend payments (per caller).
+pub const KEYSEND_SCOPE: &str = "keysend";
+/// The idempotency scope of direct invoice payments (per caller).
+pub const PAY_INVOICE_SCOPE: &str = "pay_invoice";
+
+/// A key's binding to one request, answered by `payment_id`: stored in the payment
+/// attempt's own batch.
+fn answered_by(
+    scope: &str,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+    payment_id: &str,
+) -> IdempotencyRecord {
+    let answer = json!({ idempotency::ANSWER: { "payment_id": payment_id } });
+    idempotency::record(scope, &key.key, fingerprint, answer)
+}
+
+/// The payment a repeated request gets: the one its key was first answered with, as it
+/// stands now.
+async fn replayed_payment(
+    components: &Components,
+    scope: &str,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+) -> Result<Option<PaymentRecord>, NodeError> {
+    let answer = match idempotency::seen(&components.store, scope, &key.key, fingerprint).await? {
+        Seen::New => return Ok(None),
+        Seen::Answered(answer) => answer,
+        // Payments store the key with the attempt: a claim alone is never written.
+        Seen::Unfinished(_) => {
+            return Err(NodeError::RequestInProgress(format!(
+                "Idempotency-Key {}",
+                key.key
+            )))
+        }
+    };
+    let payment_id = answer
+        .get(idempotency::ANSWER)
+        .and_then(|a| a.get("payment_id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    components
+        .store
+        .get::<PaymentRecord>(payment_id.clone())
+        .await?
+        .map(Some)
+        .ok_or_else(|| NodeError::NotFound(format!("payment {payment_id}")))
+}
+
+/// Runs a payment request to its end in a task of its own: the caller may give up (a
+/// closed connection, a timeout) at any point, and a payment recorded pending must still
+/// be handed to LDK or settled failed, never left pending until a restart.
+async fn detached<F>(request: F) -> Result<PaymentRecord, NodeError>
+where
+    F: std::future::Future<Output = Result<PaymentRecord, NodeError>> + Send + 'static,
+{
+    match tokio::spawn(request).await {
+        Ok(result) => result,
+        Err(e) => {
+            // Cancelled by the runtime's shutdown, or a bug (a panic).
+            if e.is_panic() {
+                tracing::error!(error = %e, "a payment task panicked");
+            }
+            Err(NodeError::NotRunning)
+        }
+    }
 }
 
 /// A pending outbound record, before its id is known.
@@ -91,7 +196,6 @@ fn pending(
     let now = unix_ms();
     PaymentRecord {
         payment_id,
-        direction: PaymentDirection::Outbound,
         payment_hash: payment_hash.to_lower_hex_string(),
         quote_id: None,
         invoice,
@@ -265,11 +369,31 @@ pub async fn pay_quote(
 }
 
 /// Pays an invoice directly. An invoice with a payment in flight gets that payment's
-/// record back; a paid one is refused.
+/// record back; a paid one is refused; a request repeated with its idempotency key gets
+/// the first answer. Runs to its end even if the caller goes away.
 pub async fn pay_invoice(
     components: &Components,
     request: InvoicePayment,
 ) -> Result<PaymentRecord, NodeError> {
+    let components = components.clone();
+    detached(async move { pay_invoice_now(&components, request).await }).await
+}
+
+async fn pay_invoice_now(
+    components: &Components,
+    request: InvoicePayment,
+) -> Result<PaymentRecord, NodeError> {
+    let keyed = match &request.idempotency {
+        Some(key) => {
+            let scope = idempotency::scope(PAY_INVOICE_SCOPE, &key.caller);
+            let fingerprint = request.fingerprint()?;
+            if let Some(record) = replayed_payment(components, &scope, key, &fingerprint).await? {
+                return Ok(record);
+            }
+            Some((scope, key, fingerprint))
+        }
+        None => None,
+    };
     let checked = check_invoice(&request.invoice, components.network, request.amount_msat)?;
     let payment_hash = checked.invoice.payment_hash().to_byte_array();
     let max_fee_msat = request
@@ -287,11 +411,25 @@ pub async fn pay_invoice(
                 max_fee_msat,
             )
         },
-        |_, _| Ok(()),
+        |payment_id, batch| {
+            if let Some((scope, key, fingerprint)) = &keyed {
+                batch.create(&answered_by(scope, key, fingerprint, payment_id))?;
+            }
+            Ok(())
+        },
     )
     .await;
     let record = match started {
         Ok(Started::New(record)) => *record,
+        Ok(Started::Conflict(table)) if table == Table::Idempotency.name() => {
+            // A concurrent request with the same key won: answer with its payment.
+            let (scope, key, fingerprint) = keyed.as_ref().ok_or_else(|| {
+                NodeError::InvalidRequest("a conflicting idempotency record".into())
+            })?;
+            return replayed_payment(components, scope, key, fingerprint)
+                .await?
+                .ok_or_else(|| NodeError::RequestInProgress(key.key.clone()));
+        }
         Ok(Started::Conflict(table)) => {
             return Err(NodeError::InvalidRequest(format!(
                 "a conflicting {table} record"
@@ -317,8 +455,18 @@ pub async fn pay_invoice(
 }
 
 /// Sends `request.amount_msat` to `request.node_id` without an invoice (keysend): the
-/// preimage is made here and travels in the onion.
+/// preimage is made here and travels in the onion. A request repeated with its
+/// idempotency key gets the first payment, as it stands. Runs to its end even if the
+/// caller goes away.
 pub async fn keysend(
+    components: &Components,
+    request: KeysendPayment,
+) -> Result<PaymentRecord, NodeError> {
+    let components = components.clone();
+    detached(async move { keysend_now(&components, request).await }).await
+}
+
+async fn keysend_now(
     components: &Components,
     request: KeysendPayment,
 ) -> Result<PaymentRecord, NodeError> {
@@ -326,6 +474,12 @@ pub async fn keysend(
         return Err(NodeError::InvalidRequest(
             "node_id: a node cannot pay itself".into(),
         ));
+    }
+    let key = &request.idempotency;
+    let scope = idempotency::scope(KEYSEND_SCOPE, &key.caller);
+    let fingerprint = request.fingerprint()?;
+    if let Some(record) = replayed_payment(components, &scope, key, &fingerprint).await? {
+        return Ok(record);
     }
     let preimage = components.keys.get_secure_random_bytes();
     let payment_hash = sha256::Hash::hash(&preimage).to_byte_array();
@@ -336,13 +490,26 @@ pub async fn keysend(
         &components.store,
         &payment_hash,
         |id| pending(id, &payment_hash, None, request.amount_msat, max_fee_msat),
-        |_, _| Ok(()),
+        |payment_id, batch| {
+            batch.create(&answered_by(&scope, key, &fingerprint, payment_id))?;
+            Ok(())
+        },
     )
     .await?;
-    let Started::New(record) = started else {
-        return Err(NodeError::InvalidRequest("a conflicting record".into()));
+    let record = match started {
+        Started::New(record) => *record,
+        Started::Conflict(table) if table == Table::Idempotency.name() => {
+            // A concurrent request with the same key won: answer with its payment.
+            return replayed_payment(components, &scope, key, &fingerprint)
+                .await?
+                .ok_or_else(|| NodeError::RequestInProgress(key.key.clone()));
+        }
+        Started::Conflict(table) => {
+            return Err(NodeError::InvalidRequest(format!(
+                "a conflicting {table} record"
+            )))
+        }
     };
-    let record = *record;
     let params = keysend_route(request.node_id, request.amount_msat, max_fee_msat);
     let payment_id = payment_id_bytes(&record)?;
     components.send_window.enter(&record.payment_id).await;

@@ -13,8 +13,8 @@ use sluice_storage::{IdempotencyRecord, QuoteRecord, StoreError, Table, WriteBat
 use super::attempts::check_payable;
 use super::invoice::check_invoice;
 use crate::clock::unix_ms;
+use crate::idempotency;
 use crate::pathfinding::request_route;
-use crate::receipts::canonical;
 use crate::{Components, NodeError};
 
 /// The idempotency scope of quotes.
@@ -112,16 +112,8 @@ impl QuoteRequest {
             "policy_context": self.policy_context,
             "amount_msats": self.amount_msats,
         });
-        canonical_sha256(&value)
+        idempotency::fingerprint(&value)
     }
-}
-
-/// SHA-256 of `value`'s canonical JSON, hex.
-pub(crate) fn canonical_sha256(value: &Value) -> Result<String, NodeError> {
-    let text = canonical::to_string(value).map_err(|e| NodeError::InvalidRequest(e.to_string()))?;
-    Ok(sha256::Hash::hash(text.as_bytes())
-        .to_byte_array()
-        .to_lower_hex_string())
 }
 
 /// The stored quote a repeated request gets, or the conflict it is.
@@ -207,7 +199,7 @@ pub async fn quote(
         max_amount_msats: request.max_amount_msats,
         max_fee_msats: request.max_fee_msats,
         urgency: request.urgency.as_str().to_owned(),
-        policy_context_sha256: canonical_sha256(&request.policy_context)?,
+        policy_context_sha256: idempotency::fingerprint(&request.policy_context)?,
         valid_until_ms: now.saturating_add(ttl_ms).min(invoice_expiry_ms),
         created_at_ms: now,
     };

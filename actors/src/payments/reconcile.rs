@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 use bitcoin::hex::DisplayHex;
 use lightning::ln::channelmanager::RecentPaymentDetails;
-use sluice_storage::{PaymentDirection, PaymentRecord, PaymentStatus};
+use sluice_storage::{PaymentRecord, PaymentStatus};
 
 use super::codes::INTERRUPTED;
 use super::settle::{settle, Outcome};
@@ -43,10 +43,7 @@ pub async fn fail_payments_lost_in_a_crash(components: &Components) -> Result<us
         .collect();
     let mut failed = 0;
     for record in components.store.scan::<PaymentRecord>("").await? {
-        if record.direction == PaymentDirection::Outbound
-            && record.status == PaymentStatus::Pending
-            && !known.contains(&record.payment_id)
-        {
+        if record.status == PaymentStatus::Pending && !known.contains(&record.payment_id) {
             tracing::warn!(
                 payment_id = %record.payment_id,
                 "a payment recorded before a crash never reached LDK: marked failed, nothing was sent"

@@ -2,22 +2,21 @@
 //! `POST /v1/node/channels/{channel_id}/close`.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 
+use sluice_actors::payments::pay::IdempotencyKey;
+
 use super::AppState;
+use crate::auth::Caller;
 use crate::backend::{ChannelId, CloseChannel, NodeBackend, OpenChannel};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, IdempotencyHeader};
 use crate::openapi::ErrorResponses;
 use crate::types::{
     CloseChannelRequest, CloseChannelResponse, ListChannelsResponse, OpenChannelRequest,
     OpenChannelResponse,
 };
 use crate::validate;
-
-/// The header that makes a channel open safe to retry.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Every channel, with balances.
 #[utoipa::path(
@@ -41,13 +40,14 @@ pub(crate) async fn list_channels<B: NodeBackend>(
     tag = "channels",
     security(("bearer" = ["admin"])),
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "Opens at most one channel per key (1-128 visible ASCII characters)")),
+        description = "Opens at most one channel per key; a retry with the same key and body gets the first answer (1-128 visible ASCII characters, per token)")),
     request_body = OpenChannelRequest,
     responses((status = 200, description = "The open has started", body = OpenChannelResponse), ErrorResponses)
 )]
 pub(crate) async fn open_channel<B: NodeBackend>(
     State(state): State<AppState<B>>,
-    headers: HeaderMap,
+    caller: Caller,
+    key: IdempotencyHeader,
     ApiJson(request): ApiJson<OpenChannelRequest>,
 ) -> Result<Json<OpenChannelResponse>, ApiError> {
     let capacity_sat = validate::positive_sat("capacity_sat", request.capacity_sat)?;
@@ -67,10 +67,10 @@ pub(crate) async fn open_channel<B: NodeBackend>(
         push_msat: request.push_msat,
         announce: request.announce,
         zero_conf: request.zero_conf,
-        idempotency_key: headers
-            .get(IDEMPOTENCY_KEY)
-            .map(|value| validate::idempotency_key(value.as_bytes()))
-            .transpose()?,
+        idempotency: key.0.map(|key| IdempotencyKey {
+            caller: caller.0,
+            key,
+        }),
     };
     let channel_id = state.backend.open_channel(command).await?;
     Ok(Json(OpenChannelResponse {

@@ -4,12 +4,14 @@
 use axum::extract::State;
 use axum::Json;
 
+use sluice_actors::payments::pay::IdempotencyKey;
 use sluice_actors::payments::KeysendPayment;
 
 use super::AppState;
+use crate::auth::Caller;
 use crate::backend::{NodeBackend, PayInvoice, PaymentFilter, PaymentId};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyHeader};
 use crate::openapi::ErrorResponses;
 use crate::types::{
     KeysendRequest, ListPaymentsQuery, ListPaymentsResponse, PayInvoiceRequest, PaymentInfo,
@@ -24,17 +26,22 @@ pub const MAX_LIST_LIMIT: u32 = 1000;
 /// The longest invoice accepted (BOLT11 invoices with many route hints stay far below).
 pub const MAX_INVOICE_CHARS: usize = 7089;
 
-/// Pays a BOLT11 invoice.
+/// Pays a BOLT11 invoice. An invoice is paid at most once; with an `Idempotency-Key` a
+/// retry also gets the first answer.
 #[utoipa::path(
     post,
     path = "/v1/node/payments",
     tag = "payments",
     security(("bearer" = ["pay"])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "A retry with the same key and body gets the first answer (1-128 visible ASCII characters, per token)")),
     request_body = PayInvoiceRequest,
     responses((status = 200, description = "The payment, usually still pending", body = PaymentInfo), ErrorResponses)
 )]
 pub(crate) async fn pay_invoice<B: NodeBackend>(
     State(state): State<AppState<B>>,
+    caller: Caller,
+    key: IdempotencyHeader,
     ApiJson(request): ApiJson<PayInvoiceRequest>,
 ) -> Result<Json<PaymentInfo>, ApiError> {
     let invoice = request.invoice.trim().to_owned();
@@ -51,27 +58,42 @@ pub(crate) async fn pay_invoice<B: NodeBackend>(
         invoice,
         amount_msat,
         max_fee_msat: request.max_fee_msat,
+        idempotency: key.0.map(|key| IdempotencyKey {
+            caller: caller.0,
+            key,
+        }),
     };
     Ok(Json(state.backend.pay_invoice(command).await?))
 }
 
 /// Sends a spontaneous (keysend) payment: no invoice, the preimage travels in the onion.
+/// The `Idempotency-Key` header is required: a retry with the same key and body gets the
+/// first payment, with another body 409 `idempotency_conflict`.
 #[utoipa::path(
     post,
     path = "/v1/node/payments/keysend",
     tag = "payments",
     security(("bearer" = ["pay"])),
+    params(("Idempotency-Key" = String, Header,
+        description = "Required. A retry with the same key and body gets the first payment (1-128 visible ASCII characters, per token)")),
     request_body = KeysendRequest,
     responses((status = 200, description = "The payment, usually still pending", body = PaymentInfo), ErrorResponses)
 )]
 pub(crate) async fn keysend<B: NodeBackend>(
     State(state): State<AppState<B>>,
+    caller: Caller,
+    key: IdempotencyHeader,
     ApiJson(request): ApiJson<KeysendRequest>,
 ) -> Result<Json<PaymentInfo>, ApiError> {
+    let idempotency = IdempotencyKey {
+        caller: caller.0,
+        key: key.required()?,
+    };
     let command = KeysendPayment {
         node_id: validate::node_id("node_id", &request.node_id)?,
         amount_msat: validate::positive_msat("amount_msat", request.amount_msat)?,
         max_fee_msat: request.max_fee_msat,
+        idempotency,
     };
     Ok(Json(state.backend.keysend(command).await?))
 }

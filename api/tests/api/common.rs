@@ -412,8 +412,13 @@ impl Answer {
     }
 }
 
+/// The `Idempotency-Key` [`TestApp::call`] sends with every request that has a body,
+/// as a careful client does.
+pub const IDEMPOTENCY_KEY: &str = "idem-1";
+
 impl TestApp {
-    /// Sends a request; `body` is sent as JSON (Content-Type set) when given.
+    /// Sends a request; `body` is sent as JSON (Content-Type set, and an
+    /// [`IDEMPOTENCY_KEY`]) when given.
     pub async fn call(
         &self,
         method: Method,
@@ -428,6 +433,7 @@ impl TestApp {
         let request = match body {
             Some(body) => request
                 .header("content-type", "application/json")
+                .header("idempotency-key", IDEMPOTENCY_KEY)
                 .body(Body::from(body.to_owned())),
             None => request.body(Body::empty()),
         };

@@ -348,6 +348,11 @@ fn every_node_error() -> Vec<Expected> {
             409,
             "idempotency_conflict",
         ),
+        (
+            || NodeError::RequestInProgress("k".into()),
+            409,
+            "request_in_progress",
+        ),
         (|| NodeError::Receipt("key".into()), 500, "internal"),
     ]
 }
@@ -411,6 +416,7 @@ async fn the_code_table_matches_the_variants() {
         ApiError::PaymentInProgress(String::new()),
         ApiError::QuoteExpired(String::new()),
         ApiError::IdempotencyConflict(String::new()),
+        ApiError::RequestInProgress(String::new()),
         ApiError::Wallet(String::new()),
         ApiError::ChainUnavailable(String::new()),
         ApiError::NodeNotRunning,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use sluice_actors::payments::pay::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest, QuoteRequest, Urgency};
 use sluice_api::ApiConfig;
 use sluice_api_types::paths;
@@ -156,6 +157,10 @@ async fn polls_receipts_and_keysend() {
                 node_id: PEER_ID.parse().unwrap(),
                 amount_msat: 5_000,
                 max_fee_msat: Some(10),
+                idempotency: IdempotencyKey {
+                    caller: sluice_api::hash_token(PAY),
+                    key: IDEMPOTENCY_KEY.into(),
+                },
             }),
         ]
     );
@@ -167,6 +172,17 @@ async fn polls_receipts_and_keysend() {
             .await
             .assert_error(400, "invalid_request");
     }
+    // Without an Idempotency-Key a retried keysend could pay twice: refused, unsent.
+    let calls = app.backend.calls().len();
+    let request = axum::http::Request::post(paths::KEYSEND)
+        .header("authorization", format!("Bearer {PAY}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.clone()))
+        .unwrap();
+    let refused = app.send(request).await;
+    refused.assert_error(400, "invalid_request");
+    assert!(refused.text.contains("Idempotency-Key"), "{}", refused.text);
+    assert_eq!(app.backend.calls().len(), calls);
     let long = paths::fill(paths::RECEIPT, &[("receipt_id", &"r".repeat(65))]);
     app.get(&long, READ)
         .await

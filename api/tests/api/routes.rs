@@ -114,7 +114,9 @@ async fn open_channel_passes_every_option() {
     );
     assert_eq!((open.capacity_sat, open.push_msat), (100_000, 5_000_000));
     assert!(open.announce && open.zero_conf);
-    assert_eq!(open.idempotency_key.as_deref(), Some("open-1"));
+    let key = open.idempotency.as_ref().expect("the key");
+    assert_eq!(key.key, "open-1");
+    assert_eq!(key.caller, sluice_api::hash_token(ADMIN));
 }
 
 #[tokio::test]
@@ -128,7 +130,10 @@ async fn open_channel_defaults() {
     assert_eq!(open.address, None);
     assert_eq!(open.push_msat, 0);
     assert!(!open.announce && !open.zero_conf);
-    assert_eq!(open.idempotency_key, None);
+    assert_eq!(
+        open.idempotency.as_ref().map(|k| k.key.as_str()),
+        Some(IDEMPOTENCY_KEY)
+    );
 }
 
 #[tokio::test]

@@ -6,12 +6,14 @@ mod payments;
 mod peers;
 mod quotes;
 mod receipts;
+mod received;
 mod wallet;
 
 pub use idempotency::IdempotencyRecord;
 pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState};
-pub use payments::{PaymentDirection, PaymentRecord, PaymentStatus};
+pub use payments::{PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;
 pub use quotes::QuoteRecord;
 pub use receipts::ReceiptRecord;
+pub use received::ReceivedRecord;
 pub use wallet::WalletRecord;

@@ -16,27 +16,13 @@ pub enum PaymentStatus {
     Failed,
 }
 
-/// Which way a payment went.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentDirection {
-    /// We paid.
-    #[default]
-    Outbound,
-    /// We were paid.
-    Inbound,
-}
-
-/// One payment. Outgoing attempts are written before their first HTLC leaves so that a
-/// crash can always be reconciled against LDK's own payment state; incoming payments are
-/// written when claimed.
+/// One outgoing payment attempt, written before its first HTLC leaves so that a crash
+/// can always be reconciled against LDK's own payment state. Incoming payments are
+/// [`crate::ReceivedRecord`]s, in a table of their own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentRecord {
-    /// LDK's payment id, hex (the payment hash for incoming payments).
+    /// LDK's payment id, hex.
     pub payment_id: String,
-    /// Outgoing or incoming.
-    #[serde(default)]
-    pub direction: PaymentDirection,
     /// The payment hash, hex.
     pub payment_hash: String,
     /// The quote this payment executes, if it came through quote/pay.
@@ -45,9 +31,9 @@ pub struct PaymentRecord {
     /// The BOLT11 invoice paid, if any (keysend has none).
     #[serde(default)]
     pub invoice: Option<String>,
-    /// Amount delivered to the payee (received, for incoming payments).
+    /// Amount delivered to the payee.
     pub amount_msat: u64,
-    /// The most the payer accepted in routing fees (0 for incoming payments).
+    /// The most we accepted to pay in routing fees.
     pub max_fee_msat: u64,
     /// Fees actually paid, once known.
     #[serde(default)]
