@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use bitcoin::Network;
 use sluice_storage::Store;
 
+use crate::budgets::Budgets;
 use crate::chain::{Broadcaster, ChainClient, FeeRates};
 use crate::channel_policy::ChannelPolicy;
 use crate::handles::Actors;
@@ -74,6 +75,8 @@ pub struct Components {
     pub health: Arc<HealthBoard>,
     /// Slots for outgoing payments in flight.
     pub send_window: Arc<SendWindow>,
+    /// The API tokens' spend budgets.
+    pub budgets: Arc<Budgets>,
     /// LSPS protocols over the peer connections (lightning-liquidity).
     pub liquidity: Arc<LiquidityManager>,
     /// The LSPS2 JIT channel service's settings; `None` when the node does not sell JIT

@@ -77,6 +77,9 @@ pub enum NodeError {
     /// cut it short); its effect, if any, is not known yet.
     #[error("a request with this idempotency key has not finished: {0}")]
     RequestInProgress(String),
+    /// The token's spend budget refuses the payment.
+    #[error("{0}")]
+    Budget(crate::budgets::Refusal),
     /// Sealing a receipt failed.
     #[error("receipt: {0}")]
     Receipt(String),

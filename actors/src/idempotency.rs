@@ -21,6 +21,15 @@ use crate::clock::unix_ms;
 use crate::receipts::canonical;
 use crate::NodeError;
 
+/// The idempotency key of a request and who sent it (keys are per caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The caller: its API token's SHA-256, hex.
+    pub caller: String,
+    /// The caller's key.
+    pub key: String,
+}
+
 /// The scope of `operation`'s keys for `caller`. Operations are code-chosen names and
 /// callers hex token ids, so a scope never holds `/` (see
 /// [`IdempotencyRecord::table_key`]).

@@ -6,6 +6,7 @@
 //! payments actor ([`payments`]). Actors persist their state through
 //! [`sluice_storage::Store`].
 
+pub mod budgets;
 pub mod chain;
 pub mod chain_sync;
 pub mod channel_manager;

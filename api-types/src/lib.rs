@@ -15,6 +15,7 @@
 //! - `liquidity`: the liquidity bodies (`quote_pay`, `pay`, keysend) and their schema
 //!   names, re-exported here;
 //! - `lsps2`: the LSPS2 service's menu, orders and summary, re-exported here;
+//! - `budgets`: the API tokens' spend budgets, re-exported here;
 //! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};
@@ -317,6 +318,9 @@ pub struct PaymentInfo {
     /// payment left it, nothing was sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<String>,
+    /// The API token that started an outbound payment (its SHA-256, hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
     /// When the payment was created, Unix milliseconds.
     pub created_at_ms: u64,
     /// When its status last changed, Unix milliseconds.
@@ -368,8 +372,10 @@ pub struct WalletBalanceResponse {
     pub spendable_sat: u64,
 }
 
+mod budgets;
 mod liquidity;
 mod lsps2;
 pub mod paths;
+pub use budgets::*;
 pub use liquidity::*;
 pub use lsps2::*;

@@ -45,6 +45,10 @@ pub const RECEIPT: &str = "/v1/receipts/{receipt_id}";
 pub const WALLET_ADDRESS: &str = "/v1/node/wallet/address";
 /// `GET`: the on-chain balance.
 pub const WALLET_BALANCE: &str = "/v1/node/wallet/balance";
+/// `GET`: the calling token's spend budget.
+pub const BUDGET: &str = "/v1/node/budget";
+/// `GET`: every token's spend budget (admin).
+pub const BUDGETS: &str = "/v1/node/budgets";
 /// `GET`: the LSPS2 service's fee menus and limits.
 pub const LSPS2_MENU: &str = "/v1/lsps2/menu";
 /// `GET`: the LSPS2 service's JIT channel orders.
@@ -69,6 +73,8 @@ pub const ALL_V1: &[&str] = &[
     RECEIPT,
     WALLET_ADDRESS,
     WALLET_BALANCE,
+    BUDGET,
+    BUDGETS,
     LSPS2_MENU,
     LSPS2_ORDERS,
     LSPS2_SUMMARY,

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
-use sluice_actors::payments::pay::IdempotencyKey;
+use sluice_actors::idempotency::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::NodeError;
 
 use crate::types::{
-    ChannelInfo, HealthResponse, InvoiceResponse, Lsps2MenuResponse, Lsps2Order,
+    BudgetResponse, ChannelInfo, HealthResponse, InvoiceResponse, Lsps2MenuResponse, Lsps2Order,
     Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
     PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
@@ -136,6 +136,16 @@ pub trait NodeBackend: Send + Sync + 'static {
     /// Totals over the LSPS2 orders.
     fn lsps2_summary(&self)
         -> impl Future<Output = Result<Lsps2SummaryResponse, NodeError>> + Send;
+
+    /// The spend budget of the token `caller` (its SHA-256, hex); `NotFound` if it has
+    /// none.
+    fn budget(
+        &self,
+        caller: String,
+    ) -> impl Future<Output = Result<BudgetResponse, NodeError>> + Send;
+
+    /// Every token's spend budget.
+    fn budgets(&self) -> impl Future<Output = Result<Vec<BudgetResponse>, NodeError>> + Send;
 
     /// Whether the node can serve requests. Must answer quickly: load balancers and
     /// supervisors poll it.
@@ -279,6 +289,8 @@ pub struct PayInvoice {
     pub max_fee_msat: Option<u64>,
     /// The client's `Idempotency-Key` and who sent it, if it sent one.
     pub idempotency: Option<IdempotencyKey>,
+    /// The token paying (its SHA-256, hex).
+    pub caller: String,
 }
 
 /// Which payments to list.

@@ -6,6 +6,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use sluice_actors::budgets::Refusal;
 use sluice_actors::NodeError;
 
 use crate::types::{ErrorBody, ErrorResponse};
@@ -84,6 +85,16 @@ pub enum ApiError {
     /// A request with the same idempotency key has not finished. 409 `request_in_progress`.
     #[error("{0}")]
     RequestInProgress(String),
+    /// The token's spend budget does not cover the payment (per payment or per period).
+    /// 403 `budget_exceeded`.
+    #[error("{0}")]
+    BudgetExceeded(String),
+    /// The token's spend budget expired. 403 `budget_expired`.
+    #[error("{0}")]
+    BudgetExpired(String),
+    /// The token's budget does not allow paying this payee. 403 `destination_not_allowed`.
+    #[error("{0}")]
+    DestinationNotAllowed(String),
     /// The on-chain wallet failed. 500 `wallet_error`.
     #[error("{0}")]
     Wallet(String),
@@ -129,6 +140,9 @@ impl ApiError {
         ("quote_expired", 410),
         ("idempotency_conflict", 409),
         ("request_in_progress", 409),
+        ("budget_exceeded", 403),
+        ("budget_expired", 403),
+        ("destination_not_allowed", 403),
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
@@ -162,6 +176,9 @@ impl ApiError {
             ApiError::QuoteExpired(_) => "quote_expired",
             ApiError::IdempotencyConflict(_) => "idempotency_conflict",
             ApiError::RequestInProgress(_) => "request_in_progress",
+            ApiError::BudgetExceeded(_) => "budget_exceeded",
+            ApiError::BudgetExpired(_) => "budget_expired",
+            ApiError::DestinationNotAllowed(_) => "destination_not_allowed",
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
@@ -175,7 +192,10 @@ impl ApiError {
         match self {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_)
+            | ApiError::BudgetExceeded(_)
+            | ApiError::BudgetExpired(_)
+            | ApiError::DestinationNotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::NotEnabled(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -236,6 +256,13 @@ impl From<NodeError> for ApiError {
             NodeError::QuoteExpired(_) => ApiError::QuoteExpired(message),
             NodeError::IdempotencyConflict(_) => ApiError::IdempotencyConflict(message),
             NodeError::RequestInProgress(_) => ApiError::RequestInProgress(message),
+            NodeError::Budget(refusal) => match refusal {
+                Refusal::Expired { .. } => ApiError::BudgetExpired(message),
+                Refusal::Destination(_) => ApiError::DestinationNotAllowed(message),
+                Refusal::PerPayment { .. } | Refusal::Period { .. } => {
+                    ApiError::BudgetExceeded(message)
+                }
+            },
             NodeError::Receipt(_) => {
                 tracing::error!(error = %message, "sealing a receipt failed behind an API request");
                 ApiError::Internal

@@ -38,6 +38,8 @@
 //! | GET | `/v1/receipts/{receipt_id}` | read or pay |
 //! | POST | `/v1/node/wallet/address` | admin |
 //! | GET | `/v1/node/wallet/balance` | read |
+//! | GET | `/v1/node/budget` | read or pay (the caller's own) |
+//! | GET | `/v1/node/budgets` | admin |
 //!
 //! `admin` grants every route; `lp` is reserved for the liquidity pool routes. Every
 //! `/v1/...` route is mirrored under `/internal/v1/...`.
@@ -71,6 +73,9 @@
 //! | `payment_in_progress` | 409 | a payment of the invoice is in flight |
 //! | `idempotency_conflict` | 409 | an idempotency key reused for a different request |
 //! | `request_in_progress` | 409 | a request with the same idempotency key has not finished |
+//! | `budget_exceeded` | 403 | the token's spend budget does not cover the payment |
+//! | `budget_expired` | 403 | the token's spend budget expired |
+//! | `destination_not_allowed` | 403 | the token's budget does not allow paying this payee |
 //! | `quote_expired` | 410 | the quote expired unpaid |
 //! | `wallet_error` | 500 | the on-chain wallet failed |
 //! | `internal` | 500 | a store failure or a bug; details only in the log |

@@ -98,6 +98,8 @@ impl Modify for BearerAuth {
         routes::receipts::get_receipt,
         routes::wallet::new_address,
         routes::wallet::balance,
+        routes::budgets::own_budget,
+        routes::budgets::all_budgets,
         routes::lsps2::menu,
         routes::lsps2::orders,
         routes::lsps2::summary,
@@ -114,6 +116,7 @@ impl Modify for BearerAuth {
         (name = "liquidity", description = "TreasuryRouter: quote an invoice, pay it exactly once"),
         (name = "receipts", description = "Signed receipts"),
         (name = "wallet", description = "The on-chain wallet"),
+        (name = "budgets", description = "The API tokens' spend budgets"),
         (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
     )
 )]

@@ -561,6 +561,10 @@ pub struct NodeOptions {
     /// API tokens besides the node's admin token, as (token, scopes) with scopes joined
     /// by `+` (`read`, `pay+read`).
     pub tokens: Vec<(String, String)>,
+    /// Spend budgets of tokens in [`NodeOptions::tokens`]: (token, the inline TOML table
+    /// of its `budget`). With any, the tokens go to the node in a config file (budgets
+    /// have no flag form), so `extra_args` must not name another `--config`.
+    pub budgets: Vec<(String, String)>,
     /// More flags after the harness's own.
     pub extra_args: Vec<String>,
     /// How long a start may take before the harness gives up.
@@ -574,6 +578,7 @@ impl NodeOptions {
             network: "regtest".into(),
             chain: ChainSource::Rpc(chain.bitcoind_rpc_url()),
             tokens: Vec::new(),
+            budgets: Vec::new(),
             extra_args: Vec::new(),
             ready_timeout: READY_TIMEOUT,
         }
@@ -585,6 +590,7 @@ impl NodeOptions {
             network: "regtest".into(),
             chain: ChainSource::Embedded,
             tokens: Vec::new(),
+            budgets: Vec::new(),
             extra_args: Vec::new(),
             ready_timeout: READY_TIMEOUT,
         }
@@ -599,6 +605,14 @@ impl NodeOptions {
     /// These options with another API token (`scopes` like `pay+read`).
     pub fn token(mut self, token: &str, scopes: &str) -> NodeOptions {
         self.tokens.push((token.to_owned(), scopes.to_owned()));
+        self
+    }
+
+    /// These options with another API token (`scopes` like `pay+read`) whose spend
+    /// budget is `budget`, an inline TOML table (`{ max_per_period_msat = 5000 }`).
+    pub fn token_with_budget(mut self, token: &str, scopes: &str, budget: &str) -> NodeOptions {
+        self.tokens.push((token.to_owned(), scopes.to_owned()));
+        self.budgets.push((token.to_owned(), budget.to_owned()));
         self
     }
 
@@ -684,10 +698,15 @@ impl NodeProcess {
             ChainSource::Embedded => command.arg("--embedded-chain"),
         };
         let admin = (self.admin_token.clone(), "admin".to_owned());
-        for (token, scopes) in std::iter::once(&admin).chain(&self.options.tokens) {
-            command
-                .arg("--api-token-sha256")
-                .arg(format!("{}:{scopes}", token_digest(token)));
+        let tokens = std::iter::once(&admin).chain(&self.options.tokens);
+        if self.options.budgets.is_empty() {
+            for (token, scopes) in tokens {
+                command
+                    .arg("--api-token-sha256")
+                    .arg(format!("{}:{scopes}", token_digest(token)));
+            }
+        } else {
+            command.arg("--config").arg(self.token_file(tokens)?);
         }
         command.args(&self.options.extra_args);
 
@@ -708,6 +727,35 @@ impl NodeProcess {
         self.running = Some(running);
         self.node_id = self.client().node_info()?.node_id;
         Ok(())
+    }
+
+    /// Writes `tokens` (and their budgets) as the `[[api.tokens]]` of a config file in
+    /// the node's directory; returns its path.
+    fn token_file<'a>(
+        &self,
+        tokens: impl Iterator<Item = &'a (String, String)>,
+    ) -> Result<PathBuf, Error> {
+        if self.options.extra_args.iter().any(|a| a == "--config") {
+            return Err(Error::Usage(format!(
+                "{}: token budgets need the harness's own --config",
+                self.name
+            )));
+        }
+        let mut text = String::new();
+        for (token, scopes) in tokens {
+            let scopes: Vec<String> = scopes.split('+').map(|s| format!("{s:?}")).collect();
+            text.push_str(&format!(
+                "[[api.tokens]]\nsha256 = \"{}\"\nscopes = [{}]\n",
+                token_digest(token),
+                scopes.join(", ")
+            ));
+            if let Some((_, budget)) = self.options.budgets.iter().find(|(t, _)| t == token) {
+                text.push_str(&format!("budget = {budget}\n"));
+            }
+        }
+        let path = self.dir.path().join("tokens.toml");
+        fs::write(&path, text).map_err(Error::io(format!("writing {}", path.display())))?;
+        Ok(path)
     }
 
     /// Stops the node with SIGTERM and returns its exit status (0 for a clean stop).

@@ -10,6 +10,7 @@ use lightning::ln::channelmanager::Bolt11InvoiceParameters;
 use lightning::ln::types::ChannelId as LdkChannelId;
 use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11InvoiceDescription, Description};
+use sluice_actors::budgets::BudgetView;
 use sluice_actors::health::Health;
 use sluice_actors::lsps2::{self, FeeOption};
 use sluice_actors::payments::codes::failure_message;
@@ -24,9 +25,9 @@ use sluice_api::backend::{
 use sluice_api::time::rfc3339_ms;
 use sluice_api::NodeBackend;
 use sluice_api_types::{
-    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption, Lsps2MenuResponse,
-    Lsps2Order, Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse, PayResponse,
-    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
+    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption,
+    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse,
+    PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
     WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_storage::{
@@ -172,6 +173,7 @@ fn to_payment_info(record: PaymentRecord) -> PaymentInfo {
         payment_hash: record.payment_hash,
         preimage: record.preimage,
         failure_code: record.failure_code,
+        token_sha256: record.token,
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,
     }
@@ -187,6 +189,7 @@ fn received_info(record: ReceivedRecord) -> PaymentInfo {
         payment_hash: record.payment_hash,
         preimage: record.preimage,
         failure_code: None,
+        token_sha256: None,
         created_at_ms: record.received_at_ms,
         updated_at_ms: record.received_at_ms,
     }
@@ -394,6 +397,7 @@ impl NodeBackend for NodeService {
             amount_msat: request.amount_msat,
             max_fee_msat: request.max_fee_msat,
             idempotency: request.idempotency,
+            caller: request.caller,
         };
         let record = pay::pay_invoice(&self.components, payment).await?;
         Ok(to_payment_info(record))
@@ -583,6 +587,26 @@ impl NodeBackend for NodeService {
         })
     }
 
+    async fn budget(&self, caller: String) -> Result<BudgetResponse, NodeError> {
+        let c = &self.components;
+        c.budgets
+            .view(&c.store, &caller)
+            .await?
+            .map(budget_response)
+            .ok_or_else(|| NodeError::NotFound("a budget for this token: it has none".into()))
+    }
+
+    async fn budgets(&self) -> Result<Vec<BudgetResponse>, NodeError> {
+        let c = &self.components;
+        let mut budgets = Vec::new();
+        for token in c.budgets.tokens() {
+            if let Some(view) = c.budgets.view(&c.store, &token).await? {
+                budgets.push(budget_response(view));
+            }
+        }
+        Ok(budgets)
+    }
+
     async fn health(&self) -> Result<HealthResponse, NodeError> {
         let (status, detail) = match self.components.health.health() {
             Health::Ok => (HealthStatus::Ok, None),
@@ -590,6 +614,26 @@ impl NodeBackend for NodeService {
             Health::Unavailable(why) => (HealthStatus::Unavailable, Some(why)),
         };
         Ok(HealthResponse { status, detail })
+    }
+}
+
+fn budget_response(view: BudgetView) -> BudgetResponse {
+    let policy = view.policy;
+    BudgetResponse {
+        token_sha256: view.token,
+        max_per_payment_msat: policy.max_per_payment_msat,
+        total_msat: policy.max_per_period_msat,
+        used_msat: view.used_msat,
+        remaining_msat: policy
+            .max_per_period_msat
+            .map(|total| total.saturating_sub(view.used_msat)),
+        renewal: policy.renewal.as_str().to_owned(),
+        period_start_ms: view.period_start_ms,
+        renews_at_ms: view.renews_at_ms,
+        expires_at_ms: policy.expires_at_ms,
+        allowed_destinations: policy
+            .allowed_destinations
+            .map(|ids| ids.iter().map(ToString::to_string).collect()),
     }
 }
 

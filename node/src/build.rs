@@ -6,6 +6,7 @@
 //! [`sluice_actors::persist`]; updates it lists as in flight are replayed), then both are
 //! synced to the chain tip, and only then are the monitors handed to the chain monitor.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bitcoin::hashes::{sha256, Hash, HashEngine};
@@ -39,6 +40,7 @@ use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
 use lightning_liquidity::lsps5::service::LSPS5ServiceConfig;
 use lightning_liquidity::LiquidityServiceConfig;
 use ractor::OutputPort;
+use sluice_actors::budgets::{BudgetPolicy, Budgets};
 use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::handles::Actors;
@@ -90,6 +92,8 @@ pub struct BuildParams {
     pub exclusions: RoutingExclusions,
     /// How many outgoing payments may be in flight at once.
     pub send_window: usize,
+    /// The API tokens' spend budgets, by token SHA-256 (hex).
+    pub budgets: HashMap<String, BudgetPolicy>,
     /// The LSPS2 JIT channel service's settings, if the node sells JIT channels.
     pub lsps2: Option<Lsps2Config>,
     /// LSPS5 webhooks' settings, if clients may register webhooks.
@@ -518,6 +522,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         channel_policy: Arc::new(params.channel_policy),
         health: Arc::new(HealthBoard::new()),
         send_window: Arc::new(SendWindow::new(params.send_window, DEFAULT_MAX_WAIT)),
+        budgets: Arc::new(Budgets::new(params.budgets)),
         liquidity,
         lsps2: params.lsps2.map(Arc::new),
         webhooks,

@@ -8,6 +8,7 @@
 //! persists the channel manager, graph and scorer on its way out), and the store is
 //! flushed.
 
+use bitcoin::hex::DisplayHex;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -124,6 +125,11 @@ impl RunningNode {
                     channels: config.excluded_channels.clone(),
                 },
                 send_window: config.send_window,
+                budgets: config
+                    .api_tokens
+                    .iter()
+                    .filter_map(|t| Some((t.sha256.to_lower_hex_string(), t.budget.clone()?)))
+                    .collect(),
                 lsps2: config.lsps2.clone(),
                 lsps5: config.lsps5.clone(),
             },
@@ -336,7 +342,6 @@ async fn chain_endpoint(
 
 /// A fresh random password for the embedded chain's loopback RPC.
 fn random_password() -> Result<String, RunError> {
-    use bitcoin::hex::DisplayHex;
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| RunError::Chain(format!("drawing the embedded chain's password: {e}")))?;
@@ -348,7 +353,6 @@ fn api_router(
     components: Components,
     listening: Vec<SocketAddr>,
 ) -> axum::Router {
-    use bitcoin::hex::DisplayHex;
     let tokens = config
         .api_tokens
         .iter()

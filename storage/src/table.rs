@@ -28,13 +28,15 @@ pub enum Table {
     JitOrders,
     /// Incoming payments ([`crate::ReceivedRecord`]), apart from outgoing ones.
     Received,
+    /// What payments took from their token's spend budget ([`crate::BudgetSpendRecord`]).
+    BudgetSpends,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -44,6 +46,7 @@ impl Table {
         Table::Peers,
         Table::JitOrders,
         Table::Received,
+        Table::BudgetSpends,
         Table::Meta,
     ];
 
@@ -59,6 +62,7 @@ impl Table {
             Table::Peers => "peers",
             Table::JitOrders => "jit_orders",
             Table::Received => "received_payments",
+            Table::BudgetSpends => "budget_spends",
             Table::Meta => "meta",
         }
     }

@@ -54,6 +54,8 @@ fn payment(key: &str) -> PaymentRecord {
         run_id: None,
         trajectory_hash: None,
         receipt_id: None,
+        token: None,
+        budget_period_ms: None,
         created_at_ms: 0,
         updated_at_ms: 0,
     }

@@ -23,6 +23,8 @@ fn payment(id: &str, status: PaymentStatus) -> PaymentRecord {
         run_id: None,
         trajectory_hash: None,
         receipt_id: None,
+        token: None,
+        budget_period_ms: None,
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_000_000,
     }

@@ -147,6 +147,8 @@ fn a_payment_lost_before_sending_is_failed_at_start() {
                 run_id: None,
                 trajectory_hash: None,
                 receipt_id: None,
+                token: None,
+                budget_period_ms: None,
                 created_at_ms: 1_700_000_000_000,
                 updated_at_ms: 1_700_000_000_000,
             })

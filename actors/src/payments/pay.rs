@@ -10,15 +10,18 @@ use lightning::routing::router::{PaymentParameters, RouteParameters, RouteParame
 use lightning::sign::EntropySource;
 use lightning::types::payment::PaymentPreimage;
 use serde_json::{json, Value};
-use sluice_storage::{IdempotencyRecord, PaymentRecord, PaymentStatus, QuoteRecord, Table};
+use sluice_storage::{
+    IdempotencyRecord, PaymentRecord, PaymentStatus, QuoteRecord, StoreError, Table, WriteBatch,
+};
 
 use super::attempts::{latest, start, Started};
 use super::codes::{bolt11_failure_code, send_failure_code};
 use super::invoice::{check_invoice, CheckedInvoice};
 use super::quote::Urgency;
 use super::settle::{settle, Outcome};
+use crate::budgets::Hold;
 use crate::clock::unix_ms;
-use crate::idempotency::{self, Seen};
+use crate::idempotency::{self, IdempotencyKey, Seen};
 use crate::{Components, NodeError};
 
 /// The idempotency scope of quote payments: one payment per quote id.
@@ -55,15 +58,8 @@ pub struct PayRequest {
     pub run_id: Option<String>,
     /// The trajectory (ReplayBundle) hash.
     pub trajectory_hash: Option<String>,
-}
-
-/// The idempotency key of a request and who sent it (keys are per caller).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey {
-    /// The caller: its API token's id.
+    /// The API token paying (its SHA-256, hex): its budget pays, its name is recorded.
     pub caller: String,
-    /// The caller's key.
-    pub key: String,
 }
 
 /// A request to pay an invoice directly (`POST /v1/node/payments`).
@@ -75,9 +71,11 @@ pub struct InvoicePayment {
     pub amount_msat: Option<u64>,
     /// The fee ceiling; [`default_max_fee_msat`] when absent.
     pub max_fee_msat: Option<u64>,
-    /// The request's idempotency key, if it has one. An invoice is paid at most once
-    /// anyway; with a key a retry also gets the first answer.
+    /// The request's idempotency key and its caller, if it has one. An invoice is paid
+    /// at most once anyway; with a key a retry also gets the first answer.
     pub idempotency: Option<IdempotencyKey>,
+    /// The API token paying (its SHA-256, hex): its budget pays, its name is recorded.
+    pub caller: String,
 }
 
 /// A spontaneous payment (`POST /v1/node/payments/keysend`).
@@ -89,8 +87,9 @@ pub struct KeysendPayment {
     pub amount_msat: u64,
     /// The fee ceiling; [`default_max_fee_msat`] when absent.
     pub max_fee_msat: Option<u64>,
-    /// The request's idempotency key. A keysend has no invoice to be paid once, so the
-    /// key is what keeps a retried request from paying twice.
+    /// The request's idempotency key and its caller, who pays (its budget, its name in
+    /// the record). A keysend has no invoice to be paid once, so the key is what keeps
+    /// a retried request from paying twice.
     pub idempotency: IdempotencyKey,
 }
 
@@ -166,6 +165,46 @@ async fn replayed_payment(
         .ok_or_else(|| NodeError::NotFound(format!("payment {payment_id}")))
 }
 
+/// Reserves a payment of `amount_msat` plus up to `max_fee_msat` in fees to `payee` from
+/// `caller`'s budget, if it has one.
+async fn reserve(
+    components: &Components,
+    caller: &str,
+    payee: &PublicKey,
+    amount_msat: u64,
+    max_fee_msat: u64,
+) -> Result<Option<Hold>, NodeError> {
+    let cost_msat = amount_msat.saturating_add(max_fee_msat);
+    components
+        .budgets
+        .reserve(&components.store, caller, payee, cost_msat)
+        .await
+}
+
+/// `record` (a new attempt) as started by `caller` and paid from `hold`.
+fn paid_by(mut record: PaymentRecord, caller: &str, hold: Option<&Hold>) -> PaymentRecord {
+    record.token = Some(caller.to_owned());
+    if let Some(hold) = hold {
+        hold.stamp(&mut record);
+    }
+    record
+}
+
+/// Adds `hold`'s spend of `payment_id` to an attempt's batch.
+fn spend(hold: Option<&Hold>, payment_id: &str, batch: &mut WriteBatch) -> Result<(), StoreError> {
+    if let Some(hold) = hold {
+        batch.create(&hold.spend(payment_id))?;
+    }
+    Ok(())
+}
+
+/// The attempt is stored: its outcome settles the hold from now on.
+fn keep(hold: Option<Hold>) {
+    if let Some(hold) = hold {
+        hold.keep();
+    }
+}
+
 /// Runs a payment request to its end in a task of its own: the caller may give up (a
 /// closed connection, a timeout) at any point, and a payment recorded pending must still
 /// be handed to LDK or settled failed, never left pending until a restart.
@@ -208,6 +247,8 @@ fn pending(
         run_id: None,
         trajectory_hash: None,
         receipt_id: None,
+        token: None,
+        budget_period_ms: None,
         created_at_ms: now,
         updated_at_ms: now,
     }
@@ -309,23 +350,30 @@ pub async fn pay_quote(
     let fee_limit = quote
         .max_fee_msats
         .min(quote.max_amount_msats.saturating_sub(checked.amount_msat));
+    let payee = checked.invoice.get_payee_pub_key();
+    let caller = request.caller.as_str();
+    let hold = reserve(components, caller, &payee, checked.amount_msat, fee_limit).await?;
     let now = unix_ms();
     let started = start(
         &components.store,
         &payment_hash,
-        |id| PaymentRecord {
-            quote_id: Some(quote.quote_id.clone()),
-            run_id: request.run_id.clone(),
-            trajectory_hash: request.trajectory_hash.clone(),
-            ..pending(
-                id,
-                &payment_hash,
-                Some(quote.invoice.clone()),
-                checked.amount_msat,
-                fee_limit,
-            )
+        |id| {
+            let record = PaymentRecord {
+                quote_id: Some(quote.quote_id.clone()),
+                run_id: request.run_id.clone(),
+                trajectory_hash: request.trajectory_hash.clone(),
+                ..pending(
+                    id,
+                    &payment_hash,
+                    Some(quote.invoice.clone()),
+                    checked.amount_msat,
+                    fee_limit,
+                )
+            };
+            paid_by(record, caller, hold.as_ref())
         },
         |payment_id, batch| {
+            spend(hold.as_ref(), payment_id, batch)?;
             // Binds the quote to this attempt, in the attempt's own batch.
             let key = IdempotencyRecord {
                 scope: PAY_SCOPE.to_owned(),
@@ -351,7 +399,10 @@ pub async fn pay_quote(
         other => other?,
     };
     let record = match started {
-        Started::New(record) => *record,
+        Started::New(record) => {
+            keep(hold);
+            *record
+        }
         Started::Conflict(table) if table == Table::Idempotency.name() => {
             // A concurrent pay of this quote won; answer with its payment.
             return paid_before(components, &request.quote_id)
@@ -399,19 +450,31 @@ async fn pay_invoice_now(
     let max_fee_msat = request
         .max_fee_msat
         .unwrap_or_else(|| default_max_fee_msat(checked.amount_msat));
+    let payee = checked.invoice.get_payee_pub_key();
+    let caller = request.caller.as_str();
+    let hold = reserve(
+        components,
+        caller,
+        &payee,
+        checked.amount_msat,
+        max_fee_msat,
+    )
+    .await?;
     let started = start(
         &components.store,
         &payment_hash,
         |id| {
-            pending(
+            let record = pending(
                 id,
                 &payment_hash,
                 Some(request.invoice.trim().to_owned()),
                 checked.amount_msat,
                 max_fee_msat,
-            )
+            );
+            paid_by(record, caller, hold.as_ref())
         },
         |payment_id, batch| {
+            spend(hold.as_ref(), payment_id, batch)?;
             if let Some((scope, key, fingerprint)) = &keyed {
                 batch.create(&answered_by(scope, key, fingerprint, payment_id))?;
             }
@@ -420,7 +483,10 @@ async fn pay_invoice_now(
     )
     .await;
     let record = match started {
-        Ok(Started::New(record)) => *record,
+        Ok(Started::New(record)) => {
+            keep(hold);
+            *record
+        }
         Ok(Started::Conflict(table)) if table == Table::Idempotency.name() => {
             // A concurrent request with the same key won: answer with its payment.
             let (scope, key, fingerprint) = keyed.as_ref().ok_or_else(|| {
@@ -486,18 +552,34 @@ async fn keysend_now(
     let max_fee_msat = request
         .max_fee_msat
         .unwrap_or_else(|| default_max_fee_msat(request.amount_msat));
+    let caller = key.caller.as_str();
+    let hold = reserve(
+        components,
+        caller,
+        &request.node_id,
+        request.amount_msat,
+        max_fee_msat,
+    )
+    .await?;
     let started = start(
         &components.store,
         &payment_hash,
-        |id| pending(id, &payment_hash, None, request.amount_msat, max_fee_msat),
+        |id| {
+            let record = pending(id, &payment_hash, None, request.amount_msat, max_fee_msat);
+            paid_by(record, caller, hold.as_ref())
+        },
         |payment_id, batch| {
+            spend(hold.as_ref(), payment_id, batch)?;
             batch.create(&answered_by(&scope, key, &fingerprint, payment_id))?;
             Ok(())
         },
     )
     .await?;
     let record = match started {
-        Started::New(record) => *record,
+        Started::New(record) => {
+            keep(hold);
+            *record
+        }
         Started::Conflict(table) if table == Table::Idempotency.name() => {
             // A concurrent request with the same key won: answer with its payment.
             return replayed_payment(components, &scope, key, &fingerprint)

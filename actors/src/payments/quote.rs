@@ -97,6 +97,9 @@ pub struct QuoteRequest {
     pub policy_context: Value,
     /// The amount, for an invoice without one.
     pub amount_msats: Option<u64>,
+    /// The API token asking (its SHA-256, hex): a quote its budget would refuse is
+    /// refused at once.
+    pub caller: String,
 }
 
 impl QuoteRequest {
@@ -170,6 +173,12 @@ pub async fn quote(
 
     // The fee may use what the amount ceiling leaves, and no more than the fee ceiling.
     let fee_limit = request.max_fee_msats.min(request.max_amount_msats - amount);
+    let payee = checked.invoice.get_payee_pub_key();
+    let cost_msat = amount.saturating_add(fee_limit);
+    let budgets = &components.budgets;
+    budgets
+        .check(&components.store, &request.caller, &payee, cost_msat)
+        .await?;
     let mut params = RouteParameters::from_payment_params_and_value(
         PaymentParameters::from_bolt11_invoice(&checked.invoice),
         amount,

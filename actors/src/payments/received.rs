@@ -77,6 +77,8 @@ mod tests {
             run_id: None,
             trajectory_hash: None,
             receipt_id: None,
+            token: None,
+            budget_period_ms: None,
             created_at_ms: 1,
             updated_at_ms: 1,
         }

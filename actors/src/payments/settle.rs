@@ -9,7 +9,9 @@
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use serde_json::Value;
-use sluice_storage::{PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, WriteBatch};
+use sluice_storage::{
+    BudgetSpendRecord, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, WriteBatch,
+};
 
 use crate::clock::unix_ms;
 use crate::receipts::{self, InvoicePayReceipt, ReceiptKind};
@@ -86,10 +88,53 @@ pub async fn settle(
             created_at_ms: record.updated_at_ms,
         })?;
     }
+    let spend = budget_spend(store, &record).await?;
+    if let Some(spend) = &spend {
+        batch.put(spend)?;
+    }
     batch.put(&record)?;
     store.commit(batch).await?;
+    if let Some(spend) = spend {
+        let spent_msat = spend.spent_msat.unwrap_or(0);
+        let budgets = &components.budgets;
+        budgets.settled(
+            &spend.token,
+            spend.period_start_ms,
+            spend.reserved_msat,
+            spent_msat,
+        );
+    }
     super::notify_settled(components, &record.payment_id);
     Ok(Some(record))
+}
+
+/// The budget spend of `record` (just settled), settled with it: what the payment cost
+/// if it succeeded (amount plus the fee paid, or the fee ceiling if LDK did not say),
+/// nothing if it failed. `None` for a
+/// payment no budget paid.
+async fn budget_spend(
+    store: &sluice_storage::Store,
+    record: &PaymentRecord,
+) -> Result<Option<BudgetSpendRecord>, NodeError> {
+    let (Some(token), Some(period_start_ms)) = (&record.token, record.budget_period_ms) else {
+        return Ok(None);
+    };
+    let key = format!(
+        "{}{}",
+        BudgetSpendRecord::period_prefix(token, period_start_ms),
+        record.payment_id
+    );
+    let Some(mut spend) = store.get::<BudgetSpendRecord>(key).await? else {
+        tracing::error!(payment_id = %record.payment_id, "a budgeted payment without its spend record");
+        return Ok(None);
+    };
+    spend.spent_msat = Some(match record.status {
+        PaymentStatus::Succeeded => record
+            .amount_msat
+            .saturating_add(record.fee_paid_msat.unwrap_or(record.max_fee_msat)),
+        PaymentStatus::Failed | PaymentStatus::Pending => 0,
+    });
+    Ok(Some(spend))
 }
 
 /// The unsealed receipt of `record`, a settled payment of `quote`.

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 
-use sluice_actors::payments::pay::IdempotencyKey;
+use sluice_actors::idempotency::IdempotencyKey;
 
 use super::AppState;
 use crate::auth::Caller;

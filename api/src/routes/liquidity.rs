@@ -9,6 +9,7 @@ use sluice_actors::payments::{PayRequest as PayQuote, QuoteRequest, Urgency};
 
 use super::payments::MAX_INVOICE_CHARS;
 use super::AppState;
+use crate::auth::Caller;
 use crate::backend::NodeBackend;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
@@ -47,6 +48,7 @@ fn check_schema(given: &str, expected: &str) -> Result<(), ApiError> {
 )]
 pub(crate) async fn quote_pay<B: NodeBackend>(
     State(state): State<AppState<B>>,
+    caller: Caller,
     ApiJson(request): ApiJson<QuotePayRequest>,
 ) -> Result<Json<QuotePayResponse>, ApiError> {
     check_schema(&request.schema, QUOTE_PAY_REQUEST_SCHEMA)?;
@@ -78,6 +80,7 @@ pub(crate) async fn quote_pay<B: NodeBackend>(
             .amount_msats
             .map(|amount| validate::positive_msat("amount_msats", amount))
             .transpose()?,
+        caller: caller.0,
     };
     Ok(Json(state.backend.quote_pay(command).await?))
 }
@@ -94,6 +97,7 @@ pub(crate) async fn quote_pay<B: NodeBackend>(
 )]
 pub(crate) async fn pay<B: NodeBackend>(
     State(state): State<AppState<B>>,
+    caller: Caller,
     ApiJson(request): ApiJson<PayRequest>,
 ) -> Result<Json<PayResponse>, ApiError> {
     check_schema(&request.schema, PAY_REQUEST_SCHEMA)?;
@@ -106,6 +110,7 @@ pub(crate) async fn pay<B: NodeBackend>(
         quote_id: validate::token("quote_id", &request.quote_id, MAX_ID_LEN)?,
         run_id: optional("run_id", request.run_id)?,
         trajectory_hash: optional("trajectory_hash", request.trajectory_hash)?,
+        caller: caller.0,
     };
     let longest = state.request_timeout.saturating_sub(ANSWER_MARGIN);
     let wait = request

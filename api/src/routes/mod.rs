@@ -1,5 +1,6 @@
 //! The endpoints, one module per group, and the router that mounts them.
 
+pub(crate) mod budgets;
 pub(crate) mod channels;
 pub(crate) mod health;
 pub(crate) mod invoices;
@@ -135,6 +136,14 @@ pub(crate) fn node_routes<B: NodeBackend>(
         .route(
             &at(paths::WALLET_BALANCE),
             guarded(auth, Access::Read, get(wallet::balance::<B>)),
+        )
+        .route(
+            &at(paths::BUDGET),
+            guarded(auth, Access::ReadOrPay, get(budgets::own_budget::<B>)),
+        )
+        .route(
+            &at(paths::BUDGETS),
+            guarded(auth, Access::Admin, get(budgets::all_budgets::<B>)),
         )
         .route(
             &at(paths::LSPS2_MENU),

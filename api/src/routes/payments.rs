@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 
-use sluice_actors::payments::pay::IdempotencyKey;
+use sluice_actors::idempotency::IdempotencyKey;
 use sluice_actors::payments::KeysendPayment;
 
 use super::AppState;
@@ -59,9 +59,10 @@ pub(crate) async fn pay_invoice<B: NodeBackend>(
         amount_msat,
         max_fee_msat: request.max_fee_msat,
         idempotency: key.0.map(|key| IdempotencyKey {
-            caller: caller.0,
+            caller: caller.0.clone(),
             key,
         }),
+        caller: caller.0,
     };
     Ok(Json(state.backend.pay_invoice(command).await?))
 }

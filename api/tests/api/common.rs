@@ -17,9 +17,10 @@ use sluice_api::backend::{
 };
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use sluice_api_types::{
-    ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption, Lsps2MenuResponse,
-    Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
-    PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
+    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption,
+    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
+    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
+    WalletAddressResponse, WalletBalanceResponse,
 };
 use tower::ServiceExt;
 
@@ -60,6 +61,8 @@ pub enum Call {
     Lsps2Menu,
     Lsps2Orders,
     Lsps2Summary,
+    Budget(String),
+    Budgets,
     Health,
 }
 
@@ -103,6 +106,22 @@ impl TestBackend {
     }
 }
 
+/// A canned budget of `token`.
+pub fn budget(token: &str) -> BudgetResponse {
+    BudgetResponse {
+        token_sha256: token.into(),
+        max_per_payment_msat: Some(1_000),
+        total_msat: Some(10_000),
+        used_msat: 2_500,
+        remaining_msat: Some(7_500),
+        renewal: "daily".into(),
+        period_start_ms: 1_700_000_000_000,
+        renews_at_ms: Some(1_700_086_400_000),
+        expires_at_ms: None,
+        allowed_destinations: None,
+    }
+}
+
 pub fn payment(id: &str) -> PaymentInfo {
     PaymentInfo {
         id: id.to_owned(),
@@ -113,6 +132,7 @@ pub fn payment(id: &str) -> PaymentInfo {
         payment_hash: "33".repeat(32),
         preimage: Some("44".repeat(32)),
         failure_code: None,
+        token_sha256: None,
         created_at_ms: 1_700_000_000_000,
         updated_at_ms: 1_700_000_000_500,
     }
@@ -287,6 +307,16 @@ impl NodeBackend for TestBackend {
             total_sat: 8_000,
             spendable_sat: 4_000,
         })
+    }
+
+    async fn budget(&self, caller: String) -> Result<BudgetResponse, NodeError> {
+        self.enter(Call::Budget(caller.clone())).await?;
+        Ok(budget(&caller))
+    }
+
+    async fn budgets(&self) -> Result<Vec<BudgetResponse>, NodeError> {
+        self.enter(Call::Budgets).await?;
+        Ok(vec![budget(&"aa".repeat(32))])
     }
 
     async fn lsps2_menu(&self) -> Result<Lsps2MenuResponse, NodeError> {
@@ -511,6 +541,11 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
             Some(r#"{"amount_msat":1000,"description":"x"}"#.into()),
         ),
         (Method::GET, "/v1/node/payments".into(), None),
+        (
+            Method::POST,
+            "/v1/node/payments".into(),
+            Some(r#"{"invoice":"lnbcrt10n1ptest"}"#.into()),
+        ),
         (Method::GET, format!("/v1/node/payments/{PAYMENT_ID}"), None),
         (
             Method::POST,
@@ -533,5 +568,7 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
         (Method::GET, "/v1/receipts/rcpt_00".into(), None),
         (Method::POST, "/v1/node/wallet/address".into(), None),
         (Method::GET, "/v1/node/wallet/balance".into(), None),
+        (Method::GET, "/v1/node/budget".into(), None),
+        (Method::GET, "/v1/node/budgets".into(), None),
     ]
 }

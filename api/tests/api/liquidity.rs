@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sluice_actors::payments::pay::IdempotencyKey;
+use sluice_actors::idempotency::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest, QuoteRequest, Urgency};
 use sluice_api::ApiConfig;
 use sluice_api_types::paths;
@@ -36,6 +36,7 @@ async fn a_quote_request_reaches_the_node_checked() {
             urgency: Urgency::Normal,
             policy_context: json!({"schema": "openagents.liquidity.policy_context.v1", "note": "test"}),
             amount_msats: None,
+            caller: sluice_api::hash_token(PAY),
         })]
     );
     // The same route under the internal mirror.
@@ -116,6 +117,7 @@ async fn a_pay_waits_at_most_the_request_timeout_less_a_margin() {
             quote_id: QUOTE_ID.into(),
             run_id: Some("run-1".into()),
             trajectory_hash: None,
+            caller: sluice_api::hash_token(PAY),
         };
         assert_eq!(call, Call::PayQuote(request, expected), "{wait_ms:?}");
     }

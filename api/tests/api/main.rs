@@ -11,4 +11,5 @@ mod liquidity;
 mod metrics;
 mod openapi;
 mod routes;
+mod scope_matrix;
 mod serve;

@@ -65,6 +65,12 @@
 //! [[api.tokens]]
 //! sha256 = "<64 hex chars: SHA-256 of the bearer token>"
 //! scopes = ["admin"]                       # any of admin, pay, lp, read
+//!
+//! [[api.tokens]]                           # an agent's token with a spend budget
+//! sha256 = "<64 hex chars>"
+//! scopes = ["pay", "read"]
+//! budget = { max_per_payment_msat = 100000, max_per_period_msat = 10000000, renewal = "daily",
+//!            expires_at = "2027-01-01T00:00:00Z", allowed_destinations = ["02…"] }
 //! ```
 //!
 //! Unknown keys are rejected, so a typo does not silently fall back to a default; a key
@@ -130,6 +136,7 @@
 //! layer that [`ConfigError`] names; the provenance it keeps is what `layers.rs` keeps here
 //! in a few lines.
 
+mod budget;
 mod error;
 mod layers;
 pub mod lsps2;

@@ -17,6 +17,7 @@ use bitcoin::hex::FromHex;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
 use lightning::util::scid_utils::{scid_from_parts, ShortChannelIdError};
+use sluice_actors::budgets::BudgetPolicy;
 use toml::Value;
 use url::{Host, Url};
 
@@ -78,6 +79,8 @@ pub struct ApiToken {
     pub sha256: [u8; 32],
     /// What the token may do (never empty).
     pub scopes: BTreeSet<ApiScope>,
+    /// What the token may spend, if limited (config file only).
+    pub budget: Option<BudgetPolicy>,
 }
 
 /// Where the node gets its chain data.
@@ -522,16 +525,9 @@ pub(super) fn api_tokens(v: &Value, s: &Setting) -> Result<Vec<ApiToken>, Config
             let table = item
                 .as_table()
                 .ok_or_else(|| wrong(s, "api.tokens", tables, item))?;
-            if let Some(key) = table
-                .keys()
-                .find(|k| !["sha256", "scopes"].contains(&k.as_str()))
-            {
-                return Err(super::layers::unknown_key(
-                    path,
-                    key,
-                    &["sha256", "scopes"],
-                    "api.tokens.",
-                ));
+            const KEYS: [&str; 3] = ["sha256", "scopes", "budget"];
+            if let Some(key) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
+                return Err(super::layers::unknown_key(path, key, &KEYS, "api.tokens."));
             }
             let scopes = match table.get("scopes") {
                 None => Vec::new(),
@@ -558,7 +554,15 @@ pub(super) fn api_tokens(v: &Value, s: &Setting) -> Result<Vec<ApiToken>, Config
                     });
                 }
             };
-            api_token(s, entry, sha256, &scopes)
+            let budget = table
+                .get("budget")
+                .map(super::budget::parse)
+                .transpose()
+                .map_err(|problem| bad_entry(s, "API token", entry, problem))?;
+            Ok(ApiToken {
+                budget,
+                ..api_token(s, entry, sha256, &scopes)?
+            })
         },
         same,
     )
@@ -602,5 +606,6 @@ fn api_token(
     Ok(ApiToken {
         sha256,
         scopes: scopes.collect::<Result<_, _>>()?,
+        budget: None,
     })
 }

@@ -1,5 +1,6 @@
 //! The ledger records the rest of the node keeps, one table each.
 
+mod budget_spends;
 mod idempotency;
 mod jit_orders;
 mod payments;
@@ -9,6 +10,7 @@ mod receipts;
 mod received;
 mod wallet;
 
+pub use budget_spends::BudgetSpendRecord;
 pub use idempotency::IdempotencyRecord;
 pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState};
 pub use payments::{PaymentRecord, PaymentStatus};

@@ -55,6 +55,13 @@ pub struct PaymentRecord {
     /// The signed receipt of the outcome, once settled (quoted payments).
     #[serde(default)]
     pub receipt_id: Option<String>,
+    /// The API token that started the payment (its SHA-256, hex): the audit trail.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The start of the token's budget period the payment counts in, if the token has a
+    /// budget (its [`crate::BudgetSpendRecord`] is keyed by it).
+    #[serde(default)]
+    pub budget_period_ms: Option<u64>,
     /// When the attempt was recorded, ms since the Unix epoch.
     pub created_at_ms: u64,
     /// When the record last changed, ms since the Unix epoch.
