@@ -92,6 +92,9 @@ pub enum NodeError {
     /// The store failed; fatal for the node.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The node is at capacity for this kind of work (a full queue); retry shortly.
+    #[error("overloaded: {0}")]
+    Overloaded(String),
     /// An actor did not answer in time.
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),

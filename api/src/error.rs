@@ -101,6 +101,9 @@ pub enum ApiError {
     /// The chain backend failed or is unreachable. 503 `chain_unavailable`.
     #[error("{0}")]
     ChainUnavailable(String),
+    /// The node is at capacity for this work; retry shortly. 503 `overloaded`.
+    #[error("{0}")]
+    Overloaded(String),
     /// The node is starting or stopping. 503 `node_not_running`.
     #[error("the node is not running")]
     NodeNotRunning,
@@ -146,6 +149,7 @@ impl ApiError {
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
+        ("overloaded", 503),
         ("timeout", 504),
         ("internal", 500),
     ];
@@ -182,6 +186,7 @@ impl ApiError {
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
+            ApiError::Overloaded(_) => "overloaded",
             ApiError::Timeout(_) => "timeout",
             ApiError::Internal => "internal",
         }
@@ -216,7 +221,7 @@ impl ApiError {
             | ApiError::AmountRequired(_)
             | ApiError::AmountExceedsMax(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Wallet(_) | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::ChainUnavailable(_) | ApiError::NodeNotRunning => {
+            ApiError::ChainUnavailable(_) | ApiError::NodeNotRunning | ApiError::Overloaded(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -282,6 +287,7 @@ impl From<NodeError> for ApiError {
             NodeError::Timeout(_) => ApiError::Timeout(message),
             NodeError::NotEnabled(_) => ApiError::NotEnabled(message),
             NodeError::NotRunning => ApiError::NodeNotRunning,
+            NodeError::Overloaded(_) => ApiError::Overloaded(message),
         }
     }
 }

@@ -82,6 +82,7 @@
 //! | `peer_unreachable` | 502 | connecting to the peer failed |
 //! | `chain_unavailable` | 503 | the chain backend failed |
 //! | `node_not_running` | 503 | the node is starting or stopping |
+//! | `overloaded` | 503 | the node is at capacity for this work (a full queue); retry shortly |
 //! | `timeout` | 504 | over [`ApiConfig::request_timeout`], or an actor did not answer |
 //!
 //! [`ApiError::CODES`] lists the same table for code. Bad input never answers 500.

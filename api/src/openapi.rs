@@ -22,18 +22,21 @@ pub(crate) enum ErrorResponses {
     /// `unauthenticated`: no bearer token, or an unknown one.
     #[response(status = 401)]
     Unauthenticated(types::ErrorResponse),
-    /// `forbidden`: the token lacks the scope this endpoint needs.
+    /// `forbidden`: the token lacks the scope this endpoint needs; `budget_exceeded`,
+    /// `budget_expired`, `destination_not_allowed`: its spend budget refuses the payment.
     #[response(status = 403)]
     Forbidden(types::ErrorResponse),
     /// `not_found`: no such object.
     #[response(status = 404)]
     NotFound(types::ErrorResponse),
-    /// `peer_not_connected`.
+    /// `peer_not_connected`, `already_paid`, `payment_in_progress`,
+    /// `idempotency_conflict`, `request_in_progress`.
     #[response(status = 409)]
     Conflict(types::ErrorResponse),
-    /// `payload_too_large`: the body exceeds the configured limit.
+    /// `quote_expired`.
     #[response(status = 410)]
     Gone(types::ErrorResponse),
+    /// `payload_too_large`: the body exceeds the configured limit.
     #[response(status = 413)]
     PayloadTooLarge(types::ErrorResponse),
     /// `insufficient_funds`, `channel_refused`, `invoice_failed`.
@@ -45,7 +48,7 @@ pub(crate) enum ErrorResponses {
     /// `peer_unreachable`.
     #[response(status = 502)]
     BadGateway(types::ErrorResponse),
-    /// `node_not_running`, `chain_unavailable`.
+    /// `node_not_running`, `chain_unavailable`, `overloaded`.
     #[response(status = 503)]
     Unavailable(types::ErrorResponse),
     /// `timeout`: the request or an actor took too long.

@@ -5,16 +5,22 @@
 //! and the HTLCs in flight *now* (`compute_inflight_htlcs`), so nothing is cached between
 //! jobs and no answer can go stale silently. Route finding is CPU-bound: a worker runs it
 //! on the blocking pool, and the factory runs as many at once as it has workers.
+//!
+//! The queue in front of the workers is bounded ([`MAX_QUEUED_JOBS`]): a job past it is
+//! answered at once with [`NodeError::Overloaded`] rather than queued for ever. A job
+//! lives at most [`ROUTE_TIMEOUT`] (its caller's wait) in the queue, and a worker skips a
+//! job whose caller stopped waiting: no route is computed for nobody.
 
 mod router;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::routing::router::{Route, RouteParameters, Router as _};
 use ractor::factory::{
-    queues, routing, worker_builder, Factory, FactoryArguments, FactoryMessage, Job, Worker,
-    WorkerId,
+    queues, routing, worker_builder, DiscardHandler, DiscardMode, DiscardReason, DiscardSettings,
+    Factory, FactoryArguments, FactoryMessage, Job, JobOptions, Worker, WorkerId,
 };
 use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort};
 
@@ -25,6 +31,8 @@ use crate::{Components, NodeError};
 
 /// How long a caller waits for a route before giving up.
 pub const ROUTE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most jobs waiting for a worker; more are refused at once.
+pub const MAX_QUEUED_JOBS: usize = 1024;
 
 /// A job for a pathfinding worker.
 #[derive(Debug)]
@@ -33,9 +41,30 @@ pub enum RouteJob {
     Find {
         /// The payee, amount, fee limit and restrictions.
         params: Box<RouteParameters>,
-        /// Where the route (or why there is none) goes.
-        reply: RpcReplyPort<Result<Route, NodeError>>,
+        /// Where the route (or why there is none) goes; taken when answered.
+        reply: Option<RpcReplyPort<Result<Route, NodeError>>>,
     },
+}
+
+/// Answers the jobs the factory drops: a full queue, an expired job, a shutdown.
+struct Discards;
+
+impl DiscardHandler<(), RouteJob> for Discards {
+    fn discard(&self, reason: DiscardReason, job: &mut Job<(), RouteJob>) {
+        let RouteJob::Find { reply, .. } = &mut job.msg;
+        let label = match reason {
+            DiscardReason::Loadshed => "queue_full",
+            DiscardReason::TtlExpired => "expired",
+            DiscardReason::Shutdown => "shutdown",
+            DiscardReason::RateLimited => "rate_limited",
+        };
+        metrics::counter!("sluice_pathfinding_discarded_total", "reason" => label).increment(1);
+        if let Some(reply) = reply.take() {
+            let _ = reply.send(Err(NodeError::Overloaded(format!(
+                "pathfinding is busy ({label}); retry shortly"
+            ))));
+        }
+    }
 }
 
 /// The factory as the supervisor spawns it.
@@ -67,6 +96,11 @@ pub fn factory_arguments(
         .queue(Default::default())
         .router(Default::default())
         .num_initial_workers(workers.max(1))
+        .discard_settings(DiscardSettings::Static {
+            limit: MAX_QUEUED_JOBS,
+            mode: DiscardMode::Newest,
+        })
+        .discard_handler(Arc::new(Discards))
         .build()
 }
 
@@ -96,6 +130,12 @@ impl Worker for RouteWorker {
         components: &mut Components,
     ) -> Result<(), ActorProcessingErr> {
         let RouteJob::Find { params, reply } = msg;
+        let Some(reply) = reply.filter(|r| !r.is_closed()) else {
+            // The caller stopped waiting: nobody needs the route.
+            metrics::counter!("sluice_pathfinding_discarded_total", "reason" => "abandoned")
+                .increment(1);
+            return Ok(key);
+        };
         let c = components.clone();
         let found = tokio::task::spawn_blocking(move || find_route(&c, &params))
             .await
@@ -151,9 +191,53 @@ pub async fn request_route(
     let ask = |reply| {
         let job = RouteJob::Find {
             params: Box::new(params),
-            reply,
+            reply: Some(reply),
         };
-        FactoryMessage::Dispatch(Job::new((), job))
+        let options = JobOptions::new(Some(ROUTE_TIMEOUT));
+        FactoryMessage::Dispatch(Job::with_options((), job, options))
     };
     factory.call(ask, ROUTE_TIMEOUT).await?
+}
+
+#[cfg(test)]
+mod tests {
+    use lightning::routing::router::{PaymentParameters, RouteParameters};
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn job() -> (
+        Job<(), RouteJob>,
+        oneshot::Receiver<Result<Route, NodeError>>,
+    ) {
+        let (tx, rx) = oneshot::channel();
+        let payee = bitcoin::secp256k1::PublicKey::from_secret_key(
+            &bitcoin::secp256k1::Secp256k1::new(),
+            &bitcoin::secp256k1::SecretKey::from_slice(&[1u8; 32]).expect("a key"),
+        );
+        let params = RouteParameters::from_payment_params_and_value(
+            PaymentParameters::from_node_id(payee, 40),
+            1_000,
+        );
+        let job = RouteJob::Find {
+            params: Box::new(params),
+            reply: Some(tx.into()),
+        };
+        (Job::new((), job), rx)
+    }
+
+    /// A job the factory drops (a full queue, or it waited past its caller) is answered
+    /// at once with `overloaded`, not left to the caller's timeout.
+    #[tokio::test]
+    async fn dropped_jobs_are_answered_overloaded() {
+        for reason in [DiscardReason::Loadshed, DiscardReason::TtlExpired] {
+            let (mut job, answer) = job();
+            Discards.discard(reason, &mut job);
+            let answered = answer.await.expect("an answer");
+            assert!(
+                matches!(answered, Err(NodeError::Overloaded(_))),
+                "{answered:?}"
+            );
+        }
+    }
 }

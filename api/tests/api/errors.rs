@@ -423,6 +423,7 @@ async fn the_code_table_matches_the_variants() {
         ApiError::Wallet(String::new()),
         ApiError::ChainUnavailable(String::new()),
         ApiError::NodeNotRunning,
+        ApiError::Overloaded(String::new()),
         ApiError::Timeout(String::new()),
         ApiError::Internal,
     ];
