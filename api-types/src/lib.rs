@@ -341,13 +341,20 @@ pub struct ListPaymentsQuery {
     /// At most this many payments, newest first (default 100, at most 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// Continue after an earlier page: its `next_cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
-/// The payments matching a filter (`GET /v1/node/payments`).
+/// A page of the payments matching a filter (`GET /v1/node/payments`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ListPaymentsResponse {
-    /// Newest first.
+    /// Newest first. A page may hold fewer than `limit` when the filter skipped many
+    /// payments: follow `next_cursor`.
     pub payments: Vec<PaymentInfo>,
+    /// Where the next page starts (pass as `cursor`); absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// A fresh on-chain address of the node's wallet.

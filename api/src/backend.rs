@@ -16,9 +16,10 @@ use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteReque
 use sluice_actors::NodeError;
 
 use crate::types::{
-    BudgetResponse, ChannelInfo, HealthResponse, InvoiceResponse, Lsps2MenuResponse, Lsps2Order,
-    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
-    PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
+    BudgetResponse, ChannelInfo, HealthResponse, InvoiceResponse, ListPaymentsResponse,
+    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
+    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
+    WalletAddressResponse, WalletBalanceResponse,
 };
 
 /// What the API needs from a running node.
@@ -74,11 +75,12 @@ pub trait NodeBackend: Send + Sync + 'static {
         request: CreateInvoice,
     ) -> impl Future<Output = Result<InvoiceResponse, NodeError>> + Send;
 
-    /// Payments matching `filter`, newest first, at most `filter.limit`.
+    /// A page of the payments matching `filter`, newest first, at most `filter.limit`,
+    /// and the cursor of the next page.
     fn list_payments(
         &self,
         filter: PaymentFilter,
-    ) -> impl Future<Output = Result<Vec<PaymentInfo>, NodeError>> + Send;
+    ) -> impl Future<Output = Result<ListPaymentsResponse, NodeError>> + Send;
 
     /// One payment; [`NodeError::NotFound`] if there is none with this id.
     fn get_payment(
@@ -302,4 +304,6 @@ pub struct PaymentFilter {
     pub status: Option<PaymentStatus>,
     /// At most this many (1..=1000).
     pub limit: usize,
+    /// Continue after an earlier page's `next_cursor`.
+    pub cursor: Option<String>,
 }

@@ -421,8 +421,13 @@ impl ApiClient {
         self.get(&paths::fill(paths::RECEIPT, &[("receipt_id", receipt_id)]))
     }
 
-    /// `GET /v1/node/payments` with `query`'s filters.
+    /// `GET /v1/node/payments` with `query`'s filters: the first page's payments.
     pub fn list_payments(&self, query: &ListPaymentsQuery) -> Result<Vec<PaymentInfo>, Error> {
+        Ok(self.payments_page(query)?.payments)
+    }
+
+    /// `GET /v1/node/payments` with `query`'s filters and cursor: one page.
+    pub fn payments_page(&self, query: &ListPaymentsQuery) -> Result<ListPaymentsResponse, Error> {
         let mut params = Vec::new();
         if let Some(direction) = query.direction {
             params.push(format!("direction={}", enum_name(&direction)));
@@ -433,12 +438,17 @@ impl ApiClient {
         if let Some(limit) = query.limit {
             params.push(format!("limit={limit}"));
         }
+        if let Some(cursor) = &query.cursor {
+            let encoded =
+                percent_encoding::utf8_percent_encode(cursor, percent_encoding::NON_ALPHANUMERIC);
+            params.push(format!("cursor={encoded}"));
+        }
         let path = if params.is_empty() {
             paths::PAYMENTS.to_owned()
         } else {
             format!("{}?{}", paths::PAYMENTS, params.join("&"))
         };
-        Ok(self.get::<ListPaymentsResponse>(&path)?.payments)
+        self.get::<ListPaymentsResponse>(&path)
     }
 
     /// `GET /v1/node/payments/{payment_id}`.

@@ -14,6 +14,7 @@ use sluice_actors::budgets::BudgetView;
 use sluice_actors::health::Health;
 use sluice_actors::lsps2::{self, FeeOption};
 use sluice_actors::payments::codes::failure_message;
+use sluice_actors::payments::listing::{self, Listed};
 use sluice_actors::payments::{
     self, pay, InvoicePayment, KeysendPayment, PayRequest as PayQuote, QuoteRequest,
 };
@@ -25,14 +26,15 @@ use sluice_api::backend::{
 use sluice_api::time::rfc3339_ms;
 use sluice_api::NodeBackend;
 use sluice_api_types::{
-    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption,
-    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse,
-    PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
-    WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
+    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse,
+    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse,
+    Lsps2TokenMenu, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
+    PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA,
+    QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_storage::{
-    JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord, ReceiptRecord,
-    ReceivedRecord, WriteBatch,
+    IndexedDirection, JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord,
+    ReceiptRecord, ReceivedRecord, WriteBatch,
 };
 use std::str::FromStr;
 
@@ -490,20 +492,36 @@ impl NodeBackend for NodeService {
         })
     }
 
-    async fn list_payments(&self, filter: PaymentFilter) -> Result<Vec<PaymentInfo>, NodeError> {
-        let store = &self.components.store;
-        let sent = store.scan::<PaymentRecord>("").await?;
-        let received = store.scan::<ReceivedRecord>("").await?;
-        let mut payments: Vec<PaymentInfo> = sent
+    async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+    ) -> Result<ListPaymentsResponse, NodeError> {
+        let filter = listing::Filter {
+            direction: filter.direction.map(|d| match d {
+                PaymentDirection::Outbound => IndexedDirection::Sent,
+                PaymentDirection::Inbound => IndexedDirection::Received,
+            }),
+            status: filter.status.map(|s| match s {
+                PaymentStatus::Pending => sluice_storage::PaymentStatus::Pending,
+                PaymentStatus::Succeeded => sluice_storage::PaymentStatus::Succeeded,
+                PaymentStatus::Failed => sluice_storage::PaymentStatus::Failed,
+            }),
+            limit: filter.limit,
+            cursor: filter.cursor,
+        };
+        let page = listing::list(&self.components.store, &filter).await?;
+        let payments = page
+            .payments
             .into_iter()
-            .map(to_payment_info)
-            .chain(received.into_iter().map(received_info))
-            .filter(|p| filter.direction.is_none_or(|d| d == p.direction))
-            .filter(|p| filter.status.is_none_or(|s| s == p.status))
+            .map(|listed| match listed {
+                Listed::Sent(record) => to_payment_info(*record),
+                Listed::Received(record) => received_info(record),
+            })
             .collect();
-        payments.sort_by_key(|p| std::cmp::Reverse(p.created_at_ms));
-        payments.truncate(filter.limit);
-        Ok(payments)
+        Ok(ListPaymentsResponse {
+            payments,
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn get_payment(&self, id: PaymentId) -> Result<PaymentInfo, NodeError> {

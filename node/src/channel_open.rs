@@ -13,8 +13,8 @@ use lightning::sign::EntropySource;
 use lightning::util::config::UserConfig;
 use serde_json::{json, Value};
 use sluice_actors::channel_policy::anchor_channel_count;
-use sluice_actors::idempotency::IdempotencyKey;
-use sluice_actors::idempotency::{self, Seen, ANSWER};
+use sluice_actors::idempotency::{self, IdempotencyKey, Seen, ANSWER};
+use sluice_actors::payments::expiry::key_expiry;
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{ChannelId, OpenChannel};
 use sluice_storage::{IdempotencyRecord, StoreError, Table, WriteBatch};
@@ -173,6 +173,7 @@ async fn open_now(components: &Components, request: OpenChannel) -> Result<Chann
         let claim = keyed.record(json!({ "user_channel_id": user_channel_id.to_string() }));
         let mut batch = WriteBatch::new();
         batch.create(&claim)?;
+        batch.put(&key_expiry(&claim))?;
         match c.store.commit(batch).await {
             Ok(()) => {}
             // A concurrent request with the same key claimed it first.

@@ -18,6 +18,7 @@ use ractor::{Actor, ActorRef};
 use sluice_actors::chain::{run_broadcasts, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::pathfinding::RoutingExclusions;
+use sluice_actors::payments::listing::backfill_index;
 use sluice_actors::payments::reconcile::fail_payments_lost_in_a_crash;
 use sluice_actors::payments::PaymentsConfig;
 use sluice_actors::receipts::ReceiptSigner;
@@ -113,6 +114,10 @@ impl RunningNode {
     /// starts the actors and serves peers and the API.
     pub async fn start(config: NodeConfig) -> Result<RunningNode, RunError> {
         let (store, new_node) = open_store(&config.data_dir)?;
+        // Before LDK can report a payment: a store from before the payment index gets one.
+        backfill_index(&store)
+            .await
+            .map_err(|e| RunError::Store(e.to_string()))?;
         let seed = seed::load_or_create(&config.data_dir.join("seed"), new_node)?;
         let (endpoint, embedded) = chain_endpoint(&config).await?;
         let built = build(

@@ -24,8 +24,9 @@ pub use commit::CommitStats;
 pub use error::StoreError;
 pub use mark::MARK_FILE;
 pub use records::{
-    BudgetSpendRecord, HeldHtlc, IdempotencyRecord, JitOrderRecord, JitOrderState, PaymentRecord,
-    PaymentStatus, PeerRecord, QuoteRecord, ReceiptRecord, ReceivedRecord, WalletRecord,
+    BudgetSpendRecord, Expiring, ExpiryRecord, HeldHtlc, IdempotencyRecord, IndexedDirection,
+    JitOrderRecord, JitOrderState, PaymentIndexRecord, PaymentRecord, PaymentStatus, PeerRecord,
+    QuoteRecord, ReceiptRecord, ReceivedRecord, WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS};
 pub use table::{Record, Table};

@@ -179,6 +179,38 @@ impl Store {
             .collect()
     }
 
+    /// Up to `limit` records of `R`'s table whose keys lie in `[start, end)`, with their
+    /// keys, in key order (or reverse key order with `reverse`): a page of an index, or
+    /// the entries of an expiry queue that are due, without reading the rest.
+    pub async fn range<R: Record>(
+        &self,
+        start: impl Into<String>,
+        end: impl Into<String>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(String, R)>, StoreError> {
+        let store = self.clone();
+        let (start, end) = (start.into(), end.into());
+        off_executor(move || {
+            let space = store.space(R::TABLE);
+            let entries = space.range(start.as_bytes()..end.as_bytes());
+            let entries: Box<dyn Iterator<Item = _>> = if reverse {
+                Box::new(entries.rev())
+            } else {
+                Box::new(entries)
+            };
+            entries
+                .take(limit)
+                .map(|guard| {
+                    let (key, value) = guard.into_inner()?;
+                    let key = String::from_utf8_lossy(&key).into_owned();
+                    Ok((key, decode::<R>(&value)?))
+                })
+                .collect()
+        })
+        .await?
+    }
+
     /// Commits `batch` atomically and durably; resolves once it is fsynced.
     ///
     /// Fails with [`StoreError::Conflict`] (and writes nothing) if one of the batch's

@@ -30,13 +30,17 @@ pub enum Table {
     Received,
     /// What payments took from their token's spend budget ([`crate::BudgetSpendRecord`]).
     BudgetSpends,
+    /// Payments sent and received in time order ([`crate::PaymentIndexRecord`]).
+    PaymentIndex,
+    /// Client-created records by when they fall due ([`crate::ExpiryRecord`]).
+    Expiries,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 13] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -47,6 +51,8 @@ impl Table {
         Table::JitOrders,
         Table::Received,
         Table::BudgetSpends,
+        Table::PaymentIndex,
+        Table::Expiries,
         Table::Meta,
     ];
 
@@ -63,6 +69,8 @@ impl Table {
             Table::JitOrders => "jit_orders",
             Table::Received => "received_payments",
             Table::BudgetSpends => "budget_spends",
+            Table::PaymentIndex => "payment_index",
+            Table::Expiries => "expiries",
             Table::Meta => "meta",
         }
     }

@@ -171,6 +171,7 @@ fn resolve(cluster: &Cluster, sent: &[Sent], label: &str) -> HashMap<String, Pay
             direction: Some(PaymentDirection::Outbound),
             status: None,
             limit: Some(1000),
+            cursor: None,
         })
         .unwrap()
         .into_iter()

@@ -83,6 +83,7 @@ fn pays_across_sigterm_and_sigkill_restarts() {
             direction: Some(PaymentDirection::Inbound),
             status: Some(PaymentStatus::Succeeded),
             limit: None,
+            cursor: None,
         })
         .unwrap();
     let received_msat: u64 = b_inbound.iter().map(|p| p.amount_msat.unwrap_or(0)).sum();

@@ -8,7 +8,10 @@
 
 use bitcoin::hashes::{sha256, Hash, HashEngine};
 use bitcoin::hex::DisplayHex;
-use sluice_storage::{PaymentRecord, PaymentStatus, Store, StoreError, Table, WriteBatch};
+use sluice_storage::{
+    IndexedDirection, PaymentIndexRecord, PaymentRecord, PaymentStatus, Store, StoreError, Table,
+    WriteBatch,
+};
 
 use crate::NodeError;
 
@@ -102,6 +105,11 @@ pub async fn start(
         let attempt = record(attempt_id(payment_hash, next).to_lower_hex_string());
         let mut batch = WriteBatch::new();
         batch.create(&attempt)?;
+        batch.put(&PaymentIndexRecord {
+            created_at_ms: attempt.created_at_ms,
+            direction: IndexedDirection::Sent,
+            payment_id: attempt.payment_id.clone(),
+        })?;
         also(&attempt.payment_id, &mut batch)?;
         match store.commit(batch).await {
             Ok(()) => return Ok(Started::New(Box::new(attempt))),

@@ -16,10 +16,15 @@
 //!   success, one at a time;
 //! - outcomes settle once, the receipt in the same batch ([`settle::settle`]);
 //! - at start, attempts LDK never stored are settled failed ([`reconcile`]).
+//!
+//! The actor also prunes, once a minute, unpaid quotes and idempotency keys whose time
+//! is up ([`expiry`]).
 
 pub mod attempts;
 pub mod codes;
+pub mod expiry;
 pub mod invoice;
+pub mod listing;
 pub mod pay;
 pub mod quote;
 pub mod received;
@@ -61,6 +66,10 @@ pub enum PaymentsMsg {
     Watch(String, oneshot::Sender<()>),
     /// Payment `0` settled (its outcome is stored).
     Settled(String),
+    /// Prune what is due (on a timer).
+    Prune,
+    /// A pruning round ended.
+    Pruned,
 }
 
 /// The payments actor; `self` holds its settings.
@@ -73,6 +82,8 @@ pub struct PaymentsActor {
 pub struct PaymentsState {
     components: Components,
     waiters: HashMap<String, Vec<oneshot::Sender<()>>>,
+    /// A pruning round runs: the timer does not start another.
+    pruning: bool,
 }
 
 impl Actor for PaymentsActor {
@@ -82,18 +93,20 @@ impl Actor for PaymentsActor {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<PaymentsMsg>,
+        myself: ActorRef<PaymentsMsg>,
         components: Components,
     ) -> Result<PaymentsState, ActorProcessingErr> {
+        myself.send_interval(expiry::PRUNE_EVERY, || PaymentsMsg::Prune);
         Ok(PaymentsState {
             components,
             waiters: HashMap::new(),
+            pruning: false,
         })
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<PaymentsMsg>,
+        myself: ActorRef<PaymentsMsg>,
         message: PaymentsMsg,
         state: &mut PaymentsState,
     ) -> Result<(), ActorProcessingErr> {
@@ -121,6 +134,26 @@ impl Actor for PaymentsActor {
                     let _ = notify.send(());
                 }
             }
+            PaymentsMsg::Prune if !state.pruning => {
+                state.pruning = true;
+                let store = std::sync::Arc::clone(&state.components.store);
+                tokio::spawn(async move {
+                    match expiry::prune_due(&store, crate::clock::unix_ms()).await {
+                        Ok(pruned) => {
+                            metrics::counter!("sluice_pruned_total", "kind" => "quote")
+                                .increment(pruned.quotes as u64);
+                            metrics::counter!("sluice_pruned_total", "kind" => "idempotency_key")
+                                .increment(pruned.keys as u64);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "pruning expired records failed; will retry")
+                        }
+                    }
+                    let _ = myself.cast(PaymentsMsg::Pruned);
+                });
+            }
+            PaymentsMsg::Prune => {}
+            PaymentsMsg::Pruned => state.pruning = false,
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ use sluice_storage::{
 
 use super::attempts::{latest, start, Started};
 use super::codes::{bolt11_failure_code, send_failure_code};
+use super::expiry::key_expiry;
 use super::invoice::{check_invoice, CheckedInvoice};
 use super::quote::Urgency;
 use super::settle::{settle, Outcome};
@@ -476,7 +477,9 @@ async fn pay_invoice_now(
         |payment_id, batch| {
             spend(hold.as_ref(), payment_id, batch)?;
             if let Some((scope, key, fingerprint)) = &keyed {
-                batch.create(&answered_by(scope, key, fingerprint, payment_id))?;
+                let answer = answered_by(scope, key, fingerprint, payment_id);
+                batch.create(&answer)?;
+                batch.put(&key_expiry(&answer))?;
             }
             Ok(())
         },
@@ -570,7 +573,9 @@ async fn keysend_now(
         },
         |payment_id, batch| {
             spend(hold.as_ref(), payment_id, batch)?;
-            batch.create(&answered_by(&scope, key, &fingerprint, payment_id))?;
+            let answer = answered_by(&scope, key, &fingerprint, payment_id);
+            batch.create(&answer)?;
+            batch.put(&key_expiry(&answer))?;
             Ok(())
         },
     )

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use sluice_storage::{IdempotencyRecord, QuoteRecord, StoreError, Table, WriteBatch};
 
 use super::attempts::check_payable;
+use super::expiry::quote_expiry;
 use super::invoice::check_invoice;
 use crate::clock::unix_ms;
 use crate::idempotency;
@@ -222,6 +223,7 @@ pub async fn quote(
     let mut batch = WriteBatch::new();
     batch.create(&quote)?;
     batch.create(&key)?;
+    batch.put(&quote_expiry(&quote))?;
     match components.store.commit(batch).await {
         Ok(()) => {
             metrics::counter!("sluice_quotes_total").increment(1);

@@ -8,7 +8,9 @@
 
 use bitcoin::hashes::{sha256, Hash, HashEngine};
 use bitcoin::hex::DisplayHex;
-use sluice_storage::{ReceivedRecord, Store, StoreError, Table, WriteBatch};
+use sluice_storage::{
+    IndexedDirection, PaymentIndexRecord, ReceivedRecord, Store, StoreError, Table, WriteBatch,
+};
 
 use crate::clock::unix_ms;
 use crate::NodeError;
@@ -49,6 +51,11 @@ pub async fn record_received(store: &Store, claimed: Claimed) -> Result<(), Node
     };
     let mut batch = WriteBatch::new();
     batch.create(&record)?;
+    batch.put(&PaymentIndexRecord {
+        created_at_ms: record.received_at_ms,
+        direction: IndexedDirection::Received,
+        payment_id: record.payment_id.clone(),
+    })?;
     match store.commit(batch).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict { table, .. }) if table == Table::Received.name() => Ok(()),

@@ -22,6 +22,8 @@ use crate::validate;
 pub const DEFAULT_LIST_LIMIT: u32 = 100;
 /// The largest `limit` accepted.
 pub const MAX_LIST_LIMIT: u32 = 1000;
+/// The longest `cursor` accepted (the node's cursors are far shorter).
+pub const MAX_CURSOR_LEN: usize = 128;
 
 /// The longest invoice accepted (BOLT11 invoices with many route hints stay far below).
 pub const MAX_INVOICE_CHARS: usize = 7089;
@@ -99,7 +101,8 @@ pub(crate) async fn keysend<B: NodeBackend>(
     Ok(Json(state.backend.keysend(command).await?))
 }
 
-/// Payments, newest first, optionally filtered by direction and status.
+/// Payments, newest first, a page at a time (follow `next_cursor`), optionally filtered
+/// by direction and status.
 #[utoipa::path(
     get,
     path = "/v1/node/payments",
@@ -122,9 +125,12 @@ pub(crate) async fn list_payments<B: NodeBackend>(
         direction: query.direction,
         status: query.status,
         limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        cursor: query
+            .cursor
+            .map(|cursor| validate::token("cursor", &cursor, MAX_CURSOR_LEN))
+            .transpose()?,
     };
-    let payments = state.backend.list_payments(filter).await?;
-    Ok(Json(ListPaymentsResponse { payments }))
+    Ok(Json(state.backend.list_payments(filter).await?))
 }
 
 /// One payment.

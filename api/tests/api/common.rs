@@ -17,10 +17,10 @@ use sluice_api::backend::{
 };
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use sluice_api_types::{
-    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse, Lsps2FeeOption,
-    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
-    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
-    WalletAddressResponse, WalletBalanceResponse,
+    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse,
+    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse,
+    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
+    QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 use tower::ServiceExt;
 
@@ -237,9 +237,15 @@ impl NodeBackend for TestBackend {
         Ok(payment(PAYMENT_ID))
     }
 
-    async fn list_payments(&self, filter: PaymentFilter) -> Result<Vec<PaymentInfo>, NodeError> {
+    async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+    ) -> Result<ListPaymentsResponse, NodeError> {
         self.enter(Call::ListPayments(filter)).await?;
-        Ok(vec![payment(PAYMENT_ID)])
+        Ok(ListPaymentsResponse {
+            payments: vec![payment(PAYMENT_ID)],
+            next_cursor: Some("cursor-1".into()),
+        })
     }
 
     async fn get_payment(&self, id: PaymentId) -> Result<PaymentInfo, NodeError> {

@@ -180,12 +180,13 @@ async fn payments() {
     assert_eq!(list.payments[0].status, PaymentStatus::Succeeded);
     let list: ListPaymentsResponse = parse(
         &app.get(
-            "/v1/node/payments?direction=inbound&status=pending&limit=5",
+            "/v1/node/payments?direction=inbound&status=pending&limit=5&cursor=cursor-1",
             PAY,
         )
         .await,
     );
     assert_eq!(list.payments.len(), 1);
+    assert_eq!(list.next_cursor.as_deref(), Some("cursor-1"));
 
     let path = paths::fill(paths::PAYMENT, &[("payment_id", PAYMENT_ID)]);
     let payment: PaymentInfo = parse(&app.get(&path, READ).await);
@@ -197,7 +198,8 @@ async fn payments() {
         Call::ListPayments(PaymentFilter {
             direction: None,
             status: None,
-            limit: 100
+            limit: 100,
+            cursor: None,
         })
     );
     assert_eq!(
@@ -205,7 +207,8 @@ async fn payments() {
         Call::ListPayments(PaymentFilter {
             direction: Some(sluice_api_types::PaymentDirection::Inbound),
             status: Some(PaymentStatus::Pending),
-            limit: 5
+            limit: 5,
+            cursor: Some("cursor-1".into()),
         })
     );
     assert_eq!(calls[2], Call::GetPayment(PaymentId([0x22; 32])));

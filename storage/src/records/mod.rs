@@ -1,8 +1,10 @@
 //! The ledger records the rest of the node keeps, one table each.
 
 mod budget_spends;
+mod expiries;
 mod idempotency;
 mod jit_orders;
+mod payment_index;
 mod payments;
 mod peers;
 mod quotes;
@@ -11,8 +13,10 @@ mod received;
 mod wallet;
 
 pub use budget_spends::BudgetSpendRecord;
+pub use expiries::{Expiring, ExpiryRecord};
 pub use idempotency::IdempotencyRecord;
 pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState};
+pub use payment_index::{IndexedDirection, PaymentIndexRecord};
 pub use payments::{PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;
 pub use quotes::QuoteRecord;
