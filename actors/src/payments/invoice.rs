@@ -61,3 +61,84 @@ pub fn check_invoice(
         explicit_amount_msat,
     })
 }
+
+#[cfg(test)]
+mod props {
+    //! Property tests: any text, and any one-character change of a valid invoice, is
+    //! either accepted as that invoice or refused with a client error; never a panic.
+
+    use bitcoin::hashes::{sha256, Hash};
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A valid regtest invoice of `amount_msat` (if any), signed by a fixed key.
+    fn invoice(amount_msat: Option<u64>) -> String {
+        let secp = Secp256k1::new();
+        let key = SecretKey::from_slice(&[0x11; 32]).expect("a key");
+        let builder = InvoiceBuilder::new(Currency::Regtest)
+            .description("proptest".into())
+            .payment_hash(sha256::Hash::hash(b"preimage"))
+            .payment_secret(PaymentSecret([0x22; 32]))
+            .duration_since_epoch(clock::since_epoch())
+            .min_final_cltv_expiry_delta(40);
+        let signed = match amount_msat {
+            Some(amount) => builder
+                .amount_milli_satoshis(amount)
+                .build_signed(|hash| secp.sign_ecdsa_recoverable(hash, &key)),
+            None => builder.build_signed(|hash| secp.sign_ecdsa_recoverable(hash, &key)),
+        };
+        signed.expect("a valid invoice").to_string()
+    }
+
+    /// Whether `error` is one a client caused (a 4xx), as every refusal must be.
+    fn is_client_error(error: &NodeError) -> bool {
+        matches!(
+            error,
+            NodeError::InvalidRequest(_)
+                | NodeError::WrongNetwork { .. }
+                | NodeError::InvoiceExpired
+                | NodeError::AmountRequired
+        )
+    }
+
+    #[test]
+    fn the_valid_invoices_pass() {
+        let with = check_invoice(&invoice(Some(5_000)), Network::Regtest, None).expect("valid");
+        assert_eq!((with.amount_msat, with.explicit_amount_msat), (5_000, None));
+        let without = check_invoice(&invoice(None), Network::Regtest, Some(7)).expect("valid");
+        assert_eq!(
+            (without.amount_msat, without.explicit_amount_msat),
+            (7, Some(7))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_refused_cleanly(text in any::<String>(), amount in any::<Option<u64>>()) {
+            if let Err(e) = check_invoice(&text, Network::Regtest, amount) {
+                prop_assert!(is_client_error(&e), "{e}");
+            }
+        }
+
+        #[test]
+        fn any_change_to_an_invoice_is_refused_cleanly(
+            with_amount in any::<bool>(),
+            at in any::<prop::sample::Index>(),
+            with in any::<char>(),
+            amount in any::<Option<u64>>(),
+            network in prop::sample::select(vec![Network::Regtest, Network::Bitcoin, Network::Testnet]),
+        ) {
+            let valid = invoice(with_amount.then_some(1_000));
+            let mut chars: Vec<char> = valid.chars().collect();
+            let i = at.index(chars.len());
+            chars[i] = with;
+            let changed: String = chars.into_iter().collect();
+            if let Err(e) = check_invoice(&changed, network, amount) {
+                prop_assert!(is_client_error(&e), "{e}");
+            }
+        }
+    }
+}

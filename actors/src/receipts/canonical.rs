@@ -71,3 +71,77 @@ pub fn receipt_digest(receipt: &Value) -> Result<[u8; 32], ReceiptError> {
     let text = to_string(&Value::Object(hashed))?;
     Ok(sha256::Hash::hash(text.as_bytes()).to_byte_array())
 }
+
+#[cfg(test)]
+mod props {
+    //! Property tests: canonical JSON never panics, refuses exactly the non-integer
+    //! numbers, reads back as the value it wrote, and does not depend on key order.
+
+    use proptest::prelude::*;
+    use serde_json::{Map, Number};
+
+    use super::*;
+
+    /// Any JSON value: integers of both signs, floats, strings with any characters,
+    /// arrays and objects nested a few levels.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| Value::Number(n.into())),
+            any::<u64>().prop_map(|n| Value::Number(n.into())),
+            any::<f64>()
+                .prop_filter_map("finite", Number::from_f64)
+                .prop_map(Value::Number),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::vec((any::<String>(), inner), 0..8)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    fn has_float(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => !(n.is_i64() || n.is_u64()),
+            Value::Array(items) => items.iter().any(has_float),
+            Value::Object(map) => map.values().any(has_float),
+            _ => false,
+        }
+    }
+
+    /// The same object with its keys inserted in reverse order, recursively.
+    fn reversed(value: &Value) -> Value {
+        match value {
+            Value::Array(items) => Value::Array(items.iter().map(reversed).collect()),
+            Value::Object(map) => {
+                let mut out = Map::new();
+                for (k, v) in map.iter().rev() {
+                    out.insert(k.clone(), reversed(v));
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_json_is_total_stable_and_order_free(value in json()) {
+            match to_string(&value) {
+                Err(ReceiptError::NotAnInteger(_)) => prop_assert!(has_float(&value)),
+                Err(other) => prop_assert!(false, "unexpected {other}"),
+                Ok(text) => {
+                    prop_assert!(!has_float(&value));
+                    let read: Value = serde_json::from_str(&text).expect("canonical JSON parses");
+                    prop_assert_eq!(&read, &value);
+                    prop_assert_eq!(to_string(&read).ok(), Some(text.clone()));
+                    prop_assert_eq!(to_string(&reversed(&value)).ok(), Some(text));
+                }
+            }
+        }
+    }
+}

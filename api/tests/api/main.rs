@@ -10,6 +10,7 @@ mod errors;
 mod liquidity;
 mod metrics;
 mod openapi;
+mod props;
 mod routes;
 mod scope_matrix;
 mod serve;

@@ -436,3 +436,115 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Property tests: any request body, bytes or JSON of any shape, gets one of Core's
+    //! answers (a JSON body, or 204 for notifications) and never a panic; a 500 is only
+    //! ever a JSON-RPC error object, as Core sends for a failed method.
+
+    use proptest::prelude::*;
+    use serde_json::{json, Map};
+
+    use super::*;
+
+    fn exec(call: &Call<'_>) -> Result<Value, RpcError> {
+        match call.method {
+            "echo" => Ok(call.params.clone()),
+            "fail" => Err(RpcError::new(-8, "Block height out of range")),
+            _ => Err(RpcError::new(
+                RpcError::METHOD_NOT_FOUND,
+                "Method not found",
+            )),
+        }
+    }
+
+    /// JSON shaped like JSON-RPC requests, and wrongly shaped ones.
+    fn request() -> impl Strategy<Value = Value> {
+        let id = prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<String>().prop_map(Value::String),
+            Just(json!([1])),
+        ];
+        let method = prop_oneof![
+            Just(json!("echo")),
+            Just(json!("fail")),
+            any::<String>().prop_map(Value::String),
+            any::<i64>().prop_map(|n| json!(n)),
+            Just(Value::Null),
+        ];
+        let params = prop_oneof![
+            Just(json!([])),
+            Just(json!({"a": 1})),
+            Just(Value::Null),
+            any::<String>().prop_map(Value::String),
+            any::<i64>().prop_map(|n| json!(n)),
+        ];
+        let version = prop_oneof![
+            Just(None),
+            Just(Some(json!("1.0"))),
+            Just(Some(json!("2.0"))),
+            any::<String>().prop_map(|v| Some(Value::String(v))),
+        ];
+        let object = (
+            prop::option::of(id),
+            prop::option::of(method),
+            prop::option::of(params),
+            version,
+        )
+            .prop_map(|(id, method, params, version)| {
+                let mut map = Map::new();
+                if let Some(id) = id {
+                    map.insert("id".into(), id);
+                }
+                if let Some(method) = method {
+                    map.insert("method".into(), method);
+                }
+                if let Some(params) = params {
+                    map.insert("params".into(), params);
+                }
+                if let Some(version) = version {
+                    map.insert("jsonrpc".into(), version);
+                }
+                Value::Object(map)
+            });
+        prop_oneof![
+            3 => object.clone(),
+            1 => prop::collection::vec(object, 0..5).prop_map(Value::Array),
+            1 => any::<String>().prop_map(Value::String),
+            1 => Just(Value::Null),
+        ]
+    }
+
+    fn check(reply: &Reply) -> Result<(), TestCaseError> {
+        prop_assert!(
+            [200, 204, 400, 404, 500].contains(&reply.status),
+            "status {}",
+            reply.status
+        );
+        match &reply.body {
+            None => prop_assert_eq!(reply.status, 204),
+            Some(body) => {
+                let parsed: Value = serde_json::from_str(body).expect("a JSON body");
+                if reply.status == 500 {
+                    prop_assert!(parsed.get("error").is_some_and(Value::is_object), "{body}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_get_an_answer(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            check(&handle_body(&body, &mut exec))?;
+        }
+
+        #[test]
+        fn any_request_shape_gets_an_answer(request in request()) {
+            let body = serde_json::to_vec(&request).expect("encodes");
+            check(&handle_body(&body, &mut exec))?;
+        }
+    }
+}

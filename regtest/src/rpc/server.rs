@@ -472,3 +472,56 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Property tests: the `Authorization` check and the URL router never panic, and the
+    //! check admits exactly the configured credentials.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    struct Nothing;
+    impl RpcHandler for Nothing {
+        fn call(
+            &self,
+            _: &str,
+            _: &serde_json::Value,
+            _: Option<&str>,
+        ) -> Result<serde_json::Value, RpcError> {
+            Ok(serde_json::Value::Null)
+        }
+    }
+
+    fn shared() -> Shared {
+        Shared {
+            user: b"user".to_vec(),
+            password: b"pass:word".to_vec(),
+            max_body_bytes: 1,
+            handler: Arc::new(Nothing),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_header_is_judged_without_panic(header in prop::collection::vec(any::<u8>(), 0..128)) {
+            let _ = shared().authorized(&header);
+        }
+
+        #[test]
+        fn only_the_configured_credentials_pass(user in any::<String>(), password in any::<String>()) {
+            let header = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
+            let expected = user == "user" && password == "pass:word";
+            prop_assert_eq!(shared().authorized(header.as_bytes()), expected);
+        }
+
+        #[test]
+        fn any_path_is_routed_without_panic(path in "[ -~]{0,64}") {
+            if let Ok(uri) = path.parse::<Uri>() {
+                let _ = route(&uri);
+            }
+            let _ = url_decode(&path);
+        }
+    }
+}
