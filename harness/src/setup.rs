@@ -278,10 +278,18 @@ impl Line {
     /// (six blocks), and waits until both are usable on both sides and A's graph routes
     /// over B→C.
     pub fn start(binary: &SluiceBinary, capacity_sat: u64) -> Result<Line, Error> {
+        Line::start_with(binary, capacity_sat, |chain, _| NodeOptions::regtest(chain))
+    }
+
+    /// [`Line::start`] with node `i` (A, B, C) run with `options(chain, i)`.
+    pub fn start_with(
+        binary: &SluiceBinary,
+        capacity_sat: u64,
+        options: impl Fn(&ChainProcess, usize) -> NodeOptions,
+    ) -> Result<Line, Error> {
         let chain = ChainProcess::launch(binary)?;
         let rpc = chain.rpc();
-        let mut nodes =
-            launch_nodes(binary, &["a", "b", "c"], |_| NodeOptions::regtest(&chain))?.into_iter();
+        let mut nodes = launch_nodes(binary, &["a", "b", "c"], |i| options(&chain, i))?.into_iter();
         let (Some(a), Some(b), Some(c)) = (nodes.next(), nodes.next(), nodes.next()) else {
             return Err(Error::Unexpected("a line of nodes did not start".into()));
         };

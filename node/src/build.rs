@@ -94,6 +94,8 @@ pub struct BuildParams {
     pub send_window: usize,
     /// The API tokens' spend budgets, by token SHA-256 (hex).
     pub budgets: HashMap<String, BudgetPolicy>,
+    /// What the node charges to forward, on channels opened from now on.
+    pub forwarding_fees: ForwardingFees,
     /// The LSPS2 JIT channel service's settings, if the node sells JIT channels.
     pub lsps2: Option<Lsps2Config>,
     /// LSPS5 webhooks' settings, if clients may register webhooks.
@@ -130,16 +132,28 @@ pub const MAX_INBOUND_CHANNEL_SAT: u64 = 10_000_000_000;
 /// default is 50).
 pub const MAX_ACCEPTED_HTLCS: u16 = 483;
 
+/// What the node charges to forward a payment: a base fee and a share of the amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardingFees {
+    /// Per forward, msat.
+    pub base_msat: u32,
+    /// Per forwarded amount, millionths.
+    pub ppm: u32,
+}
+
 /// The channel configuration sluice uses: anchor channels, large channels, the most
 /// HTLCs in flight the protocol allows, and every inbound channel put to the channel
 /// policy (0-conf only for trusted peers). An LSP (`lsps2`) also intercepts HTLCs sent to
-/// the SCIDs it sells and forwards over its clients' unannounced channels.
-pub fn user_config(lsps2: bool) -> UserConfig {
+/// the SCIDs it sells and forwards over its clients' unannounced channels. New channels charge `fees` to
+/// forward.
+pub fn user_config(lsps2: bool, fees: ForwardingFees) -> UserConfig {
     let mut config = UserConfig {
         accept_intercept_htlcs: lsps2,
         accept_forwards_to_priv_channels: lsps2,
         ..UserConfig::default()
     };
+    config.channel_config.forwarding_fee_base_msat = fees.base_msat;
+    config.channel_config.forwarding_fee_proportional_millionths = fees.ppm;
     // Anchor outputs: commitments carry a minimal fee and are bumped (CPFP) from the
     // on-chain wallet when they must confirm, so a fee spike cannot strand them.
     config
@@ -163,6 +177,7 @@ pub fn user_config(lsps2: bool) -> UserConfig {
 pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<Built, StartError> {
     let network = params.network;
     let lsp = params.lsps2.is_some();
+    let forwarding_fees = params.forwarding_fees;
     let chain = Arc::new(ChainClient::new(&params.endpoint));
     chain
         .check_network(network)
@@ -273,7 +288,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 Arc::clone(&router),
                 Arc::clone(&message_router),
                 Arc::clone(&logger),
-                user_config(lsp),
+                user_config(lsp, forwarding_fees),
                 monitors.iter().map(|(_, m)| m).collect(),
             );
             let (hash, manager) = <(BlockHash, ChannelManager)>::read(&mut &bytes[..], args)
@@ -304,7 +319,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
                 Arc::clone(&keys),
                 Arc::clone(&keys),
                 Arc::clone(&keys),
-                user_config(lsp),
+                user_config(lsp, forwarding_fees),
                 params,
                 started.as_secs() as u32,
             );

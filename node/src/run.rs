@@ -32,7 +32,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::{reconnect_peers, NodeService};
-use crate::build::{build, BuildParams, StartError};
+use crate::build::{build, BuildParams, ForwardingFees, StartError};
 use crate::config::{ChainSource, NodeConfig};
 use crate::seed;
 use crate::signals::StopSignals;
@@ -135,6 +135,10 @@ impl RunningNode {
                     .iter()
                     .filter_map(|t| Some((t.sha256.to_lower_hex_string(), t.budget.clone()?)))
                     .collect(),
+                forwarding_fees: ForwardingFees {
+                    base_msat: config.forwarding_fee_base_msat,
+                    ppm: config.forwarding_fee_ppm,
+                },
                 lsps2: config.lsps2.clone(),
                 lsps5: config.lsps5.clone(),
             },

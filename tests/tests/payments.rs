@@ -597,3 +597,48 @@ fn a_pay_racing_a_crash_settles_once_and_failures_carry_reasons() {
         extra.truncate(extra.len() - 2);
     }
 }
+
+/// A keysend without `max_fee_msat` gets the invoice default ceiling (1 % + 50 sat):
+/// through a router charging 200 sat a forward, 10,000 sat cannot go (the ceiling is
+/// 150 sat) and nothing is paid; with a ceiling above the fee it goes and pays exactly
+/// the fee. Before the fix LDK got no ceiling and paid whatever the hop asked.
+#[test]
+fn a_keysend_never_pays_a_hop_more_than_its_fee_ceiling() {
+    const GREEDY_BASE_MSAT: u64 = 200_000;
+    let line = sluice_harness::Line::start_with(&binary(), CAPACITY_SAT, |chain, i| {
+        let options = sluice_harness::NodeOptions::regtest(chain);
+        if i == 1 {
+            options.args(["--forwarding-fee-base-msat", &GREEDY_BASE_MSAT.to_string()])
+        } else {
+            options
+        }
+    })
+    .unwrap();
+    let payer = line.a.client();
+    let keysend = |key: &str, max_fee_msat: Option<u64>| {
+        let sent = payer
+            .keysend(
+                key,
+                &KeysendRequest {
+                    node_id: line.c.node_id().into(),
+                    amount_msat: PAYMENT_MSAT,
+                    max_fee_msat,
+                },
+            )
+            .unwrap();
+        wait_for(&format!("keysend {key} to settle"), WAIT, || {
+            let payment = payer.payment(&sent.id)?;
+            Ok((payment.status != PaymentStatus::Pending).then_some(payment))
+        })
+        .unwrap()
+    };
+    let capped = keysend("no-ceiling-given", None);
+    assert_eq!(capped.status, PaymentStatus::Failed, "{capped:?}");
+    assert_eq!(capped.fee_paid_msat, None);
+    assert!(received(&line.c, &capped.payment_hash).is_empty());
+
+    let allowed = keysend("ceiling-above-fee", Some(GREEDY_BASE_MSAT));
+    assert_eq!(allowed.status, PaymentStatus::Succeeded, "{allowed:?}");
+    assert_eq!(allowed.fee_paid_msat, Some(GREEDY_BASE_MSAT));
+    assert_eq!(received(&line.c, &allowed.payment_hash), vec![PAYMENT_MSAT]);
+}

@@ -34,6 +34,8 @@
 //! | `--quote-ttl-secs N`           | `SLUICE_QUOTE_TTL_SECS`             | `quote_ttl_secs`             |
 //! | `--skip-forward-delay[=BOOL]`  | `SLUICE_SKIP_FORWARD_DELAY`         | `skip_forward_delay`         |
 //! | `--send-window N`              | `SLUICE_SEND_WINDOW`                | `send_window`                |
+//! | `--forwarding-fee-base-msat N` | `SLUICE_FORWARDING_FEE_BASE_MSAT`   | `forwarding_fee_base_msat`   |
+//! | `--forwarding-fee-ppm N`       | `SLUICE_FORWARDING_FEE_PPM`         | `forwarding_fee_ppm`         |
 //! | —                              | —                                   | `[lsps2]` ([`lsps2`])        |
 //! | —                              | —                                   | `[lsps5]` ([`lsps5`])        |
 //!
@@ -61,6 +63,8 @@
 //! # batching delay (~50 ms, hides payment timing). For latency-bound routers.
 //! skip_forward_delay = true                # default false
 //! send_window = 64                         # payments in flight at once, 1 to 4096; default 64
+//! forwarding_fee_base_msat = 1000          # for channels opened from now on; default 1000
+//! forwarding_fee_ppm = 0                   # millionths, 0 to 1000000; default 0
 //!
 //! [[api.tokens]]
 //! sha256 = "<64 hex chars: SHA-256 of the bearer token>"
@@ -302,6 +306,18 @@ pub struct RunArgs {
     /// SLUICE_SEND_WINDOW] [config: send_window] [default: 64]
     #[arg(long, value_name = "N")]
     pub send_window: Option<String>,
+
+    /// The base fee this node charges to forward a payment, in msat, for channels opened
+    /// after it is set (0 to 4294967295). [env: SLUICE_FORWARDING_FEE_BASE_MSAT] [config:
+    /// forwarding_fee_base_msat] [default: 1000, LDK's]
+    #[arg(long, value_name = "MSAT")]
+    pub forwarding_fee_base_msat: Option<String>,
+
+    /// The proportional fee this node charges to forward a payment, in millionths of the
+    /// amount, for channels opened after it is set (0 to 1000000). [env:
+    /// SLUICE_FORWARDING_FEE_PPM] [config: forwarding_fee_ppm] [default: 0, LDK's]
+    #[arg(long, value_name = "PPM")]
+    pub forwarding_fee_ppm: Option<String>,
 }
 
 /// The resolved, validated configuration of `sluice run`.
@@ -358,6 +374,10 @@ pub struct NodeConfig {
     /// in a channel adds a signature to every commitment round, so bounding them keeps rounds
     /// short and latency flat under load.
     pub send_window: usize,
+    /// The base forwarding fee, msat, of channels opened from now on.
+    pub forwarding_fee_base_msat: u32,
+    /// The proportional forwarding fee, millionths, of channels opened from now on.
+    pub forwarding_fee_ppm: u32,
     /// The LSPS2 JIT channel service (the config file's `[lsps2]` section; see
     /// [`lsps2`]); `None` when the node sells no JIT channels.
     pub lsps2: Option<Lsps2Config>,
@@ -398,6 +418,12 @@ impl NodeConfig {
     /// Largest send window: LDK accepts at most 483 HTLCs per channel direction, and a node
     /// rarely has more than a few channels' worth of useful parallelism.
     pub const MAX_SEND_WINDOW: usize = 4096;
+    /// Default base forwarding fee: LDK's (1 sat).
+    pub const DEFAULT_FORWARDING_FEE_BASE_MSAT: u32 = 1000;
+    /// Default proportional forwarding fee: LDK's (none).
+    pub const DEFAULT_FORWARDING_FEE_PPM: u32 = 0;
+    /// Largest proportional forwarding fee: the whole amount.
+    pub const MAX_FORWARDING_FEE_PPM: u32 = 1_000_000;
 }
 
 /// Reads the process environment: the lookup to pass to [`load`] outside tests. A variable
@@ -470,6 +496,16 @@ fn resolve(
             "send_window",
             NodeConfig::DEFAULT_SEND_WINDOW,
             number(1..=NodeConfig::MAX_SEND_WINDOW),
+        )?,
+        forwarding_fee_base_msat: v.value(
+            "forwarding_fee_base_msat",
+            NodeConfig::DEFAULT_FORWARDING_FEE_BASE_MSAT,
+            number(0..=u32::MAX),
+        )?,
+        forwarding_fee_ppm: v.value(
+            "forwarding_fee_ppm",
+            NodeConfig::DEFAULT_FORWARDING_FEE_PPM,
+            number(0..=NodeConfig::MAX_FORWARDING_FEE_PPM),
         )?,
         lsps2,
         lsps5,

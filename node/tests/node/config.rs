@@ -2323,6 +2323,8 @@ fn the_settings_are_the_fields_of_run_args() {
             "quote_ttl_secs",
             "skip_forward_delay",
             "send_window",
+            "forwarding_fee_base_msat",
+            "forwarding_fee_ppm",
         ]
     );
     let names = |key: &'static str| {
@@ -2563,4 +2565,43 @@ fn a_bad_lsps5_section_is_refused_with_what_is_wrong() {
         assert!(message.contains(&expected), "{toml}: {message}");
         assert!(message.contains("`lsps5` in config file"), "{message}");
     }
+}
+
+#[test]
+fn forwarding_fees_default_to_ldks_and_layer() {
+    let config = ok(load_once(None, &[], BASE_EMBEDDED).0);
+    assert_eq!(
+        (config.forwarding_fee_base_msat, config.forwarding_fee_ppm),
+        (1000, 0)
+    );
+    check_precedence(Layers {
+        file: "forwarding_fee_base_msat = 0",
+        env: ("SLUICE_FORWARDING_FEE_BASE_MSAT", "2000"),
+        flag: &["--forwarding-fee-base-msat", "4294967295"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.forwarding_fee_base_msat.to_string(),
+        expect: ["0", "2000", "4294967295"],
+    });
+    check_precedence(Layers {
+        file: "forwarding_fee_ppm = 1",
+        env: ("SLUICE_FORWARDING_FEE_PPM", "500"),
+        flag: &["--forwarding-fee-ppm", "1000000"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.forwarding_fee_ppm.to_string(),
+        expect: ["1", "500", "1000000"],
+    });
+    check_rejected_in_each_layer(
+        "forwarding_fee_ppm = 1000001",
+        ("SLUICE_FORWARDING_FEE_PPM", "1000001"),
+        &["--forwarding-fee-ppm", "1000001"],
+        BASE_EMBEDDED,
+        |e| invalid(e, "forwarding_fee_ppm"),
+    );
+    check_rejected_in_each_layer(
+        "forwarding_fee_base_msat = -1",
+        ("SLUICE_FORWARDING_FEE_BASE_MSAT", "4294967296"),
+        &["--forwarding-fee-base-msat", "4294967296"],
+        BASE_EMBEDDED,
+        |e| invalid(e, "forwarding_fee_base_msat"),
+    );
 }
