@@ -344,6 +344,10 @@ pub struct ListPaymentsQuery {
     /// Continue after an earlier page: its `next_cursor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    /// Only payments of this payment hash (hex): every attempt to pay it and every
+    /// payment received with it, in one page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_hash: Option<String>,
 }
 
 /// A page of the payments matching a filter (`GET /v1/node/payments`).

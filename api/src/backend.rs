@@ -306,4 +306,6 @@ pub struct PaymentFilter {
     pub limit: usize,
     /// Continue after an earlier page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Only payments of this payment hash.
+    pub payment_hash: Option<[u8; 32]>,
 }

@@ -438,6 +438,9 @@ impl ApiClient {
         if let Some(limit) = query.limit {
             params.push(format!("limit={limit}"));
         }
+        if let Some(hash) = &query.payment_hash {
+            params.push(format!("payment_hash={hash}"));
+        }
         if let Some(cursor) = &query.cursor {
             let encoded =
                 percent_encoding::utf8_percent_encode(cursor, percent_encoding::NON_ALPHANUMERIC);
@@ -449,6 +452,16 @@ impl ApiClient {
             format!("{}?{}", paths::PAYMENTS, params.join("&"))
         };
         self.get::<ListPaymentsResponse>(&path)
+    }
+
+    /// Every payment of `payment_hash`: our attempts to pay it and what was received with
+    /// it (`GET /v1/node/payments?payment_hash=…`).
+    pub fn payments_of_hash(&self, payment_hash: &str) -> Result<Vec<PaymentInfo>, Error> {
+        self.list_payments(&ListPaymentsQuery {
+            payment_hash: Some(payment_hash.to_owned()),
+            limit: Some(1000),
+            ..ListPaymentsQuery::default()
+        })
     }
 
     /// `GET /v1/node/payments/{payment_id}`.

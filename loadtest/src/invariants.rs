@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use sluice_api_types::{ChannelInfo, PaymentStatus};
+use sluice_api_types::{ChannelInfo, PaymentDirection, PaymentStatus};
 use sluice_harness::{wait_for, Endpoint, Manifest};
 
 use crate::driver::{Attempt, Outcome};
@@ -156,22 +156,25 @@ fn check_payees(
     for attempt in attempts.iter().filter(|a| !a.payment_hash.is_empty()) {
         checked.payments += 1;
         let payee = &cluster.nodes[attempt.payee];
-        let received = match payee.client().payment(&attempt.payment_hash) {
-            Ok(p) => (p.status == PaymentStatus::Succeeded).then_some(p.amount_msat),
-            Err(Error::Api { status: 404, .. }) => None,
-            Err(e) => return Err(e),
-        };
-        match (&attempt.outcome, received) {
-            (Outcome::Succeeded { .. }, Some(Some(amount))) if amount == amount_msat => {}
+        let received: Vec<Option<u64>> = payee
+            .client()
+            .payments_of_hash(&attempt.payment_hash)?
+            .into_iter()
+            .filter(|p| p.direction == PaymentDirection::Inbound)
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .map(|p| p.amount_msat)
+            .collect();
+        match (&attempt.outcome, received.as_slice()) {
+            (Outcome::Succeeded { .. }, [Some(amount)]) if *amount == amount_msat => {}
             (Outcome::Succeeded { .. }, got) => checked.violations.push(format!(
                 "payment {} succeeded for the driver, the payee recorded {got:?}",
                 attempt.payment_hash
             )),
-            (Outcome::Failed(code), Some(_)) => checked.violations.push(format!(
+            (Outcome::Failed(code), [_, ..]) => checked.violations.push(format!(
                 "payment {} failed for the driver ({code}) but the payee received it",
                 attempt.payment_hash
             )),
-            (Outcome::Failed(_), None) => {}
+            (Outcome::Failed(_), []) => {}
         }
     }
     Ok(())

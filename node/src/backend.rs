@@ -508,6 +508,7 @@ impl NodeBackend for NodeService {
             }),
             limit: filter.limit,
             cursor: filter.cursor,
+            payment_hash: filter.payment_hash,
         };
         let page = listing::list(&self.components.store, &filter).await?;
         let payments = page

@@ -26,7 +26,7 @@ pub use mark::MARK_FILE;
 pub use records::{
     BudgetSpendRecord, Expiring, ExpiryRecord, HeldHtlc, IdempotencyRecord, IndexedDirection,
     JitOrderRecord, JitOrderState, PaymentIndexRecord, PaymentRecord, PaymentStatus, PeerRecord,
-    QuoteRecord, ReceiptRecord, ReceivedRecord, WalletRecord,
+    QuoteRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS};
 pub use table::{Record, Table};

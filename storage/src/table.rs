@@ -34,13 +34,15 @@ pub enum Table {
     PaymentIndex,
     /// Client-created records by when they fall due ([`crate::ExpiryRecord`]).
     Expiries,
+    /// Incoming payments by payment hash ([`crate::ReceivedByHashRecord`]).
+    ReceivedByHash,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 14] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -53,6 +55,7 @@ impl Table {
         Table::BudgetSpends,
         Table::PaymentIndex,
         Table::Expiries,
+        Table::ReceivedByHash,
         Table::Meta,
     ];
 
@@ -71,6 +74,7 @@ impl Table {
             Table::BudgetSpends => "budget_spends",
             Table::PaymentIndex => "payment_index",
             Table::Expiries => "expiries",
+            Table::ReceivedByHash => "received_by_hash",
             Table::Meta => "meta",
         }
     }

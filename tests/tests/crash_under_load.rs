@@ -172,6 +172,7 @@ fn resolve(cluster: &Cluster, sent: &[Sent], label: &str) -> HashMap<String, Pay
             status: None,
             limit: Some(1000),
             cursor: None,
+            payment_hash: None,
         })
         .unwrap()
         .into_iter()

@@ -84,6 +84,7 @@ fn pays_across_sigterm_and_sigkill_restarts() {
             status: Some(PaymentStatus::Succeeded),
             limit: None,
             cursor: None,
+            payment_hash: None,
         })
         .unwrap();
     let received_msat: u64 = b_inbound.iter().map(|p| p.amount_msat.unwrap_or(0)).sum();

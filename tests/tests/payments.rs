@@ -80,6 +80,7 @@ fn received(payee: &NodeProcess, payment_hash: &str) -> Vec<u64> {
         .client()
         .list_payments(&ListPaymentsQuery {
             direction: Some(PaymentDirection::Inbound),
+            payment_hash: Some(payment_hash.to_owned()),
             ..ListPaymentsQuery::default()
         })
         .unwrap()

@@ -2,11 +2,13 @@
 //! index ([`PaymentIndexRecord`]): a listing reads what it returns (and what its filter
 //! skips, up to a bound), never every payment.
 
+use bitcoin::hex::DisplayHex;
 use sluice_storage::{
-    IndexedDirection, PaymentIndexRecord, PaymentRecord, PaymentStatus, ReceivedRecord, Store,
-    WriteBatch,
+    IndexedDirection, PaymentIndexRecord, PaymentRecord, PaymentStatus, ReceivedByHashRecord,
+    ReceivedRecord, Store, WriteBatch,
 };
 
+use super::attempts::{attempt_id, MAX_ATTEMPTS};
 use crate::NodeError;
 
 /// How many index entries a page may read per payment it returns (filtered-out ones
@@ -37,6 +39,9 @@ pub struct Filter {
     pub limit: usize,
     /// Continue after this cursor (from an earlier page).
     pub cursor: Option<String>,
+    /// Only payments of this payment hash (hex): every attempt of ours and every payment
+    /// received, in one page without a cursor.
+    pub payment_hash: Option<[u8; 32]>,
 }
 
 /// One page, newest first, and the cursor of the next if there may be more.
@@ -50,6 +55,9 @@ pub struct Page {
 
 /// The page of payments `filter` asks for.
 pub async fn list(store: &Store, filter: &Filter) -> Result<Page, NodeError> {
+    if let Some(hash) = &filter.payment_hash {
+        return of_hash(store, hash, filter).await;
+    }
     let limit = filter.limit.max(1);
     let budget = limit.saturating_mul(EXAMINED_PER_RESULT);
     let mut end = filter
@@ -93,6 +101,51 @@ pub async fn list(store: &Store, filter: &Filter) -> Result<Page, NodeError> {
     }
 }
 
+/// Every payment of `payment_hash` that matches `filter`, newest first: the attempts
+/// (found by their derived ids) and the payments received (by the hash index).
+async fn of_hash(
+    store: &Store,
+    payment_hash: &[u8; 32],
+    filter: &Filter,
+) -> Result<Page, NodeError> {
+    let mut found = Vec::new();
+    if filter.direction != Some(IndexedDirection::Received) {
+        for attempt in 0..MAX_ATTEMPTS {
+            let id = attempt_id(payment_hash, attempt).to_lower_hex_string();
+            match store.get::<PaymentRecord>(id).await? {
+                Some(record) => found.push((record.created_at_ms, Listed::Sent(Box::new(record)))),
+                None => break,
+            }
+        }
+    }
+    if filter.direction != Some(IndexedDirection::Sent) {
+        let prefix = ReceivedByHashRecord::prefix(&payment_hash.to_lower_hex_string());
+        for entry in store.scan::<ReceivedByHashRecord>(prefix).await? {
+            if let Some(record) = store.get::<ReceivedRecord>(entry.payment_id).await? {
+                found.push((record.received_at_ms, Listed::Received(record)));
+            }
+        }
+    }
+    found.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    let payments = found
+        .into_iter()
+        .map(|(_, listed)| listed)
+        .filter(|listed| filter.status.is_none_or(|s| s == status(listed)))
+        .take(filter.limit.max(1))
+        .collect();
+    Ok(Page {
+        payments,
+        next_cursor: None,
+    })
+}
+
+fn status(listed: &Listed) -> PaymentStatus {
+    match listed {
+        Listed::Sent(record) => record.status,
+        Listed::Received(_) => PaymentStatus::Succeeded,
+    }
+}
+
 /// The payment `entry` indexes, if it matches `filter`.
 async fn matching(
     store: &Store,
@@ -110,10 +163,6 @@ async fn matching(
             .map(|r| Listed::Sent(Box::new(r))),
         IndexedDirection::Received => store.get::<ReceivedRecord>(id).await?.map(Listed::Received),
     };
-    let status = |listed: &Listed| match listed {
-        Listed::Sent(record) => record.status,
-        Listed::Received(_) => PaymentStatus::Succeeded,
-    };
     Ok(listed.filter(|l| filter.status.is_none_or(|s| s == status(l))))
 }
 
@@ -127,7 +176,9 @@ pub async fn backfill_index(store: &Store) -> Result<usize, NodeError> {
         return Ok(0);
     }
     let mut batch = WriteBatch::new();
+    let mut indexed = 0;
     for sent in store.scan::<PaymentRecord>("").await? {
+        indexed += 1;
         batch.put(&PaymentIndexRecord {
             created_at_ms: sent.created_at_ms,
             direction: IndexedDirection::Sent,
@@ -135,13 +186,17 @@ pub async fn backfill_index(store: &Store) -> Result<usize, NodeError> {
         })?;
     }
     for received in store.scan::<ReceivedRecord>("").await? {
+        indexed += 1;
+        batch.put(&ReceivedByHashRecord {
+            payment_hash: received.payment_hash,
+            payment_id: received.payment_id.clone(),
+        })?;
         batch.put(&PaymentIndexRecord {
             created_at_ms: received.received_at_ms,
             direction: IndexedDirection::Received,
             payment_id: received.payment_id,
         })?;
     }
-    let indexed = batch.len();
     if indexed > 0 {
         store.commit(batch).await?;
     }

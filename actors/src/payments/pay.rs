@@ -152,8 +152,17 @@ async fn replayed_payment(
             )))
         }
     };
+    named_payment(components, answer.get(idempotency::ANSWER), "").await
+}
+
+/// The payment a stored answer names (`{"payment_id": …}`); `of` says whose, for the
+/// error of an answer naming a payment that is not stored.
+async fn named_payment(
+    components: &Components,
+    answer: Option<&Value>,
+    of: &str,
+) -> Result<Option<PaymentRecord>, NodeError> {
     let payment_id = answer
-        .get(idempotency::ANSWER)
         .and_then(|a| a.get("payment_id"))
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -163,7 +172,7 @@ async fn replayed_payment(
         .get::<PaymentRecord>(payment_id.clone())
         .await?
         .map(Some)
-        .ok_or_else(|| NodeError::NotFound(format!("payment {payment_id}")))
+        .ok_or_else(|| NodeError::NotFound(format!("payment {payment_id}{of}")))
 }
 
 /// Reserves a payment of `amount_msat` plus up to `max_fee_msat` in fees to `payee` from
@@ -313,19 +322,8 @@ pub async fn paid_before(
     let Some(stored) = components.store.get::<IdempotencyRecord>(key).await? else {
         return Ok(None);
     };
-    let payment_id = stored
-        .response
-        .as_ref()
-        .and_then(|r| r.get("payment_id"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    components
-        .store
-        .get::<PaymentRecord>(payment_id.clone())
-        .await?
-        .map(Some)
-        .ok_or_else(|| NodeError::NotFound(format!("payment {payment_id} of quote {quote_id}")))
+    let of = format!(" of quote {quote_id}");
+    named_payment(components, stored.response.as_ref(), &of).await
 }
 
 /// Pays the quote `request.quote_id`, at most once: a repeat (concurrent or after a

@@ -9,7 +9,8 @@
 use bitcoin::hashes::{sha256, Hash, HashEngine};
 use bitcoin::hex::DisplayHex;
 use sluice_storage::{
-    IndexedDirection, PaymentIndexRecord, ReceivedRecord, Store, StoreError, Table, WriteBatch,
+    IndexedDirection, PaymentIndexRecord, ReceivedByHashRecord, ReceivedRecord, Store, StoreError,
+    Table, WriteBatch,
 };
 
 use crate::clock::unix_ms;
@@ -54,6 +55,10 @@ pub async fn record_received(store: &Store, claimed: Claimed) -> Result<(), Node
     batch.put(&PaymentIndexRecord {
         created_at_ms: record.received_at_ms,
         direction: IndexedDirection::Received,
+        payment_id: record.payment_id.clone(),
+    })?;
+    batch.put(&ReceivedByHashRecord {
+        payment_hash: record.payment_hash.clone(),
         payment_id: record.payment_id.clone(),
     })?;
     match store.commit(batch).await {

@@ -129,6 +129,10 @@ pub(crate) async fn list_payments<B: NodeBackend>(
             .cursor
             .map(|cursor| validate::token("cursor", &cursor, MAX_CURSOR_LEN))
             .transpose()?,
+        payment_hash: query
+            .payment_hash
+            .map(|hash| validate::id32("payment_hash", &hash))
+            .transpose()?,
     };
     Ok(Json(state.backend.list_payments(filter).await?))
 }

@@ -200,6 +200,7 @@ async fn payments() {
             status: None,
             limit: 100,
             cursor: None,
+            payment_hash: None,
         })
     );
     assert_eq!(
@@ -209,6 +210,7 @@ async fn payments() {
             status: Some(PaymentStatus::Pending),
             limit: 5,
             cursor: Some("cursor-1".into()),
+            payment_hash: None,
         })
     );
     assert_eq!(calls[2], Call::GetPayment(PaymentId([0x22; 32])));

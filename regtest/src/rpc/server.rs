@@ -460,7 +460,7 @@ mod tests {
         assert_eq!(r("http://127.0.0.1:18443/"), None);
     }
 
-    struct Nothing;
+    pub(super) struct Nothing;
     impl RpcHandler for Nothing {
         fn call(
             &self,
@@ -480,19 +480,8 @@ mod props {
 
     use proptest::prelude::*;
 
+    use super::tests::Nothing;
     use super::*;
-
-    struct Nothing;
-    impl RpcHandler for Nothing {
-        fn call(
-            &self,
-            _: &str,
-            _: &serde_json::Value,
-            _: Option<&str>,
-        ) -> Result<serde_json::Value, RpcError> {
-            Ok(serde_json::Value::Null)
-        }
-    }
 
     fn shared() -> Shared {
         Shared {

@@ -21,5 +21,5 @@ pub use payments::{PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;
 pub use quotes::QuoteRecord;
 pub use receipts::ReceiptRecord;
-pub use received::ReceivedRecord;
+pub use received::{ReceivedByHashRecord, ReceivedRecord};
 pub use wallet::WalletRecord;

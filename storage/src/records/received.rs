@@ -33,3 +33,32 @@ impl Record for ReceivedRecord {
         self.payment_id.clone()
     }
 }
+
+/// An incoming payment under its payment hash: every payment of one hash is found with
+/// one prefix scan (a payee asking "was this invoice paid, and how often?").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedByHashRecord {
+    /// The payment hash, hex.
+    pub payment_hash: String,
+    /// The incoming payment's id ([`ReceivedRecord::payment_id`]).
+    pub payment_id: String,
+}
+
+impl ReceivedByHashRecord {
+    /// The key prefix of every payment received with `payment_hash`.
+    pub fn prefix(payment_hash: &str) -> String {
+        format!("{payment_hash}/")
+    }
+}
+
+impl Record for ReceivedByHashRecord {
+    const TABLE: Table = Table::ReceivedByHash;
+
+    fn key(&self) -> String {
+        format!(
+            "{}{}",
+            ReceivedByHashRecord::prefix(&self.payment_hash),
+            self.payment_id
+        )
+    }
+}

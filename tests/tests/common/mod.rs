@@ -172,6 +172,7 @@ pub fn pay(payer: &NodeProcess, payee: &NodeProcess, label: &str) -> PaymentInfo
     let received = wait_for(&format!("{label} to succeed at the payee"), WAIT, || {
         let inbound = payee.client().list_payments(&ListPaymentsQuery {
             direction: Some(PaymentDirection::Inbound),
+            payment_hash: Some(invoice.payment_hash.clone()),
             ..ListPaymentsQuery::default()
         })?;
         Ok(inbound
