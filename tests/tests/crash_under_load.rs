@@ -191,12 +191,16 @@ fn resolve(cluster: &Cluster, sent: &[Sent], label: &str) -> HashMap<String, Pay
             })
             .unwrap()
         });
+        // What the payee received with the hash: at most one payment, or it took it twice.
         let received = || -> Result<Option<PaymentInfo>, Error> {
-            match payee.client().payment(&entry.payment_hash) {
-                Ok(p) => Ok(Some(p)),
-                Err(Error::Api { status: 404, .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
+            let mut inbound: Vec<PaymentInfo> = payee
+                .client()
+                .payments_of_hash(&entry.payment_hash)?
+                .into_iter()
+                .filter(|p| p.direction == PaymentDirection::Inbound)
+                .collect();
+            assert!(inbound.len() <= 1, "{label}: received twice: {inbound:?}");
+            Ok(inbound.pop())
         };
         match ended {
             Some(p) if p.status == PaymentStatus::Succeeded => {
