@@ -347,3 +347,90 @@ fn ldk_entries_commit_in_a_batch_with_ldk_key_rules() {
     }
     assert!(batch.is_empty());
 }
+
+/// The index and queue tables are read by key ranges: their keys must sort as their
+/// readers assume (time order, due order, one prefix per period or hash), and
+/// `Store::range` must honour its bounds, direction and limit.
+#[tokio::test]
+async fn index_keys_sort_as_their_readers_read_them() {
+    use sluice_storage::{
+        BudgetSpendRecord, Expiring, ExpiryRecord, IndexedDirection, PaymentIndexRecord,
+        ReceivedByHashRecord,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut batch = WriteBatch::new();
+    for (at, id) in [(9u64, "c"), (1_000, "a"), (0x1_0000, "b")] {
+        batch
+            .put(&PaymentIndexRecord {
+                created_at_ms: at,
+                direction: IndexedDirection::Sent,
+                payment_id: id.into(),
+            })
+            .unwrap();
+        batch
+            .put(&ExpiryRecord {
+                due_ms: at,
+                kind: Expiring::Quote,
+                key: id.into(),
+            })
+            .unwrap();
+    }
+    for (token, period, id) in [("t1", 5u64, "p1"), ("t1", 6, "p2"), ("t2", 5, "p3")] {
+        batch
+            .put(&BudgetSpendRecord {
+                token: token.into(),
+                period_start_ms: period,
+                payment_id: id.into(),
+                reserved_msat: 10,
+                spent_msat: None,
+                created_at_ms: 0,
+            })
+            .unwrap();
+    }
+    for (hash, id) in [("aa", "r1"), ("aa", "r2"), ("aab", "r3")] {
+        batch
+            .put(&ReceivedByHashRecord {
+                payment_hash: hash.into(),
+                payment_id: id.into(),
+            })
+            .unwrap();
+    }
+    store.commit(batch).await.unwrap();
+
+    // Newest first, two at a time, below a bound.
+    let newest = store
+        .range::<PaymentIndexRecord>("", "~", 2, true)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = newest.iter().map(|(_, r)| r.payment_id.as_str()).collect();
+    assert_eq!(ids, ["b", "a"]);
+    let older = store
+        .range::<PaymentIndexRecord>("", newest[1].0.clone(), 10, true)
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 1);
+    assert_eq!(older[0].1.payment_id, "c");
+
+    // Due at 1,000: the first two, in due order.
+    let due = store
+        .range::<ExpiryRecord>("", ExpiryRecord::due_before(1_000), 10, false)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = due.iter().map(|(_, r)| r.key.as_str()).collect();
+    assert_eq!(keys, ["c", "a"]);
+
+    // One period of one token; one hash, not its extensions.
+    let period = store
+        .scan::<BudgetSpendRecord>(BudgetSpendRecord::period_prefix("t1", 5))
+        .await
+        .unwrap();
+    assert_eq!(period.len(), 1);
+    assert_eq!(period[0].payment_id, "p1");
+    let of_hash = store
+        .scan::<ReceivedByHashRecord>(ReceivedByHashRecord::prefix("aa"))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = of_hash.iter().map(|r| r.payment_id.as_str()).collect();
+    assert_eq!(ids, ["r1", "r2"]);
+}
