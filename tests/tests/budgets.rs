@@ -181,6 +181,28 @@ fn tokens_pay_within_their_budgets_and_no_further() {
         refusal(fenced.keysend("fenced-1", &keysend_to(&b_id))),
         (403, "destination_not_allowed".into())
     );
+    // A quote its budget would refuse is refused at once.
+    let invoice = pair
+        .b
+        .client()
+        .create_invoice(&sluice_api_types::CreateInvoiceRequest {
+            amount_msat: Some(AMOUNT_MSAT),
+            description: "fenced".into(),
+            expiry_secs: None,
+        })
+        .unwrap();
+    let quote = fenced.quote_pay(&sluice_api_types::QuotePayRequest {
+        schema: sluice_api_types::QUOTE_PAY_REQUEST_SCHEMA.into(),
+        idempotency_key: "fenced-quote".into(),
+        invoice: invoice.bolt11,
+        host: "example.com".into(),
+        max_amount_msats: AMOUNT_MSAT + MAX_FEE_MSAT,
+        max_fee_msats: MAX_FEE_MSAT,
+        urgency: None,
+        policy_context: serde_json::json!({}),
+        amount_msats: None,
+    });
+    assert_eq!(refusal(quote), (403, "destination_not_allowed".into()));
     let expired = pair.a.client().with_token(Some(EXPIRED));
     assert_eq!(
         refusal(expired.keysend("expired-1", &keysend_to(&b_id))),
