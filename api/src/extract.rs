@@ -7,12 +7,18 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::validate;
 
-/// A JSON request body. Wrong content type, bad JSON, missing or unknown fields → 400
-/// `invalid_request`; a body over the limit → 413 `payload_too_large`.
+/// A JSON request body: an object. Wrong content type, bad JSON, a top level that is not
+/// an object, missing or unknown fields → 400 `invalid_request`; a body over the limit →
+/// 413 `payload_too_large`.
+///
+/// The object check matters: serde's derived `Deserialize` also reads a struct from an
+/// array of its fields in order (`deny_unknown_fields` does not stop that), so without
+/// it `[]` or `["02…", 1000]` would pass as a request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -24,10 +30,18 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let value = match Json::<Value>::from_request(request, state).await {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        if !value.is_object() {
+            return Err(ApiError::InvalidRequest(
+                "the body must be a JSON object".into(),
+            ));
         }
+        T::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::InvalidRequest(format!("the JSON body: {e}")))
     }
 }
 

@@ -291,6 +291,11 @@ impl NodeBackend for NodeService {
     }
 
     async fn connect_peer(&self, request: ConnectPeer) -> Result<(), NodeError> {
+        if request.node_id == self.components.channel_manager.get_our_node_id() {
+            return Err(NodeError::InvalidRequest(
+                "node_id: a node cannot connect to itself".into(),
+            ));
+        }
         let address = resolve(&request.address)?;
         connect(&self.components, request.node_id, address).await?;
         remember_peer(&self.components, request.node_id, &request.address).await

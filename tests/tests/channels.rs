@@ -143,6 +143,17 @@ fn announced_channels_reach_other_nodes_through_verified_gossip() {
     let opened = wait_usable(&a, &b);
     assert!(opened.is_announced, "{opened:?}");
 
+    // A node told to connect to itself refuses at once (it once dialled itself and
+    // answered 502 after the 10 s handshake timeout).
+    match c
+        .client()
+        .connect_peer(c.node_id(), &c.peer_addr().to_string())
+    {
+        Err(sluice_harness::Error::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (400, "invalid_request"))
+        }
+        other => panic!("connecting to itself: {other:?}"),
+    }
     c.client()
         .connect_peer(b.node_id(), &b.peer_addr().to_string())
         .unwrap();
