@@ -210,24 +210,12 @@ mod tests {
     use super::*;
 
     fn sent(n: u64, status: PaymentStatus) -> PaymentRecord {
+        let mut hash = [0u8; 32];
+        hash[24..].copy_from_slice(&n.to_be_bytes());
         PaymentRecord {
-            payment_id: format!("{n:064x}"),
-            payment_hash: format!("{n:064x}"),
-            quote_id: None,
-            invoice: None,
-            amount_msat: n,
-            max_fee_msat: 0,
-            fee_paid_msat: None,
             status,
-            preimage: None,
-            failure_code: None,
-            run_id: None,
-            trajectory_hash: None,
-            receipt_id: None,
-            token: None,
-            budget_period_ms: None,
             created_at_ms: 1_000 + n,
-            updated_at_ms: 1_000 + n,
+            ..crate::payments::pay::pending(format!("{n:064x}"), &hash, None, n, 0)
         }
     }
 

@@ -234,8 +234,8 @@ where
     }
 }
 
-/// A pending outbound record, before its id is known.
-fn pending(
+/// A pending outbound record of attempt `payment_id`.
+pub(crate) fn pending(
     payment_id: String,
     payment_hash: &[u8; 32],
     invoice: Option<String>,

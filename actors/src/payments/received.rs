@@ -70,29 +70,15 @@ pub async fn record_received(store: &Store, claimed: Claimed) -> Result<(), Node
 
 #[cfg(test)]
 mod tests {
-    use sluice_storage::{PaymentRecord, PaymentStatus, StoreConfig};
+    use sluice_storage::{PaymentRecord, StoreConfig};
 
     use super::*;
 
     fn outbound(payment_hash: &[u8; 32]) -> PaymentRecord {
+        let id = payment_hash.to_lower_hex_string();
         PaymentRecord {
-            payment_id: payment_hash.to_lower_hex_string(),
-            payment_hash: payment_hash.to_lower_hex_string(),
             quote_id: Some("quote_1".into()),
-            invoice: Some("lnbcrt1...".into()),
-            amount_msat: 5_000_000,
-            max_fee_msat: 100_000,
-            fee_paid_msat: None,
-            status: PaymentStatus::Pending,
-            preimage: None,
-            failure_code: None,
-            run_id: None,
-            trajectory_hash: None,
-            receipt_id: None,
-            token: None,
-            budget_period_ms: None,
-            created_at_ms: 1,
-            updated_at_ms: 1,
+            ..crate::payments::pay::pending(id, payment_hash, None, 5_000_000, 100_000)
         }
     }
 
