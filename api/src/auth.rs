@@ -5,12 +5,16 @@
 //! A token with no configured digest, a missing or malformed `Authorization` header,
 //! and an empty token list all answer 401 `unauthenticated`: the API fails closed.
 //! A known token without the scope an endpoint needs answers 403 `forbidden`.
+//!
+//! Both are counted, so that a client guessing tokens or probing for routes shows up in
+//! the metrics: [`UNAUTHENTICATED_TOTAL`] by [`AuthFailure`] and [`FORBIDDEN_TOTAL`] by
+//! route.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,6 +23,13 @@ use bitcoin::hex::{DisplayHex, FromHex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::middleware::UNMATCHED_ROUTE;
+
+/// The counter of 401 answers, labelled by `reason` ([`AuthFailure::as_str`]).
+pub const UNAUTHENTICATED_TOTAL: &str = "sluice_api_unauthenticated_total";
+/// The counter of 403 answers, labelled by `route` (the route template, so the label set
+/// is bounded by the routes).
+pub const FORBIDDEN_TOTAL: &str = "sluice_api_forbidden_total";
 
 /// What a token may do. `admin` may do everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -200,6 +211,76 @@ impl Access {
     }
 }
 
+/// Which configured token a request presented: its SHA-256. Added to an authenticated
+/// request's extensions, where the rate limit finds the bucket to charge. Its `Debug`
+/// shows only the first 4 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenId([u8; 32]);
+
+#[cfg(test)]
+impl TokenId {
+    /// A token id with these bytes, for unit tests.
+    pub(crate) fn for_tests(bytes: [u8; 32]) -> Self {
+        TokenId(bytes)
+    }
+}
+
+impl fmt::Debug for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenId({}…)", self.0[..4].to_lower_hex_string())
+    }
+}
+
+/// Why a request is unauthenticated: the `reason` label of [`UNAUTHENTICATED_TOTAL`]. The
+/// client gets the same 401 whatever the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header that is not `Bearer <token>`.
+    Malformed,
+    /// A bearer token that is not configured.
+    Unknown,
+}
+
+impl AuthFailure {
+    /// The metric label: `missing`, `malformed` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Unknown => "unknown",
+        }
+    }
+}
+
+/// Why a request was turned away by the auth check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// 401: no usable token.
+    Unauthenticated(AuthFailure),
+    /// 403: a known token without the access the endpoint requires.
+    Forbidden(Access),
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Unauthenticated(_) => ApiError::Unauthenticated,
+            Denied::Forbidden(access) => ApiError::Forbidden(access.describe()),
+        }
+    }
+}
+
+/// An authenticated request's token and what it grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// Which token.
+    pub token: TokenId,
+    /// Its scopes.
+    pub scopes: Scopes,
+}
+
 /// The configured tokens, parsed once.
 #[derive(Debug, Default)]
 pub struct Authenticator {
@@ -240,16 +321,18 @@ impl Authenticator {
     }
 
     /// Authenticates a request's `Authorization` header and checks `access`.
-    pub fn check(&self, header: Option<&[u8]>, access: Access) -> Result<Scopes, ApiError> {
-        let token = header
-            .and_then(bearer_token)
-            .ok_or(ApiError::Unauthenticated)?;
-        let scopes = self.authenticate(token).ok_or(ApiError::Unauthenticated)?;
-        if access.allows(scopes) {
-            Ok(scopes)
-        } else {
-            Err(ApiError::Forbidden(access.describe()))
+    pub fn check(&self, header: Option<&[u8]>, access: Access) -> Result<Caller, Denied> {
+        let header = header.ok_or(Denied::Unauthenticated(AuthFailure::Missing))?;
+        let token = bearer_token(header).ok_or(Denied::Unauthenticated(AuthFailure::Malformed))?;
+        let scopes = self
+            .authenticate(token)
+            .ok_or(Denied::Unauthenticated(AuthFailure::Unknown))?;
+        if !access.allows(scopes) {
+            return Err(Denied::Forbidden(access));
         }
+        // Known, so the presented token's digest is a configured one.
+        let token = TokenId(sha256::Hash::hash(token.as_bytes()).to_byte_array());
+        Ok(Caller { token, scopes })
     }
 }
 
@@ -285,19 +368,36 @@ impl Guard {
     }
 }
 
-/// Middleware: answers 401/403 unless the request's token grants the guard's access.
-/// On success the token's [`Scopes`] are added to the request's extensions.
+/// Middleware: answers 401/403 unless the request's token grants the guard's access, and
+/// counts each refusal ([`UNAUTHENTICATED_TOTAL`], [`FORBIDDEN_TOTAL`]). On success the
+/// token's [`Scopes`] and [`TokenId`] are added to the request's extensions.
 pub async fn require(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     let header = request
         .headers()
         .get(AUTHORIZATION)
         .map(|value| value.as_bytes());
     match guard.authenticator.check(header, guard.access) {
-        Ok(scopes) => {
-            request.extensions_mut().insert(scopes);
+        Ok(caller) => {
+            request.extensions_mut().insert(caller.scopes);
+            request.extensions_mut().insert(caller.token);
             next.run(request).await
         }
-        Err(err) => err.into_response(),
+        Err(denied) => {
+            match denied {
+                Denied::Unauthenticated(reason) => {
+                    metrics::counter!(UNAUTHENTICATED_TOTAL, "reason" => reason.as_str())
+                        .increment(1);
+                }
+                Denied::Forbidden(_) => {
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |p| p.as_str().to_owned());
+                    metrics::counter!(FORBIDDEN_TOTAL, "route" => route).increment(1);
+                }
+            }
+            ApiError::from(denied).into_response()
+        }
     }
 }
 
@@ -377,11 +477,37 @@ mod tests {
         let auth = Authenticator::default();
         assert_eq!(
             auth.check(Some(b"Bearer x"), Access::Read),
-            Err(ApiError::Unauthenticated)
+            Err(Denied::Unauthenticated(AuthFailure::Unknown))
         );
         assert_eq!(
             auth.check(None, Access::Read),
-            Err(ApiError::Unauthenticated)
+            Err(Denied::Unauthenticated(AuthFailure::Missing))
+        );
+        assert_eq!(
+            auth.check(Some(b"Basic x"), Access::Read),
+            Err(Denied::Unauthenticated(AuthFailure::Malformed))
+        );
+    }
+
+    #[test]
+    fn check_names_the_token_and_the_refusal() {
+        let auth = authenticator(&[("r", &[Scope::Read]), ("p", &[Scope::Pay])]);
+        let read = auth
+            .check(Some(b"Bearer r"), Access::Read)
+            .expect("allowed");
+        let pay = auth.check(Some(b"Bearer p"), Access::Pay).expect("allowed");
+        assert_ne!(read.token, pay.token, "each token has its own id");
+        assert_eq!(
+            read.token.0,
+            <[u8; 32]>::from_hex(&hash_token("r")).expect("hex")
+        );
+        assert_eq!(
+            auth.check(Some(b"Bearer r"), Access::Pay),
+            Err(Denied::Forbidden(Access::Pay))
+        );
+        assert_eq!(
+            ApiError::from(Denied::Forbidden(Access::Pay)),
+            ApiError::Forbidden("pay or admin")
         );
     }
 

@@ -28,17 +28,25 @@ pub(crate) enum ErrorResponses {
     /// `not_found`: no such object.
     #[response(status = 404)]
     NotFound(types::ErrorResponse),
-    /// `peer_not_connected`.
+    /// `peer_not_connected`, `already_paid`, `payment_in_progress`, `idempotency_conflict`.
     #[response(status = 409)]
     Conflict(types::ErrorResponse),
-    /// `payload_too_large`: the body exceeds the configured limit.
+    /// `quote_expired`: the quote expired unpaid.
     #[response(status = 410)]
     Gone(types::ErrorResponse),
+    /// `payload_too_large`: the body exceeds the configured limit.
     #[response(status = 413)]
     PayloadTooLarge(types::ErrorResponse),
     /// `insufficient_funds`, `channel_refused`, `invoice_failed`.
     #[response(status = 422)]
     Unprocessable(types::ErrorResponse),
+    /// `rate_limited`: the token is over its rate limit on this money route; the
+    /// `Retry-After` header gives the seconds to wait.
+    #[response(
+        status = 429,
+        headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
+    )]
+    RateLimited(types::ErrorResponse),
     /// `internal`, `wallet_error`.
     #[response(status = 500)]
     Internal(types::ErrorResponse),

@@ -10,5 +10,7 @@ mod errors;
 mod liquidity;
 mod metrics;
 mod openapi;
+mod rate_limit;
 mod routes;
 mod serve;
+mod tls;
