@@ -4,7 +4,7 @@
 //! Not `axum::serve`, which has no timeouts and no connection cap. Here each accepted
 //! connection takes a permit from a semaphore of `max_connections`; with none left it is
 //! closed at once (and counted in [`CONNECTIONS_REFUSED_TOTAL`]) rather than left queued.
-//! hyper serves each connection; a small state machine beside it ([`Phase`]) tracks
+//! hyper serves each connection; a small state machine beside it (`Phase`) tracks
 //! whether the connection is idle (no request since it was accepted or since its last
 //! answer), reading a request's head (bytes arrived, no request yet), or busy (a request
 //! is being answered), and enforces the two timeouts:
