@@ -5,12 +5,16 @@
 //! A token with no configured digest, a missing or malformed `Authorization` header,
 //! and an empty token list all answer 401 `unauthenticated`: the API fails closed.
 //! A known token without the scope an endpoint needs answers 403 `forbidden`.
+//!
+//! Both are counted, so that a client guessing tokens or probing for routes shows up in
+//! the metrics: [`UNAUTHENTICATED_TOTAL`] by [`AuthFailure`] and [`FORBIDDEN_TOTAL`] by
+//! route.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -20,6 +24,13 @@ use bitcoin::hex::{DisplayHex, FromHex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::middleware::UNMATCHED_ROUTE;
+
+/// The counter of 401 answers, labelled by `reason` ([`AuthFailure::as_str`]).
+pub const UNAUTHENTICATED_TOTAL: &str = "sluice_api_unauthenticated_total";
+/// The counter of 403 answers, labelled by `route` (the route template, so the label set
+/// is bounded by the routes).
+pub const FORBIDDEN_TOTAL: &str = "sluice_api_forbidden_total";
 
 /// What a token may do. `admin` may do everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,6 +212,76 @@ impl Access {
     }
 }
 
+/// Which configured token a request presented: its SHA-256. Added to an authenticated
+/// request's extensions, where the rate limit finds the bucket to charge. Its `Debug`
+/// shows only the first 4 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenId([u8; 32]);
+
+#[cfg(test)]
+impl TokenId {
+    /// A token id with these bytes, for unit tests.
+    pub(crate) fn for_tests(bytes: [u8; 32]) -> Self {
+        TokenId(bytes)
+    }
+}
+
+impl fmt::Debug for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenId({}…)", self.0[..4].to_lower_hex_string())
+    }
+}
+
+/// Why a request is unauthenticated: the `reason` label of [`UNAUTHENTICATED_TOTAL`]. The
+/// client gets the same 401 whatever the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header that is not `Bearer <token>`.
+    Malformed,
+    /// A bearer token that is not configured.
+    Unknown,
+}
+
+impl AuthFailure {
+    /// The metric label: `missing`, `malformed` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Unknown => "unknown",
+        }
+    }
+}
+
+/// Why a request was turned away by the auth check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// 401: no usable token.
+    Unauthenticated(AuthFailure),
+    /// 403: a known token without the access the endpoint requires.
+    Forbidden(Access),
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Unauthenticated(_) => ApiError::Unauthenticated,
+            Denied::Forbidden(access) => ApiError::Forbidden(access.describe()),
+        }
+    }
+}
+
+/// An authenticated request's token and what it grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorized {
+    /// Which token.
+    pub token: TokenId,
+    /// Its scopes.
+    pub scopes: Scopes,
+}
+
 /// The configured tokens, parsed once.
 #[derive(Debug, Default)]
 pub struct Authenticator {
@@ -244,30 +325,27 @@ impl Authenticator {
     }
 
     /// Authenticates a request's `Authorization` header and checks `access`: the
-    /// token's scopes and who it is.
-    pub fn check(
-        &self,
-        header: Option<&[u8]>,
-        access: Access,
-    ) -> Result<(Scopes, Caller), ApiError> {
-        let token = header
-            .and_then(bearer_token)
-            .ok_or(ApiError::Unauthenticated)?;
+    /// token's scopes and which token it is.
+    pub fn check(&self, header: Option<&[u8]>, access: Access) -> Result<Authorized, Denied> {
+        let header = header.ok_or(Denied::Unauthenticated(AuthFailure::Missing))?;
+        let token = bearer_token(header).ok_or(Denied::Unauthenticated(AuthFailure::Malformed))?;
         let digest = sha256::Hash::hash(token.as_bytes()).to_byte_array();
         let scopes = self
             .authenticate_digest(&digest)
-            .ok_or(ApiError::Unauthenticated)?;
-        if access.allows(scopes) {
-            Ok((scopes, Caller(digest.to_lower_hex_string())))
-        } else {
-            Err(ApiError::Forbidden(access.describe()))
+            .ok_or(Denied::Unauthenticated(AuthFailure::Unknown))?;
+        if !access.allows(scopes) {
+            return Err(Denied::Forbidden(access));
         }
+        Ok(Authorized {
+            token: TokenId(digest),
+            scopes,
+        })
     }
 }
 
 /// Who sent a request: the SHA-256 of its bearer token, hex, as configured in
 /// [`TokenConfig::sha256_hex`]. Records and idempotency keys name callers by it, never by
-/// the token itself. Added to a request's extensions by [`require`].
+/// the token itself. Extracted from the [`TokenId`] that [`require`] adds to a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Caller(pub String);
 
@@ -278,8 +356,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         // Only a route behind [`require`] has a caller; any other fails closed.
         parts
             .extensions
-            .get::<Caller>()
-            .cloned()
+            .get::<TokenId>()
+            .map(|token| Caller(token.0.to_lower_hex_string()))
             .ok_or(ApiError::Unauthenticated)
     }
 }
@@ -316,20 +394,37 @@ impl Guard {
     }
 }
 
-/// Middleware: answers 401/403 unless the request's token grants the guard's access.
-/// On success the token's [`Scopes`] and [`Caller`] are added to the request's extensions.
+/// Middleware: answers 401/403 unless the request's token grants the guard's access, and
+/// counts each refusal ([`UNAUTHENTICATED_TOTAL`], [`FORBIDDEN_TOTAL`]). On success the
+/// token's [`Scopes`] and [`TokenId`] are added to the request's extensions (from which
+/// handlers extract the [`Caller`]).
 pub async fn require(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     let header = request
         .headers()
         .get(AUTHORIZATION)
         .map(|value| value.as_bytes());
     match guard.authenticator.check(header, guard.access) {
-        Ok((scopes, caller)) => {
-            request.extensions_mut().insert(scopes);
-            request.extensions_mut().insert(caller);
+        Ok(authorized) => {
+            request.extensions_mut().insert(authorized.scopes);
+            request.extensions_mut().insert(authorized.token);
             next.run(request).await
         }
-        Err(err) => err.into_response(),
+        Err(denied) => {
+            match denied {
+                Denied::Unauthenticated(reason) => {
+                    metrics::counter!(UNAUTHENTICATED_TOTAL, "reason" => reason.as_str())
+                        .increment(1);
+                }
+                Denied::Forbidden(_) => {
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |p| p.as_str().to_owned());
+                    metrics::counter!(FORBIDDEN_TOTAL, "route" => route).increment(1);
+                }
+            }
+            ApiError::from(denied).into_response()
+        }
     }
 }
 
@@ -409,11 +504,37 @@ mod tests {
         let auth = Authenticator::default();
         assert_eq!(
             auth.check(Some(b"Bearer x"), Access::Read),
-            Err(ApiError::Unauthenticated)
+            Err(Denied::Unauthenticated(AuthFailure::Unknown))
         );
         assert_eq!(
             auth.check(None, Access::Read),
-            Err(ApiError::Unauthenticated)
+            Err(Denied::Unauthenticated(AuthFailure::Missing))
+        );
+        assert_eq!(
+            auth.check(Some(b"Basic x"), Access::Read),
+            Err(Denied::Unauthenticated(AuthFailure::Malformed))
+        );
+    }
+
+    #[test]
+    fn check_names_the_token_and_the_refusal() {
+        let auth = authenticator(&[("r", &[Scope::Read]), ("p", &[Scope::Pay])]);
+        let read = auth
+            .check(Some(b"Bearer r"), Access::Read)
+            .expect("allowed");
+        let pay = auth.check(Some(b"Bearer p"), Access::Pay).expect("allowed");
+        assert_ne!(read.token, pay.token, "each token has its own id");
+        assert_eq!(
+            read.token.0,
+            <[u8; 32]>::from_hex(&hash_token("r")).expect("hex")
+        );
+        assert_eq!(
+            auth.check(Some(b"Bearer r"), Access::Pay),
+            Err(Denied::Forbidden(Access::Pay))
+        );
+        assert_eq!(
+            ApiError::from(Denied::Forbidden(Access::Pay)),
+            ApiError::Forbidden("pay or admin")
         );
     }
 

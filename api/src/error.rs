@@ -37,6 +37,10 @@ pub enum ApiError {
     /// The body is larger than the configured limit. 413 `payload_too_large`.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The token made more money-route requests than its rate limit allows; it may try
+    /// again after this many seconds (the `Retry-After` header). 429 `rate_limited`.
+    #[error("too many requests with this token; retry after {0} s")]
+    RateLimited(u64),
     /// The operation needs a connected peer. 409 `peer_not_connected`.
     #[error("{0}")]
     PeerNotConnected(String),
@@ -127,6 +131,7 @@ impl ApiError {
         ("not_enabled", 404),
         ("method_not_allowed", 405),
         ("payload_too_large", 413),
+        ("rate_limited", 429),
         ("peer_not_connected", 409),
         ("peer_unreachable", 502),
         ("insufficient_funds", 422),
@@ -164,6 +169,7 @@ impl ApiError {
             ApiError::NotEnabled(_) => "not_enabled",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::PeerNotConnected(_) => "peer_not_connected",
             ApiError::PeerUnreachable(_) => "peer_unreachable",
             ApiError::InsufficientFunds(_) => "insufficient_funds",
@@ -204,6 +210,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::NotEnabled(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PeerNotConnected(_)
             | ApiError::AlreadyPaid(_)
             | ApiError::PaymentInProgress(_)
@@ -295,10 +302,18 @@ impl From<NodeError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), Json(self.body())).into_response();
-        if matches!(self, ApiError::Unauthenticated) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            ApiError::Unauthenticated => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::RateLimited(seconds) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            _ => {}
         }
         response
     }

@@ -13,6 +13,24 @@
 //!   cross-cutting layers, extractors with the API's error format, checked values.
 //! - [`backend`]: the node as the API sees it; [`error`]: every failure and its code;
 //!   [`openapi`]: the OpenAPI document; [`time`]: RFC 3339 timestamps.
+//! - [`rate_limit`]: per-token token buckets on the money routes.
+//! - [`serve`](mod@serve): the accept loop, with header-read and idle timeouts and a cap
+//!   on connections; [`tls`]: HTTPS from PEM files.
+//!
+//! # Limits
+//!
+//! The API is meant to be reachable by agents holding `pay` tokens, so nothing a client
+//! does can hold the server's resources without bound: request bodies are capped
+//! ([`ApiConfig::max_body_bytes`]), requests time out ([`ApiConfig::request_timeout`]),
+//! a request's head must arrive within [`ConnectionLimits::header_read_timeout`], an
+//! idle connection is closed after [`ConnectionLimits::idle_timeout`], at most
+//! [`ConnectionLimits::max_connections`] are open at once (more are closed on arrival),
+//! and each token's requests to the money routes (marked † below) are rate limited
+//! ([`ApiConfig::rate_limit`]). Refused authentication is counted in
+//! `sluice_api_unauthenticated_total{reason}` (`missing`, `malformed`, `unknown`), refused
+//! scopes in `sluice_api_forbidden_total{route}`, rate-limited requests in
+//! `sluice_api_rate_limited_total{route}`, connections refused at the cap in
+//! `sluice_api_connections_refused_total`.
 //!
 //! # Routes
 //!
@@ -28,12 +46,13 @@
 //! | GET | `/v1/node/channels` | read |
 //! | POST | `/v1/node/channels` | admin |
 //! | POST | `/v1/node/channels/{channel_id}/close` | admin |
-//! | POST | `/v1/node/invoices` | pay |
+//! | POST | `/v1/node/invoices` † | pay |
 //! | GET | `/v1/node/payments` | read or pay |
+//! | POST | `/v1/node/payments` † | pay |
 //! | GET | `/v1/node/payments/{payment_id}` | read or pay |
-//! | POST | `/v1/node/payments/keysend` | pay |
-//! | POST | `/v1/liquidity/quote_pay` | pay |
-//! | POST | `/v1/liquidity/pay` | pay |
+//! | POST | `/v1/node/payments/keysend` † | pay |
+//! | POST | `/v1/liquidity/quote_pay` † | pay |
+//! | POST | `/v1/liquidity/pay` † | pay |
 //! | GET | `/v1/liquidity/pay/{quote_id}` | read or pay |
 //! | GET | `/v1/receipts/{receipt_id}` | read or pay |
 //! | POST | `/v1/node/wallet/address` | admin |
@@ -60,6 +79,7 @@
 //! | `method_not_allowed` | 405 | known route, wrong method |
 //! | `peer_not_connected` | 409 | the operation needs a connected peer |
 //! | `payload_too_large` | 413 | body over [`ApiConfig::max_body_bytes`] |
+//! | `rate_limited` | 429 | the token is over its [`ApiConfig::rate_limit`] on a money route; `Retry-After` says when to retry |
 //! | `insufficient_funds` | 422 | not enough on-chain funds |
 //! | `channel_refused` | 422 | LDK refused the channel operation |
 //! | `invoice_failed` | 422 | the invoice could not be created |
@@ -94,24 +114,30 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+pub mod rate_limit;
 mod routes;
+pub mod serve;
 pub mod time;
+pub mod tls;
 pub mod validate;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::serve::ListenerExt;
 use axum::Router;
-use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub use auth::{hash_token, AuthConfig, Scope, TokenConfig};
 pub use backend::NodeBackend;
-pub use config::{ApiConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT};
+pub use config::{
+    ApiConfig, ConnectionLimits, RateLimit, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE_LIMIT_BURST,
+    DEFAULT_RATE_LIMIT_PER_SECOND, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
+};
 pub use error::ApiError;
+pub use serve::{serve, serve_with, ServeOptions};
+pub use tls::{TlsAcceptor, TlsError};
 
 // The wire types live in `sluice-api-types`; the API's own modules use them as
 // `crate::types` and `crate::paths`.
@@ -132,6 +158,7 @@ pub fn router<B: NodeBackend>(
     metrics: MetricsRenderer,
 ) -> Router {
     let authenticator = Arc::new(auth::Authenticator::new(&config.auth));
+    let money = rate_limit::MoneyLimit::new(config.rate_limit);
     let state = routes::AppState {
         backend,
         metrics,
@@ -139,8 +166,12 @@ pub fn router<B: NodeBackend>(
     };
     Router::new()
         .merge(routes::service_routes::<B>(&authenticator))
-        .merge(routes::node_routes::<B>(&authenticator, paths::V1))
-        .merge(routes::node_routes::<B>(&authenticator, paths::INTERNAL_V1))
+        .merge(routes::node_routes::<B>(&authenticator, &money, paths::V1))
+        .merge(routes::node_routes::<B>(
+            &authenticator,
+            &money,
+            paths::INTERNAL_V1,
+        ))
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .route_layer(from_fn_with_state(
             config.request_timeout,
@@ -152,22 +183,4 @@ pub fn router<B: NodeBackend>(
         .layer(from_fn(middleware::record_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight and returns. Connections have Nagle's algorithm off, so an answer
-/// written in parts never waits on the client's delayed ACK.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set on an API connection");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

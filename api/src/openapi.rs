@@ -33,7 +33,7 @@ pub(crate) enum ErrorResponses {
     /// `idempotency_conflict`, `request_in_progress`.
     #[response(status = 409)]
     Conflict(types::ErrorResponse),
-    /// `quote_expired`.
+    /// `quote_expired`: the quote expired unpaid.
     #[response(status = 410)]
     Gone(types::ErrorResponse),
     /// `payload_too_large`: the body exceeds the configured limit.
@@ -42,6 +42,13 @@ pub(crate) enum ErrorResponses {
     /// `insufficient_funds`, `channel_refused`, `invoice_failed`.
     #[response(status = 422)]
     Unprocessable(types::ErrorResponse),
+    /// `rate_limited`: the token is over its rate limit on this money route; the
+    /// `Retry-After` header gives the seconds to wait.
+    #[response(
+        status = 429,
+        headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
+    )]
+    RateLimited(types::ErrorResponse),
     /// `internal`, `wallet_error`.
     #[response(status = 500)]
     Internal(types::ErrorResponse),

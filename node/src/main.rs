@@ -72,8 +72,13 @@ fn run_node(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let scheme = if config.api_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let result = runtime.block_on(sluice_node::run::run(config, |api, peers| {
-        println!("sluice: API at http://{api}, peers at {peers}");
+        println!("sluice: API at {scheme}://{api}, peers at {peers}");
     }));
     match result {
         Ok(()) => ExitCode::SUCCESS,

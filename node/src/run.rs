@@ -24,7 +24,7 @@ use sluice_actors::payments::PaymentsConfig;
 use sluice_actors::receipts::ReceiptSigner;
 use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SupervisorMsg, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
-use sluice_api::{ApiConfig, AuthConfig, TokenConfig};
+use sluice_api::{ApiConfig, AuthConfig, ConnectionLimits, RateLimit, ServeOptions, TokenConfig};
 use sluice_regtest::{self as regtest, Automine, RegtestChainConfig};
 use sluice_storage::{Store, StoreConfig};
 use tokio::net::TcpListener;
@@ -192,13 +192,27 @@ impl RunningNode {
             .map_err(|e| RunError::Store(e.to_string()))?;
 
         let (api_listener, api_addr) = bind(config.api_addr).await?;
-        let api = api_router(&config, components.clone(), vec![peer_addr]);
+        let api_config = api_config(&config);
+        let options = ServeOptions {
+            limits: api_config.connections,
+            tls: config.api_tls.as_ref().map(|tls| tls.acceptor.clone()),
+        };
+        if options.tls.is_none() && !crate::config::is_loopback(api_addr) {
+            // Only with api_allow_plaintext: the configuration refuses it otherwise.
+            tracing::warn!(
+                %api_addr,
+                "the API serves plain HTTP on an address that is not loopback \
+                 (api_allow_plaintext): bearer tokens cross the network in the clear unless \
+                 something in front of the node protects them"
+            );
+        }
+        let api = api_router(api_config, components.clone(), vec![peer_addr]);
         let mut api_stopped = stopped.clone();
         let api_task = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = api_stopped.wait_for(|s| *s).await;
             };
-            if let Err(e) = sluice_api::serve(api_listener, api, shutdown).await {
+            if let Err(e) = sluice_api::serve_with(api_listener, api, options, shutdown).await {
                 tracing::error!(error = %e, "the API server failed");
             }
         });
@@ -357,11 +371,9 @@ fn random_password() -> Result<String, RunError> {
     Ok(bytes.to_lower_hex_string())
 }
 
-fn api_router(
-    config: &NodeConfig,
-    components: Components,
-    listening: Vec<SocketAddr>,
-) -> axum::Router {
+/// The API's configuration from the node's: its tokens, the per-token rate limit and the
+/// connection limits; the body limit and request timeout are the API's defaults.
+fn api_config(config: &NodeConfig) -> ApiConfig {
     let tokens = config
         .api_tokens
         .iter()
@@ -374,10 +386,27 @@ fn api_router(
                 .collect(),
         })
         .collect();
-    let api_config = ApiConfig {
+    ApiConfig {
         auth: AuthConfig { tokens },
+        rate_limit: RateLimit {
+            per_second: config.api_rate_limit,
+            burst: config.api_rate_limit_burst,
+        },
+        connections: ConnectionLimits {
+            header_read_timeout: Duration::from_secs(config.api_header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(config.api_idle_timeout_secs),
+            max_connections: config.api_max_connections,
+            ..ConnectionLimits::default()
+        },
         ..ApiConfig::default()
-    };
+    }
+}
+
+fn api_router(
+    api_config: ApiConfig,
+    components: Components,
+    listening: Vec<SocketAddr>,
+) -> axum::Router {
     let metrics: sluice_api::MetricsRenderer = match install_metrics() {
         Some(handle) => Arc::new(move || handle.render()),
         None => Arc::new(String::new),

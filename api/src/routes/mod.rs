@@ -23,6 +23,7 @@ use axum::Router;
 use crate::auth::{self, Access, Authenticator, Guard};
 use crate::backend::NodeBackend;
 use crate::paths;
+use crate::rate_limit::{self, MoneyLimit};
 use crate::MetricsRenderer;
 
 /// What every handler can reach.
@@ -58,9 +59,23 @@ fn guarded<B: NodeBackend>(
     ))
 }
 
-/// The node administration routes under `prefix` (`/v1` or `/internal/v1`).
+/// `route` behind an auth check of `access` and, inside it, the money routes' per-token
+/// rate limit: [`guarded`] for the routes that move money or create invoices.
+fn limited<B: NodeBackend>(
+    auth: &Arc<Authenticator>,
+    money: &MoneyLimit,
+    access: Access,
+    route: MethodRouter<AppState<B>>,
+) -> MethodRouter<AppState<B>> {
+    let route = route.route_layer(from_fn_with_state(money.clone(), rate_limit::limit));
+    guarded(auth, access, route)
+}
+
+/// The node administration routes under `prefix` (`/v1` or `/internal/v1`). The money
+/// routes share `money`'s buckets under both prefixes.
 pub(crate) fn node_routes<B: NodeBackend>(
     auth: &Arc<Authenticator>,
+    money: &MoneyLimit,
     prefix: &str,
 ) -> Router<AppState<B>> {
     let at = |path: &str| format!("{prefix}{}", path.strip_prefix(paths::V1).unwrap_or(path));
@@ -95,12 +110,18 @@ pub(crate) fn node_routes<B: NodeBackend>(
         )
         .route(
             &at(paths::INVOICES),
-            guarded(auth, Access::Pay, post(invoices::create_invoice::<B>)),
+            limited(
+                auth,
+                money,
+                Access::Pay,
+                post(invoices::create_invoice::<B>),
+            ),
         )
         .route(
             &at(paths::PAYMENTS),
-            guarded(auth, Access::ReadOrPay, get(payments::list_payments::<B>)).merge(guarded(
+            guarded(auth, Access::ReadOrPay, get(payments::list_payments::<B>)).merge(limited(
                 auth,
+                money,
                 Access::Pay,
                 post(payments::pay_invoice::<B>),
             )),
@@ -111,15 +132,15 @@ pub(crate) fn node_routes<B: NodeBackend>(
         )
         .route(
             &at(paths::KEYSEND),
-            guarded(auth, Access::Pay, post(payments::keysend::<B>)),
+            limited(auth, money, Access::Pay, post(payments::keysend::<B>)),
         )
         .route(
             &at(paths::QUOTE_PAY),
-            guarded(auth, Access::Pay, post(liquidity::quote_pay::<B>)),
+            limited(auth, money, Access::Pay, post(liquidity::quote_pay::<B>)),
         )
         .route(
             &at(paths::PAY),
-            guarded(auth, Access::Pay, post(liquidity::pay::<B>)),
+            limited(auth, money, Access::Pay, post(liquidity::pay::<B>)),
         )
         .route(
             &at(paths::QUOTE_PAYMENT),

@@ -401,6 +401,7 @@ async fn the_code_table_matches_the_variants() {
         ApiError::NotEnabled(String::new()),
         ApiError::MethodNotAllowed,
         ApiError::PayloadTooLarge,
+        ApiError::RateLimited(1),
         ApiError::PeerNotConnected(String::new()),
         ApiError::PeerUnreachable(String::new()),
         ApiError::InsufficientFunds(String::new()),

@@ -11,6 +11,8 @@ mod liquidity;
 mod metrics;
 mod openapi;
 mod props;
+mod rate_limit;
 mod routes;
 mod scope_matrix;
 mod serve;
+mod tls;

@@ -124,3 +124,59 @@ async fn requests_are_counted_by_route_and_status() {
         3
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn refused_authentication_is_counted_by_reason() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use sluice_api::auth::{FORBIDDEN_TOTAL, UNAUTHENTICATED_TOTAL};
+    use sluice_api::rate_limit::RATE_LIMITED_TOTAL;
+    use sluice_api::{ApiConfig, RateLimit};
+
+    let capture = Capture::default();
+    let _guard = metrics::set_default_local_recorder(&capture);
+    let app = app_with(ApiConfig {
+        auth: auth_config(),
+        rate_limit: RateLimit {
+            per_second: 1,
+            burst: 1,
+        },
+        ..ApiConfig::default()
+    });
+
+    app.call(Method::GET, paths::NODE_INFO, None, None).await;
+    app.call(Method::GET, paths::NODE_INFO, None, None).await;
+    let malformed = Request::get(paths::NODE_INFO)
+        .header("authorization", format!("Basic {ADMIN}"))
+        .body(Body::empty())
+        .unwrap();
+    app.send(malformed)
+        .await
+        .assert_error(401, "unauthenticated");
+    app.get(paths::NODE_INFO, "not-a-token")
+        .await
+        .assert_error(401, "unauthenticated");
+    app.get(paths::NODE_INFO, READ).await;
+    app.post(paths::PEERS, READ, "{}")
+        .await
+        .assert_error(403, "forbidden");
+    let keysend = format!(r#"{{"node_id":"{PEER_ID}","amount_msat":1000}}"#);
+    app.post(paths::KEYSEND, PAY, &keysend).await;
+    app.post(paths::KEYSEND, PAY, &keysend)
+        .await
+        .assert_error(429, "rate_limited");
+
+    let unauthenticated =
+        |reason: &str| capture.counter(&format!("{UNAUTHENTICATED_TOTAL}{{reason={reason}}}"));
+    assert_eq!(unauthenticated("missing"), 2);
+    assert_eq!(unauthenticated("malformed"), 1);
+    assert_eq!(unauthenticated("unknown"), 1);
+    assert_eq!(
+        capture.counter(&format!("{FORBIDDEN_TOTAL}{{route={}}}", paths::PEERS)),
+        1
+    );
+    assert_eq!(
+        capture.counter(&format!("{RATE_LIMITED_TOTAL}{{route={}}}", paths::KEYSEND)),
+        1
+    );
+}

@@ -75,3 +75,14 @@ async fn documents_auth_and_error_shape() {
         .unwrap()
         .contains("/internal/v1"));
 }
+
+#[tokio::test]
+async fn documents_the_rate_limit_answer() {
+    let doc = document().await;
+    let limited = &doc["paths"][paths::KEYSEND]["post"]["responses"]["429"];
+    assert!(limited.is_object(), "429 is documented: {limited}");
+    assert!(
+        limited["headers"]["Retry-After"].is_object(),
+        "with Retry-After: {limited}"
+    );
+}

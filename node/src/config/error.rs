@@ -286,6 +286,46 @@ pub enum ConfigError {
         /// Where the network came from.
         network_setting: Setting,
     },
+    /// The API would serve plain HTTP on an address that is not loopback, and
+    /// `api_allow_plaintext` does not allow it.
+    #[error(
+        "the API address {addr} (from {setting}) is not a loopback address, and without TLS \
+         bearer tokens would cross the network in the clear: set --api-tls-cert and \
+         --api-tls-key (SLUICE_API_TLS_CERT, SLUICE_API_TLS_KEY, `api_tls_cert`, \
+         `api_tls_key`), listen on 127.0.0.1 or ::1, or, if something in front of the node \
+         protects it (e.g. a TLS-terminating proxy), set --api-allow-plaintext \
+         (SLUICE_API_ALLOW_PLAINTEXT, `api_allow_plaintext`)"
+    )]
+    PlaintextApi {
+        /// The API address.
+        addr: std::net::SocketAddr,
+        /// Where it came from.
+        setting: Setting,
+    },
+    /// Only one of the API's TLS certificate and key was given.
+    #[error(
+        "{given} is set but {} ({}, `{}`) is not: the API's TLS needs both a certificate and \
+         its key",
+        missing.flag(),
+        missing.env_var(),
+        missing.config_key()
+    )]
+    IncompleteApiTls {
+        /// The one given.
+        given: Setting,
+        /// The one missing.
+        missing: Key,
+    },
+    /// The API's TLS certificate or key file is unusable.
+    #[error("{source} (certificate from {certificate}, key from {key})")]
+    ApiTls {
+        /// Where the certificate path came from.
+        certificate: Setting,
+        /// Where the key path came from.
+        key: Setting,
+        /// What is wrong, naming the file (boxed: it is large, and rare).
+        source: Box<sluice_api::TlsError>,
+    },
     /// An automine interval was given while the chain source is bitcoind.
     #[error(
         "{setting} applies to the embedded chain only, but the chain source is bitcoind (from \

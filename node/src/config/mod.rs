@@ -27,6 +27,14 @@
 //! | `--alias NAME`                 | `SLUICE_ALIAS`                      | `alias`                      |
 //! | `--log-format human\|json`     | `SLUICE_LOG_FORMAT`                 | `log_format`                 |
 //! | `--api-token-sha256 HEX:SCOPES`| `SLUICE_API_TOKENS`                 | `[[api.tokens]]`             |
+//! | `--api-allow-plaintext[=BOOL]` | `SLUICE_API_ALLOW_PLAINTEXT`        | `api_allow_plaintext`        |
+//! | `--api-tls-cert FILE`          | `SLUICE_API_TLS_CERT`               | `api_tls_cert`               |
+//! | `--api-tls-key FILE`           | `SLUICE_API_TLS_KEY`                | `api_tls_key`                |
+//! | `--api-header-read-timeout-secs N` | `SLUICE_API_HEADER_READ_TIMEOUT_SECS` | `api_header_read_timeout_secs` |
+//! | `--api-idle-timeout-secs N`    | `SLUICE_API_IDLE_TIMEOUT_SECS`      | `api_idle_timeout_secs`      |
+//! | `--api-max-connections N`      | `SLUICE_API_MAX_CONNECTIONS`        | `api_max_connections`        |
+//! | `--api-rate-limit N`           | `SLUICE_API_RATE_LIMIT`             | `api_rate_limit`             |
+//! | `--api-rate-limit-burst N`     | `SLUICE_API_RATE_LIMIT_BURST`       | `api_rate_limit_burst`       |
 //! | `--trusted-peer-0conf NODE_ID` | `SLUICE_TRUSTED_PEERS_0CONF`        | `trusted_peers_0conf`        |
 //! | `--exclude-node NODE_ID`       | `SLUICE_EXCLUDED_NODES`             | `excluded_nodes`             |
 //! | `--exclude-channel SCID`       | `SLUICE_EXCLUDED_CHANNELS`          | `excluded_channels`          |
@@ -49,6 +57,15 @@
 //! # embedded_chain_automine_ms = 1000      # embedded chain only
 //! listen = "0.0.0.0:9735"                  # default 127.0.0.1:9735
 //! api_addr = "127.0.0.1:3000"              # default 127.0.0.1:3000
+//! # Not loopback needs TLS (both files, PEM) or api_allow_plaintext = true.
+//! # api_tls_cert = "/etc/sluice/api-cert.pem"   # the chain, leaf first
+//! # api_tls_key = "/etc/sluice/api-key.pem"
+//! # api_allow_plaintext = false            # default false
+//! api_header_read_timeout_secs = 10        # 1 to 3600; default 10
+//! api_idle_timeout_secs = 60               # 1 to 3600; default 60
+//! api_max_connections = 512                # 1 to 65536; default 512
+//! api_rate_limit = 1000                    # per token, money routes; 0 = off; default 1000
+//! api_rate_limit_burst = 2000              # 1 to 1000000; default 2000
 //! alias = "my-lsp"                         # at most 32 bytes
 //! log_format = "json"                      # human (default) | json
 //! # Accept channels these peers open to us as zero-conf: usable before the funding transaction
@@ -98,14 +115,27 @@
 //!   index below 2^16; e.g. `812x1x0`) or as the decimal number
 //!   `BLOCK << 40 | TX << 16 | OUTPUT` (e.g. `892803441819648`, the same channel); in the
 //!   file the entries are strings either way.
-//! - `pathfinding_workers` (1 to 64), `quote_ttl_secs` (1 to 3600), `send_window` (1 to 4096)
-//!   and `embedded_chain_automine_ms` (at least 1) are whole numbers; a value outside its
-//!   range is an error, not clamped.
+//! - `pathfinding_workers` (1 to 64), `quote_ttl_secs` (1 to 3600), `send_window` (1 to 4096),
+//!   `embedded_chain_automine_ms` (at least 1) and the `api_*` numbers (ranges above) are
+//!   whole numbers; a value outside its range is an error, not clamped.
 //! - `skip_forward_delay` forwards HTLCs (and makes received ones claimable) as soon as they
 //!   are irrevocably committed, instead of after LDK's randomised batching delay (about 50 ms
 //!   on average, log-normal), which exists to make payment timing harder to correlate. It is
 //!   node-wide: LDK processes all pending forwards at once, so it cannot be chosen per HTLC.
 //!   For routers where latency matters more than that timing privacy.
+//! - The API listens on loopback by default. On any other address (`0.0.0.0` included) it
+//!   needs TLS (`api_tls_cert` and `api_tls_key`, both or neither; their files are read and
+//!   checked, key against certificate, when the configuration is loaded) or
+//!   `api_allow_plaintext = true`, which logs a warning at start: bearer tokens must not
+//!   cross a network in the clear unless something else (a TLS-terminating proxy, a private
+//!   link) protects them.
+//! - The API's limits (ARCHITECTURE.md §8): a request's head must arrive within
+//!   `api_header_read_timeout_secs` of its first byte (a TLS handshake too); a connection
+//!   waiting for a request is closed after `api_idle_timeout_secs`; at most
+//!   `api_max_connections` are open, more are closed as they arrive; each token may make
+//!   `api_rate_limit` requests a second (bursts of `api_rate_limit_burst`) to the money
+//!   routes (paying, keysend, quoting, invoices), beyond which they answer 429
+//!   `rate_limited` with `Retry-After`. `api_rate_limit = 0` turns the rate limit off.
 //! - Exactly one chain source. Setting both `bitcoind_rpc` and `embedded_chain = true` in one
 //!   layer is an error; across layers, the chain source chosen by the higher layer wins (so
 //!   `--embedded-chain` overrides a file's `bitcoind_rpc`, and an overridden embedded chain takes
@@ -158,7 +188,7 @@ use sluice_actors::lsps5::Lsps5Config;
 
 pub use error::{ConfigError, Key, Origin, Setting};
 use layers::{Layers, Sourced};
-pub use values::{ApiScope, ApiToken, ChainSource, LogFormat};
+pub use values::{ApiScope, ApiTls, ApiToken, ChainSource, LogFormat};
 
 /// Appended to `sluice run --help`.
 const PRECEDENCE_HELP: &str = "\
@@ -246,6 +276,62 @@ pub struct RunArgs {
         value_delimiter = ','
     )]
     pub api_tokens: Option<Vec<String>>,
+
+    /// Serve the API in plain HTTP on an address that is not loopback. Without TLS
+    /// (--api-tls-cert, --api-tls-key) the node refuses such an address unless this is set,
+    /// for example behind a TLS-terminating proxy; bearer tokens would otherwise cross the
+    /// network in the clear. [env: SLUICE_API_ALLOW_PLAINTEXT] [config: api_allow_plaintext]
+    /// [default: false]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub api_allow_plaintext: Option<bool>,
+
+    /// Serve the API over HTTPS with this certificate chain, a PEM file (leaf first); needs
+    /// --api-tls-key. [env: SLUICE_API_TLS_CERT] [config: api_tls_cert]
+    #[arg(long, value_name = "FILE")]
+    pub api_tls_cert: Option<String>,
+
+    /// The private key of --api-tls-cert, a PEM file (PKCS#8, PKCS#1 or SEC1). [env:
+    /// SLUICE_API_TLS_KEY] [config: api_tls_key]
+    #[arg(long, value_name = "FILE")]
+    pub api_tls_key: Option<String>,
+
+    /// How long, in seconds, a request's head (request line and header fields) may take to
+    /// arrive from its first byte, and a TLS handshake may take; a slower client's
+    /// connection is closed. 1 to 3600. [env: SLUICE_API_HEADER_READ_TIMEOUT_SECS] [config:
+    /// api_header_read_timeout_secs] [default: 10]
+    #[arg(long, value_name = "N")]
+    pub api_header_read_timeout_secs: Option<String>,
+
+    /// How long, in seconds, an API connection may wait for a request (after it is accepted,
+    /// or between requests when kept alive) before it is closed. 1 to 3600. [env:
+    /// SLUICE_API_IDLE_TIMEOUT_SECS] [config: api_idle_timeout_secs] [default: 60]
+    #[arg(long, value_name = "N")]
+    pub api_idle_timeout_secs: Option<String>,
+
+    /// The most API connections open at once; more are closed as they arrive. 1 to 65536.
+    /// [env: SLUICE_API_MAX_CONNECTIONS] [config: api_max_connections] [default: 512]
+    #[arg(long, value_name = "N")]
+    pub api_max_connections: Option<String>,
+
+    /// Requests per second each API token may make to the money routes (paying, keysend,
+    /// quoting, invoices) sustained; over it they answer 429 rate_limited. 0 turns the limit
+    /// off; at most 1000000. [env: SLUICE_API_RATE_LIMIT] [config: api_rate_limit] [default:
+    /// 1000]
+    #[arg(long, value_name = "N")]
+    pub api_rate_limit: Option<String>,
+
+    /// How many money-route requests an API token may make at once after a quiet spell (its
+    /// bucket's size), 1 to 1000000. [env: SLUICE_API_RATE_LIMIT_BURST] [config:
+    /// api_rate_limit_burst] [default: 2000]
+    #[arg(long, value_name = "N")]
+    pub api_rate_limit_burst: Option<String>,
 
     /// Node id (66 hex chars) of a peer whose channels to us are accepted as zero-conf: usable
     /// before the funding transaction confirms. The peer could double-spend the funding, so
@@ -341,6 +427,30 @@ pub struct NodeConfig {
     pub log_format: LogFormat,
     /// Accepted API tokens (possibly none).
     pub api_tokens: Vec<ApiToken>,
+    /// Whether the API may serve plain HTTP on an address that is not loopback. Off by
+    /// default: bearer tokens must not cross a network in the clear unless the operator
+    /// says something else protects them (e.g. a TLS-terminating proxy).
+    pub api_allow_plaintext: bool,
+    /// The API's TLS certificate and key, loaded and checked; `None` serves plain HTTP.
+    pub api_tls: Option<ApiTls>,
+    /// How long a request's head (and a TLS handshake) may take, in seconds (1 to
+    /// [`NodeConfig::MAX_API_TIMEOUT_SECS`]): the defence against clients that trickle
+    /// bytes to hold connections open.
+    pub api_header_read_timeout_secs: u64,
+    /// How long an API connection may wait for a request, in seconds (1 to
+    /// [`NodeConfig::MAX_API_TIMEOUT_SECS`]): idle kept-alive connections hold memory and a
+    /// connection slot.
+    pub api_idle_timeout_secs: u64,
+    /// The most API connections open at once (1 to
+    /// [`NodeConfig::MAX_API_MAX_CONNECTIONS`]); more are closed as they arrive, so that
+    /// connections cannot exhaust the process's file descriptors.
+    pub api_max_connections: usize,
+    /// Requests per second each token may make to the money routes, sustained (0: no
+    /// limit; at most [`NodeConfig::MAX_API_RATE_LIMIT`]): one runaway agent cannot starve
+    /// the node's payments for everyone else.
+    pub api_rate_limit: u32,
+    /// The money routes' burst per token (1 to [`NodeConfig::MAX_API_RATE_LIMIT`]).
+    pub api_rate_limit_burst: u32,
     /// Peers whose inbound channels this node accepts as zero-confirmation (0-conf) channels
     /// (possibly none): a channel such a peer opens to us is usable before its funding
     /// transaction confirms. Until then the peer could double-spend the funding and so take
@@ -424,6 +534,26 @@ impl NodeConfig {
     pub const DEFAULT_FORWARDING_FEE_PPM: u32 = 0;
     /// Largest proportional forwarding fee: the whole amount.
     pub const MAX_FORWARDING_FEE_PPM: u32 = 1_000_000;
+    /// By default the API refuses plain HTTP on an address that is not loopback.
+    pub const DEFAULT_API_ALLOW_PLAINTEXT: bool = false;
+    /// Default time a request's head may take, in seconds.
+    pub const DEFAULT_API_HEADER_READ_TIMEOUT_SECS: u64 =
+        sluice_api::DEFAULT_HEADER_READ_TIMEOUT.as_secs();
+    /// Default time an API connection may wait for a request, in seconds.
+    pub const DEFAULT_API_IDLE_TIMEOUT_SECS: u64 = sluice_api::DEFAULT_IDLE_TIMEOUT.as_secs();
+    /// Longest API header-read or idle timeout, in seconds (an hour).
+    pub const MAX_API_TIMEOUT_SECS: u64 = 3600;
+    /// Default cap on open API connections.
+    pub const DEFAULT_API_MAX_CONNECTIONS: usize = sluice_api::DEFAULT_MAX_CONNECTIONS;
+    /// Largest cap on open API connections.
+    pub const MAX_API_MAX_CONNECTIONS: usize = sluice_api::serve::MAX_CONNECTIONS_LIMIT;
+    /// Default money-route requests per second per token: far above what the load driver
+    /// makes (about 200 payments a second per token, a quote and a pay each).
+    pub const DEFAULT_API_RATE_LIMIT: u32 = sluice_api::DEFAULT_RATE_LIMIT_PER_SECOND;
+    /// Default money-route burst per token.
+    pub const DEFAULT_API_RATE_LIMIT_BURST: u32 = sluice_api::DEFAULT_RATE_LIMIT_BURST;
+    /// Largest rate and burst: a million requests a second is no limit at all.
+    pub const MAX_API_RATE_LIMIT: u32 = 1_000_000;
 }
 
 /// Reads the process environment: the lookup to pass to [`load`] outside tests. A variable
@@ -454,6 +584,24 @@ fn resolve(
 ) -> Result<NodeConfig, ConfigError> {
     use values::*;
     let data_dir = v.get(Key::new("data_dir"), path)?;
+    let api_addr = v
+        .get(Key::new("api_addr"), socket_addr)?
+        .unwrap_or_else(|| Sourced {
+            value: NodeConfig::DEFAULT_API_ADDR,
+            setting: Setting::new(Key::new("api_addr"), &Origin::Default),
+        });
+    let api_tls = api_tls(v)?;
+    let api_allow_plaintext = v.value(
+        "api_allow_plaintext",
+        NodeConfig::DEFAULT_API_ALLOW_PLAINTEXT,
+        boolean,
+    )?;
+    if !is_loopback(api_addr.value) && api_tls.is_none() && !api_allow_plaintext {
+        return Err(ConfigError::PlaintextApi {
+            addr: api_addr.value,
+            setting: api_addr.setting,
+        });
+    }
     let network = v
         .get(Key::new("network"), network)?
         .unwrap_or_else(|| Sourced {
@@ -466,10 +614,37 @@ fn resolve(
         chain_source: chain_source(v, &network)?,
         network: network.value,
         listen: v.value("listen", NodeConfig::DEFAULT_LISTEN, socket_addr)?,
-        api_addr: v.value("api_addr", NodeConfig::DEFAULT_API_ADDR, socket_addr)?,
+        api_addr: api_addr.value,
         alias: Some(v.value("alias", String::new(), alias)?).filter(|a| !a.is_empty()),
         log_format: v.value("log_format", NodeConfig::DEFAULT_LOG_FORMAT, log_format)?,
         api_tokens: v.value("api_tokens", Vec::new(), api_tokens)?,
+        api_allow_plaintext,
+        api_tls,
+        api_header_read_timeout_secs: v.value(
+            "api_header_read_timeout_secs",
+            NodeConfig::DEFAULT_API_HEADER_READ_TIMEOUT_SECS,
+            number(1..=NodeConfig::MAX_API_TIMEOUT_SECS),
+        )?,
+        api_idle_timeout_secs: v.value(
+            "api_idle_timeout_secs",
+            NodeConfig::DEFAULT_API_IDLE_TIMEOUT_SECS,
+            number(1..=NodeConfig::MAX_API_TIMEOUT_SECS),
+        )?,
+        api_max_connections: v.value(
+            "api_max_connections",
+            NodeConfig::DEFAULT_API_MAX_CONNECTIONS,
+            number(1..=NodeConfig::MAX_API_MAX_CONNECTIONS),
+        )?,
+        api_rate_limit: v.value(
+            "api_rate_limit",
+            NodeConfig::DEFAULT_API_RATE_LIMIT,
+            number(0..=NodeConfig::MAX_API_RATE_LIMIT),
+        )?,
+        api_rate_limit_burst: v.value(
+            "api_rate_limit_burst",
+            NodeConfig::DEFAULT_API_RATE_LIMIT_BURST,
+            number(1..=NodeConfig::MAX_API_RATE_LIMIT),
+        )?,
         trusted_peers_0conf: v.value(
             "trusted_peers_0conf",
             Vec::new(),
@@ -510,6 +685,48 @@ fn resolve(
         lsps2,
         lsps5,
     })
+}
+
+/// Whether `addr` is on this machine only (`127.0.0.0/8`, `::1`, or an IPv4-mapped
+/// loopback address).
+pub fn is_loopback(addr: SocketAddr) -> bool {
+    addr.ip().to_canonical().is_loopback()
+}
+
+/// The API's TLS identity: both files or neither (across layers: the certificate may come
+/// from one and the key from another), loaded and checked together.
+fn api_tls(v: &Layers) -> Result<Option<ApiTls>, ConfigError> {
+    let (cert_key, key_key) = (Key::new("api_tls_cert"), Key::new("api_tls_key"));
+    let certificate = v.get(cert_key, values::path)?;
+    let key = v.get(key_key, values::path)?;
+    let (certificate, key) = match (certificate, key) {
+        (None, None) => return Ok(None),
+        (Some(given), None) => {
+            return Err(ConfigError::IncompleteApiTls {
+                given: given.setting,
+                missing: key_key,
+            })
+        }
+        (None, Some(given)) => {
+            return Err(ConfigError::IncompleteApiTls {
+                given: given.setting,
+                missing: cert_key,
+            })
+        }
+        (Some(certificate), Some(key)) => (certificate, key),
+    };
+    let acceptor = sluice_api::tls::acceptor(&certificate.value, &key.value).map_err(|source| {
+        ConfigError::ApiTls {
+            certificate: certificate.setting,
+            key: key.setting,
+            source: Box::new(source),
+        }
+    })?;
+    Ok(Some(ApiTls {
+        certificate: certificate.value,
+        key: key.value,
+        acceptor,
+    }))
 }
 
 /// Picks the chain source. Both sources in one layer are an error (in any layer); across

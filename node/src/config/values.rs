@@ -83,6 +83,37 @@ pub struct ApiToken {
     pub budget: Option<BudgetPolicy>,
 }
 
+/// The API's TLS identity: the PEM files it was read from and the acceptor made of them,
+/// checked when the configuration was loaded (so a bad file stops `sluice run` with a
+/// configuration error, not at the first connection). Two are equal when they name the
+/// same files; `Debug` shows only the paths.
+#[derive(Clone)]
+pub struct ApiTls {
+    /// The certificate chain file.
+    pub certificate: PathBuf,
+    /// The private key file.
+    pub key: PathBuf,
+    /// Serves TLS with them.
+    pub acceptor: sluice_api::TlsAcceptor,
+}
+
+impl PartialEq for ApiTls {
+    fn eq(&self, other: &Self) -> bool {
+        self.certificate == other.certificate && self.key == other.key
+    }
+}
+
+impl Eq for ApiTls {}
+
+impl fmt::Debug for ApiTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiTls")
+            .field("certificate", &self.certificate)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where the node gets its chain data.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ChainSource {

@@ -231,6 +231,12 @@ excluded_channels = ["812x1x0", "912594651188232193"]
 pathfinding_workers = 4
 quote_ttl_secs = 120
 skip_forward_delay = true
+api_allow_plaintext = true
+api_header_read_timeout_secs = 5
+api_idle_timeout_secs = 30
+api_max_connections = 100
+api_rate_limit = 10
+api_rate_limit_burst = 20
 
 [[api.tokens]]
 sha256 = "{H1}"
@@ -292,6 +298,12 @@ scopes = ["pay", "read", "pay"]
     assert_eq!(config.pathfinding_workers, 4);
     assert_eq!(config.quote_ttl_secs, 120);
     assert!(config.skip_forward_delay);
+    assert!(config.api_allow_plaintext);
+    assert_eq!(config.api_header_read_timeout_secs, 5);
+    assert_eq!(config.api_idle_timeout_secs, 30);
+    assert_eq!(config.api_max_connections, 100);
+    assert_eq!(config.api_rate_limit, 10);
+    assert_eq!(config.api_rate_limit_burst, 20);
 }
 
 #[test]
@@ -2316,6 +2328,14 @@ fn the_settings_are_the_fields_of_run_args() {
             "alias",
             "log_format",
             "api_tokens",
+            "api_allow_plaintext",
+            "api_tls_cert",
+            "api_tls_key",
+            "api_header_read_timeout_secs",
+            "api_idle_timeout_secs",
+            "api_max_connections",
+            "api_rate_limit",
+            "api_rate_limit_burst",
             "trusted_peers_0conf",
             "excluded_nodes",
             "excluded_channels",
@@ -2390,6 +2410,10 @@ fn run_help_documents_every_setting() {
         "default: 2]",
         "default: 60]",
         "default: false]",
+        "default: 10]",
+        "default: 512]",
+        "default: 1000]",
+        "default: 2000]",
     ] {
         assert!(help.contains(default), "{default} missing from:\n{help}");
     }
