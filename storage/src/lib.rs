@@ -24,8 +24,8 @@ pub use commit::CommitStats;
 pub use error::StoreError;
 pub use mark::MARK_FILE;
 pub use records::{
-    HeldHtlc, IdempotencyRecord, JitOrderRecord, JitOrderState, PaymentRecord, PaymentStatus,
-    PeerRecord, QuoteRecord, ReceiptRecord, ReceivedRecord, WalletRecord,
+    HeldHtlc, IdempotencyRecord, JitOrderRecord, JitOrderState, JitOrderTimeKey, PaymentRecord,
+    PaymentStatus, PeerRecord, QuoteRecord, ReceiptRecord, ReceivedRecord, WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS};
 pub use table::{Record, Table};

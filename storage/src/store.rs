@@ -179,6 +179,38 @@ impl Store {
             .collect()
     }
 
+    /// One page of a listing newest first: at most `limit` records of `R`'s table, in
+    /// descending key order, starting below the key `below` (from the last key when
+    /// `None`). Reads only the page, so a table whose keys sort by time (an index such as
+    /// [`crate::JitOrderTimeKey`]) can be listed a page at a time without a scan: the next
+    /// page starts below the last key of this one.
+    pub async fn page_desc<R: Record>(
+        &self,
+        below: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<R>, StoreError> {
+        let store = self.clone();
+        off_executor(move || store.page_desc_blocking::<R>(below.as_deref(), limit)).await?
+    }
+
+    /// [`Store::page_desc`], blocking the calling thread.
+    pub fn page_desc_blocking<R: Record>(
+        &self,
+        below: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<R>, StoreError> {
+        let space = self.space(R::TABLE);
+        let entries = match below {
+            Some(below) => space.range(..below.as_bytes()),
+            None => space.iter(),
+        };
+        entries
+            .rev()
+            .take(limit)
+            .map(|guard| decode::<R>(&guard.value()?))
+            .collect()
+    }
+
     /// Commits `batch` atomically and durably; resolves once it is fsynced.
     ///
     /// Fails with [`StoreError::Conflict`] (and writes nothing) if one of the batch's

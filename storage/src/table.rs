@@ -28,13 +28,16 @@ pub enum Table {
     JitOrders,
     /// Incoming payments ([`crate::ReceivedRecord`]), apart from outgoing ones.
     Received,
+    /// The JIT orders by creation time ([`crate::JitOrderTimeKey`]), to list them newest
+    /// first a page at a time.
+    JitOrdersByTime,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -44,6 +47,7 @@ impl Table {
         Table::Peers,
         Table::JitOrders,
         Table::Received,
+        Table::JitOrdersByTime,
         Table::Meta,
     ];
 
@@ -59,6 +63,7 @@ impl Table {
             Table::Peers => "peers",
             Table::JitOrders => "jit_orders",
             Table::Received => "received_payments",
+            Table::JitOrdersByTime => "jit_orders_by_time",
             Table::Meta => "meta",
         }
     }

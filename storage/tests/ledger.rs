@@ -4,8 +4,8 @@
 
 use serde_json::json;
 use sluice_storage::{
-    PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig, StoreError,
-    WriteBatch,
+    JitOrderTimeKey, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig,
+    StoreError, WriteBatch,
 };
 
 fn payment(id: &str, status: PaymentStatus) -> PaymentRecord {
@@ -344,4 +344,53 @@ fn ldk_entries_commit_in_a_batch_with_ldk_key_rules() {
         ));
     }
     assert!(batch.is_empty());
+}
+
+fn time_key(created_at_ms: u64, order: u8) -> JitOrderTimeKey {
+    JitOrderTimeKey {
+        created_at_ms,
+        order_id: format!("{order:032x}"),
+    }
+}
+
+/// Pages of an index newest first: each page reads below the last key of the one before,
+/// keys sort by time before id (16 hex digits of time, so 0x100 ms sorts after 0xff ms),
+/// and the last page is short.
+#[tokio::test]
+async fn a_table_is_read_newest_first_a_page_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let keys = [
+        time_key(0xff, 9),
+        time_key(0x100, 1),
+        time_key(0x100, 2),
+        time_key(5, 3),
+        time_key(1_800_000_000_000, 4),
+    ];
+    let mut batch = WriteBatch::new();
+    for key in &keys {
+        batch.put(key).unwrap();
+    }
+    store.commit(batch).await.unwrap();
+    let newest_first = [&keys[4], &keys[2], &keys[1], &keys[0], &keys[3]];
+
+    let first = store.page_desc::<JitOrderTimeKey>(None, 2).await.unwrap();
+    assert_eq!(first.iter().collect::<Vec<_>>(), newest_first[..2]);
+    let cursor = sluice_storage::Record::key(&first[1]);
+    assert!(JitOrderTimeKey::is_key(&cursor), "{cursor}");
+    let second = store
+        .page_desc::<JitOrderTimeKey>(Some(cursor), 2)
+        .await
+        .unwrap();
+    assert_eq!(second.iter().collect::<Vec<_>>(), newest_first[2..4]);
+    let cursor = sluice_storage::Record::key(&second[1]);
+    let last = store.page_desc_blocking::<JitOrderTimeKey>(Some(&cursor), 2);
+    assert_eq!(last.unwrap(), [keys[3].clone()]);
+    let below_everything = "0".repeat(JitOrderTimeKey::KEY_LEN);
+    let none = store.page_desc_blocking::<JitOrderTimeKey>(Some(&below_everything), 2);
+    assert!(none.unwrap().is_empty());
+    assert!(!JitOrderTimeKey::is_key("not a key"));
+    assert!(!JitOrderTimeKey::is_key(
+        &"A".repeat(JitOrderTimeKey::KEY_LEN)
+    ));
 }

@@ -10,7 +10,7 @@ mod received;
 mod wallet;
 
 pub use idempotency::IdempotencyRecord;
-pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState};
+pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState, JitOrderTimeKey};
 pub use payments::{PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;
 pub use quotes::QuoteRecord;
