@@ -11,7 +11,7 @@ use crate::chain::{Broadcaster, ChainClient, FeeRates};
 use crate::channel_policy::ChannelPolicy;
 use crate::handles::Actors;
 use crate::health::HealthBoard;
-use crate::liquidity_messages::PeerPort;
+use crate::liquidity_messages::{LspsOutbox, PeerPort};
 use crate::logger::LdkLogger;
 use crate::lsps2::Lsps2Config;
 use crate::lsps5::WebhookSender;
@@ -86,6 +86,8 @@ pub struct Components {
     pub webhooks: Option<Arc<WebhookSender>>,
     /// Tells subscribers when a peer connects.
     pub peer_connected: PeerPort,
+    /// LSPS answers the node sends itself, beside lightning-liquidity's.
+    pub lsps_outbox: Arc<LspsOutbox>,
     /// The running actors, as the supervisor last started them.
     pub actors: Actors,
 }

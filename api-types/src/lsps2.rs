@@ -1,7 +1,7 @@
 //! Bodies of the LSPS2 JIT channel service's admin routes (`/v1/lsps2/...`).
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// One offer of a fee menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -54,6 +54,22 @@ pub struct Lsps2MenuResponse {
     pub max_pending_opens: usize,
     /// Capacity in JIT channels at once.
     pub max_committed_sat: u64,
+    /// Capacity that may be opened for clients that have not claimed their payment: opens
+    /// not yet claimed, and those closed unclaimed within `unclaimed_window_secs`.
+    #[serde(default)]
+    pub max_unclaimed_sat: u64,
+    /// The window, in seconds, over which channels closed unclaimed still count.
+    #[serde(default)]
+    pub unclaimed_window_secs: u64,
+    /// Seconds after its open a JIT channel whose payment was not claimed is closed.
+    #[serde(default)]
+    pub unclaimed_close_after_secs: u64,
+    /// Orders live at once (bought and payable, or opening), over all clients.
+    #[serde(default)]
+    pub max_live_orders: usize,
+    /// Seconds an ended order stays in the service's memory (it stays in the store).
+    #[serde(default)]
+    pub order_retention_secs: u64,
 }
 
 /// One JIT channel order (`GET /v1/lsps2/orders`).
@@ -66,7 +82,8 @@ pub struct Lsps2Order {
     /// The intercept SCID in the client's invoice.
     pub intercept_scid: u64,
     /// `bought`, `expired` (bought, never paid while the offer was valid), `opening`,
-    /// `forwarded` or `failed`.
+    /// `forwarded`, `failed`, or `unclaimed` (the channel was opened but the client never
+    /// claimed the payment, so the LSP closed it; `failure` says so).
     pub state: String,
     /// The fee offer bought: minimum fee.
     pub min_fee_msat: u64,
@@ -96,6 +113,37 @@ pub struct Lsps2Order {
     pub channel_ready_at_ms: Option<u64>,
     /// When the client claimed the payment and the fee was skimmed (Unix ms).
     pub forwarded_at_ms: Option<u64>,
+    /// When the order ended: forwarded, failed, or given up unclaimed (Unix ms).
+    #[serde(default)]
+    pub ended_at_ms: Option<u64>,
+}
+
+/// The most orders one page of `GET /v1/lsps2/orders` holds without `limit`.
+pub const LSPS2_ORDERS_DEFAULT_LIMIT: u32 = 100;
+/// The largest `limit` `GET /v1/lsps2/orders` accepts.
+pub const LSPS2_ORDERS_MAX_LIMIT: u32 = 1000;
+
+/// Paging of `GET /v1/lsps2/orders`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Lsps2OrdersQuery {
+    /// At most this many orders (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Where to go on: the `next_cursor` of the page before. Without it, the newest orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// One page of JIT channel orders, newest first (`GET /v1/lsps2/orders`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lsps2OrdersResponse {
+    /// The orders, newest first. A page may hold fewer than `limit` even when more follow.
+    pub orders: Vec<Lsps2Order>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Totals over the order book (`GET /v1/lsps2/summary`).
@@ -111,8 +159,18 @@ pub struct Lsps2SummaryResponse {
     pub orders_forwarded: usize,
     /// Orders refused for good.
     pub orders_failed: usize,
+    /// Orders whose channel was closed because the client never claimed the payment.
+    #[serde(default)]
+    pub orders_unclaimed: usize,
     /// Opening fees skimmed.
     pub revenue_msat: u64,
     /// Capacity in JIT channels opening or open.
     pub committed_sat: u64,
+    /// Capacity opened for clients that have not claimed, as counted against
+    /// `max_unclaimed_sat`.
+    #[serde(default)]
+    pub unclaimed_sat: u64,
+    /// Orders the service holds in memory (live, or ended within `order_retention_secs`).
+    #[serde(default)]
+    pub orders_in_memory: usize,
 }

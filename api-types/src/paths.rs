@@ -51,7 +51,8 @@ pub const BUDGET: &str = "/v1/node/budget";
 pub const BUDGETS: &str = "/v1/node/budgets";
 /// `GET`: the LSPS2 service's fee menus and limits.
 pub const LSPS2_MENU: &str = "/v1/lsps2/menu";
-/// `GET`: the LSPS2 service's JIT channel orders.
+/// `GET`: the LSPS2 service's JIT channel orders, newest first, a page at a time (`limit`,
+/// `cursor`).
 pub const LSPS2_ORDERS: &str = "/v1/lsps2/orders";
 /// `GET`: totals over the LSPS2 orders, revenue included.
 pub const LSPS2_SUMMARY: &str = "/v1/lsps2/summary";

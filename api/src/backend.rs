@@ -17,7 +17,7 @@ use sluice_actors::NodeError;
 
 use crate::types::{
     BudgetResponse, ChannelInfo, HealthResponse, InvoiceResponse, ListPaymentsResponse,
-    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
+    Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
     PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
     WalletAddressResponse, WalletBalanceResponse,
 };
@@ -132,8 +132,12 @@ pub trait NodeBackend: Send + Sync + 'static {
     /// The LSPS2 service's menus and limits; `NotEnabled` without the service.
     fn lsps2_menu(&self) -> impl Future<Output = Result<Lsps2MenuResponse, NodeError>> + Send;
 
-    /// The LSPS2 service's orders, newest first.
-    fn lsps2_orders(&self) -> impl Future<Output = Result<Vec<Lsps2Order>, NodeError>> + Send;
+    /// One page of the LSPS2 service's orders, newest first, from the store (orders no
+    /// longer in the service's memory included).
+    fn lsps2_orders(
+        &self,
+        page: Lsps2OrdersPage,
+    ) -> impl Future<Output = Result<Lsps2OrdersResponse, NodeError>> + Send;
 
     /// Totals over the LSPS2 orders.
     fn lsps2_summary(&self)
@@ -293,6 +297,16 @@ pub struct PayInvoice {
     pub idempotency: Option<IdempotencyKey>,
     /// The token paying (its SHA-256, hex).
     pub caller: String,
+}
+
+/// Which page of the LSPS2 orders to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lsps2OrdersPage {
+    /// At most this many (1..=[`crate::types::LSPS2_ORDERS_MAX_LIMIT`]).
+    pub limit: usize,
+    /// The orders before this cursor (a `next_cursor` given earlier; checked); from the
+    /// newest when `None`.
+    pub cursor: Option<String>,
 }
 
 /// Which payments to list.

@@ -24,9 +24,10 @@ use sluice_api_types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
     CreateInvoiceRequest, ErrorResponse, HealthResponse, InvoiceResponse, KeysendRequest,
     ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
-    Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse, NodeInfoResponse, OpenChannelRequest,
-    OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse, PaymentInfo, PeerInfo,
-    PeerResponse, QuotePayRequest, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
+    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse,
+    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse,
+    PaymentInfo, PeerInfo, PeerResponse, QuotePayRequest, QuotePayResponse, WalletAddressResponse,
+    WalletBalanceResponse,
 };
 use ureq::http::{Method, Request};
 use ureq::Agent;
@@ -484,9 +485,39 @@ impl ApiClient {
         self.get(paths::LSPS2_MENU)
     }
 
-    /// `GET /v1/lsps2/orders`.
+    /// Every order of `GET /v1/lsps2/orders`, newest first, page after page.
     pub fn lsps2_orders(&self) -> Result<Vec<Lsps2Order>, Error> {
-        self.get(paths::LSPS2_ORDERS)
+        let mut orders = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.lsps2_orders_page(None, cursor.as_deref())?;
+            orders.extend(page.orders);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(orders),
+            }
+        }
+    }
+
+    /// One page of `GET /v1/lsps2/orders`: at most `limit` orders (the server's default
+    /// without), after `cursor` (a `next_cursor` of the page before).
+    pub fn lsps2_orders_page(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Lsps2OrdersResponse, Error> {
+        let mut query = Vec::new();
+        if let Some(limit) = limit {
+            query.push(format!("limit={limit}"));
+        }
+        if let Some(cursor) = cursor {
+            query.push(format!("cursor={cursor}"));
+        }
+        let path = match query.is_empty() {
+            true => paths::LSPS2_ORDERS.to_owned(),
+            false => format!("{}?{}", paths::LSPS2_ORDERS, query.join("&")),
+        };
+        self.get(&path)
     }
 
     /// `GET /v1/lsps2/summary`.

@@ -20,17 +20,17 @@ use sluice_actors::payments::{
 };
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
-    ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
-    PaymentId, PeerAddress,
+    ChannelId, CloseChannel, ConnectPeer, CreateInvoice, Lsps2OrdersPage, OpenChannel, PayInvoice,
+    PaymentFilter, PaymentId, PeerAddress,
 };
 use sluice_api::time::rfc3339_ms;
 use sluice_api::NodeBackend;
 use sluice_api_types::{
     BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse,
-    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse,
-    Lsps2TokenMenu, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
-    PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA,
-    QUOTE_PAY_RESPONSE_SCHEMA,
+    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse,
+    Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse, PayResponse, PaymentDirection,
+    PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse,
+    WalletBalanceResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_storage::{
     IndexedDirection, JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord,
@@ -589,13 +589,25 @@ impl NodeBackend for NodeService {
             max_pending_buys_per_peer: config.max_pending_buys_per_peer,
             max_pending_opens: config.max_pending_opens,
             max_committed_sat: config.max_committed_sat,
+            max_unclaimed_sat: config.max_unclaimed_sat,
+            unclaimed_window_secs: config.unclaimed_window_secs,
+            unclaimed_close_after_secs: config.unclaimed_close_after_secs,
+            max_live_orders: config.max_live_orders,
+            order_retention_secs: config.order_retention_secs,
         })
     }
 
-    async fn lsps2_orders(&self) -> Result<Vec<Lsps2Order>, NodeError> {
+    async fn lsps2_orders(&self, page: Lsps2OrdersPage) -> Result<Lsps2OrdersResponse, NodeError> {
         let now_secs = sluice_actors::clock::unix_ms() / 1000;
-        let orders = lsps2::orders(&self.components).await?;
-        Ok(orders.into_iter().map(|o| order(o, now_secs)).collect())
+        let page = lsps2::orders_page(&self.components, page.cursor, page.limit).await?;
+        Ok(Lsps2OrdersResponse {
+            orders: page
+                .orders
+                .into_iter()
+                .map(|o| order(o, now_secs))
+                .collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn lsps2_summary(&self) -> Result<Lsps2SummaryResponse, NodeError> {
@@ -606,8 +618,11 @@ impl NodeBackend for NodeService {
             orders_opening: s.orders_opening,
             orders_forwarded: s.orders_forwarded,
             orders_failed: s.orders_failed,
+            orders_unclaimed: s.orders_unclaimed,
             revenue_msat: s.revenue_msat,
             committed_sat: s.committed_sat,
+            unclaimed_sat: s.unclaimed_sat,
+            orders_in_memory: s.orders_in_memory,
         })
     }
 
@@ -680,6 +695,7 @@ fn order(o: JitOrderRecord, now_secs: u64) -> Lsps2Order {
         JitOrderState::Opening => "opening",
         JitOrderState::Forwarded => "forwarded",
         JitOrderState::Failed => "failed",
+        JitOrderState::Unclaimed => "unclaimed",
     };
     Lsps2Order {
         order_id: o.order_id,
@@ -700,5 +716,6 @@ fn order(o: JitOrderRecord, now_secs: u64) -> Lsps2Order {
         open_started_at_ms: o.open_started_at_ms,
         channel_ready_at_ms: o.channel_ready_at_ms,
         forwarded_at_ms: o.forwarded_at_ms,
+        ended_at_ms: o.ended_at_ms,
     }
 }

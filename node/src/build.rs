@@ -45,7 +45,7 @@ use sluice_actors::chain::{Broadcaster, ChainClient, FeeRates, RpcEndpoint};
 use sluice_actors::channel_policy::ChannelPolicy;
 use sluice_actors::handles::Actors;
 use sluice_actors::health::HealthBoard;
-use sluice_actors::liquidity_messages::{LiquidityMessages, PeerPort};
+use sluice_actors::liquidity_messages::{LiquidityMessages, LspsOutbox, PeerPort};
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::{Lsps5Config, WebhookSender};
@@ -479,9 +479,11 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let mut ephemeral = [0u8; 32];
     ephemeral.copy_from_slice(&keys.get_secure_random_bytes());
     let peer_connected: PeerPort = Arc::new(OutputPort::default());
+    let lsps_outbox = Arc::new(LspsOutbox::default());
     let custom_messages = Arc::new(LiquidityMessages::new(
         Arc::clone(&liquidity),
         Arc::clone(&peer_connected),
+        Arc::clone(&lsps_outbox),
     ));
     let peer_manager = Arc::new(lightning::ln::peer_handler::PeerManager::new(
         MessageHandler {
@@ -542,6 +544,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         lsps2: params.lsps2.map(Arc::new),
         webhooks,
         peer_connected,
+        lsps_outbox,
         actors: Actors::default(),
     };
     Ok(Built {

@@ -25,8 +25,9 @@ pub use error::StoreError;
 pub use mark::MARK_FILE;
 pub use records::{
     BudgetSpendRecord, Expiring, ExpiryRecord, HeldHtlc, IdempotencyRecord, IndexedDirection,
-    JitOrderRecord, JitOrderState, PaymentIndexRecord, PaymentRecord, PaymentStatus, PeerRecord,
-    QuoteRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, WalletRecord,
+    JitOrderRecord, JitOrderState, JitOrderTimeKey, PaymentIndexRecord, PaymentRecord,
+    PaymentStatus, PeerRecord, QuoteRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord,
+    WalletRecord,
 };
-pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS};
+pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS, KEYS_END};
 pub use table::{Record, Table};

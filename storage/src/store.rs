@@ -13,6 +13,10 @@ use crate::StoreError;
 
 /// Default for [`StoreConfig::max_group_requests`].
 pub const DEFAULT_MAX_GROUP_REQUESTS: usize = 1024;
+/// An end bound above every key of the index tables, whose keys begin with hex digits
+/// (all below `~`).
+pub const KEYS_END: &str = "~";
+
 /// Default for [`StoreConfig::cache_bytes`]: 64 MiB of block cache.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Default for [`StoreConfig::memtable_bytes`]: 16 MiB per table.
@@ -181,7 +185,8 @@ impl Store {
 
     /// Up to `limit` records of `R`'s table whose keys lie in `[start, end)`, with their
     /// keys, in key order (or reverse key order with `reverse`): a page of an index, or
-    /// the entries of an expiry queue that are due, without reading the rest.
+    /// the entries of an expiry queue that are due, without reading the rest. With
+    /// [`KEYS_END`] as `end` the range runs to the last key of an index.
     pub async fn range<R: Record>(
         &self,
         start: impl Into<String>,

@@ -36,13 +36,16 @@ pub enum Table {
     Expiries,
     /// Incoming payments by payment hash ([`crate::ReceivedByHashRecord`]).
     ReceivedByHash,
+    /// The JIT orders by creation time ([`crate::JitOrderTimeKey`]), to list them newest
+    /// first a page at a time.
+    JitOrdersByTime,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -56,6 +59,7 @@ impl Table {
         Table::PaymentIndex,
         Table::Expiries,
         Table::ReceivedByHash,
+        Table::JitOrdersByTime,
         Table::Meta,
     ];
 
@@ -75,6 +79,7 @@ impl Table {
             Table::PaymentIndex => "payment_index",
             Table::Expiries => "expiries",
             Table::ReceivedByHash => "received_by_hash",
+            Table::JitOrdersByTime => "jit_orders_by_time",
             Table::Meta => "meta",
         }
     }

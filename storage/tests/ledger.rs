@@ -4,8 +4,8 @@
 
 use serde_json::json;
 use sluice_storage::{
-    PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig, StoreError,
-    WriteBatch,
+    JitOrderTimeKey, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, Store, StoreConfig,
+    StoreError, WriteBatch,
 };
 
 fn payment(id: &str, status: PaymentStatus) -> PaymentRecord {
@@ -433,4 +433,72 @@ async fn index_keys_sort_as_their_readers_read_them() {
         .unwrap();
     let ids: Vec<&str> = of_hash.iter().map(|r| r.payment_id.as_str()).collect();
     assert_eq!(ids, ["r1", "r2"]);
+}
+
+fn time_key(created_at_ms: u64, order: u8) -> JitOrderTimeKey {
+    JitOrderTimeKey {
+        created_at_ms,
+        order_id: format!("{order:032x}"),
+    }
+}
+
+/// Pages of an index newest first: each page reads below the last key of the one before,
+/// keys sort by time before id (16 hex digits of time, so 0x100 ms sorts after 0xff ms),
+/// and the last page is short.
+#[tokio::test]
+async fn a_table_is_read_newest_first_a_page_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let keys = [
+        time_key(0xff, 9),
+        time_key(0x100, 1),
+        time_key(0x100, 2),
+        time_key(5, 3),
+        time_key(1_800_000_000_000, 4),
+    ];
+    let mut batch = WriteBatch::new();
+    for key in &keys {
+        batch.put(key).unwrap();
+    }
+    store.commit(batch).await.unwrap();
+    let newest_first = [&keys[4], &keys[2], &keys[1], &keys[0], &keys[3]];
+
+    let page = |below: String| {
+        let store = store.clone();
+        async move {
+            store
+                .range::<JitOrderTimeKey>("", below, 2, true)
+                .await
+                .unwrap()
+        }
+    };
+    let first = page(sluice_storage::KEYS_END.into()).await;
+    let records = |page: &[(String, JitOrderTimeKey)]| {
+        page.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        records(&first),
+        newest_first[..2]
+            .iter()
+            .map(|k| (*k).clone())
+            .collect::<Vec<_>>()
+    );
+    let cursor = first[1].0.clone();
+    assert!(JitOrderTimeKey::is_key(&cursor), "{cursor}");
+    let second = page(cursor).await;
+    assert_eq!(
+        records(&second),
+        newest_first[2..4]
+            .iter()
+            .map(|k| (*k).clone())
+            .collect::<Vec<_>>()
+    );
+    let last = page(second[1].0.clone()).await;
+    assert_eq!(records(&last), [keys[3].clone()]);
+    let below_everything = "0".repeat(JitOrderTimeKey::KEY_LEN);
+    assert!(page(below_everything).await.is_empty());
+    assert!(!JitOrderTimeKey::is_key("not a key"));
+    assert!(!JitOrderTimeKey::is_key(
+        &"A".repeat(JitOrderTimeKey::KEY_LEN)
+    ));
 }

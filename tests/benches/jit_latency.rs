@@ -145,7 +145,15 @@ fn main() {
     let singles = env_usize("SLUICE_JIT_SINGLE", 5);
     let concurrent = env_usize("SLUICE_JIT_CONCURRENT", 20);
     let binary = common::binary();
-    let config = lsps2_config(&format!("max_pending_opens = {}\n", concurrent.max(1)), 600);
+    // The defaults bound what clients that never claim can tie up (ten 0.01 BTC channels
+    // in all, five unclaimed); the benchmark's clients all claim, so it may open many at once.
+    let limits = format!(
+        "max_pending_opens = {}\nmax_unclaimed_sat = {}\nmax_committed_sat = {}\n",
+        concurrent.max(1),
+        1_000_000 * concurrent.max(5),
+        1_000_000 * (singles + concurrent).max(10),
+    );
+    let config = lsps2_config(&limits, 600);
     // A coinbase per JIT channel, so concurrent opens do not chain unconfirmed change.
     let coinbases = u32::try_from(singles + concurrent).unwrap().max(1);
     let jit = jit_setup(&binary, &config, PAYER_CHANNEL_SAT, coinbases);

@@ -17,8 +17,10 @@ use common::jit::{
 };
 use common::lsps_wire::LspsPeer;
 use common::{binary, env_u64, Moments, WAIT};
+use ldk_node::lightning_types::payment::PaymentHash;
+use ldk_node::{Event, Node};
 use sluice_api_types::PaymentStatus;
-use sluice_harness::wait_for;
+use sluice_harness::{wait_for, NodeProcess};
 
 /// The payment each wallet receives: 50,000 sat.
 const PAYMENT_MSAT: u64 = 50_000_000;
@@ -356,6 +358,28 @@ fn every_sale_gets_its_own_scid_and_the_lsp_restarts() {
         .map(|o| o.intercept_scid)
         .collect();
     assert_eq!(scids.len(), BUYERS * BUYS_EACH);
+    // The listing pages through them all from the store, newest first, each once.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = jit
+            .l
+            .client()
+            .lsps2_orders_page(Some(40), cursor.as_deref())
+            .unwrap();
+        assert!(page.orders.len() <= 40);
+        paged.extend(page.orders);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged.len(), BUYERS * BUYS_EACH);
+    assert!(paged
+        .windows(2)
+        .all(|w| w[0].created_at_ms >= w[1].created_at_ms));
+    let ids: std::collections::HashSet<&str> = paged.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids.len(), BUYERS * BUYS_EACH);
 
     jit.l.stop().unwrap();
     jit.l.start().unwrap();
@@ -450,4 +474,120 @@ fn an_lsp_killed_at_random_moments_of_jit_flows_pays_once_or_not_at_all() {
         );
         w.stop().unwrap();
     }
+}
+
+/// Fails back every payment `wallet` could claim until P's payment `id` is no longer
+/// pending, as a client that never claims would; P's payment's final status.
+fn refuse_to_claim(p: &NodeProcess, wallet: &Node, id: &str) -> PaymentStatus {
+    wait_for("the unclaimed payment to fail", WAIT, || {
+        while let Some(event) = wallet.next_event() {
+            if let Event::PaymentClaimable { payment_hash, .. } = event {
+                wallet.bolt11_payment().fail_for_hash(payment_hash).unwrap();
+            }
+            wallet.event_handled().unwrap();
+        }
+        let payment = p.client().payment(id)?;
+        Ok((payment.status != PaymentStatus::Pending).then_some(payment.status))
+    })
+    .unwrap()
+}
+
+/// L's channels with `wallet`.
+fn channels_with(l: &NodeProcess, wallet: &Node) -> usize {
+    let id = wallet.node_id().to_string();
+    let channels = l.client().list_channels().unwrap();
+    channels
+        .iter()
+        .filter(|c| c.counterparty_node_id == id)
+        .count()
+}
+
+/// Clients that buy, are paid for, get their channel and never claim the payment (they
+/// fail it back): L gives up on each channel `unclaimed_close_after_secs` after its open,
+/// closing it cooperatively while the client is connected and by force once it is gone,
+/// and the order ends `unclaimed` with the reason. Their capacity counts against
+/// `max_unclaimed_sat` for the window, so a buy that would exceed it is refused on the
+/// wire with LSPS0's `client_rejected` error naming the budget, by a client that got its
+/// menu before.
+#[test]
+fn clients_that_never_claim_have_their_channels_closed_and_use_up_the_unclaimed_budget() {
+    let binary = binary();
+    // Each JIT channel is at least 400,000 sat: two fit in the 1,000,000 sat budget, and
+    // then no third.
+    let config = lsps2_config(
+        "client_wait_secs = 2\nunclaimed_close_after_secs = 8\nmin_channel_sat = 400000\n\
+         max_unclaimed_sat = 1000000",
+        600,
+    );
+    let jit = jit_setup(&binary, &config, PAYER_CHANNEL_SAT, 1);
+    let lsp = PublicKey::from_str(jit.l.node_id()).unwrap();
+    let late = LspsPeer::connect(lsp, jit.l.peer_addr());
+    let info = r#"{"jsonrpc":"2.0","id":"info-1","method":"lsps2.get_info","params":{}}"#;
+    let menu = late.request(info);
+    let offer = menu["result"]["opening_fee_params_menu"][0].clone();
+    assert!(offer.is_object(), "{menu}");
+
+    let mut gone = Vec::new();
+    for (n, name) in ["stays", "leaves"].into_iter().enumerate() {
+        let w = wallet(&jit, name, None);
+        let hash = PaymentHash([n as u8 + 1; 32]);
+        let invoice = w
+            .bolt11_payment()
+            .receive_via_jit_channel_for_hash(PAYMENT_MSAT, &description(name), 3600, None, hash)
+            .unwrap();
+        let paying = start_paying(&jit.p, &invoice.to_string());
+        assert_eq!(refuse_to_claim(&jit.p, &w, &paying), PaymentStatus::Failed);
+        let order = order_of(&jit.l, &w);
+        assert_eq!(order.state, "opening", "{order:?}");
+        assert_eq!(order.channel_sat, Some(400_000));
+        assert_eq!(channels_with(&jit.l, &w), 1);
+        gone.push(w);
+    }
+    // One client stays connected, the other goes away.
+    gone[1].stop().unwrap();
+
+    for (w, how) in gone.iter().zip(["cooperatively", "by force"]) {
+        let order = wait_for(
+            &format!("the order closed {how} to end unclaimed"),
+            WAIT,
+            || {
+                let order = order_of(&jit.l, w);
+                Ok((order.state == "unclaimed").then_some(order))
+            },
+        )
+        .unwrap();
+        let failure = order.failure.as_deref().unwrap_or("");
+        assert!(failure.contains("did not claim"), "{order:?}");
+        assert!(order.ended_at_ms.is_some(), "{order:?}");
+        assert_eq!(order.skimmed_fee_msat, 0);
+        wait_for(&format!("the channel closed {how}"), WAIT, || {
+            Ok((channels_with(&jit.l, w) == 0).then_some(()))
+        })
+        .unwrap();
+    }
+    let summary = jit.l.client().lsps2_summary().unwrap();
+    assert_eq!(summary.orders_unclaimed, 2, "{summary:?}");
+    assert_eq!(summary.unclaimed_sat, 800_000, "{summary:?}");
+    assert_eq!((summary.orders_opening, summary.revenue_msat), (0, 0));
+
+    // The budget is used up for the window: a buy is refused, saying so.
+    let buy = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": "buy-1",
+        "method": "lsps2.buy",
+        "params": { "opening_fee_params": offer },
+    });
+    let answer = late.request(&buy.to_string());
+    assert_eq!(answer["id"], "buy-1", "{answer}");
+    assert_eq!(answer["error"]["code"], 1, "client_rejected: {answer}");
+    assert_eq!(answer["error"]["data"], "unclaimed_budget", "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("not claimed"), "{answer}");
+    let refusals = jit
+        .l
+        .client()
+        .metric(r#"sluice_lsps2_refusals_total{reason="unclaimed_budget"}"#)
+        .unwrap();
+    assert!(refusals.unwrap_or(0.0) >= 1.0, "{refusals:?}");
+    gone[0].stop().unwrap();
 }

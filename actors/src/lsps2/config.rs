@@ -74,9 +74,20 @@ pub struct TokenMenu {
 }
 
 /// The LSPS2 JIT channel service's settings. Limits are checked when a client asks for a
-/// menu (it gets an empty one), when it buys (an over-limit buy is not answered, and the
-/// client times out), and again when a payment arrives and a channel would be opened (the
-/// open is refused and the held HTLCs are failed back at once).
+/// menu (it gets an empty one), when it buys (an over-limit buy is refused with an LSPS0
+/// `client_rejected` error naming the limit), and again when a payment arrives and a
+/// channel would be opened (the open is refused and the held HTLCs are failed back at
+/// once).
+///
+/// # Defaults
+///
+/// The defaults are for an LSP that serves anonymous clients (any node may buy from a
+/// public `fee_menu`) without risking much of its capital on them: channels of at most
+/// 0.01 BTC, at most 0.1 BTC in JIT channels, at most 0.05 BTC opened for clients that
+/// have not (yet) claimed their payment in any hour, and such channels closed after
+/// 30 minutes. A client that buys and never claims costs the LSP an open and a close on
+/// chain and ties up the channel's capacity until it is closed; these bound both. An
+/// operator who knows its clients (tokens, an allow list) raises them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lsps2Config {
     /// The offers for clients without a token.
@@ -106,6 +117,29 @@ pub struct Lsps2Config {
     /// How long, in seconds, a paid open waits for its client to connect (it may have
     /// gone offline after buying, or the LSP just restarted) before the payment goes back.
     pub client_wait_secs: u64,
+    /// The most capacity, in satoshis, opened in JIT channels whose client has not claimed
+    /// the payment: every open not yet claimed, and every one closed unclaimed that started
+    /// in the last [`Self::unclaimed_window_secs`]. Bounds what anonymous clients that buy
+    /// and never claim can tie up and make the LSP spend on chain. At least
+    /// [`Self::max_channel_sat`], so the largest channel can open.
+    pub max_unclaimed_sat: u64,
+    /// The sliding window, in seconds, over which channels closed unclaimed still count
+    /// against [`Self::max_unclaimed_sat`].
+    pub unclaimed_window_secs: u64,
+    /// How long, in seconds after its open started, a JIT channel whose client has not
+    /// claimed the payment is kept before the LSP closes it (cooperatively if the client is
+    /// connected, else by force) and the order ends `unclaimed`. Longer than
+    /// [`Self::client_wait_secs`], so a client that is merely slow to connect is not cut
+    /// off.
+    pub unclaimed_close_after_secs: u64,
+    /// The most live orders at once, over all clients: bought and still payable, or with
+    /// their channel opening. Each holds an intercept SCID; bounding them bounds the book
+    /// and keeps SCIDs easy to find unused.
+    pub max_live_orders: usize,
+    /// How long, in seconds, an order that ended (forwarded, failed, closed unclaimed, or
+    /// expired unpaid) stays in the service's memory; after that it is only in the store,
+    /// where `GET /v1/lsps2/orders` still lists it.
+    pub order_retention_secs: u64,
     /// If not empty, only these clients are served.
     pub allow: Vec<PublicKey>,
     /// These clients are never served.
@@ -117,17 +151,47 @@ impl Lsps2Config {
     pub const DEFAULT_OVER_PROVISIONING_PPM: u32 = 100_000;
     /// Default smallest channel: 100,000 sat, so a channel is worth its on-chain cost.
     pub const DEFAULT_MIN_CHANNEL_SAT: u64 = 100_000;
-    /// Default largest channel: 2^24 − 1 sat, the classic channel size limit.
-    pub const DEFAULT_MAX_CHANNEL_SAT: u64 = 16_777_215;
+    /// Default largest channel: 1,000,000 sat (0.01 BTC), plenty for the first payments of
+    /// a wallet being onboarded, and a small loss if its client never claims.
+    pub const DEFAULT_MAX_CHANNEL_SAT: u64 = 1_000_000;
     /// Default bought-but-unused SCIDs per client.
     pub const DEFAULT_MAX_PENDING_BUYS_PER_PEER: usize = 5;
     /// The highest `max_pending_buys_per_peer`: lightning-liquidity 0.2.7 refuses a
     /// client's requests while it holds 10 unpaid SCIDs, whatever the service allows.
     pub const MAX_PENDING_BUYS_PER_PEER: usize = 10;
-    /// Default opens in progress at once.
-    pub const DEFAULT_MAX_PENDING_OPENS: usize = 50;
-    /// Default capacity committed to JIT channels: 10 BTC.
-    pub const DEFAULT_MAX_COMMITTED_SAT: u64 = 1_000_000_000;
+    /// Default opens in progress at once: 10, each costing an on-chain transaction.
+    pub const DEFAULT_MAX_PENDING_OPENS: usize = 10;
+    /// Default capacity committed to JIT channels: 10,000,000 sat (0.1 BTC), ten of the
+    /// largest default channels.
+    pub const DEFAULT_MAX_COMMITTED_SAT: u64 = 10_000_000;
+    /// Default capacity opened for clients that have not claimed: 5,000,000 sat (0.05 BTC),
+    /// five of the largest default channels.
+    pub const DEFAULT_MAX_UNCLAIMED_SAT: u64 = 5_000_000;
+    /// Default window for channels closed unclaimed: an hour, so never-claiming clients
+    /// can make the LSP open at most [`Self::DEFAULT_MAX_UNCLAIMED_SAT`] an hour.
+    pub const DEFAULT_UNCLAIMED_WINDOW_SECS: u64 = 3_600;
+    /// The longest window: a day.
+    pub const MAX_UNCLAIMED_WINDOW_SECS: u64 = 86_400;
+    /// Default time before an unclaimed JIT channel is closed: 30 minutes. An honest client
+    /// claims within seconds of its channel being ready, or within
+    /// [`Self::MAX_CLIENT_WAIT_SECS`] of coming back online.
+    pub const DEFAULT_UNCLAIMED_CLOSE_AFTER_SECS: u64 = 1_800;
+    /// The longest time before an unclaimed channel is closed: a week.
+    pub const MAX_UNCLAIMED_CLOSE_AFTER_SECS: u64 = 604_800;
+    /// Default live orders at once: 1,000 (200 anonymous clients at the default 5 pending
+    /// buys each).
+    pub const DEFAULT_MAX_LIVE_ORDERS: usize = 1_000;
+    /// The most live orders that may be allowed: LDK draws intercept SCIDs at random from
+    /// a space of 2,500 per block of chain history; far fewer live orders than that keeps a
+    /// fresh one a draw or two away.
+    pub const MAX_LIVE_ORDERS: usize = 100_000;
+    /// Default time an ended order stays in memory: a day.
+    pub const DEFAULT_ORDER_RETENTION_SECS: u64 = 86_400;
+    /// The shortest retention: a minute, so lightning-liquidity has dropped an expired
+    /// offer's SCID (it prunes them as it persists) before the service may sell it again.
+    pub const MIN_ORDER_RETENTION_SECS: u64 = 60;
+    /// The longest retention: 30 days.
+    pub const MAX_ORDER_RETENTION_SECS: u64 = 2_592_000;
     /// Default wait for a paid open's client: 30 s, far inside any HTLC's expiry and about
     /// what a payer's own payment timeout allows.
     pub const DEFAULT_CLIENT_WAIT_SECS: u64 = 30;
@@ -149,9 +213,70 @@ impl Lsps2Config {
             max_pending_opens: Self::DEFAULT_MAX_PENDING_OPENS,
             max_committed_sat: Self::DEFAULT_MAX_COMMITTED_SAT,
             client_wait_secs: Self::DEFAULT_CLIENT_WAIT_SECS,
+            max_unclaimed_sat: Self::DEFAULT_MAX_UNCLAIMED_SAT,
+            unclaimed_window_secs: Self::DEFAULT_UNCLAIMED_WINDOW_SECS,
+            unclaimed_close_after_secs: Self::DEFAULT_UNCLAIMED_CLOSE_AFTER_SECS,
+            max_live_orders: Self::DEFAULT_MAX_LIVE_ORDERS,
+            order_retention_secs: Self::DEFAULT_ORDER_RETENTION_SECS,
             allow: Vec::new(),
             deny: Vec::new(),
         }
+    }
+
+    /// What is wrong with the unclaimed-capacity budget, the unclaimed-channel timeout,
+    /// the live-order bound or the retention, if anything: each within its range, the
+    /// budget at least [`Self::max_channel_sat`] and the timeout longer than
+    /// [`Self::client_wait_secs`].
+    pub fn budget_problem(&self) -> Option<String> {
+        let window = 1..=Self::MAX_UNCLAIMED_WINDOW_SECS;
+        let close_after = 1..=Self::MAX_UNCLAIMED_CLOSE_AFTER_SECS;
+        let live = 1..=Self::MAX_LIVE_ORDERS;
+        let retention = Self::MIN_ORDER_RETENTION_SECS..=Self::MAX_ORDER_RETENTION_SECS;
+        if self.max_unclaimed_sat < self.max_channel_sat {
+            Some(format!(
+                "max_unclaimed_sat ({}) is below max_channel_sat ({}): the largest channel \
+                 could never open",
+                self.max_unclaimed_sat, self.max_channel_sat
+            ))
+        } else if !window.contains(&self.unclaimed_window_secs) {
+            Some(format!(
+                "unclaimed_window_secs must be from 1 to {}",
+                window.end()
+            ))
+        } else if !close_after.contains(&self.unclaimed_close_after_secs) {
+            Some(format!(
+                "unclaimed_close_after_secs must be from 1 to {}",
+                close_after.end()
+            ))
+        } else if self.unclaimed_close_after_secs <= self.client_wait_secs {
+            Some(format!(
+                "unclaimed_close_after_secs ({}) must be longer than client_wait_secs ({}): \
+                 a paid open may wait that long for its client",
+                self.unclaimed_close_after_secs, self.client_wait_secs
+            ))
+        } else if !live.contains(&self.max_live_orders) {
+            Some(format!("max_live_orders must be from 1 to {}", live.end()))
+        } else if !retention.contains(&self.order_retention_secs) {
+            Some(format!(
+                "order_retention_secs must be from {} to {}",
+                retention.start(),
+                retention.end()
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// How often the service sweeps its book (closes channels never claimed, prunes ended
+    /// orders): a tenth of the shortest of the unclaimed timeout, the unclaimed window and
+    /// the retention, between 1 s and a minute, so each happens within a tenth of its
+    /// time of being due.
+    pub fn sweep_interval(&self) -> Duration {
+        let shortest = self
+            .unclaimed_close_after_secs
+            .min(self.unclaimed_window_secs)
+            .min(self.order_retention_secs);
+        Duration::from_millis(shortest.saturating_mul(100).clamp(1_000, 60_000))
     }
 
     /// Whether `client` may be served at all (allow and deny lists).
@@ -227,6 +352,16 @@ impl Lsps2Config {
                 Self::MAX_CLIENT_WAIT_SECS
             ));
         }
+        if self.max_committed_sat < self.max_channel_sat {
+            return Err(format!(
+                "max_committed_sat ({}) is below max_channel_sat ({}): the largest channel \
+                 could never open",
+                self.max_committed_sat, self.max_channel_sat
+            ));
+        }
+        if let Some(problem) = self.budget_problem() {
+            return Err(problem);
+        }
         if let Some(both) = self.allow.iter().find(|k| self.deny.contains(k)) {
             return Err(format!("{both} is both allowed and denied"));
         }
@@ -298,11 +433,48 @@ mod tests {
         ];
         assert!(c.check().unwrap_err().contains("twice"));
 
+        let mut c = good.clone();
+        c.max_unclaimed_sat = c.max_channel_sat - 1;
+        assert!(c.check().unwrap_err().contains("max_unclaimed_sat"));
+
+        let mut c = good.clone();
+        c.max_committed_sat = c.max_channel_sat - 1;
+        assert!(c.check().unwrap_err().contains("max_committed_sat"));
+
+        let mut c = good.clone();
+        c.unclaimed_close_after_secs = c.client_wait_secs;
+        assert!(c
+            .check()
+            .unwrap_err()
+            .contains("longer than client_wait_secs"));
+
+        let mut c = good.clone();
+        c.max_live_orders = 0;
+        assert!(c.check().unwrap_err().contains("max_live_orders"));
+
+        let mut c = good.clone();
+        c.order_retention_secs = Lsps2Config::MIN_ORDER_RETENTION_SECS - 1;
+        assert!(c.check().unwrap_err().contains("order_retention_secs"));
+
+        let mut c = good.clone();
+        c.unclaimed_window_secs = 0;
+        assert!(c.check().unwrap_err().contains("unclaimed_window_secs"));
+
         let key = key(2);
         let mut c = good.clone();
         c.allow = vec![key];
         c.deny = vec![key];
         assert!(c.check().unwrap_err().contains("both allowed and denied"));
+    }
+
+    #[test]
+    fn the_sweep_runs_within_a_tenth_of_the_shortest_timeout_every_second_to_minute() {
+        let mut c = Lsps2Config::with_menu(vec![option()]);
+        assert_eq!(c.sweep_interval(), Duration::from_secs(60));
+        c.unclaimed_close_after_secs = 100;
+        assert_eq!(c.sweep_interval(), Duration::from_secs(10));
+        c.unclaimed_close_after_secs = 5;
+        assert_eq!(c.sweep_interval(), Duration::from_secs(1));
     }
 
     #[test]

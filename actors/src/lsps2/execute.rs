@@ -8,6 +8,9 @@
 //! restarted from the store by its supervisor; the actions not yet taken are dropped, as a
 //! crash would drop them, and the restart finishes what they left half done.
 //!
+//! Every order is stored with its by-time index entry ([`JitOrderTimeKey`]) in the same
+//! commit, so the listing never misses a stored order.
+//!
 //! Results the service must decide on come back to it as messages: an open LDK refused
 //! ([`Lsps2Msg::OpenFailed`]), a forward lightning-liquidity did not make
 //! ([`Lsps2Msg::NotForwarded`]).
@@ -15,7 +18,7 @@
 use std::collections::HashSet;
 
 use ractor::ActorRef;
-use sluice_storage::{JitOrderRecord, WriteBatch};
+use sluice_storage::{JitOrderRecord, JitOrderTimeKey, WriteBatch};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -81,7 +84,8 @@ async fn run(
     }
 }
 
-/// Stores `orders` in one commit; of several versions of one order, the last.
+/// Stores `orders` in one commit, each with its by-time index entry; of several versions
+/// of one order, the last.
 async fn store(components: &Components, orders: Vec<JitOrderRecord>) -> Result<(), NodeError> {
     if orders.is_empty() {
         return Ok(());
@@ -91,6 +95,7 @@ async fn store(components: &Components, orders: Vec<JitOrderRecord>) -> Result<(
     for order in orders.iter().rev() {
         if seen.insert(order.order_id.as_str()) {
             batch.put(order)?;
+            batch.put::<JitOrderTimeKey>(&order.time_key())?;
         }
     }
     components.store.commit(batch).await?;
@@ -98,12 +103,51 @@ async fn store(components: &Components, orders: Vec<JitOrderRecord>) -> Result<(
 }
 
 async fn perform(c: &Components, service: &ActorRef<Lsps2Msg>, action: Action) {
+    // What does not go through lightning-liquidity.
+    let action = match action {
+        Action::RefuseBuy {
+            client,
+            request_id,
+            reason,
+        } => {
+            c.lsps_outbox
+                .reject(client, &request_id.0, reason.message(), reason.label());
+            c.peer_manager.process_events();
+            return;
+        }
+        Action::FailHtlcs {
+            user_channel_id,
+            htlcs,
+        } => {
+            let order = order_id(user_channel_id);
+            for id in htlcs {
+                if let Err(e) = c.channel_manager.fail_intercepted_htlc(id) {
+                    tracing::debug!(%order, error = ?e, "LSPS2: failing a held HTLC back failed");
+                }
+            }
+            return;
+        }
+        Action::CloseChannel {
+            user_channel_id,
+            channel_id,
+            client,
+            force,
+        } => {
+            close(c, user_channel_id, channel_id, client, force);
+            return;
+        }
+        other => other,
+    };
     let Some(lsps2) = c.liquidity.lsps2_service_handler() else {
         tracing::warn!(?action, "LSPS2: no service handler; action dropped");
         return;
     };
     match action {
-        Action::Save(_) | Action::CheckAt { .. } => {}
+        Action::Save(_)
+        | Action::CheckAt { .. }
+        | Action::RefuseBuy { .. }
+        | Action::FailHtlcs { .. }
+        | Action::CloseChannel { .. } => {}
         Action::OfferMenu {
             client,
             request_id,
@@ -249,6 +293,42 @@ async fn perform(c: &Components, service: &ActorRef<Lsps2Msg>, action: Action) {
         }
         Action::Payable(reply, payable) => {
             let _ = reply.send(payable);
+        }
+    }
+}
+
+/// Closes a JIT channel given up unclaimed: cooperatively, or by force if asked or if LDK
+/// refuses the cooperative close (a channel not yet funded, say). A channel already gone
+/// is left alone: its `ChannelClosed` is on its way.
+fn close(
+    c: &Components,
+    user_channel_id: u128,
+    channel_id: lightning::ln::types::ChannelId,
+    client: bitcoin::secp256k1::PublicKey,
+    force: bool,
+) {
+    let order = order_id(user_channel_id);
+    if !force {
+        match c.channel_manager.close_channel(&channel_id, &client) {
+            Ok(()) => {
+                tracing::info!(%client, %order, %channel_id, "LSPS2: closing an unclaimed JIT channel cooperatively");
+                return;
+            }
+            Err(e) => {
+                tracing::info!(%client, %order, error = ?e, "LSPS2: no cooperative close; closing by force");
+            }
+        }
+    }
+    let why = "the JIT channel's payment was never claimed".to_owned();
+    match c
+        .channel_manager
+        .force_close_broadcasting_latest_txn(&channel_id, &client, why)
+    {
+        Ok(()) => {
+            tracing::info!(%client, %order, %channel_id, "LSPS2: closed an unclaimed JIT channel by force")
+        }
+        Err(e) => {
+            tracing::warn!(%client, %order, error = ?e, "LSPS2: closing an unclaimed JIT channel failed")
         }
     }
 }

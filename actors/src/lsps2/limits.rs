@@ -59,6 +59,16 @@ pub enum Refusal {
         /// The configured limit.
         max_sat: u64,
     },
+    /// The capacity opened for clients that have not claimed their payment would exceed
+    /// its budget (`max_unclaimed_sat`).
+    OverUnclaimed {
+        /// Opened and unclaimed now (in the window).
+        unclaimed_sat: u64,
+        /// The capacity needed.
+        channel_sat: u64,
+        /// The configured budget.
+        max_sat: u64,
+    },
     /// The wallet cannot fund the channel.
     InsufficientFunds {
         /// The capacity needed.
@@ -86,6 +96,7 @@ impl Refusal {
             Refusal::TooLarge { .. } => "too_large",
             Refusal::TooManyOpens { .. } => "too_many_opens",
             Refusal::OverCommitted { .. } => "over_committed",
+            Refusal::OverUnclaimed { .. } => "unclaimed_budget",
             Refusal::InsufficientFunds { .. } => "insufficient_funds",
         }
     }
@@ -109,6 +120,15 @@ impl std::fmt::Display for Refusal {
                 f,
                 "{committed_sat} sat committed plus {channel_sat} sat exceeds the {max_sat} sat limit"
             ),
+            Refusal::OverUnclaimed {
+                unclaimed_sat,
+                channel_sat,
+                max_sat,
+            } => write!(
+                f,
+                "{unclaimed_sat} sat opened for clients that have not claimed plus {channel_sat} \
+                 sat exceeds the {max_sat} sat budget"
+            ),
             Refusal::InsufficientFunds {
                 channel_sat,
                 available_sat,
@@ -120,6 +140,69 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// Why a client may not buy now (and is offered an empty menu). A buy refused for one of
+/// these is answered with LSPS0's `client_rejected` error, [`BuyRefusal::message`] its
+/// message and [`BuyRefusal::label`] its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuyRefusal {
+    /// The client is denied, or not on the allow list.
+    NotAdmitted,
+    /// The client holds as many bought, unpaid SCIDs as it may.
+    PendingBuys,
+    /// As many orders are live (bought and payable, or opening) as the service allows.
+    TooManyOrders,
+    /// As many opens are in progress as the service allows.
+    TooManyOpens,
+    /// The capacity committed to JIT channels is at its limit.
+    OverCommitted,
+    /// The capacity opened for clients that have not claimed leaves no room for a channel.
+    UnclaimedBudget,
+    /// No intercept SCID not already sold could be drawn.
+    NoFreeScid,
+}
+
+impl BuyRefusal {
+    /// A short stable label, for metrics and the error's data.
+    pub fn label(self) -> &'static str {
+        match self {
+            BuyRefusal::NotAdmitted => "not_admitted",
+            BuyRefusal::PendingBuys => "pending_buys",
+            BuyRefusal::TooManyOrders => "too_many_orders",
+            BuyRefusal::TooManyOpens => "too_many_opens",
+            BuyRefusal::OverCommitted => "over_committed",
+            BuyRefusal::UnclaimedBudget => "unclaimed_budget",
+            BuyRefusal::NoFreeScid => "no_free_scid",
+        }
+    }
+
+    /// What the client is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            BuyRefusal::NotAdmitted => "this LSP does not sell JIT channels to this node",
+            BuyRefusal::PendingBuys => {
+                "this node holds as many unpaid JIT channel purchases as it may; pay or let one \
+                 expire first"
+            }
+            BuyRefusal::TooManyOrders => {
+                "the LSP has as many JIT channel orders outstanding as it takes; try again later"
+            }
+            BuyRefusal::TooManyOpens => {
+                "the LSP is opening as many JIT channels as it may at once; try again later"
+            }
+            BuyRefusal::OverCommitted => {
+                "the LSP has committed as much capacity to JIT channels as it may; try again later"
+            }
+            BuyRefusal::UnclaimedBudget => {
+                "the LSP's budget for JIT channels whose payment was not claimed is used up; try \
+                 again later"
+            }
+            BuyRefusal::NoFreeScid => {
+                "the LSP could not allocate an unused intercept SCID; try again later"
+            }
+        }
+    }
+}
+
 /// What is committed now, as the actor counts it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Commitments {
@@ -127,6 +210,9 @@ pub struct Commitments {
     pub opening: usize,
     /// Capacity in JIT channels opening or open.
     pub committed_sat: u64,
+    /// Capacity opened for clients that have not claimed: opening now, or closed unclaimed
+    /// within the window.
+    pub unclaimed_sat: u64,
     /// What the wallet can spend.
     pub spendable_sat: u64,
 }
@@ -169,6 +255,13 @@ pub fn check_open(config: &Lsps2Config, ask: OpenAsk, now: Commitments) -> Resul
             max_sat: config.max_committed_sat,
         });
     }
+    if now.unclaimed_sat.saturating_add(channel_sat) > config.max_unclaimed_sat {
+        return Err(Refusal::OverUnclaimed {
+            unclaimed_sat: now.unclaimed_sat,
+            channel_sat,
+            max_sat: config.max_unclaimed_sat,
+        });
+    }
     if now.spendable_sat < channel_sat {
         return Err(Refusal::InsufficientFunds {
             channel_sat,
@@ -207,9 +300,11 @@ mod tests {
         c.max_channel_sat = 1_000_000;
         c.max_pending_opens = 2;
         c.max_committed_sat = 3_000_000;
+        c.max_unclaimed_sat = 2_000_000;
         let free = Commitments {
             opening: 0,
             committed_sat: 0,
+            unclaimed_sat: 0,
             spendable_sat: 10_000_000,
         };
         let ask = |channel_sat| OpenAsk {
@@ -243,6 +338,19 @@ mod tests {
         };
         let e = check_open(&c, ask(500_000), full).unwrap_err();
         assert!(matches!(e, Refusal::OverCommitted { .. }) && !e.is_permanent());
+
+        let unclaimed = Commitments {
+            unclaimed_sat: 1_500_001,
+            ..free
+        };
+        let e = check_open(&c, ask(500_000), unclaimed).unwrap_err();
+        assert!(matches!(e, Refusal::OverUnclaimed { .. }) && !e.is_permanent());
+        assert_eq!(e.label(), "unclaimed_budget");
+        let at_the_budget = Commitments {
+            unclaimed_sat: 1_500_000,
+            ..free
+        };
+        assert_eq!(check_open(&c, ask(500_000), at_the_budget), Ok(()));
 
         let poor = Commitments {
             spendable_sat: 499_999,

@@ -5,9 +5,13 @@
 //! bought ──payment──▶ opening ──ready + forwarded──▶ forwarded
 //!   ▲                   │
 //!   └──failed for now───┤ (a limit, the client away, the open failed or closed)
-//!                       └──failed for good──▶ failed  (not admitted, offer expired, too large)
+//!                       ├──failed for good──▶ failed  (not admitted, offer expired, too large)
+//!                       └──never claimed────▶ unclaimed (the LSP closes the channel)
 //! bought ──refused by lightning-liquidity──▶ failed
 //! ```
+//!
+//! Forwarded, failed and unclaimed orders have ended, and so has a bought one whose offer
+//! expired unpaid; [`ended_at_ms`] says since when.
 
 use std::str::FromStr;
 
@@ -62,6 +66,7 @@ pub fn unknown(user_channel_id: u128, client: &str, now_ms: u64) -> JitOrderReco
         open_started_at_ms: None,
         channel_ready_at_ms: None,
         forwarded_at_ms: None,
+        ended_at_ms: None,
         held_htlcs: Vec::new(),
     }
 }
@@ -141,12 +146,54 @@ pub fn failed_for_now(mut order: JitOrderRecord, reason: String) -> JitOrderReco
     order
 }
 
-/// The order can never succeed; its SCID is dropped and its HTLCs go back.
-pub fn failed_for_good(mut order: JitOrderRecord, reason: String) -> JitOrderRecord {
+/// The order can never succeed; its SCID is dropped and its HTLCs go back. It ends at
+/// `now_ms`.
+pub fn failed_for_good(mut order: JitOrderRecord, reason: String, now_ms: u64) -> JitOrderRecord {
     order.state = JitOrderState::Failed;
     order.failure = Some(reason);
     order.held_htlcs.clear();
+    order.ended_at_ms.get_or_insert(now_ms);
     order
+}
+
+/// The order's channel was opened but its client never claimed the payment: the LSP gives
+/// up on it at `now_ms` and closes the channel. Its HTLCs go back.
+pub fn unclaimed(mut order: JitOrderRecord, reason: String, now_ms: u64) -> JitOrderRecord {
+    order.state = JitOrderState::Unclaimed;
+    order.failure = Some(reason);
+    order.held_htlcs.clear();
+    order.ended_at_ms = Some(now_ms);
+    order
+}
+
+/// Whether the order is live at `now_secs`: bought and still payable, or opening. Every
+/// other order has ended.
+pub fn live(order: &JitOrderRecord, now_secs: u64) -> bool {
+    match order.state {
+        JitOrderState::Bought => unexpired(order, now_secs),
+        JitOrderState::Opening => true,
+        JitOrderState::Forwarded | JitOrderState::Failed | JitOrderState::Unclaimed => false,
+    }
+}
+
+/// When the order ended (Unix ms), if it has at `now_secs`: when it was forwarded, failed
+/// for good or given up unclaimed, or when its offer expired unpaid. Records written before
+/// `ended_at_ms` existed fall back to the nearest time they have.
+pub fn ended_at_ms(order: &JitOrderRecord, now_secs: u64) -> Option<u64> {
+    match order.state {
+        JitOrderState::Opening => None,
+        JitOrderState::Bought if unexpired(order, now_secs) => None,
+        JitOrderState::Bought => Some(
+            LSPSDateTime::from_str(&order.valid_until)
+                .ok()
+                .and_then(|until| u64::try_from(until.0.timestamp_millis()).ok())
+                .unwrap_or(order.created_at_ms),
+        ),
+        JitOrderState::Forwarded => order.ended_at_ms.or(order.forwarded_at_ms),
+        JitOrderState::Failed | JitOrderState::Unclaimed => order.ended_at_ms,
+    }
+    .or(Some(order.created_at_ms))
+    .filter(|_| !live(order, now_secs))
 }
 
 /// The order's channel is ready; `None` if it was recorded already.
@@ -166,6 +213,7 @@ pub fn skimmed(mut order: JitOrderRecord, fee_msat: u64, now_ms: u64) -> JitOrde
     if order.state != JitOrderState::Forwarded {
         order.state = JitOrderState::Forwarded;
         order.forwarded_at_ms = Some(now_ms);
+        order.ended_at_ms = Some(now_ms);
         order.failure = None;
         order.held_htlcs.clear();
     }
@@ -264,10 +312,37 @@ mod tests {
     #[test]
     fn a_failure_for_good_drops_the_htlcs() {
         let order = holding(bought(1, CLIENT, purchase(), 0), htlc("h1"));
-        let failed = failed_for_good(order.unwrap(), "expired".into());
+        let failed = failed_for_good(order.unwrap(), "expired".into(), 70);
         assert_eq!(failed.state, JitOrderState::Failed);
         assert_eq!(failed.failure.as_deref(), Some("expired"));
         assert!(failed.held_htlcs.is_empty());
+        assert_eq!(failed.ended_at_ms, Some(70));
+    }
+
+    #[test]
+    fn an_order_ends_when_forwarded_failed_unclaimed_or_expired_and_not_before() {
+        let before = 1_893_456_000; // 2030-01-01T00:00:00Z, the offer's expiry
+        let order = bought(1, CLIENT, purchase(), 5);
+        assert!(live(&order, before));
+        assert_eq!(ended_at_ms(&order, before), None);
+        assert!(!live(&order, before + 1));
+        assert_eq!(ended_at_ms(&order, before + 1), Some(before * 1000));
+
+        let opening = opening(order.clone(), 10);
+        assert_eq!(ended_at_ms(&opening, before + 1), None, "opening is live");
+        let gone = unclaimed(opening, "never claimed".into(), 90);
+        assert_eq!(gone.state, JitOrderState::Unclaimed);
+        assert_eq!(gone.failure.as_deref(), Some("never claimed"));
+        assert_eq!(ended_at_ms(&gone, 0), Some(90));
+        assert_eq!(ended_at_ms(&skimmed(order.clone(), 1, 60), 0), Some(60));
+
+        // A record from before `ended_at_ms`: its last known time.
+        let mut old = skimmed(order.clone(), 1, 60);
+        old.ended_at_ms = None;
+        assert_eq!(ended_at_ms(&old, 0), Some(60));
+        let mut old = failed_for_good(order, "no".into(), 70);
+        old.ended_at_ms = None;
+        assert_eq!(ended_at_ms(&old, 0), Some(5));
     }
 
     #[test]

@@ -127,6 +127,7 @@ mod tests {
             open_started_at_ms: None,
             channel_ready_at_ms: None,
             forwarded_at_ms: None,
+            ended_at_ms: None,
             held_htlcs: Vec::new(),
         }
     }

@@ -3,8 +3,9 @@
 //! It is thin: each message goes to the [`Lsps2Machine`], which decides and returns
 //! actions; the actor sets the timers those ask for and hands the rest to the
 //! [`Executor`], which carries them out in order and sends results back as messages. It
-//! hears of lightning-liquidity's events from a task that pumps them, and of clients
-//! connecting from the node's peer port.
+//! hears of lightning-liquidity's events from a task that pumps them, of clients
+//! connecting from the node's peer port, and sweeps its book on a timer
+//! ([`Lsps2Config::sweep_interval`]).
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use lightning::ln::types::ChannelId;
 use lightning_liquidity::events::LiquidityEvent;
 use lightning_liquidity::lsps2::event::LSPS2ServiceEvent;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use sluice_storage::{HeldHtlc, JitOrderRecord};
+use sluice_storage::{HeldHtlc, JitOrderRecord, JitOrderTimeKey, Record, WriteBatch};
 use tokio::task::JoinHandle;
 
 use super::book::OrderBook;
@@ -85,6 +86,8 @@ pub enum Lsps2Msg {
     ClientConnected(PublicKey),
     /// A timer an order set: its wait goes on, succeeds or times out.
     Check(u128),
+    /// The sweep's timer: channels never claimed are closed, ended orders pruned.
+    Sweep,
     /// LDK refused to open the order's channel.
     OpenFailed {
         /// The order.
@@ -105,8 +108,6 @@ pub enum Lsps2Msg {
     },
     /// Storing orders failed: the service restarts from the store.
     StoreFailed(String),
-    /// Every order, newest first.
-    Orders(RpcReplyPort<Vec<JitOrderRecord>>),
     /// Totals over the order book.
     Summary(RpcReplyPort<Lsps2Summary>),
 }
@@ -147,6 +148,33 @@ impl Lsps2State {
     }
 }
 
+/// Writes the by-time index entry of every stored order that lacks one (orders stored
+/// before the index existed), in one commit, so `GET /v1/lsps2/orders` lists them too.
+async fn index_orders(components: &Components, orders: &[JitOrderRecord]) -> Result<(), NodeError> {
+    let indexed: std::collections::HashSet<String> = components
+        .store
+        .scan::<JitOrderTimeKey>("")
+        .await?
+        .iter()
+        .map(Record::key)
+        .collect();
+    let mut batch = WriteBatch::new();
+    for order in orders {
+        let key = order.time_key();
+        if !indexed.contains(&key.key()) {
+            batch.put(&key)?;
+        }
+    }
+    if !batch.is_empty() {
+        tracing::info!(
+            orders = batch.len(),
+            "LSPS2: indexing stored orders by time"
+        );
+        components.store.commit(batch).await?;
+    }
+    Ok(())
+}
+
 /// Hands lightning-liquidity's events on: the LSPS2 service's to the actor, the LSPS5
 /// service's webhook notifications to the sender.
 fn pump_events(components: &Components, service: ActorRef<Lsps2Msg>) -> JoinHandle<()> {
@@ -180,7 +208,9 @@ impl Actor for Lsps2Service {
         myself: ActorRef<Lsps2Msg>,
         components: Components,
     ) -> Result<Lsps2State, ActorProcessingErr> {
-        let book = OrderBook::new(components.store.scan::<JitOrderRecord>("").await?);
+        let records = components.store.scan::<JitOrderRecord>("").await?;
+        index_orders(&components, &records).await?;
+        let book = OrderBook::new(records);
         let mut machine = Lsps2Machine::new(Arc::clone(&self.config), book);
         components
             .peer_connected
@@ -197,6 +227,7 @@ impl Actor for Lsps2Service {
             pump,
         };
         state.carry_out(&myself, recovered);
+        myself.send_after(self.config.sweep_interval(), || Lsps2Msg::Sweep);
         Ok(state)
     }
 
@@ -274,9 +305,13 @@ impl Actor for Lsps2Service {
             Lsps2Msg::Rejected {
                 intercept_scid,
                 reason,
-            } => machine.rejected(intercept_scid, &reason),
+            } => machine.rejected(&view, intercept_scid, &reason),
             Lsps2Msg::ClientConnected(client) => machine.client_connected(&view, client),
             Lsps2Msg::Check(user_channel_id) => machine.check(&view, user_channel_id),
+            Lsps2Msg::Sweep => {
+                myself.send_after(self.config.sweep_interval(), || Lsps2Msg::Sweep);
+                machine.sweep(&view)
+            }
             Lsps2Msg::OpenFailed {
                 user_channel_id,
                 client,
@@ -290,20 +325,8 @@ impl Actor for Lsps2Service {
             Lsps2Msg::StoreFailed(error) => {
                 return Err(format!("storing JIT orders failed: {error}").into());
             }
-            Lsps2Msg::Orders(reply) => {
-                let _ = reply.send(machine.book().newest_first());
-                Vec::new()
-            }
             Lsps2Msg::Summary(reply) => {
-                let open_sat = view
-                    .0
-                    .channel_manager
-                    .list_channels()
-                    .iter()
-                    .map(|ch| (ch.user_channel_id, ch.channel_value_satoshis))
-                    .collect();
-                let now_secs = crate::clock::unix_ms() / 1000;
-                let _ = reply.send(machine.book().summary(&open_sat, now_secs));
+                let _ = reply.send(machine.summary(&view));
                 Vec::new()
             }
         };

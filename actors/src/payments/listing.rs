@@ -5,7 +5,7 @@
 use bitcoin::hex::DisplayHex;
 use sluice_storage::{
     IndexedDirection, PaymentIndexRecord, PaymentRecord, PaymentStatus, ReceivedByHashRecord,
-    ReceivedRecord, Store, WriteBatch,
+    ReceivedRecord, Store, WriteBatch, KEYS_END,
 };
 
 use super::attempts::{attempt_id, MAX_ATTEMPTS};
@@ -16,8 +16,6 @@ use crate::NodeError;
 const EXAMINED_PER_RESULT: usize = 8;
 /// Index entries read from the store at once.
 const CHUNK: usize = 256;
-/// An end bound above every index key (keys start with hex digits).
-const AFTER_EVERY_KEY: &str = "~";
 
 /// A payment as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +58,7 @@ pub async fn list(store: &Store, filter: &Filter) -> Result<Page, NodeError> {
     }
     let limit = filter.limit.max(1);
     let budget = limit.saturating_mul(EXAMINED_PER_RESULT);
-    let mut end = filter
-        .cursor
-        .clone()
-        .unwrap_or_else(|| AFTER_EVERY_KEY.to_owned());
+    let mut end = filter.cursor.clone().unwrap_or_else(|| KEYS_END.to_owned());
     let mut payments = Vec::new();
     let mut examined = 0;
     loop {
@@ -170,7 +165,7 @@ async fn matching(
 /// Runs once at start: it does nothing when the index has any entry.
 pub async fn backfill_index(store: &Store) -> Result<usize, NodeError> {
     let any = store
-        .range::<PaymentIndexRecord>("", AFTER_EVERY_KEY, 1, false)
+        .range::<PaymentIndexRecord>("", KEYS_END, 1, false)
         .await?;
     if !any.is_empty() {
         return Ok(0);

@@ -12,15 +12,15 @@ use serde_json::Value;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::NodeError;
 use sluice_api::backend::{
-    ChannelId, CloseChannel, ConnectPeer, CreateInvoice, OpenChannel, PayInvoice, PaymentFilter,
-    PaymentId,
+    ChannelId, CloseChannel, ConnectPeer, CreateInvoice, Lsps2OrdersPage, OpenChannel, PayInvoice,
+    PaymentFilter, PaymentId,
 };
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use sluice_api_types::{
     BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse,
-    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2SummaryResponse,
-    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
-    QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
+    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2OrdersResponse,
+    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 use tower::ServiceExt;
 
@@ -59,7 +59,7 @@ pub enum Call {
     NewAddress,
     Balance,
     Lsps2Menu,
-    Lsps2Orders,
+    Lsps2Orders(Lsps2OrdersPage),
     Lsps2Summary,
     Budget(String),
     Budgets,
@@ -342,16 +342,24 @@ impl NodeBackend for TestBackend {
             client_trusts_lsp: false,
             over_provisioning_ppm: 100_000,
             min_channel_sat: 100_000,
-            max_channel_sat: 16_777_215,
+            max_channel_sat: 1_000_000,
             max_pending_buys_per_peer: 5,
-            max_pending_opens: 50,
-            max_committed_sat: 1_000_000_000,
+            max_pending_opens: 10,
+            max_committed_sat: 10_000_000,
+            max_unclaimed_sat: 5_000_000,
+            unclaimed_window_secs: 3_600,
+            unclaimed_close_after_secs: 1_800,
+            max_live_orders: 1_000,
+            order_retention_secs: 86_400,
         })
     }
 
-    async fn lsps2_orders(&self) -> Result<Vec<Lsps2Order>, NodeError> {
-        self.enter(Call::Lsps2Orders).await?;
-        Ok(Vec::new())
+    async fn lsps2_orders(&self, page: Lsps2OrdersPage) -> Result<Lsps2OrdersResponse, NodeError> {
+        self.enter(Call::Lsps2Orders(page)).await?;
+        Ok(Lsps2OrdersResponse {
+            orders: Vec::new(),
+            next_cursor: Some("0".repeat(48)),
+        })
     }
 
     async fn lsps2_summary(&self) -> Result<Lsps2SummaryResponse, NodeError> {
@@ -362,8 +370,11 @@ impl NodeBackend for TestBackend {
             orders_opening: 0,
             orders_forwarded: 2,
             orders_failed: 0,
+            orders_unclaimed: 1,
             revenue_msat: 20_000,
             committed_sat: 300_000,
+            unclaimed_sat: 100_000,
+            orders_in_memory: 4,
         })
     }
 

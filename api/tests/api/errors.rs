@@ -134,6 +134,12 @@ async fn bad_path_and_query_parameters_are_400() {
         "/v1/node/payments?limit=1001".to_owned(),
         "/v1/node/payments?direction=sideways".to_owned(),
         "/v1/node/payments?unknown=1".to_owned(),
+        "/v1/lsps2/orders?limit=0".to_owned(),
+        "/v1/lsps2/orders?limit=1001".to_owned(),
+        "/v1/lsps2/orders?cursor=zz".to_owned(),
+        format!("/v1/lsps2/orders?cursor={}", "A".repeat(48)),
+        format!("/v1/lsps2/orders?cursor={}", "0".repeat(47)),
+        "/v1/lsps2/orders?page=2".to_owned(),
     ] {
         app.get(&path, ADMIN)
             .await

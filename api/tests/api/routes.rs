@@ -2,12 +2,13 @@
 
 use axum::http::Method;
 use serde_json::json;
-use sluice_api::backend::{ChannelId, PaymentFilter, PaymentId, PeerAddress};
+use sluice_api::backend::{ChannelId, Lsps2OrdersPage, PaymentFilter, PaymentId, PeerAddress};
 use sluice_api_types::paths;
 use sluice_api_types::{
     CloseChannelResponse, HealthStatus, InvoiceResponse, ListChannelsResponse,
-    ListPaymentsResponse, ListPeersResponse, NodeInfoResponse, OpenChannelResponse, PaymentInfo,
-    PaymentStatus, PeerResponse, WalletAddressResponse, WalletBalanceResponse,
+    ListPaymentsResponse, ListPeersResponse, Lsps2OrdersResponse, NodeInfoResponse,
+    OpenChannelResponse, PaymentInfo, PaymentStatus, PeerResponse, WalletAddressResponse,
+    WalletBalanceResponse,
 };
 
 use crate::common::*;
@@ -214,6 +215,37 @@ async fn payments() {
         })
     );
     assert_eq!(calls[2], Call::GetPayment(PaymentId([0x22; 32])));
+}
+
+#[tokio::test]
+async fn lsps2_orders_are_paged() {
+    let app = app();
+    let page: Lsps2OrdersResponse = parse(&app.get(paths::LSPS2_ORDERS, READ).await);
+    assert_eq!(page.next_cursor.as_deref(), Some("0".repeat(48).as_str()));
+    let cursor = format!("{:016x}{:032x}", 1_800_000_000_000u64, 7);
+    let path = format!("{}?limit=2&cursor={cursor}", paths::LSPS2_ORDERS);
+    let _: Lsps2OrdersResponse = parse(&app.get(&path, READ).await);
+    let answer = app
+        .get(&format!("{}?limit=1000", paths::LSPS2_ORDERS), READ)
+        .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        app.backend.calls(),
+        [
+            Call::Lsps2Orders(Lsps2OrdersPage {
+                limit: 100,
+                cursor: None
+            }),
+            Call::Lsps2Orders(Lsps2OrdersPage {
+                limit: 2,
+                cursor: Some(cursor)
+            }),
+            Call::Lsps2Orders(Lsps2OrdersPage {
+                limit: 1000,
+                cursor: None
+            }),
+        ]
+    );
 }
 
 #[tokio::test]

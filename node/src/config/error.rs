@@ -17,6 +17,9 @@ use super::RunArgs;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key(&'static str);
 
+/// The prefix of the [`RunArgs`] fields that are settings of the `[lsps2]` section.
+const LSPS2_PREFIX: &str = "lsps2_";
+
 /// The settings' names as clap knows them: (field, long flag), in `--help` order.
 fn arguments() -> &'static [(String, String)] {
     static ARGUMENTS: OnceLock<Vec<(String, String)>> = OnceLock::new();
@@ -46,13 +49,33 @@ impl Key {
         self.0
     }
 
-    /// The key's name in the TOML file (`api.tokens` for the `[[api.tokens]]` tables;
+    /// The key's name in the TOML file (`api.tokens` for the `[[api.tokens]]` tables,
+    /// `lsps2.KEY` for a field `lsps2_KEY`, which is `KEY` in the `[lsps2]` section;
     /// `config` is not accepted in the file).
     pub fn config_key(self) -> &'static str {
-        match self.0 {
-            "api_tokens" => "api.tokens",
-            field => field,
+        if self.0 == "api_tokens" {
+            return "api.tokens";
         }
+        static DOTTED: OnceLock<Vec<(String, String)>> = OnceLock::new();
+        let dotted = DOTTED.get_or_init(|| {
+            arguments()
+                .iter()
+                .filter_map(|(field, _)| {
+                    let key = field.strip_prefix(LSPS2_PREFIX)?;
+                    Some((field.clone(), format!("lsps2.{key}")))
+                })
+                .collect()
+        });
+        dotted
+            .iter()
+            .find(|(field, _)| field == self.0)
+            .map_or(self.0, |(_, key)| key.as_str())
+    }
+
+    /// The key's name inside the config file's `[lsps2]` section, for an LSPS2 setting
+    /// (a field `lsps2_KEY`).
+    pub fn lsps2_key(self) -> Option<&'static str> {
+        self.0.strip_prefix(LSPS2_PREFIX)
     }
 
     /// The environment variable that sets the key.
@@ -207,6 +230,16 @@ pub enum ConfigError {
         path: PathBuf,
         /// What is wrong.
         message: String,
+    },
+    /// An LSPS2 setting was given (in the environment or a flag) without an `[lsps2]`
+    /// section in the config file, which is what enables the service.
+    #[error(
+        "{setting} is a setting of the LSPS2 service, which only a config file's `[lsps2]` \
+         section (with its fee menu) enables"
+    )]
+    Lsps2SettingWithoutSection {
+        /// Where it was given.
+        setting: Setting,
     },
     /// The `[lsps5]` section of the config file is malformed or inconsistent.
     #[error("`lsps5` in config file {}: {message}", path.display())]

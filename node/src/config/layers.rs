@@ -104,8 +104,9 @@ impl Layers {
     }
 }
 
-/// Reads and parses the file, checks and takes out the `[lsps2]` and `[lsps5]` sections,
-/// rejects keys that are not settings and moves `[api] tokens` to `api_tokens`.
+/// Reads and parses the file, takes out the `[lsps2]` and `[lsps5]` sections (the
+/// `[lsps2]` keys that are layered settings move to the table as `lsps2_KEY`), rejects
+/// keys that are not settings and moves `[api] tokens` to `api_tokens`.
 fn read_file(path: &Path, given_by: &Setting) -> Result<(Table, Sections), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
         path: path.to_owned(),
@@ -118,6 +119,16 @@ fn read_file(path: &Path, given_by: &Setting) -> Result<(Table, Sections), Confi
             path: path.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
+    // The `[lsps2]` keys that are layered settings (also set by a variable or a flag) go
+    // to the top-level table under their field names, after the unknown-key check.
+    let mut layered = Table::new();
+    if let Some(Value::Table(section)) = table.get_mut("lsps2") {
+        for key in Key::all() {
+            if let Some(value) = key.lsps2_key().and_then(|k| section.remove(k)) {
+                layered.insert(key.field().to_owned(), value);
+            }
+        }
+    }
     let lsps2 = table.remove("lsps2").map(|v| lsps2::parse(path, &v));
     let lsps5 = table.remove("lsps5").map(|v| lsps5::parse(path, &v));
     let sections = Sections {
@@ -139,6 +150,7 @@ fn read_file(path: &Path, given_by: &Setting) -> Result<(Table, Sections), Confi
         let known = [&known[..], &["lsps2", "lsps5"]].concat();
         return Err(unknown_key(path, key, &known, ""));
     }
+    table.extend(layered);
     if let Some(api) = table.remove("api") {
         let Value::Table(mut api) = api else {
             return Err(wrong_type(path, "api", "a table", &api));

@@ -45,6 +45,11 @@
 //! | `--forwarding-fee-base-msat N` | `SLUICE_FORWARDING_FEE_BASE_MSAT`   | `forwarding_fee_base_msat`   |
 //! | `--forwarding-fee-ppm N`       | `SLUICE_FORWARDING_FEE_PPM`         | `forwarding_fee_ppm`         |
 //! | —                              | —                                   | `[lsps2]` ([`lsps2`])        |
+//! | `--lsps2-max-unclaimed-sat N`  | `SLUICE_LSPS2_MAX_UNCLAIMED_SAT`    | `max_unclaimed_sat` in `[lsps2]` |
+//! | `--lsps2-unclaimed-window-secs N` | `SLUICE_LSPS2_UNCLAIMED_WINDOW_SECS` | `unclaimed_window_secs` in `[lsps2]` |
+//! | `--lsps2-unclaimed-close-after-secs N` | `SLUICE_LSPS2_UNCLAIMED_CLOSE_AFTER_SECS` | `unclaimed_close_after_secs` in `[lsps2]` |
+//! | `--lsps2-max-live-orders N`    | `SLUICE_LSPS2_MAX_LIVE_ORDERS`      | `max_live_orders` in `[lsps2]` |
+//! | `--lsps2-order-retention-secs N` | `SLUICE_LSPS2_ORDER_RETENTION_SECS` | `order_retention_secs` in `[lsps2]` |
 //! | —                              | —                                   | `[lsps5]` ([`lsps5`])        |
 //!
 //! A TOML file with every key (the `[lsps2]` and `[lsps5]` sections are in their modules):
@@ -140,6 +145,9 @@
 //!   layer is an error; across layers, the chain source chosen by the higher layer wins (so
 //!   `--embedded-chain` overrides a file's `bitcoind_rpc`, and an overridden embedded chain takes
 //!   its lower-layer `embedded_chain_automine_ms` with it).
+//! - The `lsps2_*` settings are keys of the `[lsps2]` section in the file (`lsps2.KEY` in
+//!   messages) and apply only with that section: given in the environment or as a flag
+//!   without it, they are an error ([`ConfigError::Lsps2SettingWithoutSection`]).
 //! - Every layer's value is checked, so a bad value is reported even where a higher layer
 //!   overrides it.
 //! - An environment variable that is empty (or only whitespace) counts as unset; values are
@@ -404,6 +412,43 @@ pub struct RunArgs {
     /// SLUICE_FORWARDING_FEE_PPM] [config: forwarding_fee_ppm] [default: 0, LDK's]
     #[arg(long, value_name = "PPM")]
     pub forwarding_fee_ppm: Option<String>,
+
+    /// LSPS2: the most capacity, in satoshis, opened in JIT channels whose client has not
+    /// claimed the payment (every open not yet claimed, and every one closed unclaimed that
+    /// started within --lsps2-unclaimed-window-secs), at least the section's
+    /// max_channel_sat. Bounds what clients that buy and never claim can tie up. Needs an
+    /// [lsps2] section. [env: SLUICE_LSPS2_MAX_UNCLAIMED_SAT] [config:
+    /// lsps2.max_unclaimed_sat, i.e. max_unclaimed_sat in [lsps2]] [default: 5000000]
+    #[arg(long, value_name = "SAT")]
+    pub lsps2_max_unclaimed_sat: Option<String>,
+
+    /// LSPS2: the sliding window, in seconds (1 to 86400), over which JIT channels closed
+    /// unclaimed still count against --lsps2-max-unclaimed-sat. [env:
+    /// SLUICE_LSPS2_UNCLAIMED_WINDOW_SECS] [config: lsps2.unclaimed_window_secs] [default:
+    /// 3600]
+    #[arg(long, value_name = "N")]
+    pub lsps2_unclaimed_window_secs: Option<String>,
+
+    /// LSPS2: seconds after its open (1 to 604800, longer than client_wait_secs) a JIT
+    /// channel whose client has not claimed the payment is closed, cooperatively if the
+    /// client is connected, else by force; its order ends `unclaimed`. [env:
+    /// SLUICE_LSPS2_UNCLAIMED_CLOSE_AFTER_SECS] [config: lsps2.unclaimed_close_after_secs]
+    /// [default: 1800]
+    #[arg(long, value_name = "N")]
+    pub lsps2_unclaimed_close_after_secs: Option<String>,
+
+    /// LSPS2: the most live JIT orders (bought and payable, or opening) over all clients,
+    /// 1 to 100000; a buy beyond is refused. [env: SLUICE_LSPS2_MAX_LIVE_ORDERS] [config:
+    /// lsps2.max_live_orders] [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub lsps2_max_live_orders: Option<String>,
+
+    /// LSPS2: seconds an ended JIT order (forwarded, failed, unclaimed, expired) stays in
+    /// memory, 60 to 2592000; the store keeps it and GET /v1/lsps2/orders lists it. [env:
+    /// SLUICE_LSPS2_ORDER_RETENTION_SECS] [config: lsps2.order_retention_secs] [default:
+    /// 86400]
+    #[arg(long, value_name = "N")]
+    pub lsps2_order_retention_secs: Option<String>,
 }
 
 /// The resolved, validated configuration of `sluice run`.
@@ -583,6 +628,7 @@ fn resolve(
     lsps5: Option<Lsps5Config>,
 ) -> Result<NodeConfig, ConfigError> {
     use values::*;
+    let lsps2 = lsps2::layered(v, config_file.as_deref(), lsps2)?;
     let data_dir = v.get(Key::new("data_dir"), path)?;
     let api_addr = v
         .get(Key::new("api_addr"), socket_addr)?

@@ -2345,6 +2345,11 @@ fn the_settings_are_the_fields_of_run_args() {
             "send_window",
             "forwarding_fee_base_msat",
             "forwarding_fee_ppm",
+            "lsps2_max_unclaimed_sat",
+            "lsps2_unclaimed_window_secs",
+            "lsps2_unclaimed_close_after_secs",
+            "lsps2_max_live_orders",
+            "lsps2_order_retention_secs",
         ]
     );
     let names = |key: &'static str| {
@@ -2375,6 +2380,20 @@ fn the_settings_are_the_fields_of_run_args() {
             "embedded_chain_automine_ms"
         )
     );
+    // An LSPS2 setting is a key of the `[lsps2]` section.
+    assert_eq!(
+        names("lsps2_max_unclaimed_sat"),
+        (
+            "--lsps2-max-unclaimed-sat".to_owned(),
+            "SLUICE_LSPS2_MAX_UNCLAIMED_SAT".to_owned(),
+            "lsps2.max_unclaimed_sat"
+        )
+    );
+    assert_eq!(
+        Key::new("lsps2_max_live_orders").lsps2_key(),
+        Some("max_live_orders")
+    );
+    assert_eq!(Key::new("send_window").lsps2_key(), None);
 }
 
 #[test]
@@ -2492,7 +2511,7 @@ fn the_lsps2_section_sets_menus_tokens_and_limits_with_defaults_for_the_rest() {
     // Unset entry fields and limits take their defaults.
     assert_eq!(lsps2.fee_menu[0].valid_for_secs, 600);
     assert_eq!(lsps2.fee_menu[0].min_lifetime_blocks, 1008);
-    assert_eq!(lsps2.max_channel_sat, 16_777_215);
+    assert_eq!(lsps2.max_channel_sat, 1_000_000);
     assert_eq!(lsps2.tokens[0].token, "partner");
     assert_eq!(lsps2.tokens[0].fee_menu[0].valid_for_secs, 60);
 }
@@ -2537,6 +2556,176 @@ fn a_bad_lsps2_section_is_refused_with_what_is_wrong() {
         let message = e.to_string();
         assert!(message.contains(expected), "{toml}: {message}");
         assert!(message.contains("`lsps2` in config file"), "{message}");
+    }
+}
+
+/// The smallest valid `[lsps2]` section.
+const LSPS2_MENU: &str = "[[lsps2.fee_menu]]\nmin_fee_msat = 1\nproportional_ppm = 1\n\
+                          min_payment_size_msat = 1\nmax_payment_size_msat = 2\n";
+
+/// The griefing and growth bounds: conservative defaults, then each set in the file's
+/// `[lsps2]` section, overridden by its variable, overridden by its flag.
+#[test]
+fn the_lsps2_bounds_have_safe_defaults_and_come_from_the_section_the_environment_or_a_flag() {
+    let defaults = ok(load_once(Some(LSPS2_MENU), &[], BASE_EMBEDDED).0);
+    let d = defaults.lsps2.expect("the service is configured");
+    let at_most_sat = |sat: u64| sat <= 10_000_000; // 0.1 BTC
+    assert!(at_most_sat(d.max_committed_sat) && at_most_sat(d.max_unclaimed_sat));
+    assert!(d.max_channel_sat <= d.max_unclaimed_sat && d.max_unclaimed_sat <= d.max_committed_sat);
+    assert_eq!(
+        (
+            d.max_unclaimed_sat,
+            d.unclaimed_window_secs,
+            d.unclaimed_close_after_secs
+        ),
+        (5_000_000, 3_600, 1_800)
+    );
+    assert_eq!((d.max_live_orders, d.order_retention_secs), (1_000, 86_400));
+    assert_eq!((d.max_pending_opens, d.max_channel_sat), (10, 1_000_000));
+
+    let file = format!(
+        "[lsps2]\nmax_unclaimed_sat = 2000000\nunclaimed_window_secs = 60\n\
+         unclaimed_close_after_secs = 120\nmax_live_orders = 7\norder_retention_secs = 600\n\
+         {LSPS2_MENU}"
+    );
+    let bounds = |config: NodeConfig| {
+        let c = config.lsps2.expect("the service is configured");
+        (
+            c.max_unclaimed_sat,
+            c.unclaimed_window_secs,
+            c.unclaimed_close_after_secs,
+            c.max_live_orders as u64,
+            c.order_retention_secs,
+        )
+    };
+    let case = Case::new();
+    let from_file = ok(case.load(Some(&file), &[], BASE_EMBEDDED));
+    assert_eq!(bounds(from_file), (2_000_000, 60, 120, 7, 600));
+    let env = [
+        ("SLUICE_LSPS2_MAX_UNCLAIMED_SAT", "3000000"),
+        ("SLUICE_LSPS2_UNCLAIMED_WINDOW_SECS", "61"),
+        ("SLUICE_LSPS2_UNCLAIMED_CLOSE_AFTER_SECS", "121"),
+        ("SLUICE_LSPS2_MAX_LIVE_ORDERS", "8"),
+        ("SLUICE_LSPS2_ORDER_RETENTION_SECS", "601"),
+    ];
+    let from_env = ok(case.load(Some(&file), &env, BASE_EMBEDDED));
+    assert_eq!(bounds(from_env), (3_000_000, 61, 121, 8, 601));
+    let flags = [
+        "--lsps2-max-unclaimed-sat",
+        "4000000",
+        "--lsps2-unclaimed-window-secs",
+        "62",
+        "--lsps2-unclaimed-close-after-secs",
+        "122",
+        "--lsps2-max-live-orders",
+        "9",
+        "--lsps2-order-retention-secs",
+        "602",
+    ];
+    let with_flags: Vec<&str> = BASE_EMBEDDED.iter().chain(&flags).copied().collect();
+    let from_flags = ok(case.load(Some(&file), &env, &with_flags));
+    assert_eq!(bounds(from_flags), (4_000_000, 62, 122, 9, 602));
+}
+
+#[test]
+fn a_bad_lsps2_bound_names_the_setting_and_where_it_came_from() {
+    let case = Case::new();
+    let path = case.path().display().to_string();
+    let section = |lines: &str| format!("[lsps2]\n{lines}\n{LSPS2_MENU}");
+    // (file, env, flags, the error's variant, what its message says)
+    type Bad<'a> = (
+        String,
+        Vec<(&'a str, &'a str)>,
+        Vec<&'a str>,
+        &'a str,
+        Vec<String>,
+    );
+    let cases: [Bad<'_>; 7] = [
+        (
+            section("max_live_orders = 0"),
+            vec![],
+            vec![],
+            "Invalid",
+            vec![
+                format!("`lsps2.max_live_orders` in config file {path}"),
+                "from 1 to 100000".into(),
+            ],
+        ),
+        (
+            section("max_live_orders = \"many\""),
+            vec![],
+            vec![],
+            "WrongType",
+            vec!["`lsps2.max_live_orders`".into(), "an integer".into()],
+        ),
+        (
+            section(""),
+            vec![("SLUICE_LSPS2_ORDER_RETENTION_SECS", "59")],
+            vec![],
+            "Invalid",
+            vec![
+                "environment variable SLUICE_LSPS2_ORDER_RETENTION_SECS".into(),
+                "from 60 to 2592000".into(),
+            ],
+        ),
+        (
+            section(""),
+            vec![],
+            vec!["--lsps2-max-unclaimed-sat", "999999"],
+            "Invalid",
+            vec![
+                "flag --lsps2-max-unclaimed-sat".into(),
+                "below max_channel_sat (1000000)".into(),
+            ],
+        ),
+        (
+            // The default budget is below this section's largest channel.
+            section("max_channel_sat = 6000000"),
+            vec![],
+            vec![],
+            "Invalid",
+            vec![
+                "the default `lsps2.max_unclaimed_sat`".into(),
+                "max_channel_sat".into(),
+            ],
+        ),
+        (
+            section("client_wait_secs = 120\nunclaimed_close_after_secs = 120"),
+            vec![],
+            vec![],
+            "Invalid",
+            vec![
+                "`lsps2.unclaimed_close_after_secs` in config file".into(),
+                "longer than client_wait_secs (120)".into(),
+            ],
+        ),
+        (
+            // Without the section there is no service to bound.
+            String::new(),
+            vec![("SLUICE_LSPS2_MAX_LIVE_ORDERS", "5")],
+            vec![],
+            "Lsps2SettingWithoutSection",
+            vec![
+                "environment variable SLUICE_LSPS2_MAX_LIVE_ORDERS".into(),
+                "`[lsps2]`".into(),
+            ],
+        ),
+    ];
+    for (file, env, flags, variant, says) in cases {
+        let file = (!file.is_empty()).then_some(file.as_str());
+        let flags: Vec<&str> = BASE_EMBEDDED.iter().chain(&flags).copied().collect();
+        let e = err(case.load(file, &env, &flags));
+        let is = match &e {
+            ConfigError::Invalid { .. } => "Invalid",
+            ConfigError::WrongType { .. } => "WrongType",
+            ConfigError::Lsps2SettingWithoutSection { .. } => "Lsps2SettingWithoutSection",
+            _ => "another",
+        };
+        assert_eq!(is, variant, "{file:?} {env:?} {flags:?}: {e:?}");
+        let message = e.to_string();
+        for said in says {
+            assert!(message.contains(&said), "{said:?} not in: {message}");
+        }
     }
 }
 

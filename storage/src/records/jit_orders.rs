@@ -17,6 +17,10 @@ pub enum JitOrderState {
     /// The payment arrived but the channel was not opened (a limit, a refused or failed
     /// open): the held HTLCs were failed back.
     Failed,
+    /// The channel was opened but the client never claimed the payment within the service's
+    /// `unclaimed_close_after_secs`: the LSP closed the channel to get its capital back, and
+    /// [`JitOrderRecord::failure`] says so. Terminal, like `Forwarded` and `Failed`.
+    Unclaimed,
 }
 
 /// One LSPS2 purchase: a client bought a JIT channel at a fee from the menu.
@@ -60,6 +64,11 @@ pub struct JitOrderRecord {
     pub channel_ready_at_ms: Option<u64>,
     /// When the client claimed the payment and the fee was skimmed (Unix ms).
     pub forwarded_at_ms: Option<u64>,
+    /// When the order ended for good: forwarded, failed for good, or closed unclaimed (Unix
+    /// ms). The service keeps an ended order in memory for a retention period after this,
+    /// then only in the store. Absent in records written before it existed.
+    #[serde(default)]
+    pub ended_at_ms: Option<u64>,
     /// The HTLCs intercepted for the order while its payment was not yet forwarded: what a
     /// restart between lightning-liquidity's state and LDK's can leave held, to be opened
     /// for or forwarded again. Cleared once they are forwarded or failed back.
@@ -83,5 +92,51 @@ impl Record for JitOrderRecord {
 
     fn key(&self) -> String {
         self.order_id.clone()
+    }
+}
+
+impl JitOrderRecord {
+    /// The order's entry in the by-time index, stored in the same batch as the order.
+    pub fn time_key(&self) -> JitOrderTimeKey {
+        JitOrderTimeKey {
+            created_at_ms: self.created_at_ms,
+            order_id: self.order_id.clone(),
+        }
+    }
+}
+
+/// One entry of the JIT orders' by-time index ([`Table::JitOrdersByTime`]): orders are keyed
+/// by a random id, so listing them newest first a page at a time needs a second key that
+/// sorts by time. The key is the creation time as 16 hex digits followed by the order id,
+/// so keys sort by time, then id; a listing reads the index backwards from a cursor (the
+/// last key it returned) and then each order by its id.
+///
+/// An order's creation time never changes, so writing its entry again with every change
+/// of the order rewrites the same key. An entry whose order is missing, or has another
+/// creation time, is stale: readers skip it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JitOrderTimeKey {
+    /// When the order was bought (Unix ms), as in [`JitOrderRecord::created_at_ms`].
+    pub created_at_ms: u64,
+    /// The order's id ([`JitOrderRecord::order_id`]).
+    pub order_id: String,
+}
+
+impl JitOrderTimeKey {
+    /// The length of every key: 16 hex digits of time and the 32 of the order id.
+    pub const KEY_LEN: usize = 48;
+
+    /// Whether `key` has the shape of an index key (lower-case hex, [`Self::KEY_LEN`] long):
+    /// what an API takes as a listing cursor.
+    pub fn is_key(key: &str) -> bool {
+        key.len() == Self::KEY_LEN && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
+}
+
+impl Record for JitOrderTimeKey {
+    const TABLE: Table = Table::JitOrdersByTime;
+
+    fn key(&self) -> String {
+        format!("{:016x}{}", self.created_at_ms, self.order_id)
     }
 }

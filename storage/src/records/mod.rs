@@ -15,7 +15,7 @@ mod wallet;
 pub use budget_spends::BudgetSpendRecord;
 pub use expiries::{Expiring, ExpiryRecord};
 pub use idempotency::IdempotencyRecord;
-pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState};
+pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState, JitOrderTimeKey};
 pub use payment_index::{IndexedDirection, PaymentIndexRecord};
 pub use payments::{PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;

@@ -173,6 +173,10 @@ impl Lsps2Machine {
         reason: String,
         reply: RpcReplyPort<Result<(), NodeError>>,
     ) -> Vec<Action> {
+        self.book.channel_closed(user_channel_id);
+        if self.closing.remove(&user_channel_id).is_some() {
+            tracing::info!(%client, order = %order::order_id(user_channel_id), %reason, "LSPS2: an unclaimed JIT channel closed");
+        }
         let opening = self
             .book
             .get(user_channel_id)
@@ -213,7 +217,12 @@ impl Lsps2Machine {
 
     /// lightning-liquidity refused an HTLC at `intercept_scid` (a payment outside the
     /// offer's size limits, say) and dropped the SCID: the order fails for good.
-    pub fn rejected(&mut self, intercept_scid: u64, reason: &str) -> Vec<Action> {
+    pub fn rejected(
+        &mut self,
+        view: &dyn NodeView,
+        intercept_scid: u64,
+        reason: &str,
+    ) -> Vec<Action> {
         let bought = self
             .book
             .in_state(JitOrderState::Bought)
@@ -223,7 +232,7 @@ impl Lsps2Machine {
             return Vec::new();
         };
         tracing::info!(order = %order::order_id(user_channel_id), reason, "LSPS2: payment refused");
-        let order = failed_for_good(order, format!("payment refused: {reason}"));
+        let order = failed_for_good(order, format!("payment refused: {reason}"), view.unix_ms());
         vec![self.save(user_channel_id, order)]
     }
 }

@@ -13,16 +13,18 @@
 //! - [`sell`]: menus and buys;
 //! - [`open`]: opening a paid order's channel, waiting for an absent client;
 //! - [`forward`]: forwarding over a ready channel, skims, closes, intercepted HTLCs;
-//! - [`restart`]: what a restart left half done.
+//! - [`restart`]: what a restart left half done;
+//! - [`sweep`]: the periodic timer: channels never claimed closed, ended orders pruned.
 
 mod forward;
 mod open;
 mod restart;
 mod sell;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,14 +35,20 @@ use lightning_liquidity::lsps0::ser::LSPSRequestId;
 use ractor::RpcReplyPort;
 use sluice_storage::JitOrderRecord;
 
-use super::book::OrderBook;
+use super::book::{OrderBook, Retention};
 use super::config::{FeeOption, Lsps2Config};
+use super::limits::{BuyRefusal, Commitments};
 use crate::NodeError;
 
 /// How soon a forward waiting for its channel to come back after the client reconnected
 /// looks again: the channel is live once both sides re-established it, a round trip after
 /// the connection.
 pub const RECHECK_AFTER_RECONNECT: Duration = Duration::from_millis(10);
+
+/// How long a cooperative close of a channel given up unclaimed may take before the
+/// service closes it by force: a client that is connected but does not answer the
+/// shutdown, or holds an HTLC the close must wait for, cannot keep the capital.
+pub const COOPERATIVE_CLOSE_GRACE: Duration = Duration::from_secs(300);
 
 /// A channel as the service sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +106,15 @@ pub enum Action {
         options: Vec<FeeOption>,
         /// When they were made (time since the epoch), which dates them.
         made_at: Duration,
+    },
+    /// Answer `lsps2.buy` with LSPS0's `client_rejected` error: the client may not buy now.
+    RefuseBuy {
+        /// The client.
+        client: PublicKey,
+        /// Its request.
+        request_id: LSPSRequestId,
+        /// Why.
+        reason: BuyRefusal,
     },
     /// Answer `lsps2.get_info`: the token is not recognised.
     RejectToken {
@@ -168,6 +185,26 @@ pub enum Action {
         /// What to forward.
         htlcs: Vec<(InterceptId, u64)>,
     },
+    /// Fail back intercepted HTLCs LDK still holds for the order.
+    FailHtlcs {
+        /// The order.
+        user_channel_id: u128,
+        /// The HTLCs.
+        htlcs: Vec<InterceptId>,
+    },
+    /// Close the order's channel: cooperatively, or by force (the client is not connected,
+    /// or did not close cooperatively in [`COOPERATIVE_CLOSE_GRACE`]). A cooperative close
+    /// LDK refuses is made by force.
+    CloseChannel {
+        /// The order.
+        user_channel_id: u128,
+        /// The channel.
+        channel_id: ChannelId,
+        /// The client.
+        client: PublicKey,
+        /// Whether to close by force.
+        force: bool,
+    },
     /// Notify an offline client's webhooks that a payment waits (LSPS5).
     Wake {
         /// The client.
@@ -209,11 +246,21 @@ struct Wait {
     what: Waiting,
 }
 
+/// A close the service started of a channel given up unclaimed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Closing {
+    /// When it started.
+    since: Instant,
+    /// Whether it is a force close.
+    forced: bool,
+}
+
 /// The service's decisions over its order book.
 pub struct Lsps2Machine {
     config: Arc<Lsps2Config>,
     book: OrderBook,
     waits: HashMap<u128, Wait>,
+    closing: HashMap<u128, Closing>,
 }
 
 impl Lsps2Machine {
@@ -223,6 +270,7 @@ impl Lsps2Machine {
             config,
             book,
             waits: HashMap::new(),
+            closing: HashMap::new(),
         }
     }
 
@@ -248,6 +296,47 @@ impl Lsps2Machine {
             .iter()
             .map(|ch| (ch.user_channel_id, ch.value_sat))
             .collect()
+    }
+
+    /// The `user_channel_id` of every open channel.
+    fn open_channels(view: &dyn NodeView) -> HashSet<u128> {
+        view.channels()
+            .iter()
+            .map(|ch| ch.user_channel_id)
+            .collect()
+    }
+
+    /// The sliding window of the unclaimed budget, in milliseconds.
+    fn unclaimed_window_ms(&self) -> u64 {
+        self.config.unclaimed_window_secs.saturating_mul(1000)
+    }
+
+    /// How long orders stay and count in the book.
+    fn retention(&self) -> Retention {
+        Retention {
+            retention_ms: self.config.order_retention_secs.saturating_mul(1000),
+            unclaimed_window_ms: self.unclaimed_window_ms(),
+        }
+    }
+
+    /// What is committed now, leaving out the order `except` (the wallet's funds are not
+    /// asked for: `spendable_sat` is 0).
+    fn commitments(&self, view: &dyn NodeView, except: Option<u128>) -> Commitments {
+        self.book.commitments(
+            &Self::open_sat(view),
+            view.unix_ms(),
+            self.unclaimed_window_ms(),
+            except,
+        )
+    }
+
+    /// Totals over the book at the node's present.
+    pub fn summary(&self, view: &dyn NodeView) -> super::Lsps2Summary {
+        self.book.summary(
+            &Self::open_sat(view),
+            view.unix_ms(),
+            self.unclaimed_window_ms(),
+        )
     }
 
     /// The channel of order `user_channel_id` to `client`, if there is one.

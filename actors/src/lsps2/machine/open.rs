@@ -30,9 +30,7 @@ impl Lsps2Machine {
         }
         let size = channel_sat(&self.config, amt_to_forward_msat);
         // An open started before a restart is counted once, as this one.
-        let mut now = self
-            .book
-            .commitments(&Self::open_sat(view), Some(user_channel_id));
+        let mut now = self.commitments(view, Some(user_channel_id));
         now.spendable_sat = view.spendable_sat();
         let order = match self.book.get(user_channel_id) {
             Some(order) => order.clone(),
@@ -52,7 +50,7 @@ impl Lsps2Machine {
             channel_sat: size,
         };
         if let Err(refusal) = check_open(&self.config, ask, now) {
-            return self.refuse(user_channel_id, order, client, refusal);
+            return self.refuse(view, user_channel_id, order, client, refusal);
         }
         let order = opening(order, view.unix_ms());
         let mut actions = vec![self.save(user_channel_id, order)];
@@ -159,6 +157,7 @@ impl Lsps2Machine {
     /// payer may retry). Either way the held HTLCs go back at once.
     fn refuse(
         &mut self,
+        view: &dyn NodeView,
         user_channel_id: u128,
         order: JitOrderRecord,
         client: PublicKey,
@@ -171,7 +170,10 @@ impl Lsps2Machine {
         }
         self.waits.remove(&user_channel_id);
         vec![
-            self.save(user_channel_id, failed_for_good(order, refusal.to_string())),
+            self.save(
+                user_channel_id,
+                failed_for_good(order, refusal.to_string(), view.unix_ms()),
+            ),
             Action::Abandon {
                 client,
                 user_channel_id,

@@ -8,8 +8,10 @@ use crate::lsps2::recovery::due_open;
 
 impl Lsps2Machine {
     /// Everything a restart left half done: opens lost with their unfunded channel, opens
-    /// whose event was lost, forwards over channels that became ready.
+    /// whose event was lost, forwards over channels that became ready. Orders that ended
+    /// longer ago than the retention leave the book first (the store keeps them).
     pub fn recover(&mut self, view: &dyn NodeView) -> Vec<Action> {
+        self.prune(view);
         let mut actions = self.resume_lost_opens(view);
         actions.extend(self.open_lost_events(view));
         actions.extend(self.forward_ready_opens(view));

@@ -1,5 +1,7 @@
 //! Selling: the fee menu a client is offered, and buying an intercept SCID, recorded
-//! before the client learns it.
+//! before the client learns it. A client that may not buy now is offered an empty menu,
+//! and a buy is refused with LSPS0's `client_rejected` error naming the limit
+//! ([`BuyRefusal`]).
 
 use std::time::Duration;
 
@@ -8,13 +10,16 @@ use lightning_liquidity::lsps0::ser::LSPSRequestId;
 use lightning_liquidity::lsps2::msgs::LSPS2OpeningFeeParams;
 
 use super::{refused, Action, Lsps2Machine, NodeView};
+use crate::lsps2::limits::{channel_sat, BuyRefusal};
 use crate::lsps2::menu::{menu_for, MenuAnswer};
 use crate::lsps2::order::{bought, Purchase};
 
 /// How many intercept SCIDs LDK is asked for before the service gives up on a buy. LDK
 /// draws them at random from a space that is small where the chain is short (2,500 on a
 /// young regtest chain) and does not remember the ones it gave; lightning-liquidity
-/// refuses to load state in which two orders share one.
+/// refuses to load state in which two orders share one. The draws are bounded, and so are
+/// the SCIDs taken (`max_live_orders`), so a buy that finds none free is refused
+/// ([`BuyRefusal::NoFreeScid`]) rather than looping.
 pub const SCID_ATTEMPTS: usize = 64;
 
 impl Lsps2Machine {
@@ -34,11 +39,11 @@ impl Lsps2Machine {
             }
             MenuAnswer::Offers(options) => options,
         };
-        let options = match self.may_buy(view, &client) {
+        let options = match self.may_buy(view, &client, None) {
             Ok(()) => options,
             Err(reason) => {
-                refused(reason);
-                tracing::info!(%client, reason, "LSPS2: offering an empty menu");
+                refused(reason.label());
+                tracing::info!(%client, reason = reason.label(), "LSPS2: offering an empty menu");
                 &[]
             }
         };
@@ -50,31 +55,47 @@ impl Lsps2Machine {
         }]
     }
 
-    /// Whether `client` may buy now: admitted, under its pending-buy limit, and the service
-    /// not at its open limits.
-    fn may_buy(&self, view: &dyn NodeView, client: &PublicKey) -> Result<(), &'static str> {
+    /// Whether `client` may buy now (a channel for `payment_size_msat`, if it says): admitted,
+    /// under its pending-buy limit, the live orders under theirs, and the service not at its
+    /// open, commitment or unclaimed-capacity limits.
+    fn may_buy(
+        &self,
+        view: &dyn NodeView,
+        client: &PublicKey,
+        payment_size_msat: Option<u64>,
+    ) -> Result<(), BuyRefusal> {
         if !self.config.admits(client) {
-            return Err("not_admitted");
+            return Err(BuyRefusal::NotAdmitted);
         }
         let now_secs = view.unix_ms() / 1000;
         if self.book.pending_buys(&client.to_string(), now_secs)
             >= self.config.max_pending_buys_per_peer
         {
-            return Err("pending_buys");
+            return Err(BuyRefusal::PendingBuys);
         }
-        let now = self.book.commitments(&Self::open_sat(view), None);
+        if self.book.live_orders(now_secs) >= self.config.max_live_orders {
+            return Err(BuyRefusal::TooManyOrders);
+        }
+        let now = self.commitments(view, None);
         if now.opening >= self.config.max_pending_opens {
-            return Err("too_many_opens");
+            return Err(BuyRefusal::TooManyOpens);
         }
         if now.committed_sat >= self.config.max_committed_sat {
-            return Err("over_committed");
+            return Err(BuyRefusal::OverCommitted);
+        }
+        // The smallest channel the buy could open: for the size it announced, or the least.
+        let needed = payment_size_msat.map_or(self.config.min_channel_sat, |size| {
+            channel_sat(&self.config, size)
+        });
+        if now.unclaimed_sat.saturating_add(needed) > self.config.max_unclaimed_sat {
+            return Err(BuyRefusal::UnclaimedBudget);
         }
         Ok(())
     }
 
-    /// `lsps2.buy`: issues an intercept SCID, recorded before the client learns it. A
-    /// client that may not buy gets no answer: lightning-liquidity has no refusal for a
-    /// valid buy; it bounds unanswered requests per peer and the client times out.
+    /// `lsps2.buy`: issues an intercept SCID, recorded before the client learns it. A client
+    /// that may not buy now, or for which no unused SCID can be drawn, is refused with
+    /// LSPS0's `client_rejected` error saying why.
     pub fn buy(
         &mut self,
         view: &dyn NodeView,
@@ -84,18 +105,28 @@ impl Lsps2Machine {
         payment_size_msat: Option<u64>,
     ) -> Vec<Action> {
         metrics::counter!("sluice_lsps2_requests_total", "method" => "buy").increment(1);
-        if let Err(reason) = self.may_buy(view, &client) {
-            refused(reason);
-            tracing::info!(%client, reason, "LSPS2: not selling");
-            return Vec::new();
+        let refuse = |reason: BuyRefusal| {
+            refused(reason.label());
+            vec![Action::RefuseBuy {
+                client,
+                request_id: request_id.clone(),
+                reason,
+            }]
+        };
+        if let Err(reason) = self.may_buy(view, &client, payment_size_msat) {
+            tracing::info!(%client, reason = reason.label(), "LSPS2: refusing a buy");
+            return refuse(reason);
         }
         let Some(intercept_scid) = (0..SCID_ATTEMPTS)
             .map(|_| view.new_intercept_scid())
             .find(|scid| !self.book.scid_taken(*scid))
         else {
-            refused("no_free_scid");
-            tracing::error!(%client, "LSPS2: no intercept SCID free of the ones sold; not selling");
-            return Vec::new();
+            tracing::error!(
+                %client,
+                attempts = SCID_ATTEMPTS,
+                "LSPS2: no intercept SCID free of the ones sold; refusing the buy"
+            );
+            return refuse(BuyRefusal::NoFreeScid);
         };
         let user_channel_id = view.new_user_channel_id();
         let purchase = Purchase {

@@ -15,6 +15,7 @@ use sluice_storage::{HeldHtlc, JitOrderRecord, JitOrderState};
 
 use super::*;
 use crate::lsps2::config::FeeOption;
+use crate::lsps2::limits::BuyRefusal;
 use crate::lsps2::order::order_id;
 
 /// Unix time the fake node lives at (2027-01-15).
@@ -29,6 +30,7 @@ struct FakeNode {
     scids: RefCell<Vec<u64>>,
     next_id: Cell<u128>,
     now: Cell<Instant>,
+    unix_ms: Cell<u64>,
 }
 
 impl FakeNode {
@@ -41,6 +43,7 @@ impl FakeNode {
             scids: RefCell::new(vec![100, 101, 102]),
             next_id: Cell::new(1),
             now: Cell::new(Instant::now()),
+            unix_ms: Cell::new(NOW_MS),
         }
     }
 
@@ -66,6 +69,11 @@ impl FakeNode {
 
     fn later(&self, by: Duration) {
         self.now.set(self.now.get() + by);
+        self.unix_ms.set(self.unix_ms.get() + by.as_millis() as u64);
+    }
+
+    fn disconnect(&self, node: PublicKey) {
+        self.connected.borrow_mut().retain(|n| *n != node);
     }
 }
 
@@ -103,7 +111,7 @@ impl NodeView for FakeNode {
         self.now.get()
     }
     fn unix_ms(&self) -> u64 {
-        NOW_MS
+        self.unix_ms.get()
     }
 }
 
@@ -166,6 +174,10 @@ fn kinds(actions: &[Action]) -> Vec<&'static str> {
             Action::Save(_) => "save",
             Action::OfferMenu { .. } => "offer",
             Action::RejectToken { .. } => "reject_token",
+            Action::RefuseBuy { .. } => "refuse_buy",
+            Action::FailHtlcs { .. } => "fail_htlcs",
+            Action::CloseChannel { force: false, .. } => "close",
+            Action::CloseChannel { force: true, .. } => "force_close",
             Action::Sell { .. } => "sell",
             Action::OpenChannel { .. } => "open",
             Action::ReleaseHtlcs { .. } => "release",
@@ -245,7 +257,49 @@ fn an_scid_already_sold_is_drawn_again() {
         params(NOW_MS / 1000 + 60),
         None,
     );
-    assert!(none.is_empty(), "every SCID drawn was sold: no sale");
+    assert_eq!(
+        refusal(&none),
+        Some(BuyRefusal::NoFreeScid),
+        "every SCID drawn was sold: no sale, and the client is told"
+    );
+    assert_eq!(m.book().len(), 2, "nothing recorded");
+}
+
+/// The reason of a buy's refusal, if it was refused.
+fn refusal(actions: &[Action]) -> Option<BuyRefusal> {
+    match actions {
+        [Action::RefuseBuy { reason, .. }] => Some(*reason),
+        _ => None,
+    }
+}
+
+/// Whether `client` is offered an empty menu.
+fn offered_nothing(m: &Lsps2Machine, node: &FakeNode, client: PublicKey) -> bool {
+    let offer = m.get_info(node, request(), client, None);
+    let [Action::OfferMenu { options, .. }] = &offer[..] else {
+        panic!("{:?}", kinds(&offer));
+    };
+    options.is_empty()
+}
+
+#[test]
+fn the_live_orders_are_bounded_over_all_clients() {
+    let node = FakeNode::new();
+    *node.scids.borrow_mut() = (100..200).collect();
+    let mut m = machine_with(|c| c.max_live_orders = 2);
+    let valid = NOW_MS / 1000 + 60;
+    for n in [1, 2] {
+        let sold = m.buy(&node, request(), client(n), params(valid), None);
+        assert_eq!(kinds(&sold), ["save", "sell"]);
+    }
+    let third = m.buy(&node, request(), client(3), params(valid), None);
+    assert_eq!(refusal(&third), Some(BuyRefusal::TooManyOrders));
+    assert!(offered_nothing(&m, &node, client(3)));
+    // Once an offer expires unpaid, its order is no longer live.
+    node.later(Duration::from_secs(61));
+    let valid = node.unix_ms() / 1000 + 60;
+    let again = m.buy(&node, request(), client(3), params(valid), None);
+    assert_eq!(kinds(&again), ["save", "sell"]);
 }
 
 #[test]
@@ -257,9 +311,8 @@ fn a_client_at_its_pending_buy_limit_is_offered_nothing_and_sold_nothing() {
         kinds(&m.buy(&node, request(), client(1), params(valid), None)),
         ["save", "sell"]
     );
-    assert!(m
-        .buy(&node, request(), client(1), params(valid), None)
-        .is_empty());
+    let refused = m.buy(&node, request(), client(1), params(valid), None);
+    assert_eq!(refusal(&refused), Some(BuyRefusal::PendingBuys));
     let offer = m.get_info(&node, request(), client(1), None);
     let [Action::OfferMenu { options, .. }] = &offer[..] else {
         panic!("{:?}", kinds(&offer));
@@ -562,4 +615,261 @@ fn skims_forward_the_order() {
         ["done"],
         "not a JIT channel"
     );
+}
+
+/// `client(n)` connected, holding an order bought with an offer valid for a day, paid
+/// `payment_msat` and opening its channel; the order's id.
+fn opening_order(m: &mut Lsps2Machine, node: &FakeNode, n: u8, payment_msat: u64) -> u128 {
+    node.connect(client(n));
+    let valid = node.unix_ms() / 1000 + 86_400;
+    let sold = m.buy(node, request(), client(n), params(valid), None);
+    let Some(Action::Sell {
+        user_channel_id, ..
+    }) = sold.last()
+    else {
+        panic!("no sale: {:?}", kinds(&sold));
+    };
+    let id = *user_channel_id;
+    let opened = m.open(node, client(n), payment_msat, 30_000, id);
+    assert_eq!(kinds(&opened), ["save", "open"]);
+    id
+}
+
+#[test]
+fn capacity_opened_and_not_claimed_is_budgeted_over_a_sliding_window() {
+    let node = FakeNode::new();
+    *node.scids.borrow_mut() = (100..200).collect();
+    // Room for two 100,000 sat channels unclaimed, not three.
+    let mut m = machine_with(|c| {
+        c.max_unclaimed_sat = 250_000;
+        c.unclaimed_window_secs = 3_600;
+        c.unclaimed_close_after_secs = 600;
+    });
+    // Client 3 buys while there is room; then two channels open and are not claimed.
+    node.connect(client(3));
+    let valid = node.unix_ms() / 1000 + 86_400;
+    let sold = m.buy(&node, request(), client(3), params(valid), None);
+    let Some(Action::Sell {
+        user_channel_id: third,
+        ..
+    }) = sold.last()
+    else {
+        panic!("{:?}", kinds(&sold));
+    };
+    let first = opening_order(&mut m, &node, 1, 2_000_000);
+    opening_order(&mut m, &node, 2, 2_000_000);
+    assert_eq!(m.summary(&node).unclaimed_sat, 200_000);
+
+    // A third open is refused for now: the payment goes back, the payer may retry.
+    let third = *third;
+    let refused = m.open(&node, client(3), 2_000_000, 30_000, third);
+    assert_eq!(kinds(&refused), ["save", "release"]);
+    let order = saved(&refused)[0];
+    assert_eq!(order.state, JitOrderState::Bought);
+    assert!(
+        order.failure.as_deref().unwrap_or("").contains("budget"),
+        "{order:?}"
+    );
+    // And no one may buy: the menu is empty, a buy is refused saying why.
+    assert!(offered_nothing(&m, &node, client(4)));
+    let buy = m.buy(&node, request(), client(4), params(valid), None);
+    assert_eq!(refusal(&buy), Some(BuyRefusal::UnclaimedBudget));
+
+    // A client claims: its capacity is no longer unclaimed, and a channel fits again.
+    let (port, _) = reply();
+    m.skimmed(&node, first, 30_000, port);
+    assert_eq!(m.summary(&node).unclaimed_sat, 100_000);
+    assert_eq!(
+        kinds(&m.open(&node, client(3), 2_000_000, 30_000, third)),
+        ["save", "open"]
+    );
+
+    // Clients 2 and 3 never claim: given up, their channels closed, they still count...
+    node.later(Duration::from_secs(600));
+    let swept = m.sweep(&node);
+    assert_eq!(kinds(&swept), ["save", "abandon", "save", "abandon"]);
+    assert_eq!(m.summary(&node).unclaimed_sat, 200_000);
+    let buy = m.buy(&node, request(), client(4), params(valid), None);
+    assert_eq!(refusal(&buy), Some(BuyRefusal::UnclaimedBudget));
+    // ... until the window after their opens has passed.
+    node.later(Duration::from_secs(3_000));
+    assert_eq!(
+        m.summary(&node).unclaimed_sat,
+        200_000,
+        "an hour to the millisecond"
+    );
+    node.later(Duration::from_millis(1));
+    assert_eq!(m.summary(&node).unclaimed_sat, 0);
+    let buy = m.buy(&node, request(), client(4), params(valid), None);
+    assert_eq!(kinds(&buy), ["save", "sell"]);
+}
+
+#[test]
+fn a_buy_announcing_a_payment_too_large_for_the_unclaimed_budget_is_refused() {
+    let node = FakeNode::new();
+    let mut m = machine_with(|c| c.max_unclaimed_sat = 500_000);
+    let valid = NOW_MS / 1000 + 60;
+    let big = m.buy(
+        &node,
+        request(),
+        client(1),
+        params(valid),
+        Some(600_000_000),
+    );
+    assert_eq!(refusal(&big), Some(BuyRefusal::UnclaimedBudget));
+    let small = m.buy(
+        &node,
+        request(),
+        client(1),
+        params(valid),
+        Some(100_000_000),
+    );
+    assert_eq!(kinds(&small), ["save", "sell"]);
+}
+
+#[test]
+fn a_channel_never_claimed_is_closed_after_the_timeout_and_its_order_ends_unclaimed() {
+    let node = FakeNode::new();
+    *node.scids.borrow_mut() = (100..200).collect();
+    let mut m = machine_with(|c| c.unclaimed_close_after_secs = 600);
+    let id = opening_order(&mut m, &node, 1, 2_000_000);
+    let htlc = HeldHtlc {
+        intercept_id: "01".into(),
+        payment_hash: "aa".into(),
+        expected_outbound_msat: 2_000_000,
+    };
+    let (port, _) = reply();
+    m.intercepted(&node, 100, htlc, port);
+    // The channel is ready and the payment went to the client, which never claims it
+    // (LDK still holds the intercepted HTLC: the client failed it back).
+    let channel = node.channel(id, client(1), true);
+    let (done, _) = reply();
+    assert!(
+        kinds(&m.channel_ready(&node, id, channel.channel_id, client(1), done))
+            .contains(&"forward")
+    );
+    node.held.borrow_mut().push("01".into());
+
+    node.later(Duration::from_secs(599));
+    assert!(m.sweep(&node).is_empty(), "not yet");
+    node.later(Duration::from_secs(1));
+    let swept = m.sweep(&node);
+    assert_eq!(kinds(&swept), ["save", "fail_htlcs", "close"]);
+    let order = saved(&swept)[0];
+    assert_eq!(order.state, JitOrderState::Unclaimed);
+    assert!(
+        order
+            .failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("did not claim"),
+        "{order:?}"
+    );
+    assert_eq!(order.ended_at_ms, Some(node.unix_ms()));
+    let Action::CloseChannel { channel_id, .. } = swept[2] else {
+        unreachable!()
+    };
+    assert_eq!(channel_id, channel.channel_id);
+    assert_eq!(m.summary(&node).orders_unclaimed, 1);
+
+    // The cooperative close does not finish: by force after the grace, once.
+    node.later(COOPERATIVE_CLOSE_GRACE - Duration::from_secs(1));
+    assert!(m.sweep(&node).is_empty());
+    node.later(Duration::from_secs(1));
+    assert_eq!(kinds(&m.sweep(&node)), ["force_close"]);
+    assert!(m.sweep(&node).is_empty());
+
+    // The channel closes: the order stays unclaimed, nothing more to do.
+    node.channels.borrow_mut().clear();
+    let (port, _) = reply();
+    assert_eq!(
+        kinds(&m.channel_closed(id, client(1), "closed".into(), port)),
+        ["done"]
+    );
+    assert_eq!(
+        m.book().get(id).map(|o| o.state),
+        Some(JitOrderState::Unclaimed)
+    );
+    assert!(m.sweep(&node).is_empty());
+}
+
+#[test]
+fn an_unclaimed_channel_of_an_absent_client_is_closed_by_force_and_an_unready_one_abandoned() {
+    let node = FakeNode::new();
+    *node.scids.borrow_mut() = (100..200).collect();
+    let mut m = machine_with(|c| c.unclaimed_close_after_secs = 600);
+    let gone = opening_order(&mut m, &node, 1, 2_000_000);
+    node.channel(gone, client(1), true);
+    node.disconnect(client(1));
+    // Still being opened: lightning-liquidity has not forwarded anything over it.
+    let unready = opening_order(&mut m, &node, 2, 2_000_000);
+    let mut channel = node.channel(unready, client(2), false);
+    channel.ready = false;
+    node.channels
+        .borrow_mut()
+        .retain(|c| c.user_channel_id != unready);
+    node.channels.borrow_mut().push(channel);
+
+    node.later(Duration::from_secs(600));
+    let swept = m.sweep(&node);
+    let mut kinds = kinds(&swept);
+    kinds.sort();
+    assert_eq!(kinds, ["abandon", "close", "force_close", "save", "save"]);
+    for action in &swept {
+        match action {
+            Action::CloseChannel {
+                user_channel_id,
+                force,
+                ..
+            } => assert_eq!(*force, *user_channel_id == gone),
+            Action::Abandon {
+                user_channel_id, ..
+            } => assert_eq!(*user_channel_id, unready),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn ended_orders_leave_memory_after_the_retention_with_their_scids_still_taken() {
+    let node = FakeNode::new();
+    *node.scids.borrow_mut() = (100..200).collect();
+    let mut m = machine_with(|c| c.order_retention_secs = 3_600);
+    let id = opening_order(&mut m, &node, 1, 2_000_000);
+    let (port, _) = reply();
+    m.skimmed(&node, id, 20_000, port);
+    node.channel(id, client(1), true);
+    let scid = m.book().get(id).unwrap().intercept_scid;
+    let before = m.summary(&node);
+
+    node.later(Duration::from_secs(3_599));
+    m.sweep(&node);
+    assert!(m.book().get(id).is_some(), "kept for the retention");
+    node.later(Duration::from_secs(1));
+    assert!(m.sweep(&node).is_empty());
+    assert!(m.book().get(id).is_none(), "pruned");
+    assert!(m.book().scid_taken(scid), "lightning-liquidity keeps it");
+    let after = m.summary(&node);
+    assert_eq!(after.orders_in_memory, 0);
+    assert_eq!(
+        (
+            after.orders_forwarded,
+            after.revenue_msat,
+            after.committed_sat
+        ),
+        (
+            before.orders_forwarded,
+            before.revenue_msat,
+            before.committed_sat
+        )
+    );
+
+    // A restart loads the store and prunes the same way.
+    let mut failed = crate::lsps2::order::unknown(7, &client(1).to_string(), 0);
+    failed.state = JitOrderState::Failed;
+    failed.ended_at_ms = Some(node.unix_ms() - 3_600_000);
+    let mut restarted = Lsps2Machine::new(Arc::clone(&m.config), OrderBook::new([failed]));
+    restarted.recover(&node);
+    assert!(restarted.book().is_empty());
+    assert_eq!(restarted.summary(&node).orders_failed, 1);
 }
