@@ -14,7 +14,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::events::EventDispatcher;
+use crate::events::{EventDispatcher, OnFailure};
 use crate::forwarder;
 use crate::persist::{PersistWriter, WriterParts};
 use crate::supervisor::Fatal;
@@ -52,8 +52,9 @@ pub struct ChannelManagerArgs {
 async fn run_processor(
     components: Components,
     stopped: watch::Receiver<bool>,
+    on_failure: OnFailure,
 ) -> Result<(), lightning::io::Error> {
-    let dispatcher = Arc::new(EventDispatcher::new(components.clone()));
+    let dispatcher = Arc::new(EventDispatcher::new(components.clone(), on_failure));
     let handler = move |event| {
         let dispatcher = Arc::clone(&dispatcher);
         async move { dispatcher.handle(event).await }
@@ -120,7 +121,11 @@ impl Actor for ChannelManagerActor {
                 stopped.clone(),
             ))
         });
-        let processor = tokio::spawn(run_processor(components, stopped));
+        let failures = myself.clone();
+        let on_failure: OnFailure = Arc::new(move |reason| {
+            let _ = failures.cast(ChannelManagerMsg::PersistFailed(reason));
+        });
+        let processor = tokio::spawn(run_processor(components, stopped, on_failure));
         let task = tokio::spawn(async move {
             let error = match processor.await {
                 Ok(Ok(())) => None,

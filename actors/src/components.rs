@@ -15,6 +15,7 @@ use crate::liquidity_messages::{LspsOutbox, PeerPort};
 use crate::logger::LdkLogger;
 use crate::lsps2::Lsps2Config;
 use crate::lsps5::WebhookSender;
+use crate::payments::settle::Settling;
 use crate::payments::SendWindow;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
@@ -77,6 +78,8 @@ pub struct Components {
     pub send_window: Arc<SendWindow>,
     /// The API tokens' spend budgets.
     pub budgets: Arc<Budgets>,
+    /// Payments whose outcome is being written (see [`crate::payments::settle::Settling`]).
+    pub settling: Arc<Settling>,
     /// LSPS protocols over the peer connections (lightning-liquidity).
     pub liquidity: Arc<LiquidityManager>,
     /// The LSPS2 JIT channel service's settings; `None` when the node does not sell JIT

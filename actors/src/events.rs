@@ -2,6 +2,8 @@
 //! [`EventDispatcher::handle`]; returning `Err(ReplayEvent)` makes LDK hand the event
 //! back later (used when a durable write fails).
 
+use std::sync::Arc;
+
 use bitcoin::hex::DisplayHex;
 use bitcoin::FeeRate;
 use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
@@ -12,8 +14,12 @@ use crate::channel_policy::Acceptance;
 use crate::lsps2;
 use crate::payments::codes::failure_code;
 use crate::payments::received::{record_received, Claimed};
-use crate::payments::settle::{settle, Outcome};
+use crate::payments::settle::{settle_queued, Outcome};
 use crate::Components;
+
+/// The histogram of the time LDK's event handler takes per event, labelled by `event`
+/// (the variant's name): every event waits for the ones before it.
+pub const EVENT_SECONDS: &str = "sluice_ldk_event_seconds";
 
 /// How long an event may take before it is logged as slow.
 pub const SLOW_EVENT: std::time::Duration = std::time::Duration::from_secs(1);
@@ -40,15 +46,23 @@ fn event_kind(event: &Event) -> &'static str {
     }
 }
 
+/// What the dispatcher calls when an outcome it acknowledged to LDK could not be made
+/// durable: the node must stop (see [`settle_queued`]).
+pub type OnFailure = Arc<dyn Fn(String) + Send + Sync>;
+
 /// Routes each LDK event to the part of the node that owns it.
 pub struct EventDispatcher {
     components: Components,
+    on_failure: OnFailure,
 }
 
 impl EventDispatcher {
-    /// A dispatcher over the node's components.
-    pub fn new(components: Components) -> Self {
-        EventDispatcher { components }
+    /// A dispatcher over the node's components; `on_failure` stops the node.
+    pub fn new(components: Components, on_failure: OnFailure) -> Self {
+        EventDispatcher {
+            components,
+            on_failure,
+        }
     }
 
     /// Handles one event. LDK hands events over one at a time, so a slow one holds up
@@ -58,6 +72,7 @@ impl EventDispatcher {
         let kind = event_kind(&event);
         let handled = self.dispatch(event).await;
         let took = started.elapsed();
+        metrics::histogram!(EVENT_SECONDS, "event" => kind).record(took.as_secs_f64());
         if took > SLOW_EVENT {
             tracing::warn!(event = kind, ?took, "a slow LDK event");
         }
@@ -136,10 +151,16 @@ impl EventDispatcher {
                     amount_msat,
                     preimage: purpose.preimage().map(|p| p.0),
                 };
-                record_received(&c.store, claimed)
-                    .await
+                // Queued, not awaited: see `settle_queued` for why that is safe.
+                let durable = record_received(&c.store, claimed)
                     .map_err(|e| replay("an incoming payment", e))?;
-                metrics::counter!("sluice_payments_received_total").increment(1);
+                let on_failure = Arc::clone(&self.on_failure);
+                tokio::spawn(async move {
+                    match durable.await {
+                        Ok(()) => metrics::counter!("sluice_payments_received_total").increment(1),
+                        Err(e) => on_failure(format!("recording an incoming payment failed: {e}")),
+                    }
+                });
             }
             Event::PaymentSent {
                 payment_id,
@@ -344,12 +365,14 @@ impl EventDispatcher {
         Ok(())
     }
 
-    /// Settles an outgoing payment; a failure to store the outcome (or its receipt) makes
-    /// LDK replay the event.
+    /// Settles an outgoing payment, its write queued rather than awaited
+    /// ([`settle_queued`]); a failure to prepare the outcome (or its receipt) makes LDK
+    /// replay the event.
     async fn settle(&self, payment_id: &str, outcome: Outcome) -> Result<(), ReplayEvent> {
-        match settle(&self.components, payment_id, outcome).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => {
+        let on_failure = Arc::clone(&self.on_failure);
+        match settle_queued(&self.components, payment_id, outcome, on_failure).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
                 tracing::warn!(
                     payment_id,
                     "an outcome for a payment sluice has no record of"

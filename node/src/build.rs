@@ -50,6 +50,7 @@ use sluice_actors::logger::LdkLogger;
 use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::{Lsps5Config, WebhookSender};
 use sluice_actors::pathfinding::{RoutingExclusions, SluiceRouter};
+use sluice_actors::payments::settle::Settling;
 use sluice_actors::payments::{SendWindow, DEFAULT_MAX_WAIT};
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
 use sluice_actors::types::{
@@ -540,6 +541,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         health: Arc::new(HealthBoard::new()),
         send_window: Arc::new(SendWindow::new(params.send_window, DEFAULT_MAX_WAIT)),
         budgets: Arc::new(Budgets::new(params.budgets)),
+        settling: Arc::new(Settling::default()),
         liquidity,
         lsps2: params.lsps2.map(Arc::new),
         webhooks,

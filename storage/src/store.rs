@@ -224,6 +224,22 @@ impl Store {
         settle(self.submit(batch.into_ops(), true)).await
     }
 
+    /// Queues `batch` for commit *now* and returns a future that resolves once it is
+    /// durable (or refused). Writes apply in the order they were queued, so a batch
+    /// queued by this call lands before, or in the same atomic group as, anything queued
+    /// after it returns, whoever queues it; the caller may go on without waiting.
+    ///
+    /// This is how LDK's event handlers record an outcome without waiting for an fsync
+    /// each: the channel manager that no longer holds the event is queued by the
+    /// persistence writer after the handler returned, so it can never be durable without
+    /// the outcome (see `sluice_actors::events`).
+    pub fn commit_queued(
+        &self,
+        batch: WriteBatch,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
+        settle(self.submit(batch.into_ops(), true))
+    }
+
     /// [`Store::commit`], blocking the calling thread until the batch is fsynced.
     pub fn commit_blocking(&self, batch: WriteBatch) -> Result<(), StoreError> {
         futures::executor::block_on(self.commit(batch))

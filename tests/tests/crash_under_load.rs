@@ -44,13 +44,14 @@ const POLL: Duration = Duration::from_millis(20);
 /// The names of the line's nodes, by index.
 const NAMES: [&str; 3] = ["payer", "router", "payee"];
 
-/// One payment the load tried: the invoice, and the payer's payment id when its answer
-/// arrived.
+/// One payment the load tried: the invoice, the payer's payment id when its answer
+/// arrived, and the outcome the payer reported, if the load saw one before it stopped.
 #[derive(Debug, Clone)]
 struct Sent {
     payment_hash: String,
     bolt11: String,
     id: Option<String>,
+    seen: Option<PaymentStatus>,
 }
 
 #[test]
@@ -131,6 +132,7 @@ fn load_while((payer, payee): (ApiClient, ApiClient), meanwhile: impl FnOnce()) 
                         payment_hash: invoice.payment_hash,
                         bolt11: invoice.bolt11.clone(),
                         id: None,
+                        seen: None,
                     };
                     let paid = payer.pay_invoice(&PayInvoiceRequest {
                         invoice: invoice.bolt11,
@@ -143,7 +145,11 @@ fn load_while((payer, payee): (ApiClient, ApiClient), meanwhile: impl FnOnce()) 
                         while !stop.load(Ordering::Relaxed) {
                             match payer.payment(&payment.id) {
                                 Ok(p) if p.status == PaymentStatus::Pending => {}
-                                _ => break,
+                                Ok(p) => {
+                                    entry.seen = Some(p.status);
+                                    break;
+                                }
+                                Err(_) => break,
                             }
                             std::thread::sleep(POLL);
                         }
@@ -191,6 +197,14 @@ fn resolve(cluster: &Cluster, sent: &[Sent], label: &str) -> HashMap<String, Pay
             })
             .unwrap()
         });
+        // An outcome the payer reported before a crash is the one it has after it.
+        if let (Some(seen), Some(p)) = (entry.seen, &ended) {
+            assert_eq!(
+                p.status, seen,
+                "{label}: payment {} was reported {seen:?}, then became {:?}",
+                p.id, p.status
+            );
+        }
         // What the payee received with the hash: at most one payment, or it took it twice.
         let received = || -> Result<Option<PaymentInfo>, Error> {
             let mut inbound: Vec<PaymentInfo> = payee

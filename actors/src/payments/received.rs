@@ -40,8 +40,20 @@ pub struct Claimed {
     pub preimage: Option<[u8; 32]>,
 }
 
-/// Records `claimed` once. A replayed event finds its record and changes nothing.
-pub async fn record_received(store: &Store, claimed: Claimed) -> Result<(), NodeError> {
+/// Records `claimed` once: queues the write and returns a future that resolves once it
+/// is durable, so LDK's event handler need not wait for the fsync (the argument is that
+/// of [`super::settle::settle_queued`]). A replayed event finds its record and changes
+/// nothing.
+pub fn record_received(
+    store: &Store,
+    claimed: Claimed,
+) -> Result<impl std::future::Future<Output = Result<(), NodeError>> + Send + 'static, NodeError> {
+    let durable = store.commit_queued(received_batch(claimed)?);
+    Ok(async move { created(durable.await) })
+}
+
+/// The incoming payment's record and its index entries, created only if absent.
+fn received_batch(claimed: Claimed) -> Result<WriteBatch, NodeError> {
     let id = received_id(&claimed.payment_hash, claimed.ldk_id);
     let record = ReceivedRecord {
         payment_id: id.to_lower_hex_string(),
@@ -61,7 +73,12 @@ pub async fn record_received(store: &Store, claimed: Claimed) -> Result<(), Node
         payment_hash: record.payment_hash.clone(),
         payment_id: record.payment_id.clone(),
     })?;
-    match store.commit(batch).await {
+    Ok(batch)
+}
+
+/// A replay finds the record there: not an error.
+fn created(result: Result<(), StoreError>) -> Result<(), NodeError> {
+    match result {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict { table, .. }) if table == Table::Received.name() => Ok(()),
         Err(e) => Err(e.into()),
@@ -102,17 +119,19 @@ mod tests {
                 amount_msat,
                 preimage: Some([9u8; 32]),
             };
-            record_received(&store, claimed).await.expect("recorded");
-            // A replay of the same event changes nothing.
-            record_received(
+            let first = record_received(&store, claimed).expect("queued");
+            // A replay of the same event, queued before the first is durable, changes
+            // nothing.
+            let replay = record_received(
                 &store,
                 Claimed {
                     amount_msat: 99,
                     ..claimed
                 },
             )
-            .await
-            .expect("a replay is accepted");
+            .expect("queued");
+            first.await.expect("recorded");
+            replay.await.expect("a replay is accepted");
         }
 
         let stored = store

@@ -6,6 +6,9 @@
 //! is idempotent: a payment already settled is left as it is, so a replayed event is
 //! harmless and a receipt is issued exactly once.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use serde_json::Value;
@@ -42,14 +45,148 @@ pub async fn settle(
     payment_id: &str,
     outcome: Outcome,
 ) -> Result<Option<PaymentRecord>, NodeError> {
+    match prepare(components, payment_id, outcome).await? {
+        Prepared::Unknown => Ok(None),
+        Prepared::Settled(record) => Ok(Some(record)),
+        Prepared::New(settlement) => {
+            let Settlement {
+                record,
+                batch,
+                spend,
+            } = settlement;
+            components.store.commit(batch).await?;
+            settled(components, &record, spend);
+            Ok(Some(record))
+        }
+    }
+}
+
+/// Payments whose outcome is queued for commit and not yet durable (see
+/// [`settle_queued`]): a second outcome for one of them is dropped, so a payment is
+/// settled, and its receipt issued, once.
+#[derive(Debug, Default)]
+pub struct Settling(Mutex<HashSet<String>>);
+
+impl Settling {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // A panic while holding this lock cannot leave the set half-changed.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks `payment_id` settling; `false` if it already was.
+    fn begin(&self, payment_id: &str) -> bool {
+        self.lock().insert(payment_id.to_owned())
+    }
+
+    fn end(&self, payment_id: &str) {
+        self.lock().remove(payment_id);
+    }
+}
+
+/// [`settle`] for LDK's event handler: prepares the outcome, queues its write with the
+/// store ([`sluice_storage::Store::commit_queued`]) and returns without waiting for the
+/// fsync. A task waits for it, then updates the token's budget and wakes whoever waits
+/// on the payment, so nobody is told of an outcome before it is durable. `Ok(false)` for
+/// a payment sluice has no record of.
+///
+/// Why an event may be acknowledged before its outcome is durable: LDK drops a handled
+/// event from the channel manager only after the handler returned, and the manager is
+/// written only by the persistence writer, which queues it with the same store after
+/// serialising it. A manager without the event was therefore serialised after this
+/// write was queued, and the store applies writes in queue order, atomically per group:
+/// it cannot be durable without the outcome. A crash before the outcome is durable
+/// leaves a stored manager that still holds the event, and LDK hands it over again.
+///
+/// A write that fails could break that promise for the events after it, so `on_failure`
+/// is called, which stops the node (the store also refuses every later write after an
+/// I/O failure, the manager's included).
+pub async fn settle_queued(
+    components: &Components,
+    payment_id: &str,
+    outcome: Outcome,
+    on_failure: Arc<dyn Fn(String) + Send + Sync>,
+) -> Result<bool, NodeError> {
+    let settling = Arc::clone(&components.settling);
+    if !settling.begin(payment_id) {
+        // The first outcome's write is queued ahead of anything that follows.
+        return Ok(true);
+    }
+    let prepared = match prepare(components, payment_id, outcome).await {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            settling.end(payment_id);
+            return Err(e);
+        }
+    };
+    let Settlement {
+        record,
+        batch,
+        spend,
+    } = match prepared {
+        Prepared::New(settlement) => settlement,
+        Prepared::Settled(_) => {
+            settling.end(payment_id);
+            return Ok(true);
+        }
+        Prepared::Unknown => {
+            settling.end(payment_id);
+            return Ok(false);
+        }
+    };
+    let durable = components.store.commit_queued(batch);
+    let components = components.clone();
+    tokio::spawn(async move {
+        match durable.await {
+            Ok(()) => settled(&components, &record, spend),
+            Err(e) => {
+                let reason = format!(
+                    "recording the outcome of payment {} failed: {e}",
+                    record.payment_id
+                );
+                tracing::error!("{reason}");
+                on_failure(reason);
+            }
+        }
+        components.settling.end(&record.payment_id);
+    });
+    Ok(true)
+}
+
+/// What settling a payment will write.
+struct Settlement {
+    /// The record as settled.
+    record: PaymentRecord,
+    /// The record, its receipt and its budget spend.
+    batch: WriteBatch,
+    /// The budget spend settled with it, if a budget paid.
+    spend: Option<BudgetSpendRecord>,
+}
+
+enum Prepared {
+    /// No such payment.
+    Unknown,
+    /// Settled before: the record as stored.
+    Settled(PaymentRecord),
+    /// Pending until now.
+    New(Settlement),
+}
+
+/// Builds the settlement of `payment_id` with `outcome`, writing nothing.
+async fn prepare(
+    components: &Components,
+    payment_id: &str,
+    outcome: Outcome,
+) -> Result<Prepared, NodeError> {
     // LDK is done with the payment, whatever happens to the record.
     components.send_window.leave(payment_id);
     let store = &components.store;
     let Some(mut record) = store.get::<PaymentRecord>(payment_id).await? else {
-        return Ok(None);
+        return Ok(Prepared::Unknown);
     };
     if record.status != PaymentStatus::Pending {
-        return Ok(Some(record));
+        return Ok(Prepared::Settled(record));
     }
     record.updated_at_ms = unix_ms();
     match outcome {
@@ -93,11 +230,18 @@ pub async fn settle(
         batch.put(spend)?;
     }
     batch.put(&record)?;
-    store.commit(batch).await?;
+    Ok(Prepared::New(Settlement {
+        record,
+        batch,
+        spend,
+    }))
+}
+
+/// Once `record`'s outcome is durable: its budget spend counted, its waiters woken.
+fn settled(components: &Components, record: &PaymentRecord, spend: Option<BudgetSpendRecord>) {
     if let Some(spend) = spend {
         let spent_msat = spend.spent_msat.unwrap_or(0);
-        let budgets = &components.budgets;
-        budgets.settled(
+        components.budgets.settled(
             &spend.token,
             spend.period_start_ms,
             spend.reserved_msat,
@@ -105,7 +249,6 @@ pub async fn settle(
         );
     }
     super::notify_settled(components, &record.payment_id);
-    Ok(Some(record))
 }
 
 /// The budget spend of `record` (just settled), settled with it: what the payment cost
