@@ -1,15 +1,13 @@
-//! The ChannelManager actor: runs LDK's background processor (event handling through
-//! the [`EventDispatcher`], persistence of the channel manager, graph and scorer, and
-//! LDK's timers) in a task it owns, and the [`PersistWriter`] that commits monitor
-//! updates with the channel manager. Stopping the actor stops the processor, which
+//! The ChannelManager actor: runs the loop that drives LDK ([`processor`]: event
+//! handling through the [`EventDispatcher`], channel manager write requests, the graph
+//! and scorer, LDK's timers) in a task it owns, and the [`PersistWriter`] that commits
+//! monitor updates with the channel manager. Stopping the actor stops the loop, which
 //! persists everything on its way out, then the writer once it has written what is
-//! queued. A processor or writer that fails could not persist: that is [`Fatal`] and
-//! stops the node.
+//! queued. A loop or writer that fails could not persist: that is [`Fatal`] and stops
+//! the node.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use lightning_background_processor::{process_events_async, GossipSync};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -17,13 +15,14 @@ use tokio::task::JoinHandle;
 use crate::events::{EventDispatcher, OnFailure};
 use crate::forwarder;
 use crate::persist::{PersistWriter, WriterParts};
+use crate::processor;
 use crate::supervisor::Fatal;
 use crate::Components;
 
 /// Messages to the channel manager actor.
 #[derive(Debug)]
 pub enum ChannelManagerMsg {
-    /// The background processor ended, with its error if any.
+    /// The loop that drives LDK ended, with its error if any.
     ProcessorEnded(Option<String>),
     /// The persistence writer failed and stopped.
     PersistFailed(String),
@@ -47,44 +46,6 @@ pub struct ChannelManagerArgs {
     /// Forward HTLCs as soon as they are committed instead of after LDK's random batching
     /// delay (see [`crate::forwarder`]).
     pub skip_forward_delay: bool,
-}
-
-async fn run_processor(
-    components: Components,
-    stopped: watch::Receiver<bool>,
-    on_failure: OnFailure,
-) -> Result<(), lightning::io::Error> {
-    let dispatcher = Arc::new(EventDispatcher::new(components.clone(), on_failure));
-    let handler = move |event| {
-        let dispatcher = Arc::clone(&dispatcher);
-        async move { dispatcher.handle(event).await }
-    };
-    let sleeper = move |duration: Duration| {
-        let mut stopped = stopped.clone();
-        Box::pin(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(duration) => false,
-                _ = stopped.wait_for(|s| *s) => true,
-            }
-        })
-    };
-    process_events_async(
-        Arc::clone(&components.ldk_store),
-        handler,
-        Arc::clone(&components.chain_monitor),
-        Arc::clone(&components.channel_manager),
-        Some(Arc::clone(&components.onion_messenger)),
-        GossipSync::p2p(Arc::clone(&components.gossip)),
-        Arc::clone(&components.peer_manager),
-        Some(Arc::clone(&components.liquidity)),
-        Some(Arc::clone(&components.sweeper)),
-        Arc::clone(&components.logger),
-        Some(Arc::clone(&components.scorer)),
-        sleeper,
-        false,
-        || Some(crate::clock::since_epoch()),
-    )
-    .await
 }
 
 impl Actor for ChannelManagerActor {
@@ -125,12 +86,18 @@ impl Actor for ChannelManagerActor {
         let on_failure: OnFailure = Arc::new(move |reason| {
             let _ = failures.cast(ChannelManagerMsg::PersistFailed(reason));
         });
-        let processor = tokio::spawn(run_processor(components, stopped, on_failure));
+        let dispatcher = Arc::new(EventDispatcher::new(components.clone(), on_failure));
+        let processor = tokio::spawn(processor::run(
+            components,
+            dispatcher,
+            skip_forward_delay,
+            stopped,
+        ));
         let task = tokio::spawn(async move {
             let error = match processor.await {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(format!("persisting failed: {e}")),
-                Err(e) => Some(format!("the background processor panicked: {e}")),
+                Err(e) => Some(format!("the LDK loop panicked: {e}")),
             };
             let _ = myself.cast(ChannelManagerMsg::ProcessorEnded(error));
         });
@@ -152,9 +119,7 @@ impl Actor for ChannelManagerActor {
             ChannelManagerMsg::ProcessorEnded(Some(error))
             | ChannelManagerMsg::PersistFailed(error) => Err(Box::new(Fatal(error))),
             ChannelManagerMsg::ProcessorEnded(None) if *state.stop.borrow() => Ok(()),
-            ChannelManagerMsg::ProcessorEnded(None) => {
-                Err("the background processor stopped unasked".into())
-            }
+            ChannelManagerMsg::ProcessorEnded(None) => Err("the LDK loop stopped unasked".into()),
         }
     }
 

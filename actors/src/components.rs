@@ -31,7 +31,7 @@ pub struct Components {
     pub network: Network,
     /// The store (LDK data and ledger tables).
     pub store: Arc<Store>,
-    /// The store as LDK's background processor and sweeper write it (channel manager
+    /// The store as LDK's components write it (channel manager
     /// writes ordered with monitor writes).
     pub ldk_store: Arc<LdkStore>,
     /// Monitor and manager writes waiting for the persistence writer.

@@ -1,4 +1,4 @@
-//! LDK's events, dispatched to what owns them. The background processor calls
+//! LDK's events, dispatched to what owns them. The LDK loop ([`crate::processor`]) calls
 //! [`EventDispatcher::handle`]; returning `Err(ReplayEvent)` makes LDK hand the event
 //! back later (used when a durable write fails).
 

@@ -1,14 +1,14 @@
 //! Prompt HTLC forwarding, for operators who choose latency over timing privacy
 //! (`skip_forward_delay`).
 //!
-//! LDK's background processor forwards pending HTLCs (and makes received ones
-//! claimable) only after a random batching delay, about 50 ms on average, so that an
+//! The loop that drives LDK ([`crate::processor`]) forwards pending HTLCs (and makes
+//! received ones claimable) only after a random batching delay, 50 ms on average, so that an
 //! observer cannot match an incoming HTLC to an outgoing one by timing. A two-hop
 //! payment waits for it twice. This task instead forwards as soon as the channel manager
 //! has something pending: it wakes whenever the manager signals new events or state
 //! (which it does when an HTLC becomes irrevocably committed), and at least every
-//! [`FALLBACK`] in case a change comes without a signal. The processor's own batches go
-//! on as before and simply find less to do. LDK forwards everything pending at once, so
+//! [`FALLBACK`] in case a change comes without a signal. The loop's own batches are off
+//! then. LDK forwards everything pending at once, so
 //! the choice is node-wide, not per HTLC.
 //!
 //! Checking for pending work walks every outbound payment LDK still holds (it keeps

@@ -26,6 +26,7 @@ pub mod lsps5;
 pub mod pathfinding;
 pub mod payments;
 pub mod persist;
+pub mod processor;
 pub mod receipts;
 pub mod supervisor;
 pub mod types;

@@ -5,7 +5,7 @@
 //! ├── Wallet          keeps the on-chain wallet synced
 //! ├── ChainSync       follows the chain tip (blocks, reorgs, fee estimates)
 //! ├── ReceiptSigner   seals receipts with the node's receipt key
-//! ├── ChannelManager  runs LDK's background processor: events, persistence, timers
+//! ├── ChannelManager  runs the loop that drives LDK: events, persistence, timers
 //! ├── Pathfinding     a factory of route-finding workers
 //! ├── Payments        quotes, pays, waits for outcomes
 //! └── Lsps2Service    sells JIT channels (only when configured)

@@ -4,7 +4,7 @@
 //! Starting opens the store and seed, starts (or reaches) the chain, builds the LDK
 //! objects, and starts the supervised actors (`sluice_actors::supervisor`) and the tasks:
 //! broadcasting, the peer listener and reconnection, and the HTTP API. Stopping: the API
-//! stops accepting, peers are disconnected, the actors stop (the background processor
+//! stops accepting, peers are disconnected, the actors stop (the loop that drives LDK
 //! persists the channel manager, graph and scorer on its way out), and the store is
 //! flushed.
 
@@ -256,7 +256,7 @@ impl RunningNode {
     }
 
     /// Stops the node cleanly: the API stops accepting, peers are disconnected, the actors
-    /// stop (the background processor persists the channel manager, graph and scorer on
+    /// stop (the loop that drives LDK persists the channel manager, graph and scorer on
     /// its way out), and the store is flushed. [`RunError::Fatal`] if it stopped because of
     /// a fatal failure.
     pub async fn stop(self) -> Result<(), RunError> {
@@ -267,7 +267,7 @@ impl RunningNode {
         let _ = self.api_task.await;
         self.components.peer_manager.disconnect_all_peers();
         // Children first and gracefully: a stopping supervisor would kill them, skipping the
-        // post_stop that waits for the background processor's final write. Told first, so
+        // post_stop that waits for the LDK loop's final write. Told first, so
         // it does not restart them.
         let _ = ractor::call_t!(self.supervisor, SupervisorMsg::ShuttingDown, 5_000);
         self.supervisor

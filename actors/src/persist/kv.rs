@@ -1,5 +1,5 @@
-//! [`LdkStore`]: the key-value store LDK's background processor and sweeper write
-//! through. Everything goes to the [`Store`] except the channel manager, whose writes
+//! [`LdkStore`]: the key-value store LDK's output sweeper, the liquidity manager and the
+//! LDK loop's scorer and graph writes go through. Everything goes to the [`Store`] except the channel manager, whose writes
 //! go through the [`PersistWriter`](super::PersistWriter) so that they are ordered with
 //! the monitor writes.
 
@@ -14,9 +14,9 @@ use lightning::util::persist::{
 use sluice_storage::Store;
 use tokio::sync::oneshot;
 
-use super::queue::{Job, PersistQueue};
+use super::queue::PersistQueue;
 
-/// The store as LDK's background processor and output sweeper see it.
+/// The store as LDK's components see it.
 ///
 /// A write of the channel manager ignores the bytes LDK serialised and asks the writer
 /// for a fresh write instead, resolving once a manager serialised after the request is
@@ -61,7 +61,7 @@ impl KVStore for LdkStore {
             return KVStore::write(&*self.store, primary, secondary, key, buf);
         }
         let (done, written) = oneshot::channel();
-        self.queue.push(Job::Manager(done));
+        self.queue.request_manager(Some(done));
         Box::pin(async move {
             written.await.unwrap_or_else(|_| {
                 Err(io::Error::new(

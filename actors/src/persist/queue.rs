@@ -38,8 +38,8 @@ pub(crate) enum Job {
         /// The monitor's storage key.
         key: String,
     },
-    /// Write the channel manager and answer once it is durable.
-    Manager(oneshot::Sender<Result<(), io::Error>>),
+    /// Write the channel manager, and answer once it is durable if someone waits.
+    Manager(Option<oneshot::Sender<Result<(), io::Error>>>),
 }
 
 #[derive(Default)]
@@ -79,7 +79,9 @@ impl PersistQueue {
         let mut state = self.lock();
         match (job, &state.failed) {
             (Job::Manager(done), Some(reason)) => {
-                let _ = done.send(Err(io::Error::new(io::ErrorKind::Other, reason.clone())));
+                if let Some(done) = done {
+                    let _ = done.send(Err(io::Error::new(io::ErrorKind::Other, reason.clone())));
+                }
                 return;
             }
             (job, _) => state.jobs.push(job),
@@ -106,6 +108,13 @@ impl PersistQueue {
         }
     }
 
+    /// Asks for a channel manager write (the manager changed): the writer serialises the
+    /// manager once in its next round, however many requests wait. `done` is answered
+    /// once that write is durable.
+    pub fn request_manager(&self, done: Option<oneshot::Sender<Result<(), io::Error>>>) {
+        self.push(Job::Manager(done));
+    }
+
     /// Opens the queue for a new writer.
     pub(crate) fn open(&self) {
         self.lock().closed = false;
@@ -123,9 +132,10 @@ impl PersistQueue {
         let waiting: Vec<Job> = state.jobs.drain(..).collect();
         for job in waiting {
             match job {
-                Job::Manager(done) => {
+                Job::Manager(Some(done)) => {
                     let _ = done.send(Err(io::Error::new(io::ErrorKind::Other, reason.clone())));
                 }
+                Job::Manager(None) => {}
                 other => state.jobs.push(other),
             }
         }

@@ -162,17 +162,16 @@ impl Writer {
                 Job::Archive { key } => round.archive.push(key),
                 Job::Manager(done) => {
                     metrics::counter!("sluice_persist_manager_requests_total").increment(1);
-                    round.waiting.push(done);
+                    round.waiting.extend(done);
                 }
             }
         }
         // Serialised after every snapshot above was taken, so the stored manager knows
         // each update they hold (as done or in flight) and never lags them.
         //
-        // Clearing LDK's needs-persistence flag first tells the background processor
-        // that this write covers every change made so far: it then serialises the
-        // manager (only to have its bytes replaced by a request to this writer) just
-        // for changes made after this point, instead of after nearly every message.
+        // Clearing LDK's needs-persistence flag first tells the LDK loop that this
+        // write covers every change made so far: it asks for another write only for
+        // changes made after this point.
         self.parts.channel_manager.get_and_clear_needs_persistence();
         let encoding = Instant::now();
         let manager = self.parts.channel_manager.encode();
