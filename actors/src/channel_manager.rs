@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::events::{EventDispatcher, OnFailure};
 use crate::forwarder;
 use crate::persist::{PersistWriter, WriterParts};
-use crate::processor;
+use crate::processor::{self, LdkLoopConfig};
 use crate::supervisor::Fatal;
 use crate::Components;
 
@@ -43,9 +43,8 @@ pub struct ChannelManagerActor;
 pub struct ChannelManagerArgs {
     /// The node's LDK objects.
     pub components: Components,
-    /// Forward HTLCs as soon as they are committed instead of after LDK's random batching
-    /// delay (see [`crate::forwarder`]).
-    pub skip_forward_delay: bool,
+    /// How the loop that drives LDK runs.
+    pub ldk_loop: LdkLoopConfig,
 }
 
 impl Actor for ChannelManagerActor {
@@ -60,7 +59,7 @@ impl Actor for ChannelManagerActor {
     ) -> Result<ChannelManagerState, ActorProcessingErr> {
         let ChannelManagerArgs {
             components,
-            skip_forward_delay,
+            ldk_loop,
         } = args;
         let failures = myself.clone();
         let writer = PersistWriter::start(
@@ -76,7 +75,7 @@ impl Actor for ChannelManagerActor {
             },
         )?;
         let (stop, stopped) = watch::channel(false);
-        let forwarder = skip_forward_delay.then(|| {
+        let forwarder = ldk_loop.skip_forward_delay.then(|| {
             tokio::spawn(forwarder::run(
                 Arc::clone(&components.channel_manager),
                 stopped.clone(),
@@ -87,12 +86,7 @@ impl Actor for ChannelManagerActor {
             let _ = failures.cast(ChannelManagerMsg::PersistFailed(reason));
         });
         let dispatcher = Arc::new(EventDispatcher::new(components.clone(), on_failure));
-        let processor = tokio::spawn(processor::run(
-            components,
-            dispatcher,
-            skip_forward_delay,
-            stopped,
-        ));
+        let processor = tokio::spawn(processor::run(components, dispatcher, ldk_loop, stopped));
         let task = tokio::spawn(async move {
             let error = match processor.await {
                 Ok(Ok(())) => None,

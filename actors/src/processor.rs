@@ -12,7 +12,7 @@
 //! - it writes the scorer, durably, after every successful or failed payment path,
 //!   inside the event handler;
 //! - LDK's timer tick runs once a minute, and LDK keeps every fulfilled payment for
-//!   seven ticks (see [`TIMER_TICK`]).
+//!   eight ticks (see [`DEFAULT_TIMER_TICK`]).
 //!
 //! Here a manager that needs persisting is a request to the writer, which serialises it
 //! once per round; the loop does not wait for it, so events are handled while a round
@@ -43,31 +43,65 @@ use crate::clock::since_epoch;
 use crate::events::EventDispatcher;
 use crate::Components;
 
-/// How often LDK's `ChannelManager::timer_tick_occurred` runs. LDK counts many of its
-/// timeouts in ticks and expects one a minute; sluice ticks every 10 s, six times as
-/// often, for one of them: LDK keeps a fulfilled outgoing payment (to refuse a second
-/// send with its id) until it has seen 7 ticks without its HTLCs, and serialises every
-/// one it keeps in each manager write. sluice has its own exactly-once layer (a durable
-/// attempt with a derived id is recorded before LDK sees the payment, and a settled one
-/// is never sent again), so a minute or so of that memory is enough.
+/// How the loop runs: the operator's choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LdkLoopConfig {
+    /// Forward HTLCs as soon as they are committed (see [`crate::forwarder`]) instead of
+    /// after a random delay.
+    pub skip_forward_delay: bool,
+    /// How often LDK's timer tick runs ([`DEFAULT_TIMER_TICK`]).
+    pub timer_tick: Duration,
+}
+
+impl Default for LdkLoopConfig {
+    fn default() -> Self {
+        LdkLoopConfig {
+            skip_forward_delay: false,
+            timer_tick: DEFAULT_TIMER_TICK,
+        }
+    }
+}
+
+/// How often LDK's `ChannelManager::timer_tick_occurred` runs by default: every 30 s,
+/// twice as often as LDK's minute (`ldk_timer_tick_secs` sets it, 1 to 60 s).
 ///
-/// What the faster tick also shortens, each by six (lightning 0.2.7, `channelmanager.rs`
-/// and `channel.rs`; the figures are at a 60 s and a 10 s tick):
-/// - a receiving MPP payment whose parts do not all arrive fails back after 3 ticks:
-///   3 min → 30 s (payers send all parts at once);
-/// - a peer that does not answer a message that needs an answer (a `channel_reestablish`
-///   or a commitment update) within 2 ticks is disconnected: 2 min → 20 s (it
-///   reconnects; a live peer answers in milliseconds);
-/// - an inbound channel that is not funded within 60 ticks is dropped: 1 h → 10 min (a
-///   funding transaction is made at once; JIT channels are outbound);
-/// - a channel update marks a channel disabled after its peer was gone for 10 ticks and
-///   enabled after it is back for 5: 10 min → 100 s and 5 min → 50 s (more gossip for
-///   flapping peers);
-/// - an outbound channel's fee rate is checked against the estimator at every tick
-///   (`update_fee` is sent only when the rate moved enough);
-/// - payments awaiting a BOLT 12 invoice and abandoned payments are forgotten after
-///   their ticks too (sluice does not pay offers).
-pub const TIMER_TICK: Duration = Duration::from_secs(10);
+/// Why faster: LDK keeps a fulfilled outgoing payment (to refuse a second send with its
+/// id) until 8 ticks have passed with none of its HTLCs left and no event of it queued,
+/// and serialises every one it keeps in each manager write and walks them all on every
+/// forward. sluice does not need that memory to pay once: a durable attempt with a
+/// derived id is recorded before LDK sees the payment, and a settled one is never sent
+/// again (`tests/tests/payments.rs`, `payments_stay_paid_once_after_ldk_forgets_them_
+/// and_across_a_crash`, runs with a 1 s tick and a crash). At 30 s a payment is
+/// forgotten after 4 min instead of 8.
+///
+/// Why not faster by default: LDK counts other timeouts in the same ticks
+/// (lightning 0.2.7; at a 60 s tick → 30 s → 10 s):
+/// - a received multi-part payment whose parts do not all arrive is failed back after
+///   2–3 ticks (`MPP_TIMEOUT_TICKS`): 2–3 min → 60–90 s → 20–30 s. BOLT 4 asks a payee
+///   to wait at least 60 s, which sets the default;
+/// - a cooperative close whose `closing_signed` exchange has not finished within two
+///   ticks becomes a force close (`timer_check_closing_negotiation_progress`): 1–2 min →
+///   30–60 s → 10–20 s;
+/// - a peer that owes an answer (`channel_reestablish`, `stfu`, `revoke_and_ack`) is
+///   disconnected 1–2 ticks after we started waiting
+///   (`DISCONNECT_PEER_AWAITING_RESPONSE_TICKS`): 1–2 min → 30–60 s → 10–20 s; it
+///   reconnects (`keep_peers_connected`);
+/// - an inbound channel request not accepted in 1–2 ticks is dropped
+///   (`UNACCEPTED_INBOUND_CHANNEL_AGE_LIMIT_TICKS`; the event handler answers at once),
+///   and a channel not funded in 60 ticks (`UNFUNDED_CHANNEL_AGE_LIMIT_TICKS`): 1 h →
+///   30 min → 10 min;
+/// - a payment to a BOLT 12 offer waits 1–2 ticks for its invoice (sluice pays no
+///   offers);
+/// - gossip: a channel is announced disabled 10–11 ticks after its peer left and enabled
+///   5–6 after it came back (`DISABLE_GOSSIP_TICKS`, `ENABLE_GOSSIP_TICKS`); after a
+///   forwarding fee change the old fees are accepted for 4–5 ticks
+///   (`EXPIRE_PREV_CONFIG_TICKS`);
+/// - an outbound channel's fee rate is compared with the estimator's at every tick: any
+///   rise sends `update_fee` (a fall only when it halves), so more frequent checks can
+///   send more updates when fees climb.
+///
+/// Not tick-driven: intercepted (JIT) and claimable HTLCs expire by block height.
+pub const DEFAULT_TIMER_TICK: Duration = Duration::from_secs(30);
 /// How often the peer manager pings peers and drops those that did not answer.
 pub const PING_TIMER: Duration = Duration::from_secs(10);
 /// How often the onion messenger's timer runs.
@@ -104,9 +138,9 @@ struct Timers {
 }
 
 impl Timers {
-    fn new(now: Instant, forward_delay: Duration) -> Self {
+    fn new(now: Instant, tick: Duration, forward_delay: Duration) -> Self {
         Timers {
-            tick: now + TIMER_TICK,
+            tick: now + tick,
             ping: now + PING_TIMER,
             onion: now + ONION_MESSAGE_TIMER,
             rebroadcast: now + REBROADCAST_TIMER,
@@ -150,9 +184,13 @@ fn next_forward_delay(c: &Components) -> Duration {
 pub async fn run(
     components: Components,
     dispatcher: Arc<EventDispatcher>,
-    skip_forward_delay: bool,
+    config: LdkLoopConfig,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), io::Error> {
+    let LdkLoopConfig {
+        skip_forward_delay,
+        timer_tick,
+    } = config;
     let c = &components;
     let handler = |event: Event| {
         let dispatcher = Arc::clone(&dispatcher);
@@ -169,7 +207,7 @@ pub async fn run(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .time_passed(since_epoch());
-    let mut timers = Timers::new(Instant::now(), next_forward_delay(c));
+    let mut timers = Timers::new(Instant::now(), timer_tick, next_forward_delay(c));
     loop {
         c.channel_manager
             .process_pending_events_async(&handler)
@@ -216,7 +254,7 @@ pub async fn run(
         }
 
         let now = Instant::now();
-        if due(&mut timers.tick, now, TIMER_TICK) {
+        if due(&mut timers.tick, now, timer_tick) {
             c.channel_manager.timer_tick_occurred();
             metrics::counter!("sluice_ldk_timer_ticks_total").increment(1);
         }

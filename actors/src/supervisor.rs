@@ -42,6 +42,7 @@ use crate::channel_manager::{ChannelManagerActor, ChannelManagerArgs};
 use crate::lsps2::Lsps2Service;
 use crate::pathfinding::{self, PathfindingFactory};
 use crate::payments::{PaymentsActor, PaymentsConfig};
+use crate::processor::LdkLoopConfig;
 use crate::receipts::actor::ReceiptSignerActor;
 use crate::receipts::ReceiptSigner;
 use crate::wallet::actor::WalletActor;
@@ -145,8 +146,8 @@ pub struct SupervisorArgs {
     pub pathfinding_workers: usize,
     /// The payments actor's settings.
     pub payments: PaymentsConfig,
-    /// Forward HTLCs without LDK's random batching delay (see [`crate::forwarder`]).
-    pub skip_forward_delay: bool,
+    /// How the loop that drives LDK runs.
+    pub ldk_loop: LdkLoopConfig,
 }
 
 /// Restart bookkeeping of one child.
@@ -167,7 +168,7 @@ pub struct SupervisorState {
     receipt_signer: Arc<ReceiptSigner>,
     pathfinding_workers: usize,
     payments: PaymentsConfig,
-    skip_forward_delay: bool,
+    ldk_loop: LdkLoopConfig,
 }
 
 /// The root actor.
@@ -201,7 +202,7 @@ impl NodeSupervisor {
             Child::ChannelManager => {
                 let args = ChannelManagerArgs {
                     components: c,
-                    skip_forward_delay: state.skip_forward_delay,
+                    ldk_loop: state.ldk_loop,
                 };
                 let (manager, _) =
                     Actor::spawn_linked(None, ChannelManagerActor, args, cell).await?;
@@ -296,7 +297,7 @@ impl Actor for NodeSupervisor {
             receipt_signer: args.receipt_signer,
             pathfinding_workers: args.pathfinding_workers,
             payments: args.payments,
-            skip_forward_delay: args.skip_forward_delay,
+            ldk_loop: args.ldk_loop,
         };
         for child in Child::ALL {
             Self::start_child(&myself, &mut state, child).await?;

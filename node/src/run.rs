@@ -21,6 +21,7 @@ use sluice_actors::pathfinding::RoutingExclusions;
 use sluice_actors::payments::listing::backfill_index;
 use sluice_actors::payments::reconcile::fail_payments_lost_in_a_crash;
 use sluice_actors::payments::PaymentsConfig;
+use sluice_actors::processor::LdkLoopConfig;
 use sluice_actors::receipts::ReceiptSigner;
 use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SupervisorMsg, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
@@ -181,7 +182,10 @@ impl RunningNode {
             payments: PaymentsConfig {
                 quote_ttl: Duration::from_secs(config.quote_ttl_secs),
             },
-            skip_forward_delay: config.skip_forward_delay,
+            ldk_loop: LdkLoopConfig {
+                skip_forward_delay: config.skip_forward_delay,
+                timer_tick: Duration::from_secs(config.ldk_timer_tick_secs),
+            },
         };
         let (supervisor, supervisor_task) = Actor::spawn(None, NodeSupervisor, supervisor_args)
             .await

@@ -643,3 +643,93 @@ fn a_keysend_never_pays_a_hop_more_than_its_fee_ceiling() {
     assert_eq!(allowed.fee_paid_msat, Some(GREEDY_BASE_MSAT));
     assert_eq!(received(&line.c, &allowed.payment_hash), vec![PAYMENT_MSAT]);
 }
+
+/// sluice does not need LDK's memory of fulfilled payments (7 timer ticks) to pay once:
+/// with a 1 s tick, once the payer's LDK has ticked well past it, an invoice paid
+/// directly is still refused, a keysend retried with its key still answers the first
+/// payment, and the payee has each payment once; also after the payer is killed and
+/// restarted from a store whose channel manager no longer holds them.
+#[test]
+fn payments_stay_paid_once_after_ldk_forgets_them_and_across_a_crash() {
+    let mut line = sluice_harness::Line::start_with(&binary(), CAPACITY_SAT, |chain, i| {
+        let options = sluice_harness::NodeOptions::regtest(chain);
+        if i == 0 {
+            options.args(["--ldk-timer-tick-secs", "1"])
+        } else {
+            options
+        }
+    })
+    .unwrap();
+    let bill = invoice(&line.c, Some(PAYMENT_MSAT), None);
+    let direct = sluice_api_types::PayInvoiceRequest {
+        invoice: bill.bolt11.clone(),
+        amount_msat: None,
+        max_fee_msat: None,
+    };
+    let keysend = KeysendRequest {
+        node_id: line.c.node_id().into(),
+        amount_msat: PAYMENT_MSAT,
+        max_fee_msat: None,
+    };
+    let settled = |payer: &NodeProcess, id: &str| {
+        wait_for(&format!("payment {id} to settle"), WAIT, || {
+            let payment = payer.client().payment(id)?;
+            Ok((payment.status != PaymentStatus::Pending).then_some(payment))
+        })
+        .unwrap()
+    };
+    let paid = line.a.client().pay_invoice(&direct).unwrap();
+    let paid = settled(&line.a, &paid.id);
+    assert_eq!(paid.status, PaymentStatus::Succeeded, "{paid:?}");
+    let sent = line.a.client().keysend("forgotten", &keysend).unwrap();
+    let sent = settled(&line.a, &sent.id);
+    assert_eq!(sent.status, PaymentStatus::Succeeded, "{sent:?}");
+
+    // LDK forgets a fulfilled payment after 7 ticks without its HTLCs: wait for 10.
+    let ticks = |payer: &NodeProcess| {
+        payer
+            .client()
+            .metric("sluice_ldk_timer_ticks_total")
+            .unwrap()
+            .unwrap_or(0.0)
+    };
+    let forgotten = |payer: &NodeProcess| {
+        let from = ticks(payer);
+        wait_for("the payer's LDK to tick 10 times", WAIT, || {
+            Ok((ticks(payer) >= from + 10.0).then_some(()))
+        })
+        .unwrap();
+    };
+    let still_paid_once = |payer: &NodeProcess, when: &str| {
+        assert_eq!(
+            refusal(payer.client().pay_invoice(&direct)),
+            (409, "already_paid".into()),
+            "{when}"
+        );
+        let again = payer.client().keysend("forgotten", &keysend).unwrap();
+        assert_eq!(again.id, sent.id, "{when}");
+        assert_eq!(again.status, PaymentStatus::Succeeded, "{when}");
+        assert_eq!(
+            received(&line.c, &paid.payment_hash),
+            vec![PAYMENT_MSAT],
+            "{when}"
+        );
+        assert_eq!(
+            received(&line.c, &sent.payment_hash),
+            vec![PAYMENT_MSAT],
+            "{when}"
+        );
+    };
+    forgotten(&line.a);
+    still_paid_once(&line.a, "after LDK forgot them");
+
+    line.a.kill().unwrap();
+    line.a.start().unwrap();
+    reconnect(&line.a, &line.b);
+    forgotten(&line.a);
+    still_paid_once(&line.a, "after a crash and restart");
+    for id in [&paid.id, &sent.id] {
+        let record = line.a.client().payment(id).unwrap();
+        assert_eq!(record.status, PaymentStatus::Succeeded, "{record:?}");
+    }
+}

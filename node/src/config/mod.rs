@@ -42,6 +42,7 @@
 //! | `--quote-ttl-secs N`           | `SLUICE_QUOTE_TTL_SECS`             | `quote_ttl_secs`             |
 //! | `--skip-forward-delay[=BOOL]`  | `SLUICE_SKIP_FORWARD_DELAY`         | `skip_forward_delay`         |
 //! | `--send-window N`              | `SLUICE_SEND_WINDOW`                | `send_window`                |
+//! | `--ldk-timer-tick-secs N`      | `SLUICE_LDK_TIMER_TICK_SECS`        | `ldk_timer_tick_secs`        |
 //! | `--forwarding-fee-base-msat N` | `SLUICE_FORWARDING_FEE_BASE_MSAT`   | `forwarding_fee_base_msat`   |
 //! | `--forwarding-fee-ppm N`       | `SLUICE_FORWARDING_FEE_PPM`         | `forwarding_fee_ppm`         |
 //! | —                              | —                                   | `[lsps2]` ([`lsps2`])        |
@@ -82,9 +83,10 @@
 //! pathfinding_workers = 4                  # 1 to 64; default 2
 //! quote_ttl_secs = 120                     # 1 to 3600; default 60
 //! # Forward HTLCs as soon as they are irrevocably committed, without LDK's randomised
-//! # batching delay (~50 ms, hides payment timing). For latency-bound routers.
+//! # batching delay (50 ms on average, hides payment timing). For latency-bound routers.
 //! skip_forward_delay = true                # default false
 //! send_window = 64                         # payments in flight at once, 1 to 4096; default 64
+//! ldk_timer_tick_secs = 30                 # 1 to 60; default 30 (LDK's own: 60)
 //! forwarding_fee_base_msat = 1000          # for channels opened from now on; default 1000
 //! forwarding_fee_ppm = 0                   # millionths, 0 to 1000000; default 0
 //!
@@ -124,10 +126,18 @@
 //!   `embedded_chain_automine_ms` (at least 1) and the `api_*` numbers (ranges above) are
 //!   whole numbers; a value outside its range is an error, not clamped.
 //! - `skip_forward_delay` forwards HTLCs (and makes received ones claimable) as soon as they
-//!   are irrevocably committed, instead of after LDK's randomised batching delay (about 50 ms
-//!   on average, log-normal), which exists to make payment timing harder to correlate. It is
+//!   are irrevocably committed, instead of after a random batching delay (50 ms on average,
+//!   exponential), which exists to make payment timing harder to correlate. It is
 //!   node-wide: LDK processes all pending forwards at once, so it cannot be chosen per HTLC.
 //!   For routers where latency matters more than that timing privacy.
+//! - `ldk_timer_tick_secs` (1 to 60, default 30) is how often LDK's timer tick runs. LDK
+//!   forgets a fulfilled payment 8 ticks after it ended and writes every payment it still
+//!   remembers with each channel manager write, so at LDK's own minute a busy payer writes
+//!   eight minutes of payments each time; sluice's own records make a payment happen once
+//!   whatever LDK remembers. LDK's other tick-counted timeouts shorten with it (listed in
+//!   `sluice_actors::processor::DEFAULT_TIMER_TICK`): below 30 s a payee fails incomplete
+//!   multi-part payments sooner than BOLT 4's 60 s and a slow cooperative close can turn
+//!   into a force close, so shorter ticks suit nodes that mostly pay.
 //! - The API listens on loopback by default. On any other address (`0.0.0.0` included) it
 //!   needs TLS (`api_tls_cert` and `api_tls_key`, both or neither; their files are read and
 //!   checked, key against certificate, when the configuration is loaded) or
@@ -401,6 +411,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub send_window: Option<String>,
 
+    /// Seconds between LDK's timer ticks, 1 to 60. LDK forgets a fulfilled payment 8 ticks
+    /// after it ended and writes every one it remembers with each channel manager write;
+    /// it counts its other timeouts in ticks too (listed in sluice_actors::processor), so
+    /// they shorten with it. [env: SLUICE_LDK_TIMER_TICK_SECS] [config:
+    /// ldk_timer_tick_secs] [default: 30]
+    #[arg(long, value_name = "N")]
+    pub ldk_timer_tick_secs: Option<String>,
+
     /// The base fee this node charges to forward a payment, in msat, for channels opened
     /// after it is set (0 to 4294967295). [env: SLUICE_FORWARDING_FEE_BASE_MSAT] [config:
     /// forwarding_fee_base_msat] [default: 1000, LDK's]
@@ -519,11 +537,14 @@ pub struct NodeConfig {
     /// payer more time to decide, at the price of staler quotes.
     pub quote_ttl_secs: u64,
     /// Whether HTLCs are forwarded (and received ones made claimable) as soon as they are
-    /// irrevocably committed, instead of after LDK's randomised batching delay (about 50 ms on
-    /// average, log-normal), which exists to make payment timing harder to correlate.
+    /// irrevocably committed, instead of after a random batching delay (50 ms on average,
+    /// exponential), which exists to make payment timing harder to correlate.
     /// Node-wide: LDK processes all pending forwards at once, so it cannot be chosen per HTLC.
     /// For routers where latency matters more than that timing privacy. Default `false`.
     pub skip_forward_delay: bool,
+    /// Seconds between LDK's timer ticks (1 to [`NodeConfig::MAX_LDK_TIMER_TICK_SECS`]);
+    /// see `sluice_actors::processor::DEFAULT_TIMER_TICK` for what the tick drives.
+    pub ldk_timer_tick_secs: u64,
     /// How many outgoing payments may be in flight at once (1 to
     /// [`NodeConfig::MAX_SEND_WINDOW`]); further sends wait for a slot, at most 1 s. Each HTLC
     /// in a channel adds a signature to every commitment round, so bounding them keeps rounds
@@ -565,8 +586,13 @@ impl NodeConfig {
     /// Longest time a payment quote may stay valid, in seconds (an hour): older routes and fees
     /// are too likely to have changed.
     pub const MAX_QUOTE_TTL_SECS: u64 = 3600;
-    /// By default HTLCs wait for LDK's randomised batching delay, for timing privacy.
+    /// By default HTLCs wait for a random batching delay, for timing privacy.
     pub const DEFAULT_SKIP_FORWARD_DELAY: bool = false;
+    /// Default seconds between LDK's timer ticks (see `ldk_timer_tick_secs`).
+    pub const DEFAULT_LDK_TIMER_TICK_SECS: u64 =
+        sluice_actors::processor::DEFAULT_TIMER_TICK.as_secs();
+    /// Longest time between LDK's timer ticks: LDK's own minute.
+    pub const MAX_LDK_TIMER_TICK_SECS: u64 = 60;
     /// Default send window: on the bench line it holds p99 latency near capacity to about a
     /// quarter of the unbounded figure while keeping closed-loop throughput (README).
     pub const DEFAULT_SEND_WINDOW: usize = sluice_actors::payments::DEFAULT_SEND_WINDOW;
@@ -712,6 +738,11 @@ fn resolve(
             "skip_forward_delay",
             NodeConfig::DEFAULT_SKIP_FORWARD_DELAY,
             boolean,
+        )?,
+        ldk_timer_tick_secs: v.value(
+            "ldk_timer_tick_secs",
+            NodeConfig::DEFAULT_LDK_TIMER_TICK_SECS,
+            number(1..=NodeConfig::MAX_LDK_TIMER_TICK_SECS),
         )?,
         send_window: v.value(
             "send_window",

@@ -563,6 +563,35 @@ fn precedence_quote_ttl_secs() {
 }
 
 #[test]
+fn ldk_timer_tick_defaults_to_thirty_seconds_and_takes_each_layer_within_a_minute() {
+    let case = Case::new();
+    let config = ok(case.load(None, &[], BASE_EMBEDDED));
+    assert_eq!(config.ldk_timer_tick_secs, 30);
+    assert_eq!(
+        config.ldk_timer_tick_secs,
+        NodeConfig::DEFAULT_LDK_TIMER_TICK_SECS
+    );
+    check_precedence(Layers {
+        file: "ldk_timer_tick_secs = 30",
+        env: ("SLUICE_LDK_TIMER_TICK_SECS", "5"),
+        flag: &["--ldk-timer-tick-secs", "60"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.ldk_timer_tick_secs.to_string(),
+        expect: ["30", "5", "60"],
+    });
+    for bad in ["0", "61", "-1", "ten"] {
+        let flag = format!("--ldk-timer-tick-secs={bad}");
+        let mut flags: Vec<&str> = BASE_EMBEDDED.to_vec();
+        flags.push(&flag);
+        let e = err(case.load(None, &[], &flags));
+        assert!(
+            invalid(&e, "ldk_timer_tick_secs") && e.to_string().contains("from 1 to 60"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
 fn precedence_skip_forward_delay() {
     check_precedence(Layers {
         file: "skip_forward_delay = true",
@@ -2343,6 +2372,7 @@ fn the_settings_are_the_fields_of_run_args() {
             "quote_ttl_secs",
             "skip_forward_delay",
             "send_window",
+            "ldk_timer_tick_secs",
             "forwarding_fee_base_msat",
             "forwarding_fee_ppm",
             "lsps2_max_unclaimed_sat",
