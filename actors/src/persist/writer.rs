@@ -129,6 +129,10 @@ impl Writer {
                 } => {
                     metrics::histogram!("sluice_persist_monitor_snapshot_bytes")
                         .record(bytes.len() as f64);
+                    // The latest full size of each monitor: it grows with every revoked
+                    // commitment's HTLCs until the channel closes.
+                    metrics::gauge!("sluice_persist_monitor_bytes", "monitor" => key.clone())
+                        .set(bytes.len() as f64);
                     batch.put_ldk(
                         CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
                         CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
