@@ -1,12 +1,15 @@
-//! The run's charts as SVG: a latency histogram (logarithmic buckets, ten per decade, with
-//! p50 and p99 marked) and a timeline of throughput and p99 latency per second. The data
-//! behind them ([`histogram`], [`timeline`]) goes into `report.json` as well.
+//! The run's charts as SVG, drawn by hand (no plotting crate): a latency histogram
+//! (logarithmic buckets, ten per decade, with p50 and p99 marked), a timeline of
+//! throughput and p99 latency per second, and for a run in windows the payments per
+//! second of each window above each node's RSS at each window's end. The data behind
+//! them ([`histogram`], [`timeline`], [`crate::windows`]) goes into `report.json` as well.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 
 use crate::driver::{Attempt, Outcome};
+use crate::windows::Windows;
 
 /// Histogram buckets per decade of latency.
 const BUCKETS_PER_DECADE: f64 = 10.0;
@@ -17,6 +20,10 @@ const LEFT: f64 = 70.0;
 const RIGHT: f64 = 20.0;
 const TOP: f64 = 36.0;
 const BOTTOM: f64 = 44.0;
+/// One colour per node in the windows chart, in turn.
+const PALETTE: [&str; 8] = [
+    "#4878a8", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d", "#2c3e50",
+];
 
 /// One bucket of the latency histogram: payments whose latency was in `[from_ms, to_ms)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -147,6 +154,63 @@ impl Panel {
     /// The y of `value` on a linear axis from 0 to `max`.
     fn y(&self, value: f64, max: f64) -> f64 {
         self.bottom() - self.height * (value / max)
+    }
+    /// The x of `value` on a linear axis from 0 to `span`.
+    fn x(&self, value: f64, span: f64) -> f64 {
+        self.left() + self.width() * value / span
+    }
+
+    /// A linear x axis from 0 to `span`: its ticks and its label.
+    fn x_axis(&self, svg: &mut String, span: f64, x_label: &str) {
+        let step = tick_step(span);
+        let mut tick = 0.0;
+        while tick <= span * 1.0001 {
+            let _ = write!(
+                svg,
+                r#"<text x="{:.1}" y="{}" class="tick" text-anchor="middle">{}</text>"#,
+                self.x(tick, span),
+                self.bottom() + 16.0,
+                label(tick)
+            );
+            tick += step;
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" class="label" text-anchor="middle">{x_label}</text>"#,
+            self.left() + self.width() / 2.0,
+            self.bottom() + 36.0
+        );
+    }
+
+    /// A line through `points` (x from 0 to `span`, y from 0 to `max`), each point
+    /// marked with a dot when `dots`.
+    fn line(
+        &self,
+        svg: &mut String,
+        span: f64,
+        max: f64,
+        colour: &str,
+        points: &[(f64, f64)],
+        dots: bool,
+    ) {
+        let xy: Vec<(f64, f64)> = points
+            .iter()
+            .map(|&(x, y)| (self.x(x, span), self.y(y, max)))
+            .collect();
+        let text: Vec<String> = xy.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        let _ = write!(
+            svg,
+            r#"<polyline points="{}" class="line" stroke="{colour}"/>"#,
+            text.join(" ")
+        );
+        if dots {
+            for (x, y) in xy {
+                let _ = write!(
+                    svg,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{colour}"/>"#
+                );
+            }
+        }
     }
 
     /// The title, the axes, and a linear y axis from 0 to at least `max` with its label;
@@ -281,47 +345,15 @@ pub fn timeline_svg(seconds: &[Second]) -> String {
     let height = lower.bottom() + BOTTOM;
     let mut svg = String::new();
     let span = seconds.len().max(2) as f64 - 1.0;
-    let x = |panel: &Panel, second: u64| panel.left() + panel.width() * second as f64 / span;
-    let x_axis = |svg: &mut String, panel: &Panel| {
-        let step = tick_step(span);
-        let mut tick = 0.0;
-        while tick <= span {
-            let _ = write!(
-                svg,
-                r#"<text x="{:.1}" y="{}" class="tick" text-anchor="middle">{}</text>"#,
-                x(panel, tick as u64),
-                panel.bottom() + 16.0,
-                label(tick)
-            );
-            tick += step;
-        }
-        let _ = write!(
-            svg,
-            r#"<text x="{}" y="{}" class="label" text-anchor="middle">seconds since the start</text>"#,
-            panel.left() + panel.width() / 2.0,
-            panel.bottom() + 36.0
-        );
-    };
-    let polyline =
-        |svg: &mut String, panel: &Panel, max: f64, colour: &str, points: &[(u64, f64)]| {
-            let points: Vec<String> = points
-                .iter()
-                .map(|&(s, v)| format!("{:.1},{:.1}", x(panel, s), panel.y(v, max)))
-                .collect();
-            let _ = write!(
-                svg,
-                r#"<polyline points="{}" class="line" stroke="{colour}"/>"#,
-                points.join(" ")
-            );
-        };
+    let x_label = "seconds since the start";
 
-    let throughput: Vec<(u64, f64)> = seconds
+    let throughput: Vec<(f64, f64)> = seconds
         .iter()
-        .map(|s| (s.second, s.succeeded as f64))
+        .map(|s| (s.second as f64, s.succeeded as f64))
         .collect();
-    let failures: Vec<(u64, f64)> = seconds
+    let failures: Vec<(f64, f64)> = seconds
         .iter()
-        .map(|s| (s.second, s.failed as f64))
+        .map(|s| (s.second as f64, s.failed as f64))
         .collect();
     let max = seconds
         .iter()
@@ -330,9 +362,9 @@ pub fn timeline_svg(seconds: &[Second]) -> String {
         .unwrap_or(0)
         .max(1) as f64;
     let max = upper.frame(&mut svg, "Throughput", "payments per second", max);
-    polyline(&mut svg, &upper, max, "#4878a8", &throughput);
+    upper.line(&mut svg, span, max, "#4878a8", &throughput, false);
     if failures.iter().any(|&(_, v)| v > 0.0) {
-        polyline(&mut svg, &upper, max, "#c0392b", &failures);
+        upper.line(&mut svg, span, max, "#c0392b", &failures, false);
         let _ = write!(
             svg,
             r##"<text x="{}" y="{}" class="tick" fill="#c0392b" text-anchor="end">failed</text>"##,
@@ -340,11 +372,11 @@ pub fn timeline_svg(seconds: &[Second]) -> String {
             upper.top - 12.0
         );
     }
-    x_axis(&mut svg, &upper);
+    upper.x_axis(&mut svg, span, x_label);
 
-    let p99: Vec<(u64, f64)> = seconds
+    let p99: Vec<(f64, f64)> = seconds
         .iter()
-        .filter_map(|s| Some((s.second, s.p99_ms?)))
+        .filter_map(|s| Some((s.second as f64, s.p99_ms?)))
         .collect();
     let max = p99.iter().map(|&(_, v)| v).fold(1.0, f64::max);
     let max = lower.frame(
@@ -353,8 +385,91 @@ pub fn timeline_svg(seconds: &[Second]) -> String {
         "ms",
         max,
     );
-    polyline(&mut svg, &lower, max, "#8e44ad", &p99);
-    x_axis(&mut svg, &lower);
+    lower.line(&mut svg, span, max, "#8e44ad", &p99, false);
+    lower.x_axis(&mut svg, span, x_label);
+    document(height, &svg)
+}
+
+/// A run in windows as SVG: the payments per second of each window (drawn at its
+/// middle) above each node's RSS when the run started and at each window's end, in
+/// minutes since the start.
+pub fn windows_svg(windows: &Windows) -> String {
+    let upper = Panel {
+        top: TOP,
+        height: PANEL_HEIGHT,
+    };
+    let lower = Panel {
+        top: TOP + PANEL_HEIGHT + BOTTOM + TOP,
+        height: PANEL_HEIGHT,
+    };
+    let height = lower.bottom() + BOTTOM;
+    let mut svg = String::new();
+    let minutes = |secs: f64| secs / 60.0;
+    let span = windows
+        .windows
+        .last()
+        .map_or(0.0, |w| minutes(w.to_secs))
+        .max(f64::MIN_POSITIVE);
+    let x_label = "minutes since the start";
+
+    let rate: Vec<(f64, f64)> = windows
+        .windows
+        .iter()
+        .map(|w| (minutes(w.from_secs + w.to_secs) / 2.0, w.rate_pps))
+        .collect();
+    let max = rate.iter().map(|&(_, v)| v).fold(1.0, f64::max);
+    let max = upper.frame(
+        &mut svg,
+        "Payments per second in each window",
+        "payments/s",
+        max,
+    );
+    upper.line(&mut svg, span, max, PALETTE[0], &rate, true);
+    upper.x_axis(&mut svg, span, x_label);
+
+    // Nodes only: the driver's memory grows with the attempts it keeps, by design.
+    let nodes: Vec<(usize, &str)> = windows
+        .processes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.node)
+        .map(|(i, p)| (i, p.name.as_str()))
+        .collect();
+    let series: Vec<Vec<(f64, f64)>> = nodes
+        .iter()
+        .map(|&(i, _)| {
+            let start = windows.start_rss_mib.get(i).copied().flatten();
+            start
+                .map(|rss| (0.0, rss))
+                .into_iter()
+                .chain(windows.windows.iter().filter_map(|w| {
+                    let rss = w.processes.get(i)?.rss_mib?;
+                    Some((minutes(w.to_secs), rss))
+                }))
+                .collect()
+        })
+        .collect();
+    let max = series.iter().flatten().map(|&(_, v)| v).fold(1.0, f64::max);
+    let max = lower.frame(
+        &mut svg,
+        "RSS of each node at the start and at each window's end",
+        "MiB",
+        max * 1.05,
+    );
+    let mut legend = Vec::new();
+    for (n, (&(_, name), points)) in nodes.iter().zip(&series).enumerate() {
+        let colour = PALETTE[n % PALETTE.len()];
+        lower.line(&mut svg, span, max, colour, points, true);
+        legend.push(format!(r#"<tspan fill="{colour}">{name}</tspan>"#));
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>"#,
+        lower.right(),
+        lower.top - 12.0,
+        legend.join(" ")
+    );
+    lower.x_axis(&mut svg, span, x_label);
     document(height, &svg)
 }
 
@@ -438,6 +553,60 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 3);
         assert!(timeline_svg(&[]).contains("</svg>"));
         assert!(latency_svg(&[], 0.0, 0.0).contains("</svg>"));
+    }
+
+    #[test]
+    fn the_windows_chart_draws_the_rate_and_a_line_per_node() {
+        use crate::usage::Usage;
+        use crate::windows::{summarise, Process};
+
+        let processes: Vec<Process> = ["node-0", "node-1", "node-2", "driver"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| Process {
+                name: name.into(),
+                node: i < 3,
+                router: i == 1,
+            })
+            .collect();
+        let use_of = |rss_mib: u64| {
+            Some(Usage {
+                cpu: Duration::ZERO,
+                rss_bytes: rss_mib << 20,
+                peak_rss_bytes: rss_mib << 20,
+            })
+        };
+        let attempts: Vec<Attempt> = (0..90).map(|s| attempt(s * 1_000, 100, true)).collect();
+        let sample = |rss| vec![use_of(rss); 4];
+        let windows = summarise(
+            &attempts,
+            Duration::from_secs(90),
+            Duration::from_secs(30),
+            processes,
+            &sample(40),
+            &[sample(50), sample(52)],
+            &sample(53),
+        )
+        .unwrap();
+        let svg = windows_svg(&windows);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        // The rate, and one RSS line per node (not the driver).
+        assert_eq!(svg.matches("<polyline").count(), 4);
+        // A dot per window for the rate, and per node at the start and each window end.
+        assert_eq!(svg.matches("<circle").count(), 3 + 3 * 4);
+        assert!(svg.contains(">node-1</tspan>") && !svg.contains(">driver<"));
+
+        let empty = summarise(
+            &[],
+            Duration::ZERO,
+            Duration::from_secs(30),
+            vec![],
+            &[],
+            &[],
+            &[],
+        )
+        .unwrap();
+        assert!(windows_svg(&empty).contains("</svg>"));
     }
 
     #[test]

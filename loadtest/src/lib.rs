@@ -13,10 +13,27 @@
 //! - [`invariants`]: what the nodes' own records must say after a run.
 //! - [`ceiling`]: the machine's signature-bound ceiling.
 //! - [`report`] and [`charts`]: the results as JSON, Markdown and SVG.
+//! - [`windows`]: the run cut into fixed windows (`--window`), and the soak checks over
+//!   them.
 //! - [`scenario`]: the named starting points of a run (`default`, `bench-line`,
-//!   `bench-star`).
-//! - [`usage`]: the CPU and memory a node process used, from `/proc`.
+//!   `bench-star`, `soak`).
+//! - [`usage`]: the CPU and memory (current and peak) a node process used, from `/proc`.
 //! - [`Error`] is the harness's: every failure of a run is one of its variants.
+//!
+//! # Soak
+//!
+//! `cargo run --release -p sluice-loadtest -- --scenario soak` holds `bench-line`'s load
+//! (a line of 3, quote + pay, 64 in flight, `--skip-forward-delay`; over 90 BTC channels
+//! so half an hour of one-way payments does not drain them) for 30 minutes, and reports
+//! it in 5-minute windows: payments succeeded and failed, payments/s, p50 and p99
+//! latency, and each process's RSS at the window's end and CPU in it. The report states
+//! three checks as PASS or FAIL with their numbers (not as the exit code, which stays the
+//! invariants'): the last full window's payments/s is at least 90 % of the first's; every
+//! node's RSS at the last window's end is at most 10 % above its RSS at the first window
+//! end at or after 10 minutes ("not enough windows" for a shorter run); the router's
+//! RSS is at most 256 MiB at every window's end. `--duration` and `--window` override
+//! (`--duration 3m --window 30s` for a quick one); `--window` also cuts any other
+//! scenario's run into windows. It is opt-in: no test runs it.
 
 pub mod ceiling;
 pub mod charts;
@@ -25,5 +42,6 @@ pub mod invariants;
 pub mod report;
 pub mod scenario;
 pub mod usage;
+pub mod windows;
 
 pub use sluice_harness::Error;

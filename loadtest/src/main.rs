@@ -1,10 +1,11 @@
 //! `sluice-loadtest`: brings up a regtest cluster of sluice nodes on 127.0.0.1, pays
 //! invoices through the HTTP API, and reports throughput, latency, failures and
-//! resource use, after checking that every payment is accounted for.
+//! resource use (per window too, with `--window` or `--scenario soak`), after checking
+//! that every payment is accounted for.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -13,6 +14,7 @@ use sluice_harness::{Cluster, ClusterSpec, Manifest, NodeOptions, SluiceBinary, 
 use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Progress, Stop};
 use sluice_loadtest::report::{self, Conditions, NodeUsage};
 use sluice_loadtest::scenario::{Scenario, Settings};
+use sluice_loadtest::windows::{self, Process};
 use sluice_loadtest::{ceiling, invariants, usage, Error};
 
 #[derive(Parser, Debug)]
@@ -20,8 +22,11 @@ use sluice_loadtest::{ceiling, invariants, usage, Error};
 struct Args {
     /// Where the settings start: default (a line of 3, quote + pay, 8 in flight, 30 s),
     /// bench-line (a line of 3 at full speed: quote + pay, 64 in flight, 60 s, 10 BTC
-    /// channels, --skip-forward-delay) or bench-star (bench-line over a star of 9). The
-    /// flags below override it.
+    /// channels, --skip-forward-delay), bench-star (bench-line over a star of 9) or soak
+    /// (bench-line held for 30 min over 90 BTC channels, reported in 5-minute windows
+    /// with its checks: the last window's payments/s at least 90 % of the first's, each
+    /// node's RSS at most 10 % above its RSS at the first window end at or after 10 min,
+    /// the router at most 256 MiB at every window end). The flags below override it.
     #[arg(long, default_value = "default")]
     scenario: Scenario,
     /// The topology: line (payer → routers → payee), star (K payers → hub → K payees)
@@ -43,6 +48,11 @@ struct Args {
     /// Stop after this many payments instead.
     #[arg(long)]
     count: Option<u64>,
+    /// Report the run in windows this long (`30s`, `5m`): per window the payments, their
+    /// rate and p50/p99 latency, and each process's RSS at its end and CPU in it; then
+    /// the soak checks. [default with --scenario soak: 5m; otherwise no windows]
+    #[arg(long, value_parser = parse_window)]
+    window: Option<Duration>,
     /// Each payment's amount, sat (10,000 by default: above dust, so HTLCs are real
     /// outputs).
     #[arg(long, default_value_t = 10_000)]
@@ -89,6 +99,7 @@ fn settings(args: &Args) -> Settings {
         capacity_sat: args.capacity_sat.unwrap_or(base.capacity_sat),
         skip_forward_delay: args.skip_forward_delay || base.skip_forward_delay,
         mode: args.mode.unwrap_or(base.mode),
+        window: args.window.or(base.window),
     }
 }
 
@@ -104,6 +115,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
         _ => Err(format!("`{text}`: the unit must be ms, s or m")),
+    }
+}
+
+fn parse_window(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        window if window.is_zero() => Err("a window must be longer than 0 s".into()),
+        window => Ok(window),
     }
 }
 
@@ -147,6 +165,47 @@ fn roles(cluster: &Manifest) -> Vec<String> {
             .to_owned()
         })
         .collect()
+}
+
+/// The processes of a run in the order their use is read: the nodes, then the driver.
+fn processes(cluster: &Manifest) -> Vec<Process> {
+    roles(cluster)
+        .into_iter()
+        .zip(&cluster.nodes)
+        .map(|(role, node)| Process {
+            name: node.name.clone(),
+            node: true,
+            router: role == "router",
+        })
+        .chain([Process {
+            name: "driver".into(),
+            node: false,
+            router: false,
+        }])
+        .collect()
+}
+
+/// Reads every process's use (`read`) at each window's end, counted from now, until
+/// `done`: the samples in order.
+fn sample_window_ends(
+    window: Duration,
+    done: &AtomicBool,
+    read: &dyn Fn() -> Vec<Option<usage::Usage>>,
+) -> Vec<Vec<Option<usage::Usage>>> {
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    let mut next = window;
+    while !done.load(Ordering::Relaxed) {
+        let now = started.elapsed();
+        if now >= next {
+            samples.push(read());
+            next += window;
+        } else {
+            // Wakes at the window's end, or soon after the run ends.
+            std::thread::sleep((next - now).min(Duration::from_millis(100)));
+        }
+    }
+    samples
 }
 
 /// Builds the cluster the settings describe.
@@ -272,19 +331,46 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         .map(|n| n.pid)
         .chain([Some(std::process::id())])
         .collect();
-    let usage_now = || -> Vec<usage::Usage> {
-        pids.iter()
-            .map(|pid| pid.and_then(usage::of).unwrap_or_default())
-            .collect()
+    let usage_now = || -> Vec<Option<usage::Usage>> {
+        pids.iter().map(|pid| pid.and_then(usage::of)).collect()
     };
     let usage_before = usage_now();
 
     let progress = Progress::default();
-    let result = with_progress(config.stop, &progress, || {
-        driver::run(&cluster, config, &progress)
+    let done = AtomicBool::new(false);
+    let (result, at_window_ends) = std::thread::scope(|s| {
+        let (done, read) = (&done, &usage_now);
+        let sampler = settings
+            .window
+            .map(|window| s.spawn(move || sample_window_ends(window, done, read)));
+        let result = with_progress(config.stop, &progress, || {
+            driver::run(&cluster, config, &progress)
+        });
+        done.store(true, Ordering::Relaxed);
+        let samples = sampler.map(|sampler| {
+            sampler.join().unwrap_or_else(|_| {
+                eprintln!("warning: the window sampler panicked; windows without samples");
+                Vec::new()
+            })
+        });
+        (result, samples.unwrap_or_default())
     });
     // Taken before the invariants are checked, which is work of its own.
     let usage_after = usage_now();
+    let windows = settings
+        .window
+        .map(|window| {
+            windows::summarise(
+                &result.attempts,
+                windows::span(config.stop, result.elapsed, &result.attempts),
+                window,
+                processes(&cluster),
+                &usage_before,
+                &at_window_ends,
+                &usage_after,
+            )
+        })
+        .transpose()?;
 
     eprintln!("checking every payment against its payee …");
     let checked = invariants::check(&cluster, &result.attempts, &before, args.amount_sat * 1000)?;
@@ -299,11 +385,14 @@ fn run(args: &Args) -> Result<report::Report, Error> {
     let nodes = names
         .zip(roles)
         .zip(usage_before.iter().zip(&usage_after))
-        .map(|((name, role), (before, after))| NodeUsage {
-            name,
-            role,
-            cpu_secs: after.cpu.saturating_sub(before.cpu).as_secs_f64(),
-            peak_rss_mib: after.peak_rss_bytes as f64 / 1024.0 / 1024.0,
+        .map(|((name, role), (before, after))| {
+            let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
+            NodeUsage {
+                name,
+                role,
+                cpu_secs: after.cpu.saturating_sub(before.cpu).as_secs_f64(),
+                peak_rss_mib: after.peak_rss_bytes as f64 / 1024.0 / 1024.0,
+            }
         })
         .collect();
     let conditions = Conditions {
@@ -325,6 +414,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         node_args: cluster.node_args.join(" "),
     };
     let mut report = report::summarise(&result, nodes, checked, conditions)?;
+    report.windows = windows;
     if let Some(costs) = costs {
         let pairs = &cluster.plan.pairs;
         let hops: usize = pairs

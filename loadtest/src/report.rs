@@ -1,7 +1,8 @@
 //! The run's report: throughput, latency percentiles from an HDR histogram, outcomes by
-//! reason, fees, per-node resource use, the signature-bound ceiling, the invariants, and
-//! the conditions it ran under; as JSON (`report.json`), Markdown (`report.md`) and
-//! charts (`latency.svg`, `timeline.svg`).
+//! reason, fees, per-node resource use, the run by window with the soak checks (when it
+//! was cut into windows), the signature-bound ceiling, the invariants, and the conditions
+//! it ran under; as JSON (`report.json`), Markdown (`report.md`) and charts
+//! (`latency.svg`, `timeline.svg`, and `windows.svg` for a run in windows).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,10 +15,11 @@ use crate::ceiling::Ceiling;
 use crate::charts::{self, Bucket, Second};
 use crate::driver::{Attempt, Outcome, RunResult};
 use crate::invariants::Checked;
+use crate::windows::{Check, Windows};
 use crate::Error;
 
 /// The longest latency the histogram holds, in microseconds (ten minutes).
-const MAX_LATENCY_US: u64 = 600_000_000;
+pub(crate) const MAX_LATENCY_US: u64 = 600_000_000;
 
 /// Latency percentiles, milliseconds.
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +100,10 @@ pub struct Report {
     pub histogram: Vec<Bucket>,
     /// Throughput and p99 latency per second.
     pub timeline: Vec<Second>,
+    /// The run by window and the soak checks, for a run in windows (`--window`, or the
+    /// `soak` scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<Windows>,
     /// The invariants checked after the run.
     pub invariants: Checked,
     /// Where and how it ran.
@@ -154,6 +160,7 @@ pub fn summarise(
         ceiling: None,
         histogram: charts::histogram(&run.attempts),
         timeline: charts::timeline(&run.attempts),
+        windows: None,
         invariants,
         conditions,
     })
@@ -229,7 +236,13 @@ impl Report {
                 c.fraction * 100.0,
             ));
         }
+        if let Some(windows) = &self.windows {
+            md.push_str(&windows_markdown(windows));
+        }
         md.push_str("\n## Charts\n\n![latency](latency.svg)\n\n![timeline](timeline.svg)\n");
+        if self.windows.is_some() {
+            md.push_str("\n![windows](windows.svg)\n");
+        }
         let inv = &self.invariants;
         md.push_str(&format!(
             "\n## Invariants\n\n{} payments compared with their payee's records, {} nodes' \
@@ -249,7 +262,8 @@ impl Report {
         md
     }
 
-    /// Writes `report.json`, `report.md`, `latency.svg` and `timeline.svg` into `dir`.
+    /// Writes `report.json`, `report.md`, `latency.svg`, `timeline.svg` and, for a run in
+    /// windows, `windows.svg` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), Error> {
         let io = |what: &str| {
             let what = format!("{what} in {}", dir.display());
@@ -265,6 +279,151 @@ impl Report {
         std::fs::write(dir.join("latency.svg"), latency).map_err(io("writing latency.svg"))?;
         let timeline = charts::timeline_svg(&self.timeline);
         std::fs::write(dir.join("timeline.svg"), timeline).map_err(io("writing timeline.svg"))?;
+        if let Some(windows) = &self.windows {
+            std::fs::write(dir.join("windows.svg"), charts::windows_svg(windows))
+                .map_err(io("writing windows.svg"))?;
+        }
         Ok(())
+    }
+}
+
+/// A number or a dash.
+fn or_dash(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+/// The per-window table and the soak checks, as Markdown.
+fn windows_markdown(w: &Windows) -> String {
+    use crate::windows::{clock, FLAT_AFTER, FLAT_TOLERANCE, RATE_FLOOR, ROUTER_RSS_CAP_MIB};
+    let names: Vec<&str> = w.processes.iter().map(|p| p.name.as_str()).collect();
+    let names = names.join(" / ");
+    let mut md = format!(
+        "\n## Windows\n\nWindows of {} s. A payment counts in the window it was due in; RSS \
+         is each process's `VmRSS` at the window's end, CPU the seconds it used in the \
+         window.\n\n\
+         | window | succeeded | failed | payments/s | p50 ms | p99 ms | RSS MiB ({names}) | \
+         CPU s ({names}) |\n|---|---|---|---|---|---|---|---|\n",
+        w.window_secs
+    );
+    for window in &w.windows {
+        let per_process = |value: fn(&crate::windows::ProcessWindow) -> Option<f64>| {
+            window
+                .processes
+                .iter()
+                .map(|p| or_dash(value(p), 1))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        md.push_str(&format!(
+            "| {}–{}{} | {} | {} | {:.1} | {} | {} | {} | {} |\n",
+            clock(window.from_secs),
+            clock(window.to_secs),
+            if window.full { "" } else { " (partial)" },
+            window.succeeded,
+            window.failed,
+            window.rate_pps,
+            or_dash(window.p50_ms, 1),
+            or_dash(window.p99_ms, 1),
+            per_process(|p| p.rss_mib),
+            per_process(|p| p.cpu_secs),
+        ));
+    }
+    let c = &w.checks;
+    let row = |name: String, check: &Check| {
+        format!("| {name} | {} | {} |\n", check.verdict, check.detail)
+    };
+    md.push_str("\n## Soak checks\n\n| check | verdict | numbers |\n|---|---|---|\n");
+    md.push_str(&row(
+        format!(
+            "throughput held: the last full window's payments/s at least {:.0} % of the \
+             first's",
+            RATE_FLOOR * 100.0
+        ),
+        &c.throughput_held,
+    ));
+    md.push_str(&row(
+        format!(
+            "RSS flat: each node's RSS at the last window's end at most {:.0} % above its RSS \
+             at the first window end at or after {}",
+            FLAT_TOLERANCE * 100.0,
+            clock(FLAT_AFTER.as_secs_f64())
+        ),
+        &c.rss_flat,
+    ));
+    md.push_str(&row(
+        format!("router RSS at most {ROUTER_RSS_CAP_MIB:.0} MiB at every window's end"),
+        &c.router_rss_capped,
+    ));
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::usage::Usage;
+    use crate::windows::{summarise, Process};
+
+    #[test]
+    fn windows_are_a_table_row_each_and_the_checks_a_verdict_each() {
+        let processes = vec![
+            Process {
+                name: "node-0".into(),
+                node: true,
+                router: false,
+            },
+            Process {
+                name: "node-1".into(),
+                node: true,
+                router: true,
+            },
+        ];
+        let attempts: Vec<Attempt> = (0..70)
+            .map(|s| Attempt {
+                payer: 0,
+                payee: 1,
+                payment_hash: String::new(),
+                due: Duration::from_secs(s),
+                latency: Duration::from_millis(250),
+                outcome: Outcome::Succeeded { fee_msat: 0 },
+            })
+            .collect();
+        let sample = |rss_mib: u64| {
+            vec![
+                Some(Usage {
+                    cpu: Duration::from_secs(rss_mib),
+                    rss_bytes: rss_mib << 20,
+                    peak_rss_bytes: rss_mib << 20,
+                }),
+                None,
+            ]
+        };
+        let windows = summarise(
+            &attempts,
+            Duration::from_secs(70),
+            Duration::from_secs(30),
+            processes,
+            &sample(10),
+            &[sample(20), sample(30)],
+            &sample(35),
+        )
+        .unwrap();
+        let md = windows_markdown(&windows);
+        assert!(md.contains("RSS MiB (node-0 / node-1)"), "{md}");
+        assert!(
+            md.contains("| 0:00–0:30 | 30 | 0 | 1.0 | 250.1 | 250.1 | 20.0 / — | 10.0 / — |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1:00–1:10 (partial) | 10 | 0 | 1.0 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| PASS | first window (0:00–0:30) 1.0 payments/s"),
+            "{md}"
+        );
+        assert!(md.contains("| not enough windows | not enough windows: needs a window ending at or after 10:00"), "{md}");
+        assert!(md.contains("| not measured | no RSS for node-1"), "{md}");
     }
 }

@@ -1,7 +1,9 @@
 //! Named scenarios: the settings a run starts from before its flags. `default` is what
 //! `cargo run --release -p sluice-loadtest` runs; `bench-line` and `bench-star` are the
-//! throughput benchmarks (the payment router at full speed over a line and a star).
-//! Every flag given on the command line overrides its scenario's value.
+//! throughput benchmarks (the payment router at full speed over a line and a star);
+//! `soak` holds `bench-line`'s load for 30 minutes and reports it in 5-minute windows
+//! with the soak checks ([`crate::windows`]). Every flag given on the command line
+//! overrides its scenario's value.
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,6 +27,11 @@ pub enum Scenario {
     BenchLine,
     /// A star of 4 payers and 4 payees around one hub, otherwise as `bench-line`.
     BenchStar,
+    /// `bench-line`'s load held for 30 minutes, reported in 5-minute windows with the
+    /// soak checks (throughput held, RSS flat, the router's RSS capped). Its channels
+    /// hold 90 BTC rather than 10: the line pays one way, and 10 BTC carries about
+    /// 100,000 payments of 10,000 sat, some ten minutes at `bench-line`'s pace.
+    Soak,
 }
 
 /// What a scenario sets.
@@ -44,12 +51,20 @@ pub struct Settings {
     pub skip_forward_delay: bool,
     /// How payers pay.
     pub mode: Mode,
+    /// The window the run is reported in, if any.
+    pub window: Option<Duration>,
 }
 
 /// 1 BTC: 10,000 payments of 10,000 sat one way.
 const DEFAULT_CAPACITY_SAT: u64 = 100_000_000;
 /// 10 BTC: 100,000 payments of 10,000 sat one way, a minute at well over 1,000 a second.
 const BENCH_CAPACITY_SAT: u64 = 1_000_000_000;
+/// 90 BTC: nearly 900,000 payments of 10,000 sat one way, 30 minutes at close to 500 a
+/// second. (The harness funds each opener with two 50 BTC coinbases, and a node accepts
+/// channels of up to 100 BTC.)
+const SOAK_CAPACITY_SAT: u64 = 9_000_000_000;
+/// How long a soak pays.
+const SOAK_DURATION: Duration = Duration::from_secs(30 * 60);
 
 impl Scenario {
     /// The scenario's settings.
@@ -62,6 +77,7 @@ impl Scenario {
             capacity_sat: BENCH_CAPACITY_SAT,
             skip_forward_delay: true,
             mode: Mode::Quote,
+            window: None,
         };
         match self {
             Scenario::Default => Settings {
@@ -72,11 +88,18 @@ impl Scenario {
                 capacity_sat: DEFAULT_CAPACITY_SAT,
                 skip_forward_delay: false,
                 mode: Mode::Quote,
+                window: None,
             },
             Scenario::BenchLine => bench,
             Scenario::BenchStar => Settings {
                 topology: Topology::Star,
                 nodes: 9,
+                ..bench
+            },
+            Scenario::Soak => Settings {
+                duration: SOAK_DURATION,
+                capacity_sat: SOAK_CAPACITY_SAT,
+                window: Some(crate::windows::DEFAULT_WINDOW),
                 ..bench
             },
         }
@@ -91,8 +114,9 @@ impl FromStr for Scenario {
             "default" => Ok(Scenario::Default),
             "bench-line" => Ok(Scenario::BenchLine),
             "bench-star" => Ok(Scenario::BenchStar),
+            "soak" => Ok(Scenario::Soak),
             other => Err(Error::Usage(format!(
-                "`{other}` is not a scenario: default, bench-line or bench-star"
+                "`{other}` is not a scenario: default, bench-line, bench-star or soak"
             ))),
         }
     }
@@ -104,6 +128,7 @@ impl fmt::Display for Scenario {
             Scenario::Default => "default",
             Scenario::BenchLine => "bench-line",
             Scenario::BenchStar => "bench-star",
+            Scenario::Soak => "soak",
         })
     }
 }
@@ -114,7 +139,13 @@ mod tests {
 
     #[test]
     fn scenarios_parse_by_name_and_fit_their_topology() {
-        for scenario in [Scenario::Default, Scenario::BenchLine, Scenario::BenchStar] {
+        let all = [
+            Scenario::Default,
+            Scenario::BenchLine,
+            Scenario::BenchStar,
+            Scenario::Soak,
+        ];
+        for scenario in all {
             assert_eq!(scenario.to_string().parse::<Scenario>().unwrap(), scenario);
             let s = scenario.settings();
             let spec = sluice_harness::ClusterSpec {
@@ -126,5 +157,23 @@ mod tests {
         }
         assert_eq!(Scenario::BenchStar.settings().nodes, 9);
         assert!(matches!("bench".parse::<Scenario>(), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn a_soak_is_bench_line_held_for_half_an_hour_in_windows() {
+        let soak = Scenario::Soak.settings();
+        assert_eq!(
+            soak,
+            Settings {
+                duration: Duration::from_secs(1_800),
+                capacity_sat: SOAK_CAPACITY_SAT,
+                window: Some(Duration::from_secs(300)),
+                ..Scenario::BenchLine.settings()
+            }
+        );
+        // Room for the half hour at 450 payments a second one way, fees and the 1 %
+        // channel reserve aside.
+        assert!(soak.capacity_sat * 99 / 100 >= 450 * 1_800 * (10_000 + 100));
+        assert!(Scenario::BenchLine.settings().window.is_none());
     }
 }
