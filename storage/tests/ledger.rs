@@ -502,3 +502,36 @@ async fn a_table_is_read_newest_first_a_page_at_a_time() {
         &"A".repeat(JitOrderTimeKey::KEY_LEN)
     ));
 }
+
+/// `commit_queued` queues its batch when it is called, not when its future is polled:
+/// a commit made after it, awaited, finds the queued batch durable with it, even if the
+/// queued future is never polled. LDK's event handlers rely on it (an outcome queued
+/// before the handler returns lands no later than the channel manager written after).
+/// A lazy implementation (an `async fn` that queues on first poll) fails this.
+#[tokio::test]
+async fn a_queued_commit_lands_no_later_than_any_commit_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let mut first = WriteBatch::new();
+        first
+            .put(&payment("outcome", PaymentStatus::Succeeded))
+            .unwrap();
+        let queued = store.commit_queued(first);
+        let mut later = WriteBatch::new();
+        later.put(&quote("manager")).unwrap();
+        store.commit(later).await.unwrap();
+        assert_eq!(
+            store.get::<PaymentRecord>("outcome").await.unwrap(),
+            Some(payment("outcome", PaymentStatus::Succeeded)),
+            "the later commit is durable, so the queued one is too"
+        );
+        // Never polled: the write stands anyway.
+        drop(queued);
+    }
+    let store = open(dir.path());
+    assert_eq!(
+        store.get::<PaymentRecord>("outcome").await.unwrap(),
+        Some(payment("outcome", PaymentStatus::Succeeded))
+    );
+}
