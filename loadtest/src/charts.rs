@@ -331,9 +331,8 @@ pub fn latency_svg(buckets: &[Bucket], p50_ms: f64, p99_ms: f64) -> String {
     document(TOP + PANEL_HEIGHT + BOTTOM, &svg)
 }
 
-/// Throughput per second (succeeded, and failed if any) above p99 latency per second,
-/// as SVG.
-pub fn timeline_svg(seconds: &[Second]) -> String {
+/// Two panels one above the other, and the document's height.
+fn two_panels() -> (Panel, Panel, f64) {
     let upper = Panel {
         top: TOP,
         height: PANEL_HEIGHT,
@@ -343,6 +342,13 @@ pub fn timeline_svg(seconds: &[Second]) -> String {
         height: PANEL_HEIGHT,
     };
     let height = lower.bottom() + BOTTOM;
+    (upper, lower, height)
+}
+
+/// Throughput per second (succeeded, and failed if any) above p99 latency per second,
+/// as SVG.
+pub fn timeline_svg(seconds: &[Second]) -> String {
+    let (upper, lower, height) = two_panels();
     let mut svg = String::new();
     let span = seconds.len().max(2) as f64 - 1.0;
     let x_label = "seconds since the start";
@@ -394,15 +400,7 @@ pub fn timeline_svg(seconds: &[Second]) -> String {
 /// middle) above each node's RSS when the run started and at each window's end, in
 /// minutes since the start.
 pub fn windows_svg(windows: &Windows) -> String {
-    let upper = Panel {
-        top: TOP,
-        height: PANEL_HEIGHT,
-    };
-    let lower = Panel {
-        top: TOP + PANEL_HEIGHT + BOTTOM + TOP,
-        height: PANEL_HEIGHT,
-    };
-    let height = lower.bottom() + BOTTOM;
+    let (upper, lower, height) = two_panels();
     let mut svg = String::new();
     let minutes = |secs: f64| secs / 60.0;
     let span = windows
