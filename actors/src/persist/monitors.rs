@@ -1,7 +1,8 @@
 //! [`MonitorPersister`]: LDK's `Persist` for channel monitors, queueing every write for
 //! the [`PersistWriter`](super::PersistWriter) and reporting it `InProgress`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use lightning::chain::chainmonitor::Persist;
 use lightning::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate};
@@ -12,9 +13,13 @@ use lightning::util::ser::Writeable;
 
 use super::queue::{Job, PersistQueue};
 
-/// A whole monitor is stored after this many updates (and its updates dropped), so
-/// loading replays at most this many updates per channel.
+/// A whole monitor is stored after at least this many updates (and its updates
+/// dropped), once the updates since the last whole one add up to half its size (see
+/// [`MonitorPersister`]).
 pub const FULL_MONITOR_EVERY: u64 = 100;
+/// A whole monitor is stored after this many updates whatever their size, which bounds
+/// what loading replays per channel.
+pub const MAX_UPDATES_BETWEEN_FULL: u64 = 10_000;
 
 /// The id LDK before 0.1 gave every update of a closed channel; such an update is
 /// stored as a whole monitor.
@@ -24,14 +29,55 @@ const LEGACY_CLOSED_CHANNEL_UPDATE_ID: u64 = u64::MAX;
 /// must store right away (LDK holds the monitor's lock, so the snapshot is consistent),
 /// queues it, and returns `InProgress`; the writer reports completion once the write and
 /// a channel manager that knows about it are durable together.
+///
+/// When to store a whole monitor rather than an update: a monitor grows with every
+/// revoked commitment's HTLCs until its channel closes (about 200 bytes per payment on
+/// a busy channel), so a whole one every [`FULL_MONITOR_EVERY`] updates would cost a
+/// growing serialisation and write each time: megabytes per hundred payments after an
+/// hour. A whole monitor is stored once at least [`FULL_MONITOR_EVERY`] updates have
+/// been stored since the last one *and* they add up to half its size (or after
+/// [`MAX_UPDATES_BETWEEN_FULL`]), so whole-monitor bytes stay within twice the update
+/// bytes however large the monitor grows, and loading replays at most about half a
+/// monitor's worth of updates.
 pub struct MonitorPersister {
     queue: Arc<PersistQueue>,
+    since_full: Mutex<HashMap<String, SinceFull>>,
+}
+
+/// What was stored of one monitor since its last whole write (in this process).
+#[derive(Debug, Default, Clone, Copy)]
+struct SinceFull {
+    /// The size of the last whole write; 0 when none was made since start.
+    full_bytes: u64,
+    /// Updates stored since.
+    updates: u64,
+    /// Their bytes.
+    update_bytes: u64,
+}
+
+impl SinceFull {
+    /// Whether the next update should be a whole monitor instead.
+    fn due(&self) -> bool {
+        self.updates >= MAX_UPDATES_BETWEEN_FULL
+            || (self.updates >= FULL_MONITOR_EVERY
+                && self.update_bytes.saturating_mul(2) >= self.full_bytes)
+    }
 }
 
 impl MonitorPersister {
     /// A persister feeding `queue`.
     pub fn new(queue: Arc<PersistQueue>) -> Self {
-        MonitorPersister { queue }
+        MonitorPersister {
+            queue,
+            since_full: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn since_full(&self) -> MutexGuard<'_, HashMap<String, SinceFull>> {
+        // A panic while holding this lock cannot leave a counter half-changed.
+        self.since_full
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The monitor serialised once (`serialized_length` would serialise it a second
@@ -51,10 +97,19 @@ impl MonitorPersister {
         monitor: &ChannelMonitor<S>,
         completes: Option<u64>,
     ) {
+        let key = name.to_string();
+        let bytes = Self::snapshot(monitor);
+        self.since_full().insert(
+            key.clone(),
+            SinceFull {
+                full_bytes: bytes.len() as u64,
+                ..SinceFull::default()
+            },
+        );
         self.queue.push(Job::Monitor {
-            key: name.to_string(),
+            key,
             latest_update_id: monitor.get_latest_update_id(),
-            bytes: Self::snapshot(monitor),
+            bytes,
             completes: completes.map(|id| (monitor.channel_id(), id)),
         });
     }
@@ -76,29 +131,71 @@ impl<S: EcdsaChannelSigner> Persist<S> for MonitorPersister {
         update: Option<&ChannelMonitorUpdate>,
         monitor: &ChannelMonitor<S>,
     ) -> ChannelMonitorUpdateStatus {
+        let key = name.to_string();
         match update {
             // Chain sync: LDK tracks no completion, but the snapshot still waits for the
             // manager (it holds every update applied so far).
             None => self.queue_monitor(name, monitor, None),
             Some(update)
                 if update.update_id == LEGACY_CLOSED_CHANNEL_UPDATE_ID
-                    || update.update_id % FULL_MONITOR_EVERY == 0 =>
+                    || self
+                        .since_full()
+                        .get(&key)
+                        .copied()
+                        .unwrap_or_default()
+                        .due() =>
             {
                 self.queue_monitor(name, monitor, Some(update.update_id))
             }
-            Some(update) => self.queue.push(Job::Update {
-                key: name.to_string(),
-                update_id: update.update_id,
-                bytes: update.encode(),
-                channel_id: monitor.channel_id(),
-            }),
+            Some(update) => {
+                let bytes = update.encode();
+                let mut since_full = self.since_full();
+                let entry = since_full.entry(key.clone()).or_default();
+                entry.updates += 1;
+                entry.update_bytes += bytes.len() as u64;
+                drop(since_full);
+                self.queue.push(Job::Update {
+                    key,
+                    update_id: update.update_id,
+                    bytes,
+                    channel_id: monitor.channel_id(),
+                });
+            }
         }
         ChannelMonitorUpdateStatus::InProgress
     }
 
     fn archive_persisted_channel(&self, name: MonitorName) {
-        self.queue.push(Job::Archive {
-            key: name.to_string(),
-        });
+        let key = name.to_string();
+        self.since_full().remove(&key);
+        self.queue.push(Job::Archive { key });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(full_bytes: u64, updates: u64, update_bytes: u64) -> bool {
+        SinceFull {
+            full_bytes,
+            updates,
+            update_bytes,
+        }
+        .due()
+    }
+
+    #[test]
+    fn a_whole_monitor_waits_for_enough_updates_by_count_and_by_bytes() {
+        // A small monitor: every FULL_MONITOR_EVERY updates, as before.
+        assert!(!after(5_000, FULL_MONITOR_EVERY - 1, 100_000));
+        assert!(after(5_000, FULL_MONITOR_EVERY, 100_000));
+        // Unknown size (none written since start): by count.
+        assert!(after(0, FULL_MONITOR_EVERY, 1));
+        // A large one: only once the updates add up to half of it.
+        assert!(!after(6_000_000, 2_000, 2_999_999));
+        assert!(after(6_000_000, 2_000, 3_000_000));
+        // And never more than MAX_UPDATES_BETWEEN_FULL updates apart.
+        assert!(after(u64::MAX, MAX_UPDATES_BETWEEN_FULL, 0));
     }
 }

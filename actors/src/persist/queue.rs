@@ -11,7 +11,8 @@ use tokio::sync::oneshot;
 /// One thing to make durable.
 pub(crate) enum Job {
     /// A whole monitor, serialised when LDK asked (a new channel, a chain-sync write, or
-    /// every [`FULL_MONITOR_EVERY`](super::FULL_MONITOR_EVERY)-th update).
+    /// when enough updates were stored since the last one, see
+    /// [`MonitorPersister`](super::MonitorPersister)).
     Monitor {
         /// The monitor's storage key.
         key: String,
