@@ -192,11 +192,11 @@ pub async fn run(
         timer_tick,
     } = config;
     let c = &components;
+    // Each handler future is awaited in place, so it borrows rather than clones.
     let handler = |event: Event| {
-        let dispatcher = Arc::clone(&dispatcher);
-        let components = components.clone();
+        let dispatcher = &dispatcher;
         Box::pin(async move {
-            learn(&components, &event);
+            learn(c, &event);
             dispatcher.handle(event).await
         })
     };

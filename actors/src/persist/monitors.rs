@@ -138,12 +138,7 @@ impl<S: EcdsaChannelSigner> Persist<S> for MonitorPersister {
             None => self.queue_monitor(name, monitor, None),
             Some(update)
                 if update.update_id == LEGACY_CLOSED_CHANNEL_UPDATE_ID
-                    || self
-                        .since_full()
-                        .get(&key)
-                        .copied()
-                        .unwrap_or_default()
-                        .due() =>
+                    || self.since_full().get(&key).is_some_and(SinceFull::due) =>
             {
                 self.queue_monitor(name, monitor, Some(update.update_id))
             }
