@@ -476,21 +476,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-
-    fn attempt(due_ms: u64, latency_ms: u64, ok: bool) -> Attempt {
-        Attempt {
-            payer: 0,
-            payee: 1,
-            payment_hash: String::new(),
-            due: Duration::from_millis(due_ms),
-            latency: Duration::from_millis(latency_ms),
-            outcome: if ok {
-                Outcome::Succeeded { fee_msat: 0 }
-            } else {
-                Outcome::Failed("route_not_found".into())
-            },
-        }
-    }
+    use crate::windows::fixtures::{attempt, line, usage};
 
     #[test]
     fn histogram_buckets_hold_every_payment_on_a_log_scale() {
@@ -555,27 +541,11 @@ mod tests {
 
     #[test]
     fn the_windows_chart_draws_the_rate_and_a_line_per_node() {
-        use crate::usage::Usage;
-        use crate::windows::{summarise, Process};
+        use crate::windows::summarise;
 
-        let processes: Vec<Process> = ["node-0", "node-1", "node-2", "driver"]
-            .into_iter()
-            .enumerate()
-            .map(|(i, name)| Process {
-                name: name.into(),
-                node: i < 3,
-                router: i == 1,
-            })
-            .collect();
-        let use_of = |rss_mib: u64| {
-            Some(Usage {
-                cpu: Duration::ZERO,
-                rss_bytes: rss_mib << 20,
-                peak_rss_bytes: rss_mib << 20,
-            })
-        };
+        let processes = line();
         let attempts: Vec<Attempt> = (0..90).map(|s| attempt(s * 1_000, 100, true)).collect();
-        let sample = |rss| vec![use_of(rss); 4];
+        let sample = |rss| vec![usage(0, rss); 4];
         let windows = summarise(
             &attempts,
             Duration::from_secs(90),

@@ -486,13 +486,17 @@ pub fn summarise(
     })
 }
 
+/// Made-up attempts, resource samples and processes for this crate's unit tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
+    use std::time::Duration;
 
-    const S: fn(u64) -> Duration = Duration::from_secs;
+    use super::Process;
+    use crate::driver::{Attempt, Outcome};
+    use crate::usage::Usage;
 
-    fn attempt(due_ms: u64, latency_ms: u64, ok: bool) -> Attempt {
+    /// An attempt from node 0 to node 2 due at `due_ms` that took `latency_ms`.
+    pub(crate) fn attempt(due_ms: u64, latency_ms: u64, ok: bool) -> Attempt {
         Attempt {
             payer: 0,
             payee: 2,
@@ -507,7 +511,8 @@ mod tests {
         }
     }
 
-    fn usage(cpu_ms: u64, rss_mib: u64) -> Option<Usage> {
+    /// A process's use: `cpu_ms` of CPU and `rss_mib` resident (and peak).
+    pub(crate) fn usage(cpu_ms: u64, rss_mib: u64) -> Option<Usage> {
         Some(Usage {
             cpu: Duration::from_millis(cpu_ms),
             rss_bytes: rss_mib * 1024 * 1024,
@@ -516,7 +521,7 @@ mod tests {
     }
 
     /// A line of three and the driver.
-    fn line() -> Vec<Process> {
+    pub(crate) fn line() -> Vec<Process> {
         ["node-0", "node-1", "node-2", "driver"]
             .into_iter()
             .enumerate()
@@ -527,6 +532,14 @@ mod tests {
             })
             .collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{attempt, line, usage};
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
 
     /// A full window ending at `end_secs` with `rate` payments/s and these RSS (MiB).
     fn window(end_secs: u64, length: u64, rate: f64, rss: &[Option<f64>]) -> Window {
