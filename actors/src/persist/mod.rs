@@ -22,6 +22,7 @@
 //! sentinel prefix, numbered updates beside them), so the node reads its monitors back
 //! with LDK's own reader.
 
+mod encode;
 mod kv;
 mod monitors;
 mod queue;

@@ -11,6 +11,7 @@ use lightning::sign::ecdsa::EcdsaChannelSigner;
 use lightning::util::persist::{MonitorName, MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL};
 use lightning::util::ser::Writeable;
 
+use super::encode::serialise;
 use super::queue::{Job, PersistQueue};
 
 /// A whole monitor is stored after at least this many updates (and its updates
@@ -80,25 +81,30 @@ impl MonitorPersister {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The monitor serialised once (`serialized_length` would serialise it a second
-    /// time just to count), behind the sentinel.
-    fn snapshot<S: EcdsaChannelSigner>(monitor: &ChannelMonitor<S>) -> Vec<u8> {
-        let encoded = monitor.encode();
-        let mut bytes =
-            Vec::with_capacity(MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL.len() + encoded.len());
-        bytes.extend_from_slice(MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL);
-        bytes.extend_from_slice(&encoded);
-        bytes
-    }
-
+    /// Queues a whole `monitor`, serialised once behind the sentinel into a buffer
+    /// sized from its last whole write.
     fn queue_monitor<S: EcdsaChannelSigner>(
         &self,
         name: MonitorName,
         monitor: &ChannelMonitor<S>,
         completes: Option<u64>,
-    ) {
+    ) -> ChannelMonitorUpdateStatus {
         let key = name.to_string();
-        let bytes = Self::snapshot(monitor);
+        let size_hint = self
+            .since_full()
+            .get(&key)
+            .map_or(0, |entry| entry.full_bytes as usize);
+        let bytes = match serialise(
+            monitor,
+            MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL,
+            size_hint,
+        ) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!(monitor = %key, "serialising a channel monitor failed: {e}");
+                return ChannelMonitorUpdateStatus::UnrecoverableError;
+            }
+        };
         self.since_full().insert(
             key.clone(),
             SinceFull {
@@ -112,6 +118,7 @@ impl MonitorPersister {
             bytes,
             completes: completes.map(|id| (monitor.channel_id(), id)),
         });
+        ChannelMonitorUpdateStatus::InProgress
     }
 }
 
@@ -121,8 +128,7 @@ impl<S: EcdsaChannelSigner> Persist<S> for MonitorPersister {
         name: MonitorName,
         monitor: &ChannelMonitor<S>,
     ) -> ChannelMonitorUpdateStatus {
-        self.queue_monitor(name, monitor, Some(monitor.get_latest_update_id()));
-        ChannelMonitorUpdateStatus::InProgress
+        self.queue_monitor(name, monitor, Some(monitor.get_latest_update_id()))
     }
 
     fn update_persisted_channel(
@@ -155,9 +161,9 @@ impl<S: EcdsaChannelSigner> Persist<S> for MonitorPersister {
                     bytes,
                     channel_id: monitor.channel_id(),
                 });
+                ChannelMonitorUpdateStatus::InProgress
             }
         }
-        ChannelMonitorUpdateStatus::InProgress
     }
 
     fn archive_persisted_channel(&self, name: MonitorName) {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lightning::io;
 use lightning::ln::types::ChannelId;
@@ -19,6 +19,7 @@ use lightning::util::ser::Writeable;
 use sluice_storage::{Store, WriteBatch};
 use tokio::sync::oneshot;
 
+use super::encode::serialise;
 use super::queue::{Job, PersistQueue};
 use crate::types::{ChainMonitor, ChannelManager, MonitorReader};
 
@@ -58,6 +59,8 @@ impl PersistWriter {
                 let mut writer = Writer {
                     parts,
                     updates: HashMap::new(),
+                    manager_bytes: 0,
+                    last_encode: Duration::ZERO,
                 };
                 if let Err(e) = writer.run() {
                     let reason = format!("persisting channel state failed: {e}");
@@ -91,6 +94,10 @@ struct Writer {
     parts: WriterParts,
     /// The update ids stored for each monitor key, loaded on first use.
     updates: HashMap<String, BTreeSet<u64>>,
+    /// The size of the last channel manager written, to size the next one's buffer.
+    manager_bytes: usize,
+    /// How long serialising the last manager took.
+    last_encode: Duration,
 }
 
 /// What one round reports once its batch is durable.
@@ -111,6 +118,12 @@ impl Writer {
             metrics::histogram!("sluice_persist_round_jobs").record(count as f64);
             metrics::histogram!("sluice_persist_round_seconds")
                 .record(started.elapsed().as_secs_f64());
+            // Serialising the manager holds LDK's consistency lock for writing, which
+            // stops all message handling; back-to-back rounds on a busy node would hold
+            // it most of the time. Leaving it free at least as long as it was held lets
+            // messages through and lets the next round take more at once (measured in
+            // ARCHITECTURE.md §3). An idle node's manager encodes in microseconds.
+            std::thread::sleep(self.last_encode);
         }
         Ok(())
     }
@@ -178,7 +191,9 @@ impl Writer {
         // changes made after this point.
         self.parts.channel_manager.get_and_clear_needs_persistence();
         let encoding = Instant::now();
-        let manager = self.parts.channel_manager.encode();
+        let manager = serialise(&*self.parts.channel_manager, &[], self.manager_bytes)?;
+        self.manager_bytes = manager.len();
+        self.last_encode = encoding.elapsed();
         metrics::histogram!("sluice_persist_manager_encode_seconds")
             .record(encoding.elapsed().as_secs_f64());
         metrics::gauge!("sluice_persist_manager_bytes").set(manager.len() as f64);
