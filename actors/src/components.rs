@@ -19,7 +19,7 @@ use crate::payments::settle::Settling;
 use crate::payments::SendWindow;
 use crate::persist::{LdkStore, PersistQueue};
 use crate::types::{
-    BumpHandler, ChainMonitor, ChannelManager, Graph, KeysManager, LiquidityManager, MonitorReader,
+    BumpHandler, ChainMonitor, ChannelManager, Graph, LiquidityManager, MonitorReader, NodeKeys,
     OnionMessenger, P2PGossipSync, PeerManager, Router, Scorer, Sweeper,
 };
 use crate::wallet::OnchainWallet;
@@ -47,7 +47,7 @@ pub struct Components {
     /// LDK's logger.
     pub logger: Arc<LdkLogger>,
     /// Node and channel keys.
-    pub keys: Arc<KeysManager>,
+    pub keys: Arc<NodeKeys>,
     /// The chain monitor.
     pub chain_monitor: Arc<ChainMonitor>,
     /// The channel manager.

@@ -19,6 +19,7 @@ pub mod forwarder;
 pub mod handles;
 pub mod health;
 pub mod idempotency;
+pub mod keys;
 pub mod liquidity_messages;
 pub mod logger;
 pub mod lsps2;

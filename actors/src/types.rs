@@ -8,7 +8,6 @@ use lightning::chain::Filter;
 use lightning::ln::peer_handler::IgnoringMessageHandler;
 use lightning::routing::gossip;
 use lightning::routing::scoring::ProbabilisticScorer;
-use lightning::sign::InMemorySigner;
 use lightning::util::persist::MonitorUpdatingPersister;
 use lightning_net_tokio::SocketDescriptor;
 use sluice_storage::Store;
@@ -17,8 +16,12 @@ use crate::chain::{Broadcaster, FeeRates};
 use crate::logger::LdkLogger;
 use crate::persist::{LdkStore, MonitorPersister};
 
-/// LDK's key manager (node and channel keys from the node seed).
-pub type KeysManager = lightning::sign::KeysManager;
+/// The node's keys: LDK's key manager (node and channel keys from the node seed),
+/// counting signatures.
+pub type NodeKeys = crate::keys::NodeKeys;
+
+/// A channel's signer.
+pub type ChannelSigner = crate::keys::CountingSigner;
 
 /// A chain filter; none is used (blocks arrive whole from the RPC backend).
 pub type DynFilter = dyn Filter + Send + Sync;
@@ -28,21 +31,21 @@ pub type DynFilter = dyn Filter + Send + Sync;
 pub type MonitorReader = MonitorUpdatingPersister<
     Arc<Store>,
     Arc<LdkLogger>,
-    Arc<KeysManager>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
+    Arc<NodeKeys>,
     Arc<Broadcaster>,
     Arc<FeeRates>,
 >;
 
 /// The chain monitor watching every channel's on-chain state.
 pub type ChainMonitor = chainmonitor::ChainMonitor<
-    InMemorySigner,
+    ChannelSigner,
     Arc<DynFilter>,
     Arc<Broadcaster>,
     Arc<FeeRates>,
     Arc<LdkLogger>,
     Arc<MonitorPersister>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
 >;
 
 /// The network graph learned from gossip.
@@ -59,16 +62,16 @@ pub type Router = crate::pathfinding::SluiceRouter;
 pub type MessageRouter = lightning::onion_message::messenger::DefaultMessageRouter<
     Arc<Graph>,
     Arc<LdkLogger>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
 >;
 
 /// The channel manager: channels, HTLCs, payments.
 pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
     Arc<ChainMonitor>,
     Arc<Broadcaster>,
-    Arc<KeysManager>,
-    Arc<KeysManager>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
+    Arc<NodeKeys>,
+    Arc<NodeKeys>,
     Arc<FeeRates>,
     Arc<Router>,
     Arc<MessageRouter>,
@@ -77,8 +80,8 @@ pub type ChannelManager = lightning::ln::channelmanager::ChannelManager<
 
 /// The onion messenger (offers, async payments and DNS resolution are not served yet).
 pub type OnionMessenger = lightning::onion_message::messenger::OnionMessenger<
-    Arc<KeysManager>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
+    Arc<NodeKeys>,
     Arc<LdkLogger>,
     Arc<ChannelManager>,
     Arc<MessageRouter>,
@@ -102,8 +105,8 @@ pub type P2PGossipSync = gossip::P2PGossipSync<Arc<Graph>, Arc<GossipVerifier>, 
 /// LSPS protocols (lightning-liquidity): LSPS0 discovery and the LSPS2 JIT channel
 /// service, speaking over the peer manager's custom messages. Its state goes to the store.
 pub type LiquidityManager = lightning_liquidity::LiquidityManager<
-    Arc<KeysManager>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
+    Arc<NodeKeys>,
     Arc<ChannelManager>,
     Arc<DynFilter>,
     Arc<Store>,
@@ -119,7 +122,7 @@ pub type PeerManager = lightning::ln::peer_handler::PeerManager<
     Arc<OnionMessenger>,
     Arc<LdkLogger>,
     Arc<crate::liquidity_messages::LiquidityMessages>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
     Arc<ChainMonitor>,
 >;
 
@@ -131,7 +134,7 @@ pub type Sweeper = lightning::util::sweep::OutputSweeper<
     Arc<DynFilter>,
     Arc<LdkStore>,
     Arc<LdkLogger>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
 >;
 
 /// The wallet as LDK's coin selection for fee bumps.
@@ -144,6 +147,6 @@ pub type BumpWallet = lightning::events::bump_transaction::sync::WalletSync<
 pub type BumpHandler = lightning::events::bump_transaction::sync::BumpTransactionEventHandlerSync<
     Arc<Broadcaster>,
     Arc<BumpWallet>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
     Arc<LdkLogger>,
 >;

@@ -2,21 +2,25 @@
 //! secp256k1 signing and verifying were the only work, measured in the same run as the
 //! load so the figure and the throughput share their conditions.
 //!
-//! What one payment costs in signatures, per LDK's commitment protocol: on every channel
-//! it crosses, the HTLC is added in one round of `commitment_signed` both ways and
-//! removed in another. That is four commitment signatures, and the two commitments that
-//! hold the HTLC carry one HTLC-transaction signature each: six ECDSA signatures made
-//! and the same six verified by the other side. The payee signs the invoice and the
-//! payer checks it (one more of each), and a quoted payment's receipt is one BIP-340
-//! signature. Under load LDK can commit several HTLCs in one update, sharing commitment
-//! signatures between payments, so this count is the unbatched cost and the ceiling it
-//! gives is the one batching can lift.
+//! What one payment costs in signatures is *counted*: every node's signer counts the
+//! signatures it makes and the counterparty signatures it is handed on its own
+//! commitments (`sluice_actors::keys`), and the run divides their growth by the payments
+//! that succeeded. The count is what LDK really did: each `commitment_signed` signs the
+//! commitment and every HTLC output pending in it, so under load a payment's HTLC is
+//! re-signed in every commitment made while it is pending, and several payments share
+//! one commitment signature. The unbatched protocol cost is reported beside it: on every
+//! channel a payment crosses, the HTLC is added in one round of `commitment_signed` both
+//! ways and removed in another, four commitment signatures plus one HTLC signature in
+//! each of the two commitments that hold it, six made and six verified; the payee signs
+//! the invoice and the payer checks it (one more of each). A quoted payment's receipt is
+//! one BIP-340 signature.
 
 use std::time::{Duration, Instant};
 
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{Keypair, Message, PublicKey, Secp256k1, SecretKey};
 use serde::Serialize;
+use sluice_harness::Manifest;
 
 use crate::Error;
 
@@ -82,6 +86,44 @@ pub fn measure() -> Result<SignatureCosts, Error> {
     })
 }
 
+/// Signatures counted by the nodes' signers over a run (summed over the nodes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counted {
+    /// ECDSA (and BIP-340, for BOLT12 invoices) signatures made with channel or node keys.
+    pub made: u64,
+    /// Counterparty signatures on the nodes' own commitments, each verified by LDK.
+    pub checked: u64,
+    /// The payments that succeeded meanwhile.
+    pub payments: u64,
+}
+
+impl Counted {
+    /// The signatures counted between `before` and `self`, over `payments`.
+    pub fn since(self, before: Counted, payments: u64) -> Counted {
+        Counted {
+            made: self.made.saturating_sub(before.made),
+            checked: self.checked.saturating_sub(before.checked),
+            payments,
+        }
+    }
+}
+
+/// The signers' counters in each node's `/metrics` (`sluice_actors::keys`).
+const MADE_METRIC: &str = "sluice_signatures_made_total";
+const CHECKED_METRIC: &str = "sluice_signatures_checked_total";
+
+/// The signatures the nodes of `cluster` have counted since they started, summed
+/// (`payments` 0).
+pub fn counted_so_far(cluster: &Manifest) -> Result<Counted, Error> {
+    let mut sum = Counted::default();
+    for node in &cluster.nodes {
+        let client = node.client();
+        sum.made += client.metric(MADE_METRIC)?.map_or(0, |v| v as u64);
+        sum.checked += client.metric(CHECKED_METRIC)?.map_or(0, |v| v as u64);
+    }
+    Ok(sum)
+}
+
 /// The ceiling and the run's place under it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ceiling {
@@ -89,8 +131,15 @@ pub struct Ceiling {
     pub costs: SignatureCosts,
     /// Channels crossed per payment, averaged over the payer→payee pairs (fewest hops).
     pub hops_per_payment: f64,
-    /// ECDSA signatures made per payment (and as many verified).
-    pub ecdsa_signatures_per_payment: f64,
+    /// ECDSA signatures made (and as many verified) per payment by the unbatched protocol.
+    pub unbatched_ecdsa_per_payment: f64,
+    /// What the signers counted, when the nodes reported it and a payment succeeded.
+    pub counted: Option<Counted>,
+    /// ECDSA signatures made per payment: counted, or else the unbatched figure.
+    pub ecdsa_made_per_payment: f64,
+    /// ECDSA signatures verified per payment: the counterparty signatures counted plus
+    /// the payer's check of the invoice, or else the unbatched figure.
+    pub ecdsa_verified_per_payment: f64,
     /// Schnorr signatures per payment (the receipt of a quoted payment).
     pub schnorr_signatures_per_payment: f64,
     /// CPU time of one payment's signature work, µs.
@@ -104,24 +153,39 @@ pub struct Ceiling {
 }
 
 /// The ceiling for payments crossing `hops_per_payment` channels on average, with a
-/// receipt each if `receipts`, against `throughput_pps`.
+/// receipt each if `receipts`, against `throughput_pps`; from the signatures `counted`
+/// where there are any.
 pub fn ceiling(
     costs: SignatureCosts,
     hops_per_payment: f64,
+    counted: Option<Counted>,
     receipts: bool,
     cores: usize,
     throughput_pps: f64,
 ) -> Ceiling {
     // The invoice: signed by the payee, checked by the payer.
-    let ecdsa = SIGNATURES_PER_HOP as f64 * hops_per_payment + 1.0;
+    let unbatched = SIGNATURES_PER_HOP as f64 * hops_per_payment + 1.0;
+    let counted = counted.filter(|c| c.payments > 0);
+    let (made, verified) = match counted {
+        Some(c) => (
+            c.made as f64 / c.payments as f64,
+            // The signers do not see the payer's check of the invoice.
+            c.checked as f64 / c.payments as f64 + 1.0,
+        ),
+        None => (unbatched, unbatched),
+    };
     let schnorr = if receipts { 1.0 } else { 0.0 };
-    let cpu_us =
-        ecdsa * (costs.ecdsa_sign_us + costs.ecdsa_verify_us) + schnorr * costs.schnorr_sign_us;
+    let cpu_us = made * costs.ecdsa_sign_us
+        + verified * costs.ecdsa_verify_us
+        + schnorr * costs.schnorr_sign_us;
     let ceiling_pps = cores as f64 * 1e6 / cpu_us.max(f64::MIN_POSITIVE);
     Ceiling {
         costs,
         hops_per_payment,
-        ecdsa_signatures_per_payment: ecdsa,
+        unbatched_ecdsa_per_payment: unbatched,
+        counted,
+        ecdsa_made_per_payment: made,
+        ecdsa_verified_per_payment: verified,
         schnorr_signatures_per_payment: schnorr,
         cpu_us_per_payment: cpu_us,
         cores,
@@ -135,20 +199,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_ceiling_counts_six_signatures_a_hop_the_invoice_and_the_receipt() {
+    fn the_unbatched_ceiling_counts_six_signatures_a_hop_the_invoice_and_the_receipt() {
         let costs = SignatureCosts {
             ecdsa_sign_us: 30.0,
             ecdsa_verify_us: 20.0,
             schnorr_sign_us: 10.0,
         };
         // Two hops: 12 + 1 ECDSA pairs at 50 µs, one receipt at 10 µs = 660 µs.
-        let c = ceiling(costs, 2.0, true, 2, 303.0);
-        assert_eq!(c.ecdsa_signatures_per_payment, 13.0);
+        let c = ceiling(costs, 2.0, None, true, 2, 303.0);
+        assert_eq!(c.ecdsa_made_per_payment, 13.0);
+        assert_eq!(c.ecdsa_verified_per_payment, 13.0);
         assert!((c.cpu_us_per_payment - 660.0).abs() < 1e-9);
         assert!((c.ceiling_pps - 2e6 / 660.0).abs() < 1e-6);
         assert!((c.fraction - 303.0 / c.ceiling_pps).abs() < 1e-12);
-        let direct = ceiling(costs, 2.0, false, 2, 0.0);
+        let direct = ceiling(costs, 2.0, None, false, 2, 0.0);
         assert!((direct.cpu_us_per_payment - 650.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn counted_signatures_replace_the_unbatched_figure() {
+        let costs = SignatureCosts {
+            ecdsa_sign_us: 30.0,
+            ecdsa_verify_us: 20.0,
+            schnorr_sign_us: 10.0,
+        };
+        let counted = Counted {
+            made: 4_000,
+            checked: 3_000,
+            payments: 100,
+        };
+        let c = ceiling(costs, 2.0, Some(counted), true, 2, 100.0);
+        assert_eq!(c.unbatched_ecdsa_per_payment, 13.0);
+        assert_eq!(c.ecdsa_made_per_payment, 40.0);
+        // 30 counterparty signatures and the invoice.
+        assert_eq!(c.ecdsa_verified_per_payment, 31.0);
+        // 40 × 30 + 31 × 20 + 10 = 1,830 µs.
+        assert!((c.cpu_us_per_payment - 1830.0).abs() < 1e-9);
+        // No payment succeeded: nothing to divide by, so the unbatched figure stands.
+        let none = Counted {
+            payments: 0,
+            ..counted
+        };
+        let c = ceiling(costs, 2.0, Some(none), true, 2, 0.0);
+        assert_eq!((c.counted, c.ecdsa_made_per_payment), (None, 13.0));
     }
 
     #[test]

@@ -324,6 +324,9 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         .inspect_err(|e| eprintln!("warning: no signature-bound ceiling: {e}"))
         .ok();
     let before = invariants::books(&cluster)?;
+    let signatures_before = ceiling::counted_so_far(&cluster)
+        .inspect_err(|e| eprintln!("warning: no signature counts: {e}"))
+        .ok();
     // The driver's own use too: it shares the machine with the nodes.
     let pids: Vec<Option<u32>> = cluster
         .nodes
@@ -357,6 +360,9 @@ fn run(args: &Args) -> Result<report::Report, Error> {
     });
     // Taken before the invariants are checked, which is work of its own.
     let usage_after = usage_now();
+    let signatures_after = ceiling::counted_so_far(&cluster)
+        .inspect_err(|e| eprintln!("warning: no signature counts: {e}"))
+        .ok();
     let windows = settings
         .window
         .map(|window| {
@@ -421,9 +427,13 @@ fn run(args: &Args) -> Result<report::Report, Error> {
             .iter()
             .filter_map(|&(payer, payee)| cluster.plan.min_hops(payer, payee))
             .sum();
+        let counted = signatures_before
+            .zip(signatures_after)
+            .map(|(before, after)| after.since(before, report.succeeded));
         report.ceiling = Some(ceiling::ceiling(
             costs,
             hops as f64 / pairs.len().max(1) as f64,
+            counted,
             settings.mode == Mode::Quote,
             std::thread::available_parallelism().map_or(1, usize::from),
             report.throughput_pps,

@@ -217,24 +217,7 @@ impl Report {
             ));
         }
         if let Some(c) = &self.ceiling {
-            md.push_str(&format!(
-                "\n## Signature-bound ceiling\n\n\
-                 Measured in this run, one core: ECDSA sign {:.1} µs, verify {:.1} µs, Schnorr \
-                 sign {:.1} µs. A payment crossing {:.2} channels takes {:.0} ECDSA signatures \
-                 made and verified and {:.0} Schnorr signature(s): {:.0} µs of CPU, unbatched. \
-                 On {} cores that is at most {:.0} payments/s; this run reached {:.1} % of \
-                 it.\n",
-                c.costs.ecdsa_sign_us,
-                c.costs.ecdsa_verify_us,
-                c.costs.schnorr_sign_us,
-                c.hops_per_payment,
-                c.ecdsa_signatures_per_payment,
-                c.schnorr_signatures_per_payment,
-                c.cpu_us_per_payment,
-                c.cores,
-                c.ceiling_pps,
-                c.fraction * 100.0,
-            ));
+            md.push_str(&ceiling_markdown(c));
         }
         if let Some(windows) = &self.windows {
             md.push_str(&windows_markdown(windows));
@@ -293,6 +276,45 @@ fn or_dash(value: Option<f64>, decimals: usize) -> String {
 }
 
 /// The per-window table and the soak checks, as Markdown.
+fn ceiling_markdown(c: &Ceiling) -> String {
+    let mut md = format!(
+        "\n## Signature-bound ceiling\n\n\
+         Measured in this run, one core: ECDSA sign {:.1} µs, verify {:.1} µs, Schnorr sign \
+         {:.1} µs. ",
+        c.costs.ecdsa_sign_us, c.costs.ecdsa_verify_us, c.costs.schnorr_sign_us,
+    );
+    match &c.counted {
+        Some(counted) => md.push_str(&format!(
+            "The nodes' signers counted {} ECDSA signatures made and {} counterparty \
+             signatures checked over {} payments: per payment {:.1} made and {:.1} verified \
+             (with the payer's check of the invoice), against {:.0} each for a payment \
+             crossing {:.2} channels alone (unbatched). ",
+            counted.made,
+            counted.checked,
+            counted.payments,
+            c.ecdsa_made_per_payment,
+            c.ecdsa_verified_per_payment,
+            c.unbatched_ecdsa_per_payment,
+            c.hops_per_payment,
+        )),
+        None => md.push_str(&format!(
+            "The nodes reported no signature counts; a payment crossing {:.2} channels alone \
+             takes {:.0} ECDSA signatures made and as many verified (unbatched). ",
+            c.hops_per_payment, c.unbatched_ecdsa_per_payment,
+        )),
+    }
+    md.push_str(&format!(
+        "With {:.0} Schnorr signature(s), one payment's signature work is {:.0} µs of CPU; \
+         on {} cores that is at most {:.0} payments/s, and this run reached {:.1} % of it.\n",
+        c.schnorr_signatures_per_payment,
+        c.cpu_us_per_payment,
+        c.cores,
+        c.ceiling_pps,
+        c.fraction * 100.0,
+    ));
+    md
+}
+
 fn windows_markdown(w: &Windows) -> String {
     use crate::windows::{clock, FLAT_AFTER, FLAT_TOLERANCE, RATE_FLOOR, ROUTER_RSS_CAP_MIB};
     let names: Vec<&str> = w.processes.iter().map(|p| p.name.as_str()).collect();

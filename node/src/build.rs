@@ -19,7 +19,6 @@ use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
 use lightning::routing::gossip::NetworkGraph;
 use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringDecayParameters};
-use lightning::sign::InMemorySigner;
 use lightning::sign::{ChangeDestinationSourceSyncWrapper, EntropySource, NodeSigner};
 use lightning::util::config::UserConfig;
 use lightning::util::persist::{
@@ -54,8 +53,8 @@ use sluice_actors::payments::settle::Settling;
 use sluice_actors::payments::{SendWindow, DEFAULT_MAX_WAIT};
 use sluice_actors::persist::{LdkStore, MonitorPersister, PersistQueue, FULL_MONITOR_EVERY};
 use sluice_actors::types::{
-    ChainMonitor, ChannelManager, DynFilter, GossipVerifier, KeysManager, LiquidityManager,
-    MonitorReader,
+    ChainMonitor, ChannelManager, ChannelSigner, DynFilter, GossipVerifier, LiquidityManager,
+    MonitorReader, NodeKeys,
 };
 use sluice_actors::wallet::OnchainWallet;
 use sluice_actors::Components;
@@ -191,11 +190,10 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
     let (broadcaster, broadcasts) = Broadcaster::new();
     let broadcaster = Arc::new(broadcaster);
     let started = sluice_actors::clock::since_epoch();
-    let keys = Arc::new(KeysManager::new(
+    let keys = Arc::new(NodeKeys::new(
         &seed,
         started.as_secs(),
         started.subsec_nanos(),
-        true,
     ));
 
     let reader: Arc<MonitorReader> = Arc::new(MonitorUpdatingPersister::new(
@@ -568,7 +566,7 @@ fn lsps2_promise_secret(seed: &[u8; 32]) -> [u8; 32] {
 
 /// Stored state, as read at start.
 struct Stored {
-    monitors: Vec<(BlockHash, ChannelMonitor<InMemorySigner>)>,
+    monitors: Vec<(BlockHash, ChannelMonitor<ChannelSigner>)>,
     blobs: Blobs,
     wallet: OnchainWallet,
 }
@@ -653,7 +651,7 @@ fn load_stored(
 }
 
 /// The node's public key.
-pub fn node_id(keys: &KeysManager) -> Option<PublicKey> {
+pub fn node_id(keys: &NodeKeys) -> Option<PublicKey> {
     keys.get_node_id(lightning::sign::Recipient::Node).ok()
 }
 

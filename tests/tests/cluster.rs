@@ -11,7 +11,7 @@ use sluice_harness::Manifest;
 use sluice_harness::{Cluster, ClusterSpec, Topology};
 use sluice_harness::{Error, NodeOptions};
 use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Outcome, Progress, Stop};
-use sluice_loadtest::invariants;
+use sluice_loadtest::{ceiling, invariants};
 
 use common::*;
 
@@ -36,6 +36,7 @@ fn builds_and_pays(topology: Topology, nodes: usize, mode: Mode, node_args: &[&s
 fn pays(cluster: &Manifest, mode: Mode) {
     let topology = cluster.topology;
     let before = invariants::books(cluster).unwrap();
+    let signatures_before = ceiling::counted_so_far(cluster).unwrap();
     let count = 4 * cluster.plan.pairs.len() as u64;
     let config = DriverConfig {
         load: Load::Closed { concurrency: 2 },
@@ -58,6 +59,26 @@ fn pays(cluster: &Manifest, mode: Mode) {
     assert_eq!(checked.payments, count);
     assert_eq!(checked.nodes, cluster.nodes.len() as u64);
     assert!(checked.violations.is_empty(), "{topology}: {checked:?}");
+
+    // The signers counted at least what the payments must have cost: every HTLC output
+    // signed by each side of every channel it crossed (one signature each way, however
+    // many HTLCs share a commitment), each of those checked by the other side, and the
+    // payee's invoice signature.
+    let signatures = ceiling::counted_so_far(cluster)
+        .unwrap()
+        .since(signatures_before, count);
+    let hops: u64 = cluster
+        .plan
+        .pairs
+        .iter()
+        .map(|&(payer, payee)| cluster.plan.min_hops(payer, payee).unwrap() as u64)
+        .sum::<u64>()
+        * 4;
+    assert!(
+        signatures.made >= 2 * hops + count,
+        "{topology}: {signatures:?}"
+    );
+    assert!(signatures.checked >= 2 * hops, "{topology}: {signatures:?}");
 }
 
 /// The line is then driven again through its manifest, written and read back as

@@ -14,7 +14,7 @@ use lightning::routing::router::{
 use lightning::routing::scoring::ProbabilisticScoringFeeParameters;
 
 use crate::logger::LdkLogger;
-use crate::types::{Graph, KeysManager, Scorer};
+use crate::types::{Graph, NodeKeys, Scorer};
 
 /// Nodes and channels no route may use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub struct RoutingExclusions {
 type Inner = DefaultRouter<
     Arc<Graph>,
     Arc<LdkLogger>,
-    Arc<KeysManager>,
+    Arc<NodeKeys>,
     Arc<Mutex<Scorer>>,
     ProbabilisticScoringFeeParameters,
     Scorer,
@@ -58,7 +58,7 @@ impl SluiceRouter {
     pub fn new(
         graph: Arc<Graph>,
         logger: Arc<LdkLogger>,
-        keys: Arc<KeysManager>,
+        keys: Arc<NodeKeys>,
         scorer: Arc<Mutex<Scorer>>,
         exclusions: &RoutingExclusions,
     ) -> Self {
