@@ -67,6 +67,11 @@ struct Args {
     /// are committed instead of after LDK's random batching delay.
     #[arg(long)]
     skip_forward_delay: bool,
+    /// One more `sluice run` flag for every node, repeatable, e.g.
+    /// `--node-arg=--ldk-timer-tick-secs=10` (the nodes do not see the driver's `SLUICE_*`
+    /// variables). The report's conditions list the nodes' flags.
+    #[arg(long = "node-arg", value_name = "FLAG", allow_hyphen_values = true)]
+    node_args: Vec<String>,
     /// quote (quote_pay then pay, the TreasuryRouter path) or direct (pay the invoice).
     /// [default: quote]
     #[arg(long, value_parser = parse_mode)]
@@ -83,7 +88,7 @@ struct Args {
     #[arg(
         long,
         value_name = "CLUSTER_JSON",
-        conflicts_with_all = ["topology", "nodes", "capacity_sat", "skip_forward_delay", "scenario"]
+        conflicts_with_all = ["topology", "nodes", "capacity_sat", "skip_forward_delay", "node_args", "scenario"]
     )]
     reuse: Option<PathBuf>,
 }
@@ -209,7 +214,17 @@ fn sample_window_ends(
 }
 
 /// Builds the cluster the settings describe.
-fn start_cluster(settings: &Settings) -> Result<Cluster, Error> {
+/// The flags every node starts with: the scenario's, then `extra` in order.
+fn node_args(settings: &Settings, extra: &[String]) -> Vec<String> {
+    settings
+        .skip_forward_delay
+        .then(|| "--skip-forward-delay".to_owned())
+        .into_iter()
+        .chain(extra.iter().cloned())
+        .collect()
+}
+
+fn start_cluster(settings: &Settings, extra_node_args: &[String]) -> Result<Cluster, Error> {
     let binary = SluiceBinary::for_workspace()?;
     let spec = ClusterSpec {
         topology: settings.topology,
@@ -221,13 +236,9 @@ fn start_cluster(settings: &Settings) -> Result<Cluster, Error> {
         settings.topology, settings.nodes
     );
     let setup = Instant::now();
-    let node_args: &[&str] = if settings.skip_forward_delay {
-        &["--skip-forward-delay"]
-    } else {
-        &[]
-    };
+    let node_args = node_args(settings, extra_node_args);
     let cluster = Cluster::start(&binary, spec, |chain| {
-        NodeOptions::regtest(chain).args(node_args.iter().copied())
+        NodeOptions::regtest(chain).args(node_args.iter().map(String::as_str))
     })?;
     eprintln!(
         "cluster ready in {:.1} s: {} channels, {} payer→payee pairs",
@@ -240,7 +251,7 @@ fn start_cluster(settings: &Settings) -> Result<Cluster, Error> {
 
 /// `--hold`: builds the cluster, writes its manifest and keeps it up until Ctrl-C.
 fn hold(args: &Args) -> Result<(), Error> {
-    let cluster = start_cluster(&settings(args))?;
+    let cluster = start_cluster(&settings(args), &args.node_args)?;
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
         what: format!("creating {}", args.out.display()),
         source,
@@ -300,7 +311,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
     let (_owned, cluster) = match &args.reuse {
         Some(path) => (None, Manifest::read(path)?),
         None => {
-            let cluster = start_cluster(&settings)?;
+            let cluster = start_cluster(&settings, &args.node_args)?;
             let manifest = cluster.manifest();
             (Some(cluster), manifest)
         }
@@ -468,4 +479,40 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_args_follow_the_scenarios_flags_in_order() {
+        let args = Args::try_parse_from([
+            "sluice-loadtest",
+            "--scenario",
+            "bench-line",
+            "--node-arg=--ldk-timer-tick-secs=10",
+            "--node-arg",
+            "--send-window=32",
+        ])
+        .unwrap();
+        assert_eq!(
+            node_args(&settings(&args), &args.node_args),
+            [
+                "--skip-forward-delay",
+                "--ldk-timer-tick-secs=10",
+                "--send-window=32"
+            ]
+        );
+        let plain = Args::try_parse_from(["sluice-loadtest"]).unwrap();
+        assert!(node_args(&settings(&plain), &plain.node_args).is_empty());
+        // A reused cluster keeps the flags it was started with.
+        let reuse = Args::try_parse_from([
+            "sluice-loadtest",
+            "--reuse",
+            "cluster.json",
+            "--node-arg=--skip-forward-delay",
+        ]);
+        assert!(reuse.is_err());
+    }
 }
