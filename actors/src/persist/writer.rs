@@ -15,7 +15,6 @@ use lightning::util::persist::{
     CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
     CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
-use lightning::util::ser::Writeable;
 use sluice_storage::{Store, WriteBatch};
 use tokio::sync::oneshot;
 
@@ -195,7 +194,7 @@ impl Writer {
         self.manager_bytes = manager.len();
         self.last_encode = encoding.elapsed();
         metrics::histogram!("sluice_persist_manager_encode_seconds")
-            .record(encoding.elapsed().as_secs_f64());
+            .record(self.last_encode.as_secs_f64());
         metrics::gauge!("sluice_persist_manager_bytes").set(manager.len() as f64);
         batch.put_ldk(
             CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
@@ -275,7 +274,7 @@ impl Writer {
                 ARCHIVED_CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
                 ARCHIVED_CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
                 key,
-                monitor.encode(),
+                serialise(&monitor, &[], 0)?,
             )?
             .delete_ldk(
                 CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
