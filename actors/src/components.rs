@@ -17,7 +17,7 @@ use crate::lsps2::Lsps2Config;
 use crate::lsps5::WebhookSender;
 use crate::payments::settle::Settling;
 use crate::payments::SendWindow;
-use crate::persist::{LdkStore, PersistQueue};
+use crate::persist::{LdkStore, MonitorPersister, PersistQueue};
 use crate::types::{
     BumpHandler, ChainMonitor, ChannelManager, Graph, LiquidityManager, MonitorReader, NodeKeys,
     OnionMessenger, P2PGossipSync, PeerManager, Router, Scorer, Sweeper,
@@ -36,6 +36,8 @@ pub struct Components {
     pub ldk_store: Arc<LdkStore>,
     /// Monitor and manager writes waiting for the persistence writer.
     pub persist_queue: Arc<PersistQueue>,
+    /// LDK's channel monitor persister (also asked how large each monitor has grown).
+    pub monitor_persister: Arc<MonitorPersister>,
     /// Reads stored channel monitors back.
     pub monitor_reader: Arc<MonitorReader>,
     /// The chain backend's RPC client.

@@ -21,6 +21,10 @@ use crate::Components;
 /// (the variant's name): every event waits for the ones before it.
 pub const EVENT_SECONDS: &str = "sluice_ldk_event_seconds";
 
+/// The counter of splices of this node's channels, by `stage`: `pending` once the
+/// transaction is negotiated and broadcast, `failed` when the negotiation failed.
+pub const SPLICES: &str = "sluice_channel_splices_total";
+
 /// How long an event may take before it is logged as slow.
 pub const SLOW_EVENT: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -42,6 +46,10 @@ fn event_kind(event: &Event) -> &'static str {
         Event::HTLCHandlingFailed { .. } => "HTLCHandlingFailed",
         Event::FundingTxBroadcastSafe { .. } => "FundingTxBroadcastSafe",
         Event::BumpTransaction(_) => "BumpTransaction",
+        Event::FundingTransactionReadyForSigning { .. } => "FundingTransactionReadyForSigning",
+        Event::SplicePending { .. } => "SplicePending",
+        Event::SpliceFailed { .. } => "SpliceFailed",
+        Event::DiscardFunding { .. } => "DiscardFunding",
         _ => "other",
     }
 }
@@ -267,9 +275,11 @@ impl EventDispatcher {
                 channel_id,
                 counterparty_node_id,
                 user_channel_id,
+                funding_txo,
                 ..
             } => {
-                tracing::info!(%channel_id, %counterparty_node_id, "channel ready");
+                // Also after a splice locked, with the new funding output.
+                tracing::info!(%channel_id, %counterparty_node_id, ?funding_txo, "channel ready");
                 if c.lsps2.is_some() {
                     lsps2::ldk_events::channel_ready(
                         c,
@@ -353,6 +363,51 @@ impl EventDispatcher {
                     user_channel_id,
                     &counterparty_node_id,
                 );
+            }
+            Event::FundingTransactionReadyForSigning {
+                channel_id,
+                counterparty_node_id,
+                unsigned_transaction,
+                ..
+            } => {
+                // Only a splice sluice started reaches here (LDK's acceptor contributes
+                // nothing), and sluice's splices add outputs only (`crate::refresh`): the
+                // one input is the channel's funding output, which LDK signs itself.
+                if let Err(e) = c.channel_manager.funding_transaction_signed(
+                    &channel_id,
+                    &counterparty_node_id,
+                    unsigned_transaction,
+                ) {
+                    // The splice stays unsigned; it fails when the peer gives up on it.
+                    tracing::warn!(%channel_id, "signing a splice transaction failed: {e:?}");
+                }
+            }
+            Event::SplicePending {
+                channel_id,
+                counterparty_node_id,
+                new_funding_txo,
+                ..
+            } => {
+                tracing::info!(%channel_id, %counterparty_node_id, %new_funding_txo, "splice pending");
+                metrics::counter!(SPLICES, "stage" => "pending").increment(1);
+            }
+            Event::SpliceFailed {
+                channel_id,
+                counterparty_node_id,
+                abandoned_funding_txo,
+                ..
+            } => {
+                tracing::warn!(%channel_id, %counterparty_node_id, ?abandoned_funding_txo, "splice failed");
+                metrics::counter!(SPLICES, "stage" => "failed").increment(1);
+            }
+            Event::DiscardFunding {
+                channel_id,
+                funding_info,
+            } => {
+                // A channel funding or splice that will never confirm; sluice's splices
+                // spend no wallet inputs, and an unused channel funding's inputs are the
+                // wallet's to spend again.
+                tracing::info!(%channel_id, ?funding_info, "a funding transaction was discarded");
             }
             Event::BumpTransaction(bump) => {
                 // Builds, signs and broadcasts the child (or the HTLC claim) at once; a

@@ -3,7 +3,8 @@
 //!
 //! The supervisor ([`supervisor`]) runs chain sync, the wallet, the channel manager, the
 //! receipt signer ([`receipts::actor`]), the pathfinding factory ([`pathfinding`]) and the
-//! payments actor ([`payments`]). Actors persist their state through
+//! payments actor ([`payments`]), the LSPS2 service ([`lsps2`]) and the channel refresh
+//! ([`refresh`]). Actors persist their state through
 //! [`sluice_storage::Store`].
 
 pub mod budgets;
@@ -29,6 +30,7 @@ pub mod payments;
 pub mod persist;
 pub mod processor;
 pub mod receipts;
+pub mod refresh;
 pub mod supervisor;
 pub mod types;
 pub mod wallet;

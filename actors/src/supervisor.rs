@@ -8,7 +8,8 @@
 //! ├── ChannelManager  runs the loop that drives LDK: events, persistence, timers
 //! ├── Pathfinding     a factory of route-finding workers
 //! ├── Payments        quotes, pays, waits for outcomes
-//! └── Lsps2Service    sells JIT channels (only when configured)
+//! ├── Lsps2Service    sells JIT channels (only when configured)
+//! └── ChannelRefresh  splices busy channels so their monitors shrink (unless turned off)
 //! ```
 //!
 //! Each child does its work in a task it owns and fails when that task ends unexpectedly.
@@ -45,6 +46,7 @@ use crate::payments::{PaymentsActor, PaymentsConfig};
 use crate::processor::LdkLoopConfig;
 use crate::receipts::actor::ReceiptSignerActor;
 use crate::receipts::ReceiptSigner;
+use crate::refresh::{ChannelRefresh, RefreshConfig};
 use crate::wallet::actor::WalletActor;
 use crate::Components;
 
@@ -88,11 +90,13 @@ pub enum Child {
     Payments,
     /// [`Lsps2Service`].
     Lsps2Service,
+    /// [`ChannelRefresh`].
+    ChannelRefresh,
 }
 
 impl Child {
     /// Every child, in start order.
-    pub const ALL: [Child; 7] = [
+    pub const ALL: [Child; 8] = [
         Child::Wallet,
         Child::ChainSync,
         Child::ReceiptSigner,
@@ -100,6 +104,7 @@ impl Child {
         Child::Pathfinding,
         Child::Payments,
         Child::Lsps2Service,
+        Child::ChannelRefresh,
     ];
 
     /// The child's name in logs, metrics (`actor` label) and health reports.
@@ -112,6 +117,7 @@ impl Child {
             Child::Pathfinding => "Pathfinding",
             Child::Payments => "Payments",
             Child::Lsps2Service => "Lsps2Service",
+            Child::ChannelRefresh => "ChannelRefresh",
         }
     }
 }
@@ -148,6 +154,8 @@ pub struct SupervisorArgs {
     pub payments: PaymentsConfig,
     /// How the loop that drives LDK runs.
     pub ldk_loop: LdkLoopConfig,
+    /// When busy channels are refreshed; `None` turns refreshing off.
+    pub refresh: Option<RefreshConfig>,
 }
 
 /// Restart bookkeeping of one child.
@@ -169,6 +177,7 @@ pub struct SupervisorState {
     pathfinding_workers: usize,
     payments: PaymentsConfig,
     ldk_loop: LdkLoopConfig,
+    refresh: Option<RefreshConfig>,
 }
 
 /// The root actor.
@@ -239,6 +248,14 @@ impl NodeSupervisor {
                 handles.lsps2.set(service.clone());
                 service.get_cell()
             }
+            Child::ChannelRefresh => {
+                let Some(config) = state.refresh else {
+                    return Ok(());
+                };
+                let (refresh, _) =
+                    Actor::spawn_linked(None, ChannelRefresh { config }, c, cell).await?;
+                refresh.get_cell()
+            }
         };
         state.running.insert(started.get_id(), child);
         state.components.health.actor_up(child.name());
@@ -298,6 +315,7 @@ impl Actor for NodeSupervisor {
             pathfinding_workers: args.pathfinding_workers,
             payments: args.payments,
             ldk_loop: args.ldk_loop,
+            refresh: args.refresh,
         };
         for child in Child::ALL {
             Self::start_child(&myself, &mut state, child).await?;

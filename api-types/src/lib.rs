@@ -202,6 +202,11 @@ pub struct ChannelInfo {
     pub inbound_capacity_msat: u64,
     /// The most a single outgoing HTLC can carry now.
     pub next_outbound_htlc_limit_msat: u64,
+    /// The reserve the peer requires this node to keep in the channel, unspendable by
+    /// payments (part of the balance, not of `outbound_capacity_msat`); absent until the
+    /// channel is negotiated. It follows the capacity when a splice changes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_sat: Option<u64>,
     /// Confirmations of the funding transaction, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmations: Option<u32>,

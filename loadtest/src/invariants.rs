@@ -8,6 +8,11 @@
 //!   holds whatever routes LDK chose, so it is checked on every topology; on a line or a
 //!   star it pins down every channel's movement. A payment made twice would move its
 //!   payer's balance twice, so this is also the check that nothing was paid twice.
+//!   A channel's balance here is what its opener can send plus the reserve it must keep,
+//!   so a splice that changes the capacity (and the reserve with it) is accounted for:
+//!   capacity a channel lost went to its opener's wallet and the splice's fee. sluice's
+//!   refreshes are started by the opener (its peer starts one only at twice the
+//!   threshold, which the opener's refresh keeps the monitor from reaching).
 
 use std::time::Duration;
 
@@ -18,23 +23,25 @@ use crate::driver::{Attempt, Outcome};
 use crate::Error;
 
 /// How long balances and fee counters get to settle after the last payment.
-const SETTLE: Duration = Duration::from_secs(15);
+pub const SETTLE: Duration = Duration::from_secs(15);
 /// The counter of forwarding fees a node earned, msat.
 const FORWARDING_FEES_METRIC: &str = "sluice_forwarding_fees_msat_total";
 
-/// What the nodes' books say at one moment: the opener's outbound capacity of each
-/// planned channel and each node's forwarding fees earned, msat.
+/// What the nodes' books say at one moment: the opener's balance in each planned
+/// channel and each node's forwarding fees earned, msat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Books {
-    /// Per planned channel, its opener's outbound capacity.
+    /// Per planned channel, its opener's balance: outbound capacity plus reserve.
     pub channels: Vec<u64>,
+    /// Per planned channel, its capacity, msat.
+    pub capacities: Vec<u64>,
     /// Per node, the forwarding fees it earned since it started.
     pub fees_earned: Vec<u64>,
 }
 
 /// Reads the books of every node of `cluster`.
 pub fn books(cluster: &Manifest) -> Result<Books, Error> {
-    let channels = cluster
+    let (channels, capacities) = cluster
         .plan
         .channels
         .iter()
@@ -45,10 +52,18 @@ pub fn books(cluster: &Manifest) -> Result<Books, Error> {
                 .list_channels()?
                 .into_iter()
                 .find(|c: &ChannelInfo| c.is_outbound && &c.counterparty_node_id == peer_id)
-                .map(|c| c.outbound_capacity_msat)
+                .map(|c| {
+                    let reserve_msat = c.reserve_sat.unwrap_or(0) * 1000;
+                    (
+                        c.outbound_capacity_msat + reserve_msat,
+                        c.capacity_sat * 1000,
+                    )
+                })
                 .ok_or_else(|| Error::Unexpected(format!("channel {opener}→{peer} is gone")))
         })
-        .collect::<Result<_, Error>>()?;
+        .collect::<Result<Vec<_>, Error>>()?
+        .into_iter()
+        .unzip();
     let fees_earned = cluster
         .nodes
         .iter()
@@ -56,6 +71,7 @@ pub fn books(cluster: &Manifest) -> Result<Books, Error> {
         .collect::<Result<_, Error>>()?;
     Ok(Books {
         channels,
+        capacities,
         fees_earned,
     })
 }
@@ -136,7 +152,9 @@ pub fn check_within(
 fn movements(cluster: &Manifest, before: &Books, now: &Books) -> Vec<i128> {
     let mut moved = vec![0i128; cluster.nodes.len()];
     for (i, &(opener, peer)) in cluster.plan.channels.iter().enumerate() {
-        let out = i128::from(before.channels[i]) - i128::from(now.channels[i]);
+        // What the opener's side lost beyond what left the channel in splices.
+        let spliced = i128::from(before.capacities[i]) - i128::from(now.capacities[i]);
+        let out = i128::from(before.channels[i]) - i128::from(now.channels[i]) - spliced;
         moved[opener] -= out;
         moved[peer] += out;
     }

@@ -8,6 +8,8 @@
 //!
 //! # Layout
 //!
+//! - [`blocks`]: a block every `--block-interval` during a run, and the channel
+//!   refreshes the nodes started.
 //! - [`driver`]: payments through the API, closed or open loop, on kept-alive
 //!   connections.
 //! - [`invariants`]: what the nodes' own records must say after a run.
@@ -35,6 +37,7 @@
 //! (`--duration 3m --window 30s` for a quick one); `--window` also cuts any other
 //! scenario's run into windows. It is opt-in: no test runs it.
 
+pub mod blocks;
 pub mod ceiling;
 pub mod charts;
 pub mod driver;

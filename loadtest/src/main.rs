@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice_harness::{Cluster, ClusterSpec, Manifest, NodeOptions, SluiceBinary, Topology};
+use sluice_loadtest::blocks::{self, BlockMiner};
 use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Progress, Stop};
 use sluice_loadtest::report::{self, Conditions, NodeUsage};
 use sluice_loadtest::scenario::{Scenario, Settings};
@@ -51,8 +52,13 @@ struct Args {
     /// Report the run in windows this long (`30s`, `5m`): per window the payments, their
     /// rate and p50/p99 latency, and each process's RSS at its end and CPU in it; then
     /// the soak checks. [default with --scenario soak: 5m; otherwise no windows]
-    #[arg(long, value_parser = parse_window)]
+    #[arg(long, value_parser = parse_positive)]
     window: Option<Duration>,
+    /// Mine a block this often while paying (`10s`), as a chain would go on: channel
+    /// refreshes (splices) lock only with blocks. [default with --scenario soak: 10s;
+    /// otherwise none]
+    #[arg(long, value_parser = parse_positive, conflicts_with = "reuse")]
+    block_interval: Option<Duration>,
     /// Each payment's amount, sat (10,000 by default: above dust, so HTLCs are real
     /// outputs).
     #[arg(long, default_value_t = 10_000)]
@@ -105,6 +111,7 @@ fn settings(args: &Args) -> Settings {
         skip_forward_delay: args.skip_forward_delay || base.skip_forward_delay,
         mode: args.mode.unwrap_or(base.mode),
         window: args.window.or(base.window),
+        block_interval: args.block_interval.or(base.block_interval),
     }
 }
 
@@ -123,10 +130,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-fn parse_window(text: &str) -> Result<Duration, String> {
+fn parse_positive(text: &str) -> Result<Duration, String> {
     match parse_duration(text)? {
-        window if window.is_zero() => Err("a window must be longer than 0 s".into()),
-        window => Ok(window),
+        zero if zero.is_zero() => Err("must be longer than 0 s".into()),
+        positive => Ok(positive),
     }
 }
 
@@ -308,7 +315,7 @@ fn with_progress<T>(stop: Stop, progress: &Progress, run: impl FnOnce() -> T) ->
 fn run(args: &Args) -> Result<report::Report, Error> {
     let settings = settings(args);
     // A cluster built here lives until the report is written.
-    let (_owned, cluster) = match &args.reuse {
+    let (owned, cluster) = match &args.reuse {
         Some(path) => (None, Manifest::read(path)?),
         None => {
             let cluster = start_cluster(&settings, &args.node_args)?;
@@ -348,6 +355,12 @@ fn run(args: &Args) -> Result<report::Report, Error> {
     let usage_now = || -> Vec<Option<usage::Usage>> {
         pids.iter().map(|pid| pid.and_then(usage::of)).collect()
     };
+    let refreshes_before = blocks::refreshes_started(&cluster)?;
+    // Until the checks are done: a refresh started near the end locks with more blocks.
+    let miner = owned
+        .as_ref()
+        .zip(settings.block_interval)
+        .map(|(cluster, interval)| BlockMiner::start(cluster.rpc(), interval));
     let usage_before = usage_now();
 
     let progress = Progress::default();
@@ -390,7 +403,24 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         .transpose()?;
 
     eprintln!("checking every payment against its payee …");
-    let checked = invariants::check(&cluster, &result.attempts, &before, args.amount_sat * 1000)?;
+    // A splice still waiting for its blocks shows its new balance but the old capacity:
+    // with blocks coming, the balances get the time for one to lock.
+    let settle = invariants::SETTLE + settings.block_interval.map_or(Duration::ZERO, |b| b * 8);
+    let checked = invariants::check_within(
+        &cluster,
+        &result.attempts,
+        &before,
+        args.amount_sat * 1000,
+        settle,
+    )?;
+    let refreshes = blocks::refreshes_started(&cluster)?.saturating_sub(refreshes_before);
+    let chain = match (miner.map(BlockMiner::finish), settings.block_interval) {
+        (Some(mined), Some(interval)) => format!(
+            "a block every {} s ({mined} mined); {refreshes} channel refreshes started",
+            interval.as_secs_f64()
+        ),
+        _ => format!("no blocks mined; {refreshes} channel refreshes started"),
+    };
     let names = cluster
         .nodes
         .iter()
@@ -429,6 +459,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         durability: "every channel-state change fsynced (group commit) before it is acted on"
             .into(),
         node_args: cluster.node_args.join(" "),
+        chain,
     };
     let mut report = report::summarise(&result, nodes, checked, conditions)?;
     report.windows = windows;

@@ -72,6 +72,8 @@ pub struct Conditions {
     pub durability: String,
     /// Flags the nodes ran with beyond the harness's own (empty: none).
     pub node_args: String,
+    /// Blocks mined during the run and the channel refreshes the nodes started.
+    pub chain: String,
 }
 
 /// The report.
@@ -174,7 +176,7 @@ impl Report {
         let mut md = format!(
             "# sluice load test\n\n\
              Scenario {}: {} · {} · {} · {} sat payments over {} sat channels\n\n\
-             Machine: {}. Durability: {}. Node flags: {}.\n\n\
+             Machine: {}. Durability: {}. Node flags: {}. Chain: {}.\n\n\
              | | |\n|---|---|\n\
              | succeeded | {} |\n| failed | {} |\n| throughput | {:.1} payments/s |\n\
              | latency p50 / p90 / p99 / p99.9 / max | {:.1} / {:.1} / {:.1} / {:.1} / {:.1} ms |\n\
@@ -192,6 +194,7 @@ impl Report {
             } else {
                 &c.node_args
             },
+            c.chain,
             self.succeeded,
             self.failed,
             self.throughput_pps,

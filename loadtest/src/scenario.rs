@@ -28,7 +28,8 @@ pub enum Scenario {
     /// A star of 4 payers and 4 payees around one hub, otherwise as `bench-line`.
     BenchStar,
     /// `bench-line`'s load held for 30 minutes, reported in 5-minute windows with the
-    /// soak checks (throughput held, RSS flat, the router's RSS capped). Its channels
+    /// soak checks (throughput held, RSS flat, the router's RSS capped), a block mined
+    /// every 10 s. Its channels
     /// hold 90 BTC rather than 10: the line pays one way, and 10 BTC carries about
     /// 100,000 payments of 10,000 sat, some ten minutes at `bench-line`'s pace.
     Soak,
@@ -53,6 +54,8 @@ pub struct Settings {
     pub mode: Mode,
     /// The window the run is reported in, if any.
     pub window: Option<Duration>,
+    /// A block is mined every this often during the run, if set ([`crate::blocks`]).
+    pub block_interval: Option<Duration>,
 }
 
 /// 1 BTC: 10,000 payments of 10,000 sat one way.
@@ -63,6 +66,9 @@ const BENCH_CAPACITY_SAT: u64 = 1_000_000_000;
 /// second. (The harness funds each opener with two 50 BTC coinbases, and a node accepts
 /// channels of up to 100 BTC.)
 const SOAK_CAPACITY_SAT: u64 = 9_000_000_000;
+/// A block every 10 s in a soak: the chain goes on while it runs (regtest's 10 s for
+/// mainnet's 10 min), so channel refreshes lock within a minute or so.
+const SOAK_BLOCK_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a soak pays.
 const SOAK_DURATION: Duration = Duration::from_secs(30 * 60);
 
@@ -78,6 +84,7 @@ impl Scenario {
             skip_forward_delay: true,
             mode: Mode::Quote,
             window: None,
+            block_interval: None,
         };
         match self {
             Scenario::Default => Settings {
@@ -89,6 +96,7 @@ impl Scenario {
                 skip_forward_delay: false,
                 mode: Mode::Quote,
                 window: None,
+                block_interval: None,
             },
             Scenario::BenchLine => bench,
             Scenario::BenchStar => Settings {
@@ -100,6 +108,7 @@ impl Scenario {
                 duration: SOAK_DURATION,
                 capacity_sat: SOAK_CAPACITY_SAT,
                 window: Some(crate::windows::DEFAULT_WINDOW),
+                block_interval: Some(SOAK_BLOCK_INTERVAL),
                 ..bench
             },
         }
@@ -168,6 +177,7 @@ mod tests {
                 duration: Duration::from_secs(1_800),
                 capacity_sat: SOAK_CAPACITY_SAT,
                 window: Some(Duration::from_secs(300)),
+                block_interval: Some(Duration::from_secs(10)),
                 ..Scenario::BenchLine.settings()
             }
         );
@@ -175,5 +185,6 @@ mod tests {
         // channel reserve aside.
         assert!(soak.capacity_sat * 99 / 100 >= 450 * 1_800 * (10_000 + 100));
         assert!(Scenario::BenchLine.settings().window.is_none());
+        assert!(Scenario::BenchLine.settings().block_interval.is_none());
     }
 }

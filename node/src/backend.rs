@@ -384,6 +384,7 @@ impl NodeBackend for NodeService {
                 outbound_capacity_msat: ch.outbound_capacity_msat,
                 inbound_capacity_msat: ch.inbound_capacity_msat,
                 next_outbound_htlc_limit_msat: ch.next_outbound_htlc_limit_msat,
+                reserve_sat: ch.unspendable_punishment_reserve,
                 confirmations: ch.confirmations,
                 confirmations_required: ch.confirmations_required,
                 is_outbound: ch.is_outbound,

@@ -143,7 +143,7 @@ pub struct ForwardingFees {
 
 /// The channel configuration sluice uses: anchor channels, large channels, the most
 /// HTLCs in flight the protocol allows, and every inbound channel put to the channel
-/// policy (0-conf only for trusted peers). An LSP (`lsps2`) also intercepts HTLCs sent to
+/// policy (0-conf only for trusted peers), and splices from peers accepted. An LSP (`lsps2`) also intercepts HTLCs sent to
 /// the SCIDs it sells and forwards over its clients' unannounced channels. New channels charge `fees` to
 /// forward.
 pub fn user_config(lsps2: bool, fees: ForwardingFees) -> UserConfig {
@@ -170,6 +170,10 @@ pub fn user_config(lsps2: bool, fees: ForwardingFees) -> UserConfig {
     // Every inbound channel is answered by the channel policy (zero-conf for trusted
     // peers, anchors refused).
     config.manually_accept_inbound_channels = true;
+    // A busy channel's monitor only shrinks when a splice replaces its funding output
+    // (`sluice_actors::refresh`): peers may splice the channels they share with this node
+    // (as it splices its own). The acceptor of a splice contributes nothing and pays nothing.
+    config.reject_inbound_splices = false;
     config
 }
 
@@ -518,6 +522,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         store,
         ldk_store,
         persist_queue,
+        monitor_persister: persister,
         monitor_reader: reader,
         chain,
         fees,

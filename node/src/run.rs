@@ -23,6 +23,7 @@ use sluice_actors::payments::reconcile::fail_payments_lost_in_a_crash;
 use sluice_actors::payments::PaymentsConfig;
 use sluice_actors::processor::LdkLoopConfig;
 use sluice_actors::receipts::ReceiptSigner;
+use sluice_actors::refresh::RefreshConfig;
 use sluice_actors::supervisor::{NodeSupervisor, SupervisorArgs, SupervisorMsg, SHUTDOWN_TIMEOUT};
 use sluice_actors::Components;
 use sluice_api::{ApiConfig, AuthConfig, ConnectionLimits, RateLimit, ServeOptions, TokenConfig};
@@ -186,6 +187,8 @@ impl RunningNode {
                 skip_forward_delay: config.skip_forward_delay,
                 timer_tick: Duration::from_secs(config.ldk_timer_tick_secs),
             },
+            refresh: (config.refresh_monitor_kib > 0)
+                .then(|| RefreshConfig::at(config.refresh_monitor_kib << 10)),
         };
         let (supervisor, supervisor_task) = Actor::spawn(None, NodeSupervisor, supervisor_args)
             .await

@@ -3,57 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sluice_api_types::{ChannelInfo, CloseChannelRequest};
-use sluice_harness::{setup, wait_for, ChainProcess, ChainRpc, Error, NodeOptions, NodeProcess};
+use sluice_harness::{setup, wait_for, ChainProcess, Error, NodeOptions, NodeProcess};
 
 mod common;
 use common::{
-    binary, channel_with, funded_pair, pay, stored_ldk_keys, wait_usable, Pair, CAPACITY_SAT,
-    PAYMENT_MSAT, WAIT,
+    binary, channel_with, funded_pair, mine_until, pay, stored_ldk_keys, wait_synced, wait_usable,
+    wallet_total, Pair, CAPACITY_SAT, NOBODYS_ADDRESS, PAYMENT_MSAT, WAIT,
 };
-
-/// Where blocks mined only to confirm transactions go: the regtest P2WPKH address of
-/// the key with secret 1 (BIP 173's test vector), which no node here holds, so mining
-/// changes no wallet's balance.
-const NOBODYS_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
 
 /// On-chain fees a close may cost one side here, funding, closing and sweeping
 /// transactions together (regtest fee rates are at most a few sat/vB).
 const FEE_BOUND_SAT: u64 = 20_000;
-
-/// Mines `step` blocks at a time (up to `max_blocks`), waiting after each batch for
-/// every node to sync, until `done` is `Ok` (its `Err` says how far things got).
-fn mine_until(
-    rpc: &ChainRpc,
-    nodes: &[&NodeProcess],
-    what: &str,
-    max_blocks: u32,
-    step: u32,
-    mut done: impl FnMut() -> Result<(), String>,
-) {
-    let mut mined = 0;
-    while let Err(progress) = done() {
-        assert!(
-            mined < max_blocks,
-            "{what}: not after {mined} blocks: {progress}"
-        );
-        rpc.generate_to_address(step, NOBODYS_ADDRESS).unwrap();
-        mined += step;
-        for node in nodes {
-            wait_synced(node, rpc);
-        }
-    }
-}
-
-/// Waits until `node` has synced to the chain's tip.
-fn wait_synced(node: &NodeProcess, rpc: &ChainRpc) {
-    let tip = rpc.block_count().unwrap();
-    wait_for(
-        &format!("{} to reach block {tip}", node.name()),
-        WAIT,
-        || Ok((u64::from(node.client().node_info()?.block_height) >= tip).then_some(())),
-    )
-    .unwrap();
-}
 
 /// B trusts A for zero-conf channels, C does not. A's zero-conf channel to B is usable —
 /// and carries a payment — while its funding transaction is still unconfirmed; the same
@@ -168,11 +128,6 @@ fn announced_channels_reach_other_nodes_through_verified_gossip() {
         )
         .unwrap();
     }
-}
-
-/// The wallet total (confirmed, unconfirmed and immature) of `node`, in sat.
-fn wallet_total(node: &NodeProcess) -> u64 {
-    node.client().wallet_balance().unwrap().total_sat
 }
 
 /// Closes A's channel with B (`force` or not, from `closer`), then mines until both

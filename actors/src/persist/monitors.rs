@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use lightning::chain::chainmonitor::Persist;
 use lightning::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate};
+use lightning::chain::transaction::OutPoint;
 use lightning::chain::ChannelMonitorUpdateStatus;
 use lightning::sign::ecdsa::EcdsaChannelSigner;
 use lightning::util::persist::{MonitorName, MONITOR_UPDATING_PERSISTER_PREPEND_SENTINEL};
@@ -39,7 +40,8 @@ const LEGACY_CLOSED_CHANNEL_UPDATE_ID: u64 = u64::MAX;
 /// been stored since the last one *and* they add up to half its size (or after
 /// [`MAX_UPDATES_BETWEEN_FULL`]), so whole-monitor bytes stay within twice the update
 /// bytes however large the monitor grows, and loading replays at most about half a
-/// monitor's worth of updates.
+/// monitor's worth of updates. A monitor whose funding changed (a splice locked) is
+/// stored whole at its next update: it has just dropped its old funding's history.
 pub struct MonitorPersister {
     queue: Arc<PersistQueue>,
     since_full: Mutex<HashMap<String, SinceFull>>,
@@ -50,6 +52,8 @@ pub struct MonitorPersister {
 struct SinceFull {
     /// The size of the last whole write; 0 when none was made since start.
     full_bytes: u64,
+    /// The funding outpoint the monitor had at its last whole write.
+    funding: Option<OutPoint>,
     /// Updates stored since.
     updates: u64,
     /// Their bytes.
@@ -57,9 +61,13 @@ struct SinceFull {
 }
 
 impl SinceFull {
-    /// Whether the next update should be a whole monitor instead.
-    fn due(&self) -> bool {
-        self.updates >= MAX_UPDATES_BETWEEN_FULL
+    /// Whether the next update of a monitor now funded by `funding` should be a whole
+    /// monitor instead. A splice that locks changes the funding and makes the monitor drop
+    /// its old funding's commitments: a whole write then shrinks what is stored at once
+    /// (and makes the size [`MonitorPersister::whole_bytes`] reports current).
+    fn due(&self, funding: OutPoint) -> bool {
+        self.funding != Some(funding)
+            || self.updates >= MAX_UPDATES_BETWEEN_FULL
             || (self.updates >= FULL_MONITOR_EVERY
                 && self.update_bytes.saturating_mul(2) >= self.full_bytes)
     }
@@ -72,6 +80,17 @@ impl MonitorPersister {
             queue,
             since_full: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The size of `monitor`'s last whole write in this process, if one was made: what
+    /// the channel refresh compares with its threshold. Whole writes come at least every
+    /// time the updates since add up to half of it, so it trails the monitor's real size
+    /// by at most that much.
+    pub fn whole_bytes(&self, monitor: &MonitorName) -> Option<u64> {
+        self.since_full()
+            .get(&monitor.to_string())
+            .map(|entry| entry.full_bytes)
+            .filter(|bytes| *bytes > 0)
     }
 
     fn since_full(&self) -> MutexGuard<'_, HashMap<String, SinceFull>> {
@@ -109,6 +128,7 @@ impl MonitorPersister {
             key.clone(),
             SinceFull {
                 full_bytes: bytes.len() as u64,
+                funding: Some(monitor.get_funding_txo()),
                 ..SinceFull::default()
             },
         );
@@ -144,7 +164,10 @@ impl<S: EcdsaChannelSigner> Persist<S> for MonitorPersister {
             None => self.queue_monitor(name, monitor, None),
             Some(update)
                 if update.update_id == LEGACY_CLOSED_CHANNEL_UPDATE_ID
-                    || self.since_full().get(&key).is_some_and(SinceFull::due) =>
+                    || self
+                        .since_full()
+                        .get(&key)
+                        .is_some_and(|since| since.due(monitor.get_funding_txo())) =>
             {
                 self.queue_monitor(name, monitor, Some(update.update_id))
             }
@@ -176,14 +199,23 @@ impl<S: EcdsaChannelSigner> Persist<S> for MonitorPersister {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitcoin::hashes::Hash;
+
+    fn funding(vout: u32) -> OutPoint {
+        OutPoint {
+            txid: bitcoin::Txid::from_byte_array([7; 32]),
+            index: vout as u16,
+        }
+    }
 
     fn after(full_bytes: u64, updates: u64, update_bytes: u64) -> bool {
         SinceFull {
             full_bytes,
+            funding: Some(funding(0)),
             updates,
             update_bytes,
         }
-        .due()
+        .due(funding(0))
     }
 
     #[test]
@@ -191,12 +223,25 @@ mod tests {
         // A small monitor: every FULL_MONITOR_EVERY updates, as before.
         assert!(!after(5_000, FULL_MONITOR_EVERY - 1, 100_000));
         assert!(after(5_000, FULL_MONITOR_EVERY, 100_000));
-        // Unknown size (none written since start): by count.
-        assert!(after(0, FULL_MONITOR_EVERY, 1));
         // A large one: only once the updates add up to half of it.
         assert!(!after(6_000_000, 2_000, 2_999_999));
         assert!(after(6_000_000, 2_000, 3_000_000));
         // And never more than MAX_UPDATES_BETWEEN_FULL updates apart.
         assert!(after(u64::MAX, MAX_UPDATES_BETWEEN_FULL, 0));
+    }
+
+    #[test]
+    fn a_new_funding_or_an_unknown_one_makes_the_next_write_whole() {
+        let since = SinceFull {
+            full_bytes: 6_000_000,
+            funding: Some(funding(0)),
+            updates: 1,
+            update_bytes: 100,
+        };
+        assert!(!since.due(funding(0)));
+        // A splice locked: the monitor dropped the old funding's commitments.
+        assert!(since.due(funding(1)));
+        // No whole write since this process started: its size is unknown.
+        assert!(SinceFull::default().due(funding(0)));
     }
 }

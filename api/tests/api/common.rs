@@ -211,6 +211,7 @@ impl NodeBackend for TestBackend {
             outbound_capacity_msat: 989_000_000,
             inbound_capacity_msat: 0,
             next_outbound_htlc_limit_msat: 989_000_000,
+            reserve_sat: Some(10_000),
             confirmations: Some(6),
             confirmations_required: Some(3),
             is_outbound: true,

@@ -43,6 +43,7 @@
 //! | `--skip-forward-delay[=BOOL]`  | `SLUICE_SKIP_FORWARD_DELAY`         | `skip_forward_delay`         |
 //! | `--send-window N`              | `SLUICE_SEND_WINDOW`                | `send_window`                |
 //! | `--ldk-timer-tick-secs N`      | `SLUICE_LDK_TIMER_TICK_SECS`        | `ldk_timer_tick_secs`        |
+//! | `--refresh-monitor-kib N`      | `SLUICE_REFRESH_MONITOR_KIB`        | `refresh_monitor_kib`        |
 //! | `--forwarding-fee-base-msat N` | `SLUICE_FORWARDING_FEE_BASE_MSAT`   | `forwarding_fee_base_msat`   |
 //! | `--forwarding-fee-ppm N`       | `SLUICE_FORWARDING_FEE_PPM`         | `forwarding_fee_ppm`         |
 //! | —                              | —                                   | `[lsps2]` ([`lsps2`])        |
@@ -87,6 +88,7 @@
 //! skip_forward_delay = true                # default false
 //! send_window = 64                         # payments in flight at once, 1 to 4096; default 64
 //! ldk_timer_tick_secs = 30                 # 1 to 60; default 30 (LDK's own: 60)
+//! refresh_monitor_kib = 16384              # 0 (off) to 4194304 (4 GiB); default 16384
 //! forwarding_fee_base_msat = 1000          # for channels opened from now on; default 1000
 //! forwarding_fee_ppm = 0                   # millionths, 0 to 1000000; default 0
 //!
@@ -138,6 +140,12 @@
 //!   `sluice_actors::processor::DEFAULT_TIMER_TICK`): below 30 s a payee fails incomplete
 //!   multi-part payments sooner than BOLT 4's 60 s and a slow cooperative close can turn
 //!   into a force close, so shorter ticks suit nodes that mostly pay.
+//! - `refresh_monitor_kib` (0 to 4194304, default 16384, 16 MiB): a channel whose monitor
+//!   has grown to this many KiB is spliced (a "refresh", `sluice_actors::refresh`), which lets LDK drop
+//!   the history of every commitment of the old funding output. The funder refreshes at
+//!   this size and the other end at twice it. Each refresh moves 1,000 sat from the
+//!   channel to the wallet and pays one on-chain fee. 0 turns refreshing off: monitors
+//!   then grow by about 250 bytes per payment until their channels close.
 //! - The API listens on loopback by default. On any other address (`0.0.0.0` included) it
 //!   needs TLS (`api_tls_cert` and `api_tls_key`, both or neither; their files are read and
 //!   checked, key against certificate, when the configuration is loaded) or
@@ -419,6 +427,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub ldk_timer_tick_secs: Option<String>,
 
+    /// Splice a channel once its monitor reached this many KiB, 0 to 4194304 (0: never). A
+    /// monitor keeps every revoked commitment's HTLCs of its funding output; a splice
+    /// replaces the output and lets LDK drop them. [env: SLUICE_REFRESH_MONITOR_KIB]
+    /// [config: refresh_monitor_kib] [default: 16384]
+    #[arg(long, value_name = "N")]
+    pub refresh_monitor_kib: Option<String>,
+
     /// The base fee this node charges to forward a payment, in msat, for channels opened
     /// after it is set (0 to 4294967295). [env: SLUICE_FORWARDING_FEE_BASE_MSAT] [config:
     /// forwarding_fee_base_msat] [default: 1000, LDK's]
@@ -545,6 +560,9 @@ pub struct NodeConfig {
     /// Seconds between LDK's timer ticks (1 to [`NodeConfig::MAX_LDK_TIMER_TICK_SECS`]);
     /// see `sluice_actors::processor::DEFAULT_TIMER_TICK` for what the tick drives.
     pub ldk_timer_tick_secs: u64,
+    /// The monitor size, KiB, at which a channel is spliced to shed its history (0 to
+    /// [`NodeConfig::MAX_REFRESH_MONITOR_KIB`]; 0 never): `sluice_actors::refresh`.
+    pub refresh_monitor_kib: u64,
     /// How many outgoing payments may be in flight at once (1 to
     /// [`NodeConfig::MAX_SEND_WINDOW`]); further sends wait for a slot, at most 1 s. Each HTLC
     /// in a channel adds a signature to every commitment round, so bounding them keeps rounds
@@ -593,6 +611,11 @@ impl NodeConfig {
         sluice_actors::processor::DEFAULT_TIMER_TICK.as_secs();
     /// Longest time between LDK's timer ticks: LDK's own minute.
     pub const MAX_LDK_TIMER_TICK_SECS: u64 = 60;
+    /// Default monitor size that makes a channel refresh, KiB.
+    pub const DEFAULT_REFRESH_MONITOR_KIB: u64 =
+        sluice_actors::refresh::RefreshConfig::DEFAULT_MONITOR_BYTES >> 10;
+    /// Largest refresh threshold, KiB (4 GiB): beyond it a monitor is past any sensible size.
+    pub const MAX_REFRESH_MONITOR_KIB: u64 = 4 << 20;
     /// Default send window: on the bench line it holds p99 latency near capacity to about a
     /// quarter of the unbounded figure while keeping closed-loop throughput (README).
     pub const DEFAULT_SEND_WINDOW: usize = sluice_actors::payments::DEFAULT_SEND_WINDOW;
@@ -743,6 +766,11 @@ fn resolve(
             "ldk_timer_tick_secs",
             NodeConfig::DEFAULT_LDK_TIMER_TICK_SECS,
             number(1..=NodeConfig::MAX_LDK_TIMER_TICK_SECS),
+        )?,
+        refresh_monitor_kib: v.value(
+            "refresh_monitor_kib",
+            NodeConfig::DEFAULT_REFRESH_MONITOR_KIB,
+            number(0..=NodeConfig::MAX_REFRESH_MONITOR_KIB),
         )?,
         send_window: v.value(
             "send_window",

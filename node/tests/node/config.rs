@@ -592,6 +592,35 @@ fn ldk_timer_tick_defaults_to_thirty_seconds_and_takes_each_layer_within_a_minut
 }
 
 #[test]
+fn refresh_defaults_to_sixteen_mib_takes_each_layer_and_zero_turns_it_off() {
+    let case = Case::new();
+    let config = ok(case.load(None, &[], BASE_EMBEDDED));
+    assert_eq!(config.refresh_monitor_kib, 16_384);
+    assert_eq!(
+        config.refresh_monitor_kib,
+        NodeConfig::DEFAULT_REFRESH_MONITOR_KIB
+    );
+    check_precedence(Layers {
+        file: "refresh_monitor_kib = 0",
+        env: ("SLUICE_REFRESH_MONITOR_KIB", "512"),
+        flag: &["--refresh-monitor-kib", "4194304"],
+        base: &["--data-dir", "/d", "--embedded-chain"],
+        get: |c| c.refresh_monitor_kib.to_string(),
+        expect: ["0", "512", "4194304"],
+    });
+    for bad in ["4194305", "-1", "16MiB"] {
+        let flag = format!("--refresh-monitor-kib={bad}");
+        let mut flags: Vec<&str> = BASE_EMBEDDED.to_vec();
+        flags.push(&flag);
+        let e = err(case.load(None, &[], &flags));
+        assert!(
+            invalid(&e, "refresh_monitor_kib") && e.to_string().contains("from 0 to 4194304"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
 fn precedence_skip_forward_delay() {
     check_precedence(Layers {
         file: "skip_forward_delay = true",
@@ -2373,6 +2402,7 @@ fn the_settings_are_the_fields_of_run_args() {
             "skip_forward_delay",
             "send_window",
             "ldk_timer_tick_secs",
+            "refresh_monitor_kib",
             "forwarding_fee_base_msat",
             "forwarding_fee_ppm",
             "lsps2_max_unclaimed_sat",

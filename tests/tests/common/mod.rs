@@ -13,7 +13,7 @@ use sluice_api_types::{
     PaymentDirection, PaymentInfo, PaymentStatus,
 };
 use sluice_harness::setup::{self, PairSpec};
-use sluice_harness::{wait_for, NodeOptions, NodeProcess, SluiceBinary};
+use sluice_harness::{wait_for, ChainRpc, NodeOptions, NodeProcess, SluiceBinary};
 pub use sluice_harness::{Line, Pair};
 use sluice_storage::{Store, StoreConfig};
 
@@ -257,4 +257,49 @@ pub fn funded_pair(binary: &SluiceBinary) -> Pair {
 /// The harness's [`Line`] A → B → C of regtest nodes, with [`CAPACITY_SAT`] channels.
 pub fn three_node_line(binary: &SluiceBinary) -> Line {
     Line::start(binary, CAPACITY_SAT).unwrap()
+}
+
+/// Where blocks mined only to confirm transactions go: the regtest P2WPKH address of
+/// the key with secret 1 (BIP 173's test vector), which no node here holds, so mining
+/// changes no wallet's balance.
+pub const NOBODYS_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+
+/// Mines `step` blocks at a time (up to `max_blocks`), waiting after each batch for
+/// every node to sync, until `done` is `Ok` (its `Err` says how far things got).
+pub fn mine_until(
+    rpc: &ChainRpc,
+    nodes: &[&NodeProcess],
+    what: &str,
+    max_blocks: u32,
+    step: u32,
+    mut done: impl FnMut() -> Result<(), String>,
+) {
+    let mut mined = 0;
+    while let Err(progress) = done() {
+        assert!(
+            mined < max_blocks,
+            "{what}: not after {mined} blocks: {progress}"
+        );
+        rpc.generate_to_address(step, NOBODYS_ADDRESS).unwrap();
+        mined += step;
+        for node in nodes {
+            wait_synced(node, rpc);
+        }
+    }
+}
+
+/// Waits until `node` has synced to the chain's tip.
+pub fn wait_synced(node: &NodeProcess, rpc: &ChainRpc) {
+    let tip = rpc.block_count().unwrap();
+    wait_for(
+        &format!("{} to reach block {tip}", node.name()),
+        WAIT,
+        || Ok((u64::from(node.client().node_info()?.block_height) >= tip).then_some(())),
+    )
+    .unwrap();
+}
+
+/// The wallet total (confirmed, unconfirmed and immature) of `node`, in sat.
+pub fn wallet_total(node: &NodeProcess) -> u64 {
+    node.client().wallet_balance().unwrap().total_sat
 }
