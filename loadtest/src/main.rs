@@ -54,9 +54,9 @@ struct Args {
     /// the soak checks. [default with --scenario soak: 5m; otherwise no windows]
     #[arg(long, value_parser = parse_positive)]
     window: Option<Duration>,
-    /// Mine a block this often while paying (`10s`), as a chain would go on: channel
-    /// refreshes (splices) lock only with blocks. [default with --scenario soak: 10s;
-    /// otherwise none]
+    /// Mine a block this often while paying, or while holding the cluster with --hold
+    /// (`10s`), as a chain would go on: channel refreshes (splices) lock only with blocks.
+    /// [default with --scenario soak: 10s; otherwise none]
     #[arg(long, value_parser = parse_positive, conflicts_with = "reuse")]
     block_interval: Option<Duration>,
     /// Each payment's amount, sat (10,000 by default: above dust, so HTLCs are real
@@ -258,7 +258,12 @@ fn start_cluster(settings: &Settings, extra_node_args: &[String]) -> Result<Clus
 
 /// `--hold`: builds the cluster, writes its manifest and keeps it up until Ctrl-C.
 fn hold(args: &Args) -> Result<(), Error> {
-    let cluster = start_cluster(&settings(args), &args.node_args)?;
+    let settings = settings(args);
+    let cluster = start_cluster(&settings, &args.node_args)?;
+    // Runs driving the held cluster (`--reuse`) see blocks come as in a run of their own.
+    let miner = settings
+        .block_interval
+        .map(|interval| BlockMiner::start(cluster.rpc(), interval));
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
         what: format!("creating {}", args.out.display()),
         source,
@@ -273,6 +278,7 @@ fn hold(args: &Args) -> Result<(), Error> {
         std::thread::sleep(Duration::from_millis(200));
     }
     eprintln!("tearing the cluster down …");
+    drop(miner);
     drop(cluster);
     // The manifest's addresses and tokens are dead now.
     let _ = std::fs::remove_file(&path);

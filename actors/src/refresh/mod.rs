@@ -9,7 +9,9 @@
 //! A refresh needs a peer that supports splicing (every sluice node does; LDK's default
 //! refuses inbound splices, sluice's configuration accepts them). A peer that does not
 //! is logged and tried again after [`RefreshConfig::retry_after`]; such a channel's
-//! monitor keeps growing until it is closed.
+//! monitor keeps growing until it is closed. A started refresh is not started again
+//! while it waits for its blocks: only once the channel's funding output changed (it
+//! locked) or [`RefreshConfig::lock_wait`] passed.
 
 pub mod policy;
 
@@ -19,12 +21,13 @@ use std::time::Instant;
 
 use bitcoin::{Amount, TxOut};
 use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
+use lightning::chain::transaction::OutPoint;
 use lightning::ln::funding::SpliceContribution;
 use lightning::ln::types::ChannelId;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::task::JoinHandle;
 
-pub use policy::{due, ChannelLoad, RefreshConfig};
+pub use policy::{due, ChannelLoad, LastTry, RefreshConfig};
 
 use crate::{Components, NodeError};
 
@@ -42,9 +45,17 @@ pub enum RefreshMsg {
 /// The refresh actor's state.
 pub struct RefreshState {
     components: Components,
-    /// When a refresh of each channel was last tried.
-    tried: HashMap<ChannelId, Instant>,
+    /// The last try to refresh each channel.
+    tried: HashMap<ChannelId, Try>,
     ticker: JoinHandle<()>,
+}
+
+/// A try to refresh a channel.
+struct Try {
+    at: Instant,
+    started: bool,
+    /// The channel's funding output when it was made.
+    funding: Option<OutPoint>,
 }
 
 /// The refresh actor; `config` says when a channel is due.
@@ -80,9 +91,10 @@ impl Actor for ChannelRefresh {
         let RefreshMsg::Check = message;
         let c = &state.components;
         let now = Instant::now();
+        let forget_after = self.config.retry_after.max(self.config.lock_wait);
         state
             .tried
-            .retain(|_, at| now.duration_since(*at) < self.config.retry_after);
+            .retain(|_, last| now.duration_since(last.at) < forget_after);
         for channel in c.channel_manager.list_channels() {
             let monitor_bytes = c
                 .chain_monitor
@@ -96,17 +108,24 @@ impl Actor for ChannelRefresh {
                 usable: channel.is_usable,
                 monitor_bytes,
                 outbound_msat: channel.outbound_capacity_msat,
-                last_try: state
-                    .tried
-                    .get(&channel.channel_id)
-                    .map(|at| now.duration_since(*at)),
+                last_try: state.tried.get(&channel.channel_id).map(|last| LastTry {
+                    since: now.duration_since(last.at),
+                    started: last.started,
+                    same_funding: last.funding == channel.funding_txo,
+                }),
             };
             if !due(&load, &self.config) {
                 continue;
             }
-            state.tried.insert(load.channel_id, now);
             let channel_id = load.channel_id;
-            match start(c, &load, self.config.splice_out).await {
+            let started = start(c, &load, self.config.splice_out).await;
+            let last = Try {
+                at: now,
+                started: started.is_ok(),
+                funding: channel.funding_txo,
+            };
+            state.tried.insert(channel_id, last);
+            match started {
                 Ok(()) => {
                     tracing::info!(%channel_id, ?monitor_bytes, "refreshing a channel: splice started");
                     metrics::counter!(REFRESHES, "outcome" => "started").increment(1);

@@ -24,9 +24,11 @@ pub struct RefreshConfig {
     pub splice_out: Amount,
     /// How often the channels are looked at.
     pub check_every: Duration,
-    /// How long a channel is left alone after a refresh was started (or refused): a
-    /// started one needs its new funding to confirm before the monitor shrinks.
+    /// How long a channel is left alone after a refresh was refused.
     pub retry_after: Duration,
+    /// How long a started refresh may wait for its lock (the channel's funding output
+    /// changing) before the channel is tried again: the splice may have failed.
+    pub lock_wait: Duration,
 }
 
 impl RefreshConfig {
@@ -38,9 +40,12 @@ impl RefreshConfig {
     /// How often channels are looked at: a look lists the channels and reads one number
     /// per monitor, so it is cheap.
     pub const CHECK_EVERY: Duration = Duration::from_secs(10);
-    /// How long a channel is left alone after a refresh: long enough for six blocks at
-    /// regtest speeds; on mainnet a pending refresh is refused by LDK until it locks.
+    /// How long a channel is left alone after a refresh was refused (the peer was
+    /// away, the channel could not pay the fee, …).
     pub const RETRY_AFTER: Duration = Duration::from_secs(600);
+    /// How long a started refresh may take to lock: six blocks take an hour on average,
+    /// and a splice that has not locked in three is taken to have failed.
+    pub const LOCK_WAIT: Duration = Duration::from_secs(3 * 3600);
 
     /// Refresh at `monitor_bytes` with the other settings at their defaults.
     pub fn at(monitor_bytes: u64) -> Self {
@@ -49,6 +54,7 @@ impl RefreshConfig {
             splice_out: Self::DEFAULT_SPLICE_OUT,
             check_every: Self::CHECK_EVERY,
             retry_after: Self::RETRY_AFTER,
+            lock_wait: Self::LOCK_WAIT,
         }
     }
 }
@@ -68,13 +74,27 @@ pub struct ChannelLoad {
     pub monitor_bytes: Option<u64>,
     /// What this node could send over it, msat.
     pub outbound_msat: u64,
-    /// How long ago this node last tried to refresh it, if it did since start.
-    pub last_try: Option<Duration>,
+    /// This node's last try to refresh it since start, if any.
+    pub last_try: Option<LastTry>,
+}
+
+/// A try to refresh a channel, as it looks now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastTry {
+    /// How long ago it was.
+    pub since: Duration,
+    /// Whether LDK started the splice (or refused it).
+    pub started: bool,
+    /// Whether the channel still has the funding output it had then: a started splice
+    /// that locked has replaced it.
+    pub same_funding: bool,
 }
 
 /// Whether `channel` should be refreshed now. Both ends of a channel run this, so the
 /// funder refreshes at the threshold and the other end only at twice it (a peer that is
-/// not sluice may never refresh): they do not start competing splices.
+/// not sluice may never refresh): they do not start competing splices. A started
+/// refresh is waited for until it locks (or [`RefreshConfig::lock_wait`] passed), a
+/// refused one for [`RefreshConfig::retry_after`].
 pub fn due(channel: &ChannelLoad, config: &RefreshConfig) -> bool {
     let threshold = if channel.funder {
         config.monitor_bytes
@@ -86,9 +106,15 @@ pub fn due(channel: &ChannelLoad, config: &RefreshConfig) -> bool {
             .monitor_bytes
             .is_some_and(|bytes| bytes >= threshold)
         && channel.outbound_msat / 1000 > config.splice_out.to_sat()
-        && channel
-            .last_try
-            .is_none_or(|since| since >= config.retry_after)
+        && channel.last_try.is_none_or(|last| match last {
+            LastTry {
+                started: true,
+                same_funding: true,
+                since,
+            } => since >= config.lock_wait,
+            LastTry { started: true, .. } => true,
+            LastTry { since, .. } => since >= config.retry_after,
+        })
 }
 
 #[cfg(test)]
@@ -142,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unusable_poor_or_recently_tried_channel_is_left_alone() {
+    fn an_unusable_or_poor_channel_is_left_alone() {
         let config = RefreshConfig::at(16 << 20);
         let offline = ChannelLoad {
             usable: false,
@@ -154,15 +180,34 @@ mod tests {
             ..busy()
         };
         assert!(!due(&poor, &config));
-        let recent = ChannelLoad {
-            last_try: Some(config.retry_after - Duration::from_secs(1)),
+    }
+
+    fn tried(since: Duration, started: bool, same_funding: bool) -> ChannelLoad {
+        ChannelLoad {
+            last_try: Some(LastTry {
+                since,
+                started,
+                same_funding,
+            }),
             ..busy()
-        };
-        assert!(!due(&recent, &config));
-        let long_ago = ChannelLoad {
-            last_try: Some(config.retry_after),
-            ..busy()
-        };
-        assert!(due(&long_ago, &config));
+        }
+    }
+
+    #[test]
+    fn a_started_refresh_is_waited_for_until_it_locks_and_a_refused_one_is_retried() {
+        let config = RefreshConfig::at(16 << 20);
+        let minute = Duration::from_secs(60);
+        // Started and not locked yet: not again, until it is taken to have failed.
+        assert!(!due(&tried(minute, true, true), &config));
+        assert!(!due(&tried(config.lock_wait - minute, true, true), &config));
+        assert!(due(&tried(config.lock_wait, true, true), &config));
+        // Started and locked, and the monitor large again: at once.
+        assert!(due(&tried(minute, true, false), &config));
+        // Refused: after a while.
+        assert!(!due(
+            &tried(config.retry_after - minute, false, true),
+            &config
+        ));
+        assert!(due(&tried(config.retry_after, false, true), &config));
     }
 }
