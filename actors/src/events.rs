@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use bitcoin::hex::DisplayHex;
 use bitcoin::FeeRate;
-use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use lightning::events::{Event, ReplayEvent};
 use lightning::sign::EntropySource;
 
@@ -97,10 +96,7 @@ impl EventDispatcher {
                 output_script,
                 user_channel_id,
             } => {
-                let rate = c
-                    .fees
-                    .get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
-                let fee_rate = FeeRate::from_sat_per_kwu(u64::from(rate));
+                let fee_rate = FeeRate::from_sat_per_kwu(u64::from(c.fees.funding_sat_per_kw()));
                 let amount = bitcoin::Amount::from_sat(channel_value_satoshis);
                 // LDK refuses a funding transaction that is not final at its own best
                 // block, and the wallet may have synced further: lock to LDK's height.

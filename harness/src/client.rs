@@ -318,9 +318,15 @@ impl ApiClient {
         self.call("GET", path, None::<&()>)
     }
 
-    /// The value of an unlabelled metric from `GET /metrics` (a counter or gauge), or
-    /// `None` while the node has not recorded it.
+    /// The value of a metric from `GET /metrics` (a counter or gauge; `name` with its
+    /// labels as exposed, e.g. `x_total{outcome="ok"}`), or `None` while the node has not
+    /// recorded it.
     pub fn metric(&self, name: &str) -> Result<Option<f64>, Error> {
+        Ok(self.metrics(&[name])?.pop().flatten())
+    }
+
+    /// [`ApiClient::metric`] for each of `names`, from one `GET /metrics`.
+    pub fn metrics(&self, names: &[&str]) -> Result<Vec<Option<f64>>, Error> {
         let response = self.send("GET", "/metrics", None)?;
         if response.status != 200 {
             return Err(Error::Api {
@@ -330,10 +336,14 @@ impl ApiClient {
                 message: response.text(),
             });
         }
-        Ok(response.text().lines().find_map(|line| {
-            let value = line.strip_prefix(name)?.strip_prefix(' ')?;
-            value.trim().parse().ok()
-        }))
+        let text = response.text();
+        let value = |name: &str| {
+            text.lines().find_map(|line| {
+                let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+                value.trim().parse().ok()
+            })
+        };
+        Ok(names.iter().map(|name| value(name)).collect())
     }
 
     /// `GET /healthz`.

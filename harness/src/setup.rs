@@ -32,6 +32,10 @@ pub const ANNOUNCEMENT_DEPTH: u32 = 6;
 pub const GOSSIP_SETTLE: Duration = Duration::from_secs(3);
 /// How many times six blocks are mined to get gossip re-broadcast before the last wait.
 pub const GOSSIP_REBROADCASTS: u32 = 5;
+/// Where blocks mined only to confirm transactions go: the regtest P2WPKH address of
+/// the key with secret 1 (BIP 173's test vector), which no node holds, so mining
+/// changes no node's wallet.
+pub const NOBODYS_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
 
 /// Launches a node per name, all at once, each with `options(index)`.
 pub fn launch_nodes(

@@ -3,11 +3,11 @@
 //! Channel refreshes (splices) need blocks to lock; without them a long run's monitors
 //! could only grow. Regtest compresses time: a 10 s interval stands for mainnet's 10 min.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use sluice_harness::setup::NOBODYS_ADDRESS;
 use sluice_harness::{ChainRpc, Manifest};
 
 use crate::Error;
@@ -15,30 +15,24 @@ use crate::Error;
 /// The counter of channel refreshes (splices) a node started.
 const REFRESHES_STARTED: &str = "sluice_channel_refreshes_total{outcome=\"started\"}";
 
-/// Where the blocks pay: the regtest P2WPKH address of the key with secret 1 (BIP 173's
-/// test vector), which no node holds, so mining changes no node's wallet.
-pub const NOBODYS_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
-
-/// Mines a block every interval on its own thread until dropped.
+/// Mines a block every interval, to an address no node holds, on its own thread until
+/// finished or dropped.
 pub struct BlockMiner {
-    stop: Arc<AtomicBool>,
+    stop: Option<Sender<()>>,
     thread: Option<JoinHandle<u64>>,
 }
 
 impl BlockMiner {
     /// Starts mining one block every `interval` through `rpc`.
     pub fn start(rpc: ChainRpc, interval: Duration) -> BlockMiner {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
+        let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
             let mut mined = 0;
             let mut next = Instant::now() + interval;
-            while !stopped.load(Ordering::Relaxed) {
-                let now = Instant::now();
-                if now < next {
-                    std::thread::sleep((next - now).min(Duration::from_millis(100)));
-                    continue;
-                }
+            // Wakes at each block's time, or at once when told to stop (or dropped).
+            while let Err(RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(next.saturating_duration_since(Instant::now()))
+            {
                 next += interval;
                 match rpc.generate_to_address(1, NOBODYS_ADDRESS) {
                     Ok(_) => mined += 1,
@@ -48,7 +42,7 @@ impl BlockMiner {
             mined
         });
         BlockMiner {
-            stop,
+            stop: Some(stop),
             thread: Some(thread),
         }
     }
@@ -59,7 +53,8 @@ impl BlockMiner {
     }
 
     fn stop_thread(&mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
+        // Dropping the sender wakes the thread.
+        self.stop.take();
         self.thread
             .take()
             .map_or(0, |thread| thread.join().unwrap_or(0))

@@ -278,7 +278,7 @@ fn or_dash(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
-/// The per-window table and the soak checks, as Markdown.
+/// The signature-bound ceiling, as Markdown.
 fn ceiling_markdown(c: &Ceiling) -> String {
     let mut md = format!(
         "\n## Signature-bound ceiling\n\n\
@@ -318,6 +318,7 @@ fn ceiling_markdown(c: &Ceiling) -> String {
     md
 }
 
+/// The per-window table and the soak checks, as Markdown.
 fn windows_markdown(w: &Windows) -> String {
     use crate::windows::{clock, FLAT_AFTER, FLAT_TOLERANCE, RATE_FLOOR, ROUTER_RSS_CAP_MIB};
     let names: Vec<&str> = w.processes.iter().map(|p| p.name.as_str()).collect();

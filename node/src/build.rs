@@ -142,10 +142,10 @@ pub struct ForwardingFees {
 }
 
 /// The channel configuration sluice uses: anchor channels, large channels, the most
-/// HTLCs in flight the protocol allows, and every inbound channel put to the channel
-/// policy (0-conf only for trusted peers), and splices from peers accepted. An LSP (`lsps2`) also intercepts HTLCs sent to
-/// the SCIDs it sells and forwards over its clients' unannounced channels. New channels charge `fees` to
-/// forward.
+/// HTLCs in flight the protocol allows, every inbound channel put to the channel policy
+/// (0-conf only for trusted peers), and splices from peers accepted. An LSP (`lsps2`)
+/// also intercepts HTLCs sent to the SCIDs it sells and forwards over its clients'
+/// unannounced channels. New channels charge `fees` to forward.
 pub fn user_config(lsps2: bool, fees: ForwardingFees) -> UserConfig {
     let mut config = UserConfig {
         accept_intercept_htlcs: lsps2,

@@ -108,6 +108,13 @@ impl FeeRates {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&target);
     }
+
+    /// The rate the node's own funding transactions pay (channel opens and splices), sat
+    /// per 1000 weight: LDK's estimate for a non-anchor commitment, one that must confirm
+    /// in reasonable time without being fee-bumped.
+    pub fn funding_sat_per_kw(&self) -> u32 {
+        self.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee)
+    }
 }
 
 impl FeeEstimator for FeeRates {

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bitcoin::{Amount, TxOut};
-use lightning::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use lightning::chain::transaction::OutPoint;
 use lightning::ln::funding::SpliceContribution;
 use lightning::ln::types::ChannelId;
@@ -156,9 +155,7 @@ async fn start(c: &Components, channel: &ChannelLoad, amount: Amount) -> Result<
     let address = tokio::task::spawn_blocking(move || wallet.new_address())
         .await
         .map_err(|e| NodeError::Wallet(format!("the address task failed: {e}")))??;
-    let rate = c
-        .fees
-        .get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee);
+    let rate = c.fees.funding_sat_per_kw();
     let height = c.channel_manager.current_best_block().height;
     let contribution = SpliceContribution::SpliceOut {
         outputs: vec![TxOut {

@@ -141,11 +141,11 @@
 //!   multi-part payments sooner than BOLT 4's 60 s and a slow cooperative close can turn
 //!   into a force close, so shorter ticks suit nodes that mostly pay.
 //! - `refresh_monitor_kib` (0 to 4194304, default 16384, 16 MiB): a channel whose monitor
-//!   has grown to this many KiB is spliced (a "refresh", `sluice_actors::refresh`), which lets LDK drop
-//!   the history of every commitment of the old funding output. The funder refreshes at
-//!   this size and the other end at twice it. Each refresh moves 1,000 sat from the
-//!   channel to the wallet and pays one on-chain fee. 0 turns refreshing off: monitors
-//!   then grow by about 250 bytes per payment until their channels close.
+//!   has grown to this many KiB is spliced (a "refresh", `sluice_actors::refresh`), which
+//!   lets LDK drop the history of every commitment of the old funding output. The funder
+//!   refreshes at this size and the other end at twice it. Each refresh moves 1,000 sat
+//!   from the channel to the wallet and pays one on-chain fee. 0 turns refreshing off:
+//!   monitors then grow by about 230 bytes per payment until their channels close.
 //! - The API listens on loopback by default. On any other address (`0.0.0.0` included) it
 //!   needs TLS (`api_tls_cert` and `api_tls_key`, both or neither; their files are read and
 //!   checked, key against certificate, when the configuration is loaded) or

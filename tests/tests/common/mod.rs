@@ -259,10 +259,7 @@ pub fn three_node_line(binary: &SluiceBinary) -> Line {
     Line::start(binary, CAPACITY_SAT).unwrap()
 }
 
-/// Where blocks mined only to confirm transactions go: the regtest P2WPKH address of
-/// the key with secret 1 (BIP 173's test vector), which no node here holds, so mining
-/// changes no wallet's balance.
-pub const NOBODYS_ADDRESS: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+pub use sluice_harness::setup::NOBODYS_ADDRESS;
 
 /// Mines `step` blocks at a time (up to `max_blocks`), waiting after each batch for
 /// every node to sync, until `done` is `Ok` (its `Err` says how far things got).
