@@ -2,6 +2,7 @@
 //!
 //! The `sluice` binary (`src/main.rs`) is a thin command line over this library.
 
+pub mod allocator;
 pub mod backend;
 pub mod build;
 pub mod channel_open;
