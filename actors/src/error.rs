@@ -61,6 +61,16 @@ pub enum NodeError {
         /// The caller's ceiling.
         max_msat: u64,
     },
+    /// A pool with that id exists with other settings, or the node runs another pool.
+    #[error("pool exists: {0}")]
+    PoolExists(String),
+    /// The caller may not act for what it named (another token's LP id).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The pool's books refused a change that should have been valid: the ledger and the
+    /// records disagree. Nothing was stored.
+    #[error("the pool ledger refused a change: {0}")]
+    Ledger(String),
     /// The invoice was paid already; paying it again would pay twice.
     #[error("already paid: {0}")]
     AlreadyPaid(String),

@@ -14,6 +14,7 @@ use crate::lsps2;
 use crate::payments::codes::failure_code;
 use crate::payments::received::{record_received, Claimed};
 use crate::payments::settle::{settle_queued, Outcome};
+use crate::pool::PoolMsg;
 use crate::Components;
 
 /// The histogram of the time LDK's event handler takes per event, labelled by `event`
@@ -159,9 +160,16 @@ impl EventDispatcher {
                 let durable = record_received(&c.store, claimed)
                     .map_err(|e| replay("an incoming payment", e))?;
                 let on_failure = Arc::clone(&self.on_failure);
+                let pool = c.actors.pool.clone();
                 tokio::spawn(async move {
                     match durable.await {
-                        Ok(()) => metrics::counter!("sluice_payments_received_total").increment(1),
+                        Ok(()) => {
+                            metrics::counter!("sluice_payments_received_total").increment(1);
+                            // A pool deposit is credited once the claim is on record; if
+                            // the pool is not running, its sweep finds the claim later.
+                            let hash = payment_hash.0.to_lower_hex_string();
+                            let _ = pool.cast(PoolMsg::Claimed(hash));
+                        }
                         Err(e) => on_failure(format!("recording an incoming payment failed: {e}")),
                     }
                 });

@@ -15,6 +15,7 @@ use ractor::{ActorRef, Message, RpcReplyPort};
 use crate::lsps2::Lsps2Msg;
 use crate::pathfinding::RouteJob;
 use crate::payments::PaymentsMsg;
+use crate::pool::PoolMsg;
 use crate::receipts::actor::ReceiptSignerMsg;
 use crate::wallet::actor::WalletMsg;
 use crate::NodeError;
@@ -95,6 +96,8 @@ pub struct Actors {
     pub payments: Handle<PaymentsMsg>,
     /// The LSPS2 service (never started without an `[lsps2]` section).
     pub lsps2: Handle<Lsps2Msg>,
+    /// The liquidity pool.
+    pub pool: Handle<PoolMsg>,
 }
 
 impl Default for Actors {
@@ -105,6 +108,7 @@ impl Default for Actors {
             pathfinding: Handle::new("pathfinding"),
             payments: Handle::new("the payments actor"),
             lsps2: Handle::new("the LSPS2 service"),
+            pool: Handle::new("the pool ledger"),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod lsps5;
 pub mod pathfinding;
 pub mod payments;
 pub mod persist;
+pub mod pool;
 pub mod processor;
 pub mod receipts;
 pub mod refresh;

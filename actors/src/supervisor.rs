@@ -9,6 +9,7 @@
 //! ├── Pathfinding     a factory of route-finding workers
 //! ├── Payments        quotes, pays, waits for outcomes
 //! ├── Lsps2Service    sells JIT channels (only when configured)
+//! ├── PoolLedger      the liquidity pool: shares, deposits, the books
 //! └── ChannelRefresh  splices busy channels so their monitors shrink (unless turned off)
 //! ```
 //!
@@ -43,6 +44,7 @@ use crate::channel_manager::{ChannelManagerActor, ChannelManagerArgs};
 use crate::lsps2::Lsps2Service;
 use crate::pathfinding::{self, PathfindingFactory};
 use crate::payments::{PaymentsActor, PaymentsConfig};
+use crate::pool::{PoolConfig, PoolLedger};
 use crate::processor::LdkLoopConfig;
 use crate::receipts::actor::ReceiptSignerActor;
 use crate::receipts::ReceiptSigner;
@@ -90,13 +92,15 @@ pub enum Child {
     Payments,
     /// [`Lsps2Service`].
     Lsps2Service,
+    /// [`PoolLedger`].
+    PoolLedger,
     /// [`ChannelRefresh`].
     ChannelRefresh,
 }
 
 impl Child {
     /// Every child, in start order.
-    pub const ALL: [Child; 8] = [
+    pub const ALL: [Child; 9] = [
         Child::Wallet,
         Child::ChainSync,
         Child::ReceiptSigner,
@@ -104,6 +108,7 @@ impl Child {
         Child::Pathfinding,
         Child::Payments,
         Child::Lsps2Service,
+        Child::PoolLedger,
         Child::ChannelRefresh,
     ];
 
@@ -117,6 +122,7 @@ impl Child {
             Child::Pathfinding => "Pathfinding",
             Child::Payments => "Payments",
             Child::Lsps2Service => "Lsps2Service",
+            Child::PoolLedger => "PoolLedger",
             Child::ChannelRefresh => "ChannelRefresh",
         }
     }
@@ -156,6 +162,8 @@ pub struct SupervisorArgs {
     pub ldk_loop: LdkLoopConfig,
     /// When busy channels are refreshed; `None` turns refreshing off.
     pub refresh: Option<RefreshConfig>,
+    /// The liquidity pool's settings.
+    pub pool: PoolConfig,
 }
 
 /// Restart bookkeeping of one child.
@@ -178,6 +186,7 @@ pub struct SupervisorState {
     payments: PaymentsConfig,
     ldk_loop: LdkLoopConfig,
     refresh: Option<RefreshConfig>,
+    pool: PoolConfig,
 }
 
 /// The root actor.
@@ -248,6 +257,14 @@ impl NodeSupervisor {
                 handles.lsps2.set(service.clone());
                 service.get_cell()
             }
+            Child::PoolLedger => {
+                let actor = PoolLedger {
+                    config: state.pool.clone(),
+                };
+                let (pool, _) = Actor::spawn_linked(None, actor, c, cell).await?;
+                handles.pool.set(pool.clone());
+                pool.get_cell()
+            }
             Child::ChannelRefresh => {
                 let Some(config) = state.refresh else {
                     return Ok(());
@@ -316,6 +333,7 @@ impl Actor for NodeSupervisor {
             payments: args.payments,
             ldk_loop: args.ldk_loop,
             refresh: args.refresh,
+            pool: args.pool,
         };
         for child in Child::ALL {
             Self::start_child(&myself, &mut state, child).await?;

@@ -16,6 +16,8 @@
 //!   names, re-exported here;
 //! - `lsps2`: the LSPS2 service's menu, orders and summary, re-exported here;
 //! - `budgets`: the API tokens' spend budgets, re-exported here;
+//! - `pools`: the liquidity pool (creation, deposits, positions, status), re-exported
+//!   here;
 //! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};
@@ -392,6 +394,8 @@ mod budgets;
 mod liquidity;
 mod lsps2;
 pub mod paths;
+mod pools;
 pub use budgets::*;
 pub use liquidity::*;
 pub use lsps2::*;
+pub use pools::*;

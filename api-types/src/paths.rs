@@ -56,6 +56,16 @@ pub const LSPS2_MENU: &str = "/v1/lsps2/menu";
 pub const LSPS2_ORDERS: &str = "/v1/lsps2/orders";
 /// `GET`: totals over the LSPS2 orders, revenue included.
 pub const LSPS2_SUMMARY: &str = "/v1/lsps2/summary";
+/// `POST`: create the node's liquidity pool (admin).
+pub const POOLS: &str = "/v1/pools";
+/// `GET`: a pool's status.
+pub const POOL_STATUS: &str = "/v1/pools/{pool_id}/status";
+/// `POST`: quote a deposit into a pool.
+pub const POOL_DEPOSIT_QUOTE: &str = "/v1/pools/{pool_id}/deposit_quote";
+/// `GET`: one deposit.
+pub const POOL_DEPOSIT: &str = "/v1/pools/{pool_id}/deposits/{deposit_id}";
+/// `GET`: an LP's position.
+pub const POOL_POSITION: &str = "/v1/pools/{pool_id}/lps/{lp_id}";
 
 /// Every `/v1` path (templates included).
 pub const ALL_V1: &[&str] = &[
@@ -79,6 +89,11 @@ pub const ALL_V1: &[&str] = &[
     LSPS2_MENU,
     LSPS2_ORDERS,
     LSPS2_SUMMARY,
+    POOLS,
+    POOL_STATUS,
+    POOL_DEPOSIT_QUOTE,
+    POOL_DEPOSIT,
+    POOL_POSITION,
 ];
 
 /// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.

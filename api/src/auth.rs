@@ -40,7 +40,7 @@ pub enum Scope {
     Admin,
     /// Create invoices and read payments (and, with the payments engine, pay).
     Pay,
-    /// Liquidity pool operations. Reserved: no endpoint needs it yet.
+    /// Liquidity pool operations: deposits, positions, pool status.
     Lp,
     /// Read-only (`GET`) endpoints and `/metrics`.
     Read,
@@ -185,6 +185,10 @@ pub enum Access {
     Pay,
     /// Any token with `read` or `pay` (reading payments).
     ReadOrPay,
+    /// Any token with `lp` (an LP's own deposits and position).
+    Lp,
+    /// Any token with `read` or `lp` (a pool's status).
+    ReadOrLp,
     /// Only `admin`.
     Admin,
 }
@@ -197,6 +201,8 @@ impl Access {
                 Access::Read => scopes.contains(Scope::Read),
                 Access::Pay => scopes.contains(Scope::Pay),
                 Access::ReadOrPay => scopes.contains(Scope::Read) || scopes.contains(Scope::Pay),
+                Access::Lp => scopes.contains(Scope::Lp),
+                Access::ReadOrLp => scopes.contains(Scope::Read) || scopes.contains(Scope::Lp),
                 Access::Admin => false,
             }
     }
@@ -207,6 +213,8 @@ impl Access {
             Access::Read => "read or admin",
             Access::Pay => "pay or admin",
             Access::ReadOrPay => "read, pay or admin",
+            Access::Lp => "lp or admin",
+            Access::ReadOrLp => "read, lp or admin",
             Access::Admin => "admin",
         }
     }
@@ -359,6 +367,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<TokenId>()
             .map(|token| Caller(token.0.to_lower_hex_string()))
             .ok_or(ApiError::Unauthenticated)
+    }
+}
+
+/// Whether the caller's token holds `admin`, which may act for any LP. Extracted from the
+/// [`Scopes`] that [`require`] adds to a request (absent: not admin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IsAdmin(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for IsAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(IsAdmin(
+            parts
+                .extensions
+                .get::<Scopes>()
+                .is_some_and(|scopes| scopes.contains(Scope::Admin)),
+        ))
     }
 }
 

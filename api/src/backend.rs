@@ -13,13 +13,15 @@ use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
 use sluice_actors::idempotency::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
+use sluice_actors::pool::{CreatePool, DepositAsk};
 use sluice_actors::NodeError;
 
 use crate::types::{
-    BudgetResponse, ChannelInfo, HealthResponse, InvoiceResponse, ListPaymentsResponse,
-    Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
-    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse,
-    WalletAddressResponse, WalletBalanceResponse,
+    BudgetResponse, ChannelInfo, DepositQuoteResponse, HealthResponse, InvoiceResponse,
+    ListPaymentsResponse, Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse,
+    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
+    PoolInfo, PoolPositionResponse, PoolStatusResponse, QuotePayResponse, WalletAddressResponse,
+    WalletBalanceResponse,
 };
 
 /// What the API needs from a running node.
@@ -118,6 +120,42 @@ pub trait NodeBackend: Send + Sync + 'static {
         &self,
         receipt_id: String,
     ) -> impl Future<Output = Result<serde_json::Value, NodeError>> + Send;
+
+    /// Creates the node's liquidity pool (the same request again answers the same pool).
+    fn create_pool(
+        &self,
+        create: CreatePool,
+    ) -> impl Future<Output = Result<PoolInfo, NodeError>> + Send;
+
+    /// A pool's partitions, prices and books against the node.
+    fn pool_status(
+        &self,
+        pool_id: String,
+    ) -> impl Future<Output = Result<PoolStatusResponse, NodeError>> + Send;
+
+    /// Quotes a deposit (or answers the one its idempotency key made).
+    fn deposit_quote(
+        &self,
+        ask: DepositAsk,
+    ) -> impl Future<Output = Result<DepositQuoteResponse, NodeError>> + Send;
+
+    /// A deposit, for its LP's owner (`caller`) or an admin.
+    fn get_deposit(
+        &self,
+        pool_id: String,
+        deposit_id: String,
+        caller: String,
+        admin: bool,
+    ) -> impl Future<Output = Result<DepositQuoteResponse, NodeError>> + Send;
+
+    /// An LP's position, for its owner (`caller`) or an admin.
+    fn pool_position(
+        &self,
+        pool_id: String,
+        lp_id: String,
+        caller: String,
+        admin: bool,
+    ) -> impl Future<Output = Result<PoolPositionResponse, NodeError>> + Send;
 
     /// A fresh receive address of the on-chain wallet.
     fn wallet_new_address(

@@ -99,6 +99,13 @@ pub enum ApiError {
     /// The token's budget does not allow paying this payee. 403 `destination_not_allowed`.
     #[error("{0}")]
     DestinationNotAllowed(String),
+    /// A pool with that id exists with other settings, or the node runs another pool.
+    /// 409 `pool_exists`.
+    #[error("{0}")]
+    PoolExists(String),
+    /// The token may not act for the LP id it named (another token's). 403 `not_owner`.
+    #[error("{0}")]
+    NotOwner(String),
     /// The on-chain wallet failed. 500 `wallet_error`.
     #[error("{0}")]
     Wallet(String),
@@ -151,6 +158,8 @@ impl ApiError {
         ("budget_exceeded", 403),
         ("budget_expired", 403),
         ("destination_not_allowed", 403),
+        ("pool_exists", 409),
+        ("not_owner", 403),
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
@@ -189,6 +198,8 @@ impl ApiError {
             ApiError::BudgetExceeded(_) => "budget_exceeded",
             ApiError::BudgetExpired(_) => "budget_expired",
             ApiError::DestinationNotAllowed(_) => "destination_not_allowed",
+            ApiError::PoolExists(_) => "pool_exists",
+            ApiError::NotOwner(_) => "not_owner",
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
@@ -206,7 +217,8 @@ impl ApiError {
             ApiError::Forbidden(_)
             | ApiError::BudgetExceeded(_)
             | ApiError::BudgetExpired(_)
-            | ApiError::DestinationNotAllowed(_) => StatusCode::FORBIDDEN,
+            | ApiError::DestinationNotAllowed(_)
+            | ApiError::NotOwner(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::NotEnabled(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -215,7 +227,8 @@ impl ApiError {
             | ApiError::AlreadyPaid(_)
             | ApiError::PaymentInProgress(_)
             | ApiError::IdempotencyConflict(_)
-            | ApiError::RequestInProgress(_) => StatusCode::CONFLICT,
+            | ApiError::RequestInProgress(_)
+            | ApiError::PoolExists(_) => StatusCode::CONFLICT,
             ApiError::QuoteExpired(_) => StatusCode::GONE,
             ApiError::PeerUnreachable(_) => StatusCode::BAD_GATEWAY,
             ApiError::InsufficientFunds(_)
@@ -275,6 +288,12 @@ impl From<NodeError> for ApiError {
                     ApiError::BudgetExceeded(message)
                 }
             },
+            NodeError::PoolExists(_) => ApiError::PoolExists(message),
+            NodeError::Forbidden(_) => ApiError::NotOwner(message),
+            NodeError::Ledger(_) => {
+                tracing::error!(error = %message, "the pool ledger refused a change behind an API request");
+                ApiError::Internal
+            }
             NodeError::Receipt(_) => {
                 tracing::error!(error = %message, "sealing a receipt failed behind an API request");
                 ApiError::Internal

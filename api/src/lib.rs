@@ -59,9 +59,15 @@
 //! | GET | `/v1/node/wallet/balance` | read |
 //! | GET | `/v1/node/budget` | read or pay (the caller's own) |
 //! | GET | `/v1/node/budgets` | admin |
+//! | POST | `/v1/pools` | admin |
+//! | GET | `/v1/pools/{pool_id}/status` | read or lp |
+//! | POST | `/v1/pools/{pool_id}/deposit_quote` † | lp (the LP id's owner) |
+//! | GET | `/v1/pools/{pool_id}/deposits/{deposit_id}` | lp (the LP id's owner) |
+//! | GET | `/v1/pools/{pool_id}/lps/{lp_id}` | lp (the LP id's owner) |
 //!
-//! `admin` grants every route; `lp` is reserved for the liquidity pool routes. Every
-//! `/v1/...` route is mirrored under `/internal/v1/...`.
+//! `admin` grants every route. An LP id belongs to the `lp` token that first deposited
+//! for it; another token is refused with 403 `not_owner`. Every `/v1/...` route is
+//! mirrored under `/internal/v1/...`.
 //!
 //! The POSTs that move money or funds take an `Idempotency-Key` header (keysend requires
 //! one): keys are per token, and a repeat with the same body gets the first answer.

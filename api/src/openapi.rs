@@ -113,6 +113,11 @@ impl Modify for BearerAuth {
         routes::lsps2::menu,
         routes::lsps2::orders,
         routes::lsps2::summary,
+        routes::pools::create_pool,
+        routes::pools::pool_status,
+        routes::pools::deposit_quote,
+        routes::pools::get_deposit,
+        routes::pools::position,
     ),
     components(schemas(types::ErrorResponse, types::ErrorBody)),
     modifiers(&BearerAuth),
@@ -128,6 +133,7 @@ impl Modify for BearerAuth {
         (name = "wallet", description = "The on-chain wallet"),
         (name = "budgets", description = "The API tokens' spend budgets"),
         (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
+        (name = "pools", description = "The liquidity pool: deposits, shares, NAV, the books"),
     )
 )]
 pub struct ApiDoc;

@@ -22,12 +22,13 @@ use serde_json::{json, Value};
 use sluice_api_types::paths;
 use sluice_api_types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
-    CreateInvoiceRequest, ErrorResponse, HealthResponse, InvoiceResponse, KeysendRequest,
-    ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
-    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse,
-    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse,
-    PaymentInfo, PeerInfo, PeerResponse, QuotePayRequest, QuotePayResponse, WalletAddressResponse,
-    WalletBalanceResponse,
+    CreateInvoiceRequest, CreatePoolRequest, DepositQuoteRequest, DepositQuoteResponse,
+    ErrorResponse, HealthResponse, InvoiceResponse, KeysendRequest, ListChannelsResponse,
+    ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse, Lsps2MenuResponse, Lsps2Order,
+    Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, OpenChannelRequest,
+    OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse, PaymentInfo, PeerInfo,
+    PeerResponse, PoolInfo, PoolPositionResponse, PoolStatusResponse, QuotePayRequest,
+    QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 use ureq::http::{Method, Request};
 use ureq::Agent;
@@ -533,6 +534,42 @@ impl ApiClient {
     /// `GET /v1/lsps2/summary`.
     pub fn lsps2_summary(&self) -> Result<Lsps2SummaryResponse, Error> {
         self.get(paths::LSPS2_SUMMARY)
+    }
+
+    /// `POST /v1/pools`.
+    pub fn create_pool(&self, request: &CreatePoolRequest) -> Result<PoolInfo, Error> {
+        self.call("POST", paths::POOLS, Some(request))
+    }
+
+    /// `GET /v1/pools/{pool_id}/status`.
+    pub fn pool_status(&self, pool_id: &str) -> Result<PoolStatusResponse, Error> {
+        self.get(&paths::fill(paths::POOL_STATUS, &[("pool_id", pool_id)]))
+    }
+
+    /// `POST /v1/pools/{pool_id}/deposit_quote`.
+    pub fn deposit_quote(
+        &self,
+        pool_id: &str,
+        request: &DepositQuoteRequest,
+    ) -> Result<DepositQuoteResponse, Error> {
+        let path = paths::fill(paths::POOL_DEPOSIT_QUOTE, &[("pool_id", pool_id)]);
+        self.call("POST", &path, Some(request))
+    }
+
+    /// `GET /v1/pools/{pool_id}/deposits/{deposit_id}`.
+    pub fn deposit(&self, pool_id: &str, deposit_id: &str) -> Result<DepositQuoteResponse, Error> {
+        self.get(&paths::fill(
+            paths::POOL_DEPOSIT,
+            &[("pool_id", pool_id), ("deposit_id", deposit_id)],
+        ))
+    }
+
+    /// `GET /v1/pools/{pool_id}/lps/{lp_id}`.
+    pub fn pool_position(&self, pool_id: &str, lp_id: &str) -> Result<PoolPositionResponse, Error> {
+        self.get(&paths::fill(
+            paths::POOL_POSITION,
+            &[("pool_id", pool_id), ("lp_id", lp_id)],
+        ))
     }
 }
 

@@ -4,6 +4,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::pool_answers;
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
 use lightning::ln::channelmanager::Bolt11InvoiceParameters;
@@ -18,6 +19,7 @@ use sluice_actors::payments::listing::{self, Listed};
 use sluice_actors::payments::{
     self, pay, InvoicePayment, KeysendPayment, PayRequest as PayQuote, QuoteRequest,
 };
+use sluice_actors::pool::{CreatePool, DepositAsk, PoolMsg, POOL_TIMEOUT};
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, Lsps2OrdersPage, OpenChannel, PayInvoice,
@@ -26,11 +28,12 @@ use sluice_api::backend::{
 use sluice_api::time::rfc3339_ms;
 use sluice_api::NodeBackend;
 use sluice_api_types::{
-    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse,
-    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse,
-    Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse, PayResponse, PaymentDirection,
-    PaymentInfo, PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse,
-    WalletBalanceResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
+    BudgetResponse, ChannelInfo, DepositQuoteResponse, HealthResponse, HealthStatus,
+    InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order,
+    Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse, PayResponse,
+    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse,
+    PoolStatusResponse, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
+    PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_storage::{
     IndexedDirection, JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord,
@@ -542,6 +545,67 @@ impl NodeBackend for NodeService {
             .await?
             .map(received_info)
             .ok_or(NodeError::NotFound(format!("payment {key}")))
+    }
+
+    async fn create_pool(&self, create: CreatePool) -> Result<PoolInfo, NodeError> {
+        let pool = &self.components.actors.pool;
+        let record = pool
+            .call(|reply| PoolMsg::Create(create, reply), POOL_TIMEOUT)
+            .await??;
+        Ok(pool_answers::pool_info(&record))
+    }
+
+    async fn pool_status(&self, pool_id: String) -> Result<PoolStatusResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let status = pool
+            .call(|reply| PoolMsg::Status(pool_id, reply), POOL_TIMEOUT)
+            .await??;
+        Ok(pool_answers::status(status))
+    }
+
+    async fn deposit_quote(&self, ask: DepositAsk) -> Result<DepositQuoteResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let view = pool
+            .call(
+                |reply| PoolMsg::QuoteDeposit(Box::new(ask), reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::deposit(view))
+    }
+
+    async fn get_deposit(
+        &self,
+        pool_id: String,
+        deposit_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<DepositQuoteResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let view = pool
+            .call(
+                |reply| PoolMsg::Deposit(pool_id, deposit_id, caller, admin, reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::deposit(view))
+    }
+
+    async fn pool_position(
+        &self,
+        pool_id: String,
+        lp_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<PoolPositionResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let position = pool
+            .call(
+                |reply| PoolMsg::Position(pool_id.clone(), lp_id.clone(), caller, admin, reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::position(pool_id, lp_id, position))
     }
 
     async fn wallet_new_address(&self) -> Result<WalletAddressResponse, NodeError> {

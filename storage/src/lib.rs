@@ -24,9 +24,10 @@ pub use commit::CommitStats;
 pub use error::StoreError;
 pub use mark::MARK_FILE;
 pub use records::{
-    BudgetSpendRecord, Expiring, ExpiryRecord, HeldHtlc, IdempotencyRecord, IndexedDirection,
-    JitOrderRecord, JitOrderState, JitOrderTimeKey, PaymentIndexRecord, PaymentRecord,
-    PaymentStatus, PeerRecord, QuoteRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord,
+    BudgetSpendRecord, DepositRail, DepositRecord, DepositRefRecord, DepositStatus, Expiring,
+    ExpiryRecord, HeldHtlc, IdempotencyRecord, IndexedDirection, JitOrderRecord, JitOrderState,
+    JitOrderTimeKey, LpRecord, PaymentIndexRecord, PaymentRecord, PaymentStatus, PeerRecord,
+    PoolEntryRecord, PoolRecord, QuoteRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord,
     WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS, KEYS_END};

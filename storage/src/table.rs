@@ -39,13 +39,23 @@ pub enum Table {
     /// The JIT orders by creation time ([`crate::JitOrderTimeKey`]), to list them newest
     /// first a page at a time.
     JitOrdersByTime,
+    /// Liquidity pools ([`crate::PoolRecord`]).
+    Pools,
+    /// Pool ledger entries, append-only ([`crate::PoolEntryRecord`]).
+    PoolEntries,
+    /// LP deposits ([`crate::DepositRecord`]).
+    PoolDeposits,
+    /// Deposits by payment hash or address ([`crate::DepositRefRecord`]).
+    PoolDepositRefs,
+    /// Which token owns each LP id ([`crate::LpRecord`]).
+    PoolLps,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 20] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -60,6 +70,11 @@ impl Table {
         Table::Expiries,
         Table::ReceivedByHash,
         Table::JitOrdersByTime,
+        Table::Pools,
+        Table::PoolEntries,
+        Table::PoolDeposits,
+        Table::PoolDepositRefs,
+        Table::PoolLps,
         Table::Meta,
     ];
 
@@ -80,6 +95,11 @@ impl Table {
             Table::Expiries => "expiries",
             Table::ReceivedByHash => "received_by_hash",
             Table::JitOrdersByTime => "jit_orders_by_time",
+            Table::Pools => "pools",
+            Table::PoolEntries => "pool_entries",
+            Table::PoolDeposits => "pool_deposits",
+            Table::PoolDepositRefs => "pool_deposit_refs",
+            Table::PoolLps => "pool_lps",
             Table::Meta => "meta",
         }
     }

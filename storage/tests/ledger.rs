@@ -535,3 +535,46 @@ async fn a_queued_commit_lands_no_later_than_any_commit_after_it() {
         Some(payment("outcome", PaymentStatus::Succeeded))
     );
 }
+
+/// A pool's ledger is read back in sequence order by its own prefix only (a pool whose id
+/// extends another's is not mixed in, and seq 10 sorts after seq 9), and an entry is
+/// never replaced.
+#[tokio::test]
+async fn pool_entries_read_back_in_order_and_are_never_replaced() {
+    use sluice_pool::{Entry, IncomeKind, Movement, PartitionKind};
+    use sluice_storage::PoolEntryRecord;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let entry = |pool: &str, seq: u64, msat: u64| PoolEntryRecord {
+        pool_id: pool.into(),
+        entry: Entry::new(
+            seq,
+            0,
+            Movement::Income {
+                partition: PartitionKind::Llp,
+                source: IncomeKind::Routing,
+                msat,
+                reference: String::new(),
+            },
+        ),
+    };
+    let mut batch = WriteBatch::new();
+    for seq in (0..12).rev() {
+        batch.create(&entry("main", seq, 1 + seq)).unwrap();
+    }
+    batch.create(&entry("main2", 0, 99)).unwrap();
+    store.commit(batch).await.unwrap();
+    let read = store
+        .scan::<PoolEntryRecord>(PoolEntryRecord::prefix("main"))
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = read.iter().map(|r| r.entry.seq).collect();
+    assert_eq!(seqs, (0..12).collect::<Vec<_>>());
+    let mut again = WriteBatch::new();
+    again.create(&entry("main", 3, 1_000)).unwrap();
+    assert!(matches!(
+        store.commit(again).await,
+        Err(StoreError::Conflict { .. })
+    ));
+}

@@ -98,3 +98,45 @@ pub struct InvoicePayReceipt {
     /// When the outcome was recorded, Unix ms.
     pub created_at_ms: u64,
 }
+
+/// The receipt of a pool deposit credited (`openagents.liquidity.deposit_receipt.v1`),
+/// before sealing: what arrived, and the shares it minted at the price of the moment it
+/// confirmed. Share counts and the price are decimal strings (they are `u128`, beyond
+/// what a JSON number carries exactly); optional fields are written as `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositReceipt {
+    /// Always [`ReceiptKind::Deposit`]'s schema.
+    pub schema: String,
+    /// The deposit.
+    pub deposit_id: String,
+    /// The pool.
+    pub pool_id: String,
+    /// The partition (`llp`, `cep`, `rrp`).
+    pub partition_kind: String,
+    /// The depositor.
+    pub lp_id: String,
+    /// The LP's idempotency key of the quote.
+    pub idempotency_key: String,
+    /// `lightning_invoice` or `onchain_address`.
+    pub rail: String,
+    /// The amount quoted, sat.
+    pub amount_sats: u64,
+    /// The amount credited, msat (what arrived).
+    pub received_msats: u64,
+    /// The Lightning payment's hash, hex.
+    pub payment_hash: Option<String>,
+    /// The on-chain output that paid it, `txid:vout`.
+    pub outpoint: Option<String>,
+    /// The price minted at: NAV plus the virtual msat (numerator), msat.
+    pub price_msat: String,
+    /// The price minted at: share units plus the virtual units (denominator).
+    pub price_units: String,
+    /// Share units minted (a share is 10^9 units).
+    pub units_minted: String,
+    /// The ledger entry that booked it.
+    pub entry_seq: u64,
+    /// When it was quoted, Unix ms.
+    pub created_at_ms: u64,
+    /// When it confirmed and minted, Unix ms.
+    pub confirmed_at_ms: u64,
+}

@@ -22,7 +22,7 @@ mod signer;
 mod verify;
 
 pub use error::ReceiptError;
-pub use kinds::{InvoicePayReceipt, ReceiptKind};
+pub use kinds::{DepositReceipt, InvoicePayReceipt, ReceiptKind};
 pub use signer::ReceiptSigner;
 pub use verify::{verify, Verified};
 

@@ -28,6 +28,19 @@ pub use persist::StorePersister;
 use crate::chain::RpcEndpoint;
 use crate::NodeError;
 
+/// An output the wallet received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletOutput {
+    /// Where it is.
+    pub outpoint: bitcoin::OutPoint,
+    /// How much.
+    pub value: Amount,
+    /// The height of the block that confirmed it, if one did.
+    pub confirmed_at: Option<u32>,
+    /// Whether it is a coinbase output (spendable only after 100 confirmations).
+    pub coinbase: bool,
+}
+
 /// The wallet and its persister, locked together.
 struct Inner {
     wallet: PersistedWallet<StorePersister>,
@@ -136,6 +149,32 @@ impl OnchainWallet {
     /// Current balances.
     pub fn balance(&self) -> Balance {
         self.lock().wallet.balance()
+    }
+
+    /// Every output the wallet ever received to `script` (spent ones too: a deposit
+    /// swept into a channel before it was credited still counts), with the height of the
+    /// block that confirmed it.
+    pub fn outputs_to(&self, script: &bitcoin::Script) -> Vec<WalletOutput> {
+        let inner = self.lock();
+        inner
+            .wallet
+            .list_output()
+            .filter(|output| output.txout.script_pubkey.as_script() == script)
+            .map(|output| WalletOutput {
+                outpoint: output.outpoint,
+                value: output.txout.value,
+                confirmed_at: match output.chain_position {
+                    bdk_wallet::chain::ChainPosition::Confirmed { anchor, .. } => {
+                        Some(anchor.block_id.height)
+                    }
+                    bdk_wallet::chain::ChainPosition::Unconfirmed { .. } => None,
+                },
+                coinbase: inner
+                    .wallet
+                    .get_tx(output.outpoint.txid)
+                    .is_some_and(|tx| tx.tx_node.tx.is_coinbase()),
+            })
+            .collect()
     }
 
     /// Builds and signs a transaction paying `amount` to `script` at `fee_rate`, final

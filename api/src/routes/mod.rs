@@ -11,6 +11,7 @@ pub(crate) mod node_info;
 pub(crate) mod openapi;
 pub(crate) mod payments;
 pub(crate) mod peers;
+pub(crate) mod pools;
 pub(crate) mod receipts;
 pub(crate) mod wallet;
 
@@ -157,6 +158,26 @@ pub(crate) fn node_routes<B: NodeBackend>(
         .route(
             &at(paths::WALLET_BALANCE),
             guarded(auth, Access::Read, get(wallet::balance::<B>)),
+        )
+        .route(
+            &at(paths::POOLS),
+            guarded(auth, Access::Admin, post(pools::create_pool::<B>)),
+        )
+        .route(
+            &at(paths::POOL_STATUS),
+            guarded(auth, Access::ReadOrLp, get(pools::pool_status::<B>)),
+        )
+        .route(
+            &at(paths::POOL_DEPOSIT_QUOTE),
+            limited(auth, money, Access::Lp, post(pools::deposit_quote::<B>)),
+        )
+        .route(
+            &at(paths::POOL_DEPOSIT),
+            guarded(auth, Access::Lp, get(pools::get_deposit::<B>)),
+        )
+        .route(
+            &at(paths::POOL_POSITION),
+            guarded(auth, Access::Lp, get(pools::position::<B>)),
         )
         .route(
             &at(paths::BUDGET),

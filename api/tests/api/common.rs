@@ -10,6 +10,7 @@ use bitcoin::secp256k1::PublicKey;
 use serde_json::json;
 use serde_json::Value;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
+use sluice_actors::pool::{CreatePool, DepositAsk};
 use sluice_actors::NodeError;
 use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, Lsps2OrdersPage, OpenChannel, PayInvoice,
@@ -17,10 +18,11 @@ use sluice_api::backend::{
 };
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use sluice_api_types::{
-    BudgetResponse, ChannelInfo, HealthResponse, HealthStatus, InvoiceResponse,
-    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2OrdersResponse,
-    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
-    PaymentStatus, PeerInfo, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
+    BudgetResponse, ChannelInfo, Deposit, DepositQuoteResponse, HealthResponse, HealthStatus,
+    InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2OrdersResponse,
+    Lsps2SummaryResponse, NodeAssets, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolStatusResponse, QuotePayResponse,
+    Reconciliation, SharePrice, WalletAddressResponse, WalletBalanceResponse,
 };
 use tower::ServiceExt;
 
@@ -64,6 +66,11 @@ pub enum Call {
     Budget(String),
     Budgets,
     Health,
+    CreatePool(CreatePool),
+    PoolStatus(String),
+    DepositQuote(DepositAsk),
+    GetDeposit(String, String, String, bool),
+    Position(String, String, String, bool),
 }
 
 /// Answers every call with canned data, or with the configured error after the
@@ -107,6 +114,49 @@ impl TestBackend {
 }
 
 /// A canned budget of `token`.
+pub fn pool_info(pool_id: &str) -> PoolInfo {
+    PoolInfo {
+        pool_id: pool_id.into(),
+        name: pool_id.into(),
+        partitions: vec!["llp".into()],
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        created_at_ms: 1_767_225_600_000,
+    }
+}
+
+pub fn deposit(pool_id: &str, lp_id: &str) -> DepositQuoteResponse {
+    DepositQuoteResponse {
+        schema: sluice_api_types::DEPOSIT_QUOTE_RESPONSE_SCHEMA.into(),
+        deposit: Deposit {
+            deposit_id: "dep_1".into(),
+            pool_id: pool_id.into(),
+            partition_kind: "llp".into(),
+            lp_id: lp_id.into(),
+            rail: "lightning_invoice".into(),
+            amount_sats: 10_000,
+            received_msats: None,
+            share_price_sats: 1.0,
+            share_price: SharePrice {
+                msat: "1".into(),
+                units: "1000000".into(),
+            },
+            shares_minted: None,
+            units_minted: None,
+            status: "quoted".into(),
+            idempotency_key: "k".into(),
+            invoice_bolt11: Some("lnbcrt1test".into()),
+            invoice_hash: Some("00".repeat(32)),
+            payment_hash: Some("11".repeat(32)),
+            deposit_address: None,
+            required_confirmations: None,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            expires_at: "2026-01-01T01:00:00.000Z".into(),
+            confirmed_at: None,
+        },
+        receipt: Value::Null,
+    }
+}
+
 pub fn budget(token: &str) -> BudgetResponse {
     BudgetResponse {
         token_sha256: token.into(),
@@ -379,6 +429,78 @@ impl NodeBackend for TestBackend {
         })
     }
 
+    async fn create_pool(&self, create: CreatePool) -> Result<PoolInfo, NodeError> {
+        self.enter(Call::CreatePool(create.clone())).await?;
+        Ok(pool_info(&create.pool_id))
+    }
+
+    async fn pool_status(&self, pool_id: String) -> Result<PoolStatusResponse, NodeError> {
+        self.enter(Call::PoolStatus(pool_id.clone())).await?;
+        Ok(PoolStatusResponse {
+            schema: sluice_api_types::POOL_STATUS_SCHEMA.into(),
+            pool: pool_info(&pool_id),
+            share_price_sats: 1.0,
+            share_price: SharePrice {
+                msat: "1".into(),
+                units: "1000000".into(),
+            },
+            total_shares: 0.0,
+            pending_withdrawals_sats_estimate: 0,
+            partitions: Vec::new(),
+            reconciliation: Reconciliation {
+                node: NodeAssets {
+                    onchain_msats: 0,
+                    channels_spendable_msats: 0,
+                    channels_reserve_msats: 0,
+                    htlcs_in_flight_msats: 0,
+                    total_msats: 0,
+                },
+                booked_msats: 0,
+                drift_msats: 0,
+            },
+            updated_at: "2026-01-01T00:00:00.000Z".into(),
+        })
+    }
+
+    async fn deposit_quote(&self, ask: DepositAsk) -> Result<DepositQuoteResponse, NodeError> {
+        self.enter(Call::DepositQuote(ask.clone())).await?;
+        Ok(deposit(&ask.pool_id, &ask.lp_id))
+    }
+
+    async fn get_deposit(
+        &self,
+        pool_id: String,
+        deposit_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<DepositQuoteResponse, NodeError> {
+        self.enter(Call::GetDeposit(pool_id.clone(), deposit_id, caller, admin))
+            .await?;
+        Ok(deposit(&pool_id, "lp-1"))
+    }
+
+    async fn pool_position(
+        &self,
+        pool_id: String,
+        lp_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<PoolPositionResponse, NodeError> {
+        self.enter(Call::Position(
+            pool_id.clone(),
+            lp_id.clone(),
+            caller,
+            admin,
+        ))
+        .await?;
+        Ok(PoolPositionResponse {
+            schema: sluice_api_types::POOL_POSITION_SCHEMA.into(),
+            pool_id,
+            lp_id,
+            partitions: Vec::new(),
+        })
+    }
+
     async fn health(&self) -> Result<HealthResponse, NodeError> {
         self.enter(Call::Health).await?;
         let status = self.health.lock().unwrap().unwrap_or(HealthStatus::Ok);
@@ -588,5 +710,21 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
         (Method::GET, "/v1/node/wallet/balance".into(), None),
         (Method::GET, "/v1/node/budget".into(), None),
         (Method::GET, "/v1/node/budgets".into(), None),
+        (
+            Method::POST,
+            "/v1/pools".into(),
+            Some(r#"{"pool_id":"main"}"#.into()),
+        ),
+        (Method::GET, "/v1/pools/main/status".into(), None),
+        (
+            Method::POST,
+            "/v1/pools/main/deposit_quote".into(),
+            Some(
+                r#"{"schema":"openagents.liquidity.pool.deposit_quote_request.v1","lp_id":"lp-1","idempotency_key":"k","rail":"lightning_invoice","amount_sats":10000}"#
+                    .into(),
+            ),
+        ),
+        (Method::GET, "/v1/pools/main/deposits/dep_1".into(), None),
+        (Method::GET, "/v1/pools/main/lps/lp-1".into(), None),
     ]
 }

@@ -309,6 +309,9 @@ fn every_node_error() -> Vec<Expected> {
         (|| NodeError::Store(StoreError::Closed), 500, "internal"),
         (|| NodeError::Timeout("the wallet actor"), 504, "timeout"),
         (|| NodeError::NotRunning, 503, "node_not_running"),
+        (|| NodeError::PoolExists("main".into()), 409, "pool_exists"),
+        (|| NodeError::Forbidden("lp".into()), 403, "not_owner"),
+        (|| NodeError::Ledger("overdrawn".into()), 500, "internal"),
         (
             || NodeError::NotEnabled("the LSPS2 service"),
             404,
@@ -390,7 +393,10 @@ async fn only_internal_failures_are_500() {
             error.status().is_server_error() && error.status().as_u16() == 500,
             matches!(
                 make(),
-                NodeError::Store(_) | NodeError::Wallet(_) | NodeError::Receipt(_)
+                NodeError::Store(_)
+                    | NodeError::Wallet(_)
+                    | NodeError::Receipt(_)
+                    | NodeError::Ledger(_)
             ),
             "{code}"
         );
@@ -427,6 +433,8 @@ async fn the_code_table_matches_the_variants() {
         ApiError::BudgetExceeded(String::new()),
         ApiError::BudgetExpired(String::new()),
         ApiError::DestinationNotAllowed(String::new()),
+        ApiError::PoolExists(String::new()),
+        ApiError::NotOwner(String::new()),
         ApiError::Wallet(String::new()),
         ApiError::ChainUnavailable(String::new()),
         ApiError::NodeNotRunning,

@@ -34,6 +34,9 @@ fn fill(template: &str) -> String {
             ("payment_id", PAYMENT_ID),
             ("quote_id", QUOTE_ID),
             ("receipt_id", "rcpt_00"),
+            ("pool_id", "main"),
+            ("deposit_id", "dep_1"),
+            ("lp_id", "lp-1"),
         ],
     )
 }

@@ -1,0 +1,97 @@
+//! The pools in memory: each pool's record and its ledger, rebuilt from the store at
+//! start, and the deposits still waiting for money.
+
+use std::collections::BTreeMap;
+
+use sluice_pool::{Entry, Ledger, Movement, PartitionKind};
+use sluice_storage::{DepositRecord, DepositStatus, PoolEntryRecord, PoolRecord, Store};
+
+use crate::NodeError;
+
+/// One pool: its record and its derived balances.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    /// The pool as created.
+    pub record: PoolRecord,
+    /// Its balances, from its entries.
+    pub ledger: Ledger,
+}
+
+/// Every pool of the node, and the deposits not yet final.
+#[derive(Debug, Default)]
+pub struct Pools {
+    /// Pools by id.
+    pub pools: BTreeMap<String, Pool>,
+    /// Deposits quoted or pending, by id: the ones the sweep looks at.
+    pub open_deposits: BTreeMap<String, DepositRecord>,
+}
+
+impl Pools {
+    /// Reads every pool, replays its ledger, and finds the deposits not yet final. A
+    /// ledger that does not replay is an error: the books are wrong and nothing may be
+    /// booked on top of them.
+    pub async fn load(store: &Store) -> Result<Pools, NodeError> {
+        let mut pools = BTreeMap::new();
+        for record in store.scan::<PoolRecord>("").await? {
+            let entries = store
+                .scan::<PoolEntryRecord>(PoolEntryRecord::prefix(&record.pool_id))
+                .await?;
+            let ledger = Ledger::replay(entries.iter().map(|e| &e.entry)).map_err(|e| {
+                NodeError::InvalidRequest(format!(
+                    "pool {}'s ledger does not replay: {e}",
+                    record.pool_id
+                ))
+            })?;
+            pools.insert(record.pool_id.clone(), Pool { record, ledger });
+        }
+        let open_deposits = store
+            .scan::<DepositRecord>("")
+            .await?
+            .into_iter()
+            .filter(|d| matches!(d.status, DepositStatus::Quoted | DepositStatus::Pending))
+            .map(|d| (d.deposit_id.clone(), d))
+            .collect();
+        Ok(Pools {
+            pools,
+            open_deposits,
+        })
+    }
+
+    /// The pool `pool_id`, or `NotFound`.
+    pub fn get(&self, pool_id: &str) -> Result<&Pool, NodeError> {
+        self.pools
+            .get(pool_id)
+            .ok_or_else(|| NodeError::NotFound(format!("pool {pool_id}")))
+    }
+
+    /// The next entry of `pool_id` for `movement`, checked against its ledger (not applied).
+    pub fn next_entry(
+        &self,
+        pool_id: &str,
+        at_ms: u64,
+        movement: Movement,
+    ) -> Result<Entry, NodeError> {
+        let pool = self.get(pool_id)?;
+        let entry = Entry::new(pool.ledger.next_seq(), at_ms, movement);
+        pool.ledger
+            .check(&entry)
+            .map_err(|e| NodeError::InvalidRequest(format!("pool {pool_id}: {e}")))?;
+        Ok(entry)
+    }
+
+    /// Applies an entry that was made durable.
+    pub fn applied(&mut self, pool_id: &str, entry: &Entry) -> Result<(), NodeError> {
+        let pool = self
+            .pools
+            .get_mut(pool_id)
+            .ok_or_else(|| NodeError::NotFound(format!("pool {pool_id}")))?;
+        pool.ledger
+            .apply(entry)
+            .map_err(|e| NodeError::InvalidRequest(format!("pool {pool_id}: {e}")))
+    }
+
+    /// Whether `pool_id` takes deposits into `partition`.
+    pub fn accepts(&self, pool_id: &str, partition: PartitionKind) -> Result<bool, NodeError> {
+        Ok(self.get(pool_id)?.record.partitions.contains(&partition))
+    }
+}

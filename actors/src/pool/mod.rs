@@ -1,0 +1,372 @@
+//! The PoolLedger actor: the node's liquidity pool (spec §4–5) — pools and their
+//! partitions, LP shares, deposits, and the books checked against the node's real assets.
+//!
+//! The accounting itself (share math, the double-entry ledger) is the pure `sluice-pool`
+//! crate; this module does the I/O around it. Every change is stored (the ledger entry,
+//! the changed records, the receipt) in one fsynced commit before the in-memory ledger
+//! applies it or anyone is told, and the in-memory state is rebuilt from the store when
+//! the actor starts.
+//!
+//! Layout:
+//! - `book.rs`: the pools and open deposits in memory, loaded from the store;
+//! - `deposits.rs`: deposit quotes and crediting (shares minted when money is final);
+//! - `decide.rs`: what to do with an open deposit given what was seen of its money
+//!   (credit, pending, expire, wait), pure and unit-tested;
+//! - `sweep.rs`: the periodic look at open deposits, doing what `decide` says;
+//! - `assets.rs`: the node's real assets, for the books' reconciliation;
+//! - this file: the actor, its messages, pool creation, status and positions.
+
+pub mod assets;
+pub mod book;
+pub mod decide;
+pub mod deposits;
+pub mod sweep;
+
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use sluice_pool::PartitionBalances;
+use sluice_storage::{DepositRefRecord, PoolRecord, WriteBatch};
+use tokio::task::JoinHandle;
+
+pub use assets::NodeAssets;
+pub use book::Pools;
+pub use deposits::{DepositAsk, DepositView};
+pub use sluice_pool::PartitionKind;
+pub use sluice_storage::DepositRail;
+
+use crate::clock::unix_ms;
+use crate::{Components, NodeError};
+
+/// How long a caller waits for the pool actor (a deposit quote makes an invoice and an
+/// fsynced commit; crediting also seals a receipt).
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The pool's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Confirmations an on-chain deposit needs before it mints.
+    pub onchain_confirmations: u32,
+    /// The largest Lightning deposit, sat.
+    pub max_lightning_deposit_sats: u64,
+    /// The largest on-chain deposit, sat.
+    pub max_onchain_deposit_sats: u64,
+    /// How often open deposits are looked at.
+    pub sweep_every: Duration,
+    /// How long after its expiry a Lightning deposit may still be credited (a payment
+    /// that arrived in time and is still being claimed).
+    pub lightning_expiry_grace: Duration,
+    /// How long after its expiry an on-chain deposit's address is still watched: coins
+    /// sent late are still the LP's.
+    pub onchain_watch_after_expiry: Duration,
+}
+
+/// Confirmations an on-chain deposit needs by default.
+pub const DEFAULT_ONCHAIN_CONFIRMATIONS: u32 = 3;
+/// The largest Lightning deposit by default: 0.1 BTC (spec §5.1: invoices are for small
+/// deposits).
+pub const DEFAULT_MAX_LIGHTNING_DEPOSIT_SATS: u64 = 10_000_000;
+/// The largest on-chain deposit by default: 100 BTC.
+pub const DEFAULT_MAX_ONCHAIN_DEPOSIT_SATS: u64 = 10_000_000_000;
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            onchain_confirmations: DEFAULT_ONCHAIN_CONFIRMATIONS,
+            max_lightning_deposit_sats: DEFAULT_MAX_LIGHTNING_DEPOSIT_SATS,
+            max_onchain_deposit_sats: DEFAULT_MAX_ONCHAIN_DEPOSIT_SATS,
+            sweep_every: Duration::from_secs(5),
+            lightning_expiry_grace: Duration::from_secs(600),
+            onchain_watch_after_expiry: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// A pool to create, checked by the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatePool {
+    /// Its id.
+    pub pool_id: String,
+    /// Its name.
+    pub name: String,
+    /// The partitions LPs may deposit into.
+    pub partitions: Vec<PartitionKind>,
+}
+
+/// A pool's status: its balances and the books against the node.
+#[derive(Debug, Clone)]
+pub struct PoolStatus {
+    /// The pool.
+    pub record: PoolRecord,
+    /// Every partition's balances, in [`PartitionKind::ALL`] order.
+    pub partitions: Vec<(PartitionKind, PartitionBalances)>,
+    /// The node's real assets now.
+    pub node: NodeAssets,
+    /// The assets booked to this pool's partitions, msat.
+    pub booked_msat: u64,
+    /// When this was computed, Unix ms.
+    pub at_ms: u64,
+}
+
+/// An LP's holdings in each partition where they hold units, with their value now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// (partition, units held, value now in msat).
+    pub holdings: Vec<(PartitionKind, u128, u64)>,
+}
+
+/// Messages to the pool actor.
+#[derive(Debug)]
+pub enum PoolMsg {
+    /// Create a pool (or answer the same one again).
+    Create(CreatePool, RpcReplyPort<Result<PoolRecord, NodeError>>),
+    /// A pool's status.
+    Status(String, RpcReplyPort<Result<PoolStatus, NodeError>>),
+    /// An LP's position: (pool, LP, caller, caller is admin).
+    Position(
+        String,
+        String,
+        String,
+        bool,
+        RpcReplyPort<Result<Position, NodeError>>,
+    ),
+    /// Quote a deposit.
+    QuoteDeposit(
+        Box<DepositAsk>,
+        RpcReplyPort<Result<DepositView, NodeError>>,
+    ),
+    /// A deposit as it stands: (pool, deposit, caller, caller is admin).
+    Deposit(
+        String,
+        String,
+        String,
+        bool,
+        RpcReplyPort<Result<DepositView, NodeError>>,
+    ),
+    /// A Lightning payment was claimed and its record is durable: credit the deposit it
+    /// pays, if any (payment hash, hex).
+    Claimed(String),
+    /// Look at the open deposits.
+    Sweep,
+}
+
+/// The pool actor's state.
+pub struct PoolState {
+    components: Components,
+    pools: Pools,
+    ticker: JoinHandle<()>,
+}
+
+/// The PoolLedger actor.
+pub struct PoolLedger {
+    /// Its settings.
+    pub config: PoolConfig,
+}
+
+impl Actor for PoolLedger {
+    type Msg = PoolMsg;
+    type State = PoolState;
+    type Arguments = Components;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<PoolMsg>,
+        components: Components,
+    ) -> Result<PoolState, ActorProcessingErr> {
+        let pools = Pools::load(&components.store).await?;
+        // The first sweep credits whatever arrived while the node was down.
+        myself.send_message(PoolMsg::Sweep)?;
+        let ticker = myself.send_interval(self.config.sweep_every, || PoolMsg::Sweep);
+        Ok(PoolState {
+            components,
+            pools,
+            ticker,
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<PoolMsg>,
+        state: &mut PoolState,
+    ) -> Result<(), ActorProcessingErr> {
+        state.ticker.abort();
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<PoolMsg>,
+        message: PoolMsg,
+        state: &mut PoolState,
+    ) -> Result<(), ActorProcessingErr> {
+        let c = &state.components;
+        let pools = &mut state.pools;
+        match message {
+            PoolMsg::Create(create, reply) => {
+                let _ = reply.send(create_pool(c, pools, create).await);
+            }
+            PoolMsg::Status(pool_id, reply) => {
+                let _ = reply.send(status(c, pools, &pool_id));
+            }
+            PoolMsg::Position(pool_id, lp_id, caller, admin, reply) => {
+                let _ = reply.send(position(c, pools, &pool_id, &lp_id, &caller, admin).await);
+            }
+            PoolMsg::QuoteDeposit(ask, reply) => {
+                let _ = reply.send(deposits::quote(c, pools, &self.config, *ask).await);
+            }
+            PoolMsg::Deposit(pool_id, deposit_id, caller, admin, reply) => {
+                let view = deposit(
+                    c,
+                    pools,
+                    &self.config,
+                    &pool_id,
+                    &deposit_id,
+                    &caller,
+                    admin,
+                );
+                let _ = reply.send(view.await);
+            }
+            PoolMsg::Claimed(payment_hash) => {
+                if let Err(e) = claimed(c, pools, &self.config, &payment_hash).await {
+                    tracing::warn!(%payment_hash, error = %e, "crediting a deposit failed; the sweep tries again");
+                }
+            }
+            PoolMsg::Sweep => sweep::sweep(c, pools, &self.config).await,
+        }
+        Ok(())
+    }
+}
+
+/// Creates a pool; the same request again answers the same pool, another one for an
+/// existing id is refused.
+async fn create_pool(
+    c: &Components,
+    pools: &mut Pools,
+    create: CreatePool,
+) -> Result<PoolRecord, NodeError> {
+    if let Some(existing) = pools.pools.get(&create.pool_id) {
+        let record = &existing.record;
+        if record.name == create.name && record.partitions == create.partitions {
+            return Ok(record.clone());
+        }
+        return Err(NodeError::PoolExists(format!(
+            "pool {} exists with other settings",
+            create.pool_id
+        )));
+    }
+    // One pool per node: the node's routing income and channel balances are one book.
+    if let Some(other) = pools.pools.keys().next() {
+        return Err(NodeError::PoolExists(format!(
+            "this node already runs pool {other}"
+        )));
+    }
+    let record = PoolRecord {
+        pool_id: create.pool_id,
+        name: create.name,
+        partitions: create.partitions,
+        created_at_ms: unix_ms(),
+    };
+    let mut batch = WriteBatch::new();
+    batch.create(&record)?;
+    c.store.commit(batch).await?;
+    tracing::info!(pool_id = %record.pool_id, "pool created");
+    pools.pools.insert(
+        record.pool_id.clone(),
+        book::Pool {
+            record: record.clone(),
+            ledger: sluice_pool::Ledger::new(),
+        },
+    );
+    Ok(record)
+}
+
+/// A pool's balances and the books against the node.
+fn status(c: &Components, pools: &Pools, pool_id: &str) -> Result<PoolStatus, NodeError> {
+    let pool = pools.get(pool_id)?;
+    let partitions: Vec<_> = PartitionKind::ALL
+        .into_iter()
+        .map(|kind| (kind, pool.ledger.partition(kind)))
+        .collect();
+    let booked_msat = partitions
+        .iter()
+        .map(|(_, p)| p.assets_msat)
+        .fold(0u64, u64::saturating_add);
+    Ok(PoolStatus {
+        record: pool.record.clone(),
+        partitions,
+        node: NodeAssets::now(c),
+        booked_msat,
+        at_ms: unix_ms(),
+    })
+}
+
+/// An LP's holdings; only the LP's owner or an admin may read them.
+async fn position(
+    c: &Components,
+    pools: &Pools,
+    pool_id: &str,
+    lp_id: &str,
+    caller: &str,
+    admin: bool,
+) -> Result<Position, NodeError> {
+    let pool = pools.get(pool_id)?;
+    if deposits::check_owner(c, pool_id, lp_id, caller, admin)
+        .await?
+        .is_none()
+    {
+        return Err(NodeError::NotFound(format!("LP {lp_id} in pool {pool_id}")));
+    }
+    let mut holdings = Vec::new();
+    for kind in PartitionKind::ALL {
+        let balances = pool.ledger.partition(kind);
+        if let Some(&units) = balances.holdings.get(lp_id) {
+            let value = balances
+                .book()
+                .value_of(units)
+                .map_err(|e| NodeError::Ledger(e.to_string()))?;
+            holdings.push((kind, units, value));
+        }
+    }
+    Ok(Position { holdings })
+}
+
+/// A deposit, for its LP's owner or an admin.
+async fn deposit(
+    c: &Components,
+    pools: &Pools,
+    config: &PoolConfig,
+    pool_id: &str,
+    deposit_id: &str,
+    caller: &str,
+    admin: bool,
+) -> Result<DepositView, NodeError> {
+    pools.get(pool_id)?;
+    let view = deposits::view(c, pools, config, deposit_id).await?;
+    if view.record.pool_id != pool_id {
+        return Err(NodeError::NotFound(format!(
+            "deposit {deposit_id} in pool {pool_id}"
+        )));
+    }
+    deposits::check_owner(c, pool_id, &view.record.lp_id, caller, admin).await?;
+    Ok(view)
+}
+
+/// Credits the deposit a claimed payment paid, if it paid one.
+async fn claimed(
+    c: &Components,
+    pools: &mut Pools,
+    config: &PoolConfig,
+    payment_hash: &str,
+) -> Result<(), NodeError> {
+    let Some(reference) = c
+        .store
+        .get::<DepositRefRecord>(DepositRefRecord::lightning(payment_hash))
+        .await?
+    else {
+        return Ok(());
+    };
+    match pools.open_deposits.get(&reference.deposit_id).cloned() {
+        Some(open) => sweep::settle(c, pools, config, open).await,
+        None => Ok(()),
+    }
+}

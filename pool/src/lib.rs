@@ -1,0 +1,17 @@
+//! The liquidity pool's accounting (spec §4), free of I/O so it can be tested exhaustively
+//! and used offline.
+//!
+//! Layout:
+//! - `shares`: share units, the virtual-offset price, minting and burning with rounding in
+//!   the pool's favour;
+//! - `ledger`: partitions, accounts, movements and their double-entry postings, and the
+//!   balances derived by replaying entries.
+
+pub mod ledger;
+pub mod shares;
+
+pub use ledger::{
+    Account, CostKind, Entry, Flow, IncomeKind, Ledger, LedgerError, Movement, PartitionBalances,
+    PartitionKind, Posting,
+};
+pub use shares::{Book, Price, ShareError, UNITS_PER_SHARE, VIRTUAL_MSAT, VIRTUAL_UNITS};
