@@ -10,6 +10,8 @@ use lightning::events::{Event, ReplayEvent};
 use lightning::sign::EntropySource;
 
 use crate::channel_policy::Acceptance;
+use crate::clock::unix_ms;
+use crate::forwards::{Earned, ForwardTally};
 use crate::lsps2;
 use crate::payments::codes::failure_code;
 use crate::payments::received::{record_received, Claimed};
@@ -62,6 +64,7 @@ pub type OnFailure = Arc<dyn Fn(String) + Send + Sync>;
 pub struct EventDispatcher {
     components: Components,
     on_failure: OnFailure,
+    forwards: ForwardTally,
 }
 
 impl EventDispatcher {
@@ -70,6 +73,7 @@ impl EventDispatcher {
         EventDispatcher {
             components,
             on_failure,
+            forwards: ForwardTally::default(),
         }
     }
 
@@ -332,6 +336,22 @@ impl EventDispatcher {
                     )
                     .await
                     .map_err(|e| replay("a JIT channel's forward", e))?;
+                }
+                // A fee LDK does not know yet (claimed on-chain) is not booked; LDK may
+                // report such a forward twice, so only known fees are counted.
+                if let Some(total) = total_fee_earned_msat {
+                    let earned = Earned::from_event(total, skimmed_fee_msat);
+                    let durable = self
+                        .forwards
+                        .add(&c.store, unix_ms(), earned)
+                        .await
+                        .map_err(|e| replay("a forward's fees", e))?;
+                    let on_failure = Arc::clone(&self.on_failure);
+                    tokio::spawn(async move {
+                        if let Err(e) = durable.await {
+                            on_failure(format!("recording a forward's fees failed: {e}"));
+                        }
+                    });
                 }
                 metrics::counter!("sluice_payments_forwarded_total").increment(1);
                 metrics::counter!("sluice_forwarding_fees_msat_total")

@@ -17,6 +17,7 @@ mod components;
 mod error;
 pub mod events;
 pub mod forwarder;
+pub mod forwards;
 pub mod handles;
 pub mod health;
 pub mod idempotency;

@@ -25,10 +25,10 @@ pub use error::StoreError;
 pub use mark::MARK_FILE;
 pub use records::{
     BudgetSpendRecord, DepositRail, DepositRecord, DepositRefRecord, DepositStatus, Expiring,
-    ExpiryRecord, HeldHtlc, IdempotencyRecord, IndexedDirection, JitOrderRecord, JitOrderState,
-    JitOrderTimeKey, LpRecord, PaymentIndexRecord, PaymentRecord, PaymentStatus, PeerRecord,
-    PoolEntryRecord, PoolRecord, QuoteRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord,
-    WalletRecord,
+    ExpiryRecord, ForwardTotalRecord, HeldHtlc, IdempotencyRecord, IndexedDirection,
+    JitOrderRecord, JitOrderState, JitOrderTimeKey, LpRecord, PaymentIndexRecord, PaymentRecord,
+    PaymentStatus, PeerRecord, PoolEntryRecord, PoolRecord, QuoteRecord, ReceiptRecord,
+    ReceivedByHashRecord, ReceivedRecord, WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS, KEYS_END};
 pub use table::{Record, Table};

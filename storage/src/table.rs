@@ -49,13 +49,15 @@ pub enum Table {
     PoolDepositRefs,
     /// Which token owns each LP id ([`crate::LpRecord`]).
     PoolLps,
+    /// Forwarding fees earned, per time bucket ([`crate::ForwardTotalRecord`]).
+    ForwardTotals,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 21] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -75,6 +77,7 @@ impl Table {
         Table::PoolDeposits,
         Table::PoolDepositRefs,
         Table::PoolLps,
+        Table::ForwardTotals,
         Table::Meta,
     ];
 
@@ -100,6 +103,7 @@ impl Table {
             Table::PoolDeposits => "pool_deposits",
             Table::PoolDepositRefs => "pool_deposit_refs",
             Table::PoolLps => "pool_lps",
+            Table::ForwardTotals => "forward_totals",
             Table::Meta => "meta",
         }
     }

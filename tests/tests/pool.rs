@@ -16,7 +16,7 @@ use sluice_api_types::{
     PoolStatusResponse, DEPOSIT_QUOTE_REQUEST_SCHEMA,
 };
 use sluice_harness::setup::PairSpec;
-use sluice_harness::{wait_for, ApiClient, Error, NodeOptions, NodeProcess, Pair};
+use sluice_harness::{wait_for, ApiClient, Error, Line, NodeOptions, NodeProcess, Pair};
 
 const POOL: &str = "main";
 /// Tokens of B: two LPs, a reader, a payer.
@@ -444,4 +444,75 @@ fn unmint(b: &NodeProcess, deposit: &DepositQuoteResponse) {
         })
         .unwrap();
     store.commit_blocking(batch).unwrap();
+}
+
+/// B routes paid traffic A → B → C while an LP holds all of its LLP shares: the fees B
+/// earns are booked as LLP routing income, once, and the NAV and the share price rise by
+/// exactly them.
+#[test]
+fn routing_fees_raise_the_nav_and_price_by_exactly_what_was_earned() {
+    let binary = binary();
+    let line = Line::start_with(&binary, CAPACITY_SAT, options).unwrap();
+    let (a, b, c) = (&line.a, &line.b, &line.c);
+    let admin = b.client();
+    admin
+        .create_pool(&CreatePoolRequest {
+            pool_id: POOL.into(),
+            name: None,
+            partitions: Some(vec!["llp".into()]),
+        })
+        .unwrap();
+    let lp = as_lp(b, LP_ONE);
+    let quote = lp
+        .deposit_quote(POOL, &ask("alice", "alice-1", "lightning_invoice", 200_000))
+        .unwrap();
+    let id = pay_from_a(a, quote.deposit.invoice_bolt11.as_deref().unwrap());
+    assert_eq!(wait_paid(a, &id), PaymentStatus::Succeeded);
+    wait_confirmed(&lp, &quote.deposit.deposit_id);
+    let before = admin.pool_status(POOL).unwrap();
+    let value_before = lp.pool_position(POOL, "alice").unwrap().partitions[0].value_msats;
+
+    // Ten payments A → C through B; what A paid in fees is what B earned.
+    let mut fees = 0;
+    for i in 0..10 {
+        let paid = pay(a, c, &format!("routed {i}"));
+        fees += paid.fee_paid_msat.unwrap();
+    }
+    assert!(fees > 0, "B charges a forwarding fee");
+    let after = wait_for("the fees to be booked", WAIT, || {
+        let status = admin.pool_status(POOL)?;
+        Ok((llp(&status).flows.routing_fees_msats >= fees).then_some(status))
+    })
+    .unwrap();
+    let (p0, p1) = (llp(&before), llp(&after));
+    assert_eq!(p1.flows.routing_fees_msats, fees, "booked once, exactly");
+    assert_eq!(p1.nav_msats, p0.nav_msats + fees);
+    assert_eq!(p1.total_units, p0.total_units);
+    // The price is (NAV + 1 msat) / (units + virtual units): it rose by exactly the fees.
+    let parse = |s: &str| s.parse::<u128>().unwrap();
+    assert_eq!(
+        parse(&p1.share_price.msat),
+        parse(&p0.share_price.msat) + u128::from(fees)
+    );
+    assert_eq!(p1.share_price.units, p0.share_price.units);
+    // Alice holds every share but the virtual thousandth: she gained the fees, less at
+    // most her rounding and the virtual holder's crumb.
+    let value_after = lp.pool_position(POOL, "alice").unwrap().partitions[0].value_msats;
+    assert!(
+        value_after <= value_before + fees,
+        "{value_before} → {value_after}"
+    );
+    assert!(
+        value_after + 2 >= value_before + fees,
+        "{value_before} → {value_after}"
+    );
+    // Still exactly once after a restart (the booked buckets are read back from the ledger).
+    let mut b = line.b;
+    b.stop().unwrap();
+    b.start().unwrap();
+    let status = wait_for("B to serve its pool again", WAIT, || {
+        Ok(b.client().pool_status(POOL).ok())
+    })
+    .unwrap();
+    assert_eq!(llp(&status).flows.routing_fees_msats, fees);
 }

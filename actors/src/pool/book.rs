@@ -15,6 +15,8 @@ pub struct Pool {
     pub record: PoolRecord,
     /// Its balances, from its entries.
     pub ledger: Ledger,
+    /// The first forwarding-income bucket not booked yet, ms since the Unix epoch.
+    pub forwards_from_ms: u64,
 }
 
 /// Every pool of the node, and the deposits not yet final.
@@ -42,7 +44,16 @@ impl Pools {
                     record.pool_id
                 ))
             })?;
-            pools.insert(record.pool_id.clone(), Pool { record, ledger });
+            let pool = Pool {
+                record,
+                ledger,
+                forwards_from_ms: 0,
+            };
+            let pool = Pool {
+                forwards_from_ms: super::income::next_bucket(&pool, &entries),
+                ..pool
+            };
+            pools.insert(pool.record.pool_id.clone(), pool);
         }
         let open_deposits = store
             .scan::<DepositRecord>("")

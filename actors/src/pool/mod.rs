@@ -13,6 +13,8 @@
 //! - `decide.rs`: what to do with an open deposit given what was seen of its money
 //!   (credit, pending, expire, wait), pure and unit-tested;
 //! - `sweep.rs`: the periodic look at open deposits, doing what `decide` says;
+//! - `income.rs`: forwarding and JIT fees booked as LLP income, a closed time bucket
+//!   at a time, once;
 //! - `assets.rs`: the node's real assets, for the books' reconciliation;
 //! - this file: the actor, its messages, pool creation, status and positions.
 
@@ -20,6 +22,7 @@ pub mod assets;
 pub mod book;
 pub mod decide;
 pub mod deposits;
+pub mod income;
 pub mod sweep;
 
 use std::time::Duration;
@@ -146,7 +149,7 @@ pub enum PoolMsg {
     /// A Lightning payment was claimed and its record is durable: credit the deposit it
     /// pays, if any (payment hash, hex).
     Claimed(String),
-    /// Look at the open deposits.
+    /// Look at the open deposits and book the income of closed time buckets.
     Sweep,
 }
 
@@ -231,7 +234,12 @@ impl Actor for PoolLedger {
                     tracing::warn!(%payment_hash, error = %e, "crediting a deposit failed; the sweep tries again");
                 }
             }
-            PoolMsg::Sweep => sweep::sweep(c, pools, &self.config).await,
+            PoolMsg::Sweep => {
+                sweep::sweep(c, pools, &self.config).await;
+                if let Err(e) = income::book_forwards(c, pools).await {
+                    tracing::warn!(error = %e, "booking forwarding income failed; trying again");
+                }
+            }
         }
         Ok(())
     }
@@ -270,13 +278,16 @@ async fn create_pool(
     batch.create(&record)?;
     c.store.commit(batch).await?;
     tracing::info!(pool_id = %record.pool_id, "pool created");
-    pools.pools.insert(
-        record.pool_id.clone(),
-        book::Pool {
-            record: record.clone(),
-            ledger: sluice_pool::Ledger::new(),
-        },
-    );
+    let pool = book::Pool {
+        record: record.clone(),
+        ledger: sluice_pool::Ledger::new(),
+        forwards_from_ms: 0,
+    };
+    let pool = book::Pool {
+        forwards_from_ms: income::next_bucket(&pool, &[]),
+        ..pool
+    };
+    pools.pools.insert(record.pool_id.clone(), pool);
     Ok(record)
 }
 

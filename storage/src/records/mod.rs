@@ -2,6 +2,7 @@
 
 mod budget_spends;
 mod expiries;
+mod forwards;
 mod idempotency;
 mod jit_orders;
 mod payment_index;
@@ -16,6 +17,7 @@ mod wallet;
 
 pub use budget_spends::BudgetSpendRecord;
 pub use expiries::{Expiring, ExpiryRecord};
+pub use forwards::ForwardTotalRecord;
 pub use idempotency::IdempotencyRecord;
 pub use jit_orders::{HeldHtlc, JitOrderRecord, JitOrderState, JitOrderTimeKey};
 pub use payment_index::{IndexedDirection, PaymentIndexRecord};
