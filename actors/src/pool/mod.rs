@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sluice_pool::PartitionBalances;
-use sluice_storage::{DepositRefRecord, PoolRecord, WriteBatch};
+use sluice_storage::{PoolRecord, WriteBatch};
 use tokio::task::JoinHandle;
 
 pub use assets::NodeAssets;
@@ -369,14 +369,14 @@ async fn claimed(
     config: &PoolConfig,
     payment_hash: &str,
 ) -> Result<(), NodeError> {
-    let Some(reference) = c
-        .store
-        .get::<DepositRefRecord>(DepositRefRecord::lightning(payment_hash))
-        .await?
-    else {
-        return Ok(());
-    };
-    match pools.open_deposits.get(&reference.deposit_id).cloned() {
+    // Every payment the node receives lands here; most are not deposits, and those that
+    // are were open deposits when they were quoted.
+    let open = pools
+        .open_deposits
+        .values()
+        .find(|d| d.payment_hash.as_deref() == Some(payment_hash))
+        .cloned();
+    match open {
         Some(open) => sweep::settle(c, pools, config, open).await,
         None => Ok(()),
     }

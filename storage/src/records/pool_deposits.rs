@@ -83,8 +83,9 @@ impl Record for DepositRecord {
     }
 }
 
-/// What names a deposit on its rail, for finding it when money arrives: `ln/{payment_hash}`
-/// or `chain/{address}`.
+/// What names a deposit on its rail: `ln/{payment_hash}` or `chain/{address}`. Created
+/// (create-only) in the quote's commit, so one payment hash or address can never name two
+/// deposits: a second would fail the quote instead of splitting the money's credit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepositRefRecord {
     /// `ln/{payment_hash}` or `chain/{address}`.
