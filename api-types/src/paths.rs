@@ -12,6 +12,8 @@ pub const INTERNAL_V1: &str = "/internal/v1";
 pub const HEALTHZ: &str = "/healthz";
 /// `GET`: Prometheus metrics, scope `read`.
 pub const METRICS: &str = "/metrics";
+/// `GET`: the node's public figures, JSON or (`Accept: text/html`) a page.
+pub const STATS: &str = "/stats";
 /// `GET`: the OpenAPI document, no auth.
 pub const OPENAPI: &str = "/openapi.json";
 
@@ -66,6 +68,12 @@ pub const POOL_DEPOSIT_QUOTE: &str = "/v1/pools/{pool_id}/deposit_quote";
 pub const POOL_DEPOSIT: &str = "/v1/pools/{pool_id}/deposits/{deposit_id}";
 /// `GET`: an LP's position.
 pub const POOL_POSITION: &str = "/v1/pools/{pool_id}/lps/{lp_id}";
+/// `POST`: take a proof snapshot now (admin).
+pub const POOL_SNAPSHOTS: &str = "/v1/pools/{pool_id}/snapshots";
+/// `GET`: one proof snapshot, by number or `latest`.
+pub const POOL_SNAPSHOT: &str = "/v1/pools/{pool_id}/snapshots/{seq}";
+/// `GET`: an LP's inclusion proofs in a snapshot.
+pub const POOL_SNAPSHOT_PROOF: &str = "/v1/pools/{pool_id}/snapshots/{seq}/proofs/{lp_id}";
 
 /// Every `/v1` path (templates included).
 pub const ALL_V1: &[&str] = &[
@@ -94,6 +102,9 @@ pub const ALL_V1: &[&str] = &[
     POOL_DEPOSIT_QUOTE,
     POOL_DEPOSIT,
     POOL_POSITION,
+    POOL_SNAPSHOTS,
+    POOL_SNAPSHOT,
+    POOL_SNAPSHOT_PROOF,
 ];
 
 /// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.

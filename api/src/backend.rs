@@ -17,10 +17,11 @@ use sluice_actors::pool::{CreatePool, DepositAsk};
 use sluice_actors::NodeError;
 
 use crate::types::{
-    BudgetResponse, ChannelInfo, DepositQuoteResponse, HealthResponse, InvoiceResponse,
-    ListPaymentsResponse, Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse,
-    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
-    PoolInfo, PoolPositionResponse, PoolStatusResponse, QuotePayResponse, WalletAddressResponse,
+    BudgetResponse, ChannelInfo, DepositQuoteResponse, HealthResponse, InclusionProofResponse,
+    InvoiceResponse, ListPaymentsResponse, Lsps2MenuResponse, Lsps2OrdersResponse,
+    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
+    PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
     WalletBalanceResponse,
 };
 
@@ -156,6 +157,33 @@ pub trait NodeBackend: Send + Sync + 'static {
         caller: String,
         admin: bool,
     ) -> impl Future<Output = Result<PoolPositionResponse, NodeError>> + Send;
+
+    /// Takes a proof snapshot of a pool now.
+    fn take_snapshot(
+        &self,
+        pool_id: String,
+    ) -> impl Future<Output = Result<PoolSnapshotResponse, NodeError>> + Send;
+
+    /// A pool's proof snapshot `seq` (the latest with `None`).
+    fn pool_snapshot(
+        &self,
+        pool_id: String,
+        seq: Option<u64>,
+    ) -> impl Future<Output = Result<PoolSnapshotResponse, NodeError>> + Send;
+
+    /// An LP's inclusion proofs in snapshot `seq` (the latest with `None`), for the LP's
+    /// owner (`caller`) or an admin.
+    fn inclusion_proof(
+        &self,
+        pool_id: String,
+        seq: Option<u64>,
+        lp_id: String,
+        caller: String,
+        admin: bool,
+    ) -> impl Future<Output = Result<InclusionProofResponse, NodeError>> + Send;
+
+    /// The node's public figures (`GET /stats`), at most a minute old.
+    fn stats(&self) -> impl Future<Output = Result<StatsResponse, NodeError>> + Send;
 
     /// A fresh receive address of the on-chain wallet.
     fn wallet_new_address(

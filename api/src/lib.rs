@@ -123,6 +123,7 @@ pub mod openapi;
 pub mod rate_limit;
 mod routes;
 pub mod serve;
+mod stats_page;
 pub mod time;
 pub mod tls;
 pub mod validate;

@@ -118,6 +118,10 @@ impl Modify for BearerAuth {
         routes::pools::deposit_quote,
         routes::pools::get_deposit,
         routes::pools::position,
+        routes::pool_snapshots::take_snapshot,
+        routes::pool_snapshots::get_snapshot,
+        routes::pool_snapshots::inclusion_proof,
+        routes::stats::stats,
     ),
     components(schemas(types::ErrorResponse, types::ErrorBody)),
     modifiers(&BearerAuth),
@@ -133,7 +137,8 @@ impl Modify for BearerAuth {
         (name = "wallet", description = "The on-chain wallet"),
         (name = "budgets", description = "The API tokens' spend budgets"),
         (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
-        (name = "pools", description = "The liquidity pool: deposits, shares, NAV, the books"),
+        (name = "pools", description = "The liquidity pool: deposits, shares, NAV, the books, proof snapshots"),
+        (name = "stats", description = "The node's public figures"),
     )
 )]
 pub struct ApiDoc;

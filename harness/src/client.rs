@@ -23,12 +23,13 @@ use sluice_api_types::paths;
 use sluice_api_types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
     CreateInvoiceRequest, CreatePoolRequest, DepositQuoteRequest, DepositQuoteResponse,
-    ErrorResponse, HealthResponse, InvoiceResponse, KeysendRequest, ListChannelsResponse,
-    ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse, Lsps2MenuResponse, Lsps2Order,
-    Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, OpenChannelRequest,
-    OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse, PaymentInfo, PeerInfo,
-    PeerResponse, PoolInfo, PoolPositionResponse, PoolStatusResponse, QuotePayRequest,
-    QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
+    ErrorResponse, HealthResponse, InclusionProofResponse, InvoiceResponse, KeysendRequest,
+    ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
+    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse,
+    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse,
+    PaymentInfo, PeerInfo, PeerResponse, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
+    PoolStatusResponse, QuotePayRequest, QuotePayResponse, StatsResponse, WalletAddressResponse,
+    WalletBalanceResponse,
 };
 use ureq::http::{Method, Request};
 use ureq::Agent;
@@ -569,6 +570,38 @@ impl ApiClient {
         self.get(&paths::fill(
             paths::POOL_POSITION,
             &[("pool_id", pool_id), ("lp_id", lp_id)],
+        ))
+    }
+
+    /// `GET /stats` (JSON).
+    pub fn stats(&self) -> Result<StatsResponse, Error> {
+        self.get(paths::STATS)
+    }
+
+    /// `POST /v1/pools/{pool_id}/snapshots`.
+    pub fn take_snapshot(&self, pool_id: &str) -> Result<PoolSnapshotResponse, Error> {
+        let path = paths::fill(paths::POOL_SNAPSHOTS, &[("pool_id", pool_id)]);
+        self.call("POST", &path, None::<&()>)
+    }
+
+    /// `GET /v1/pools/{pool_id}/snapshots/{seq}` (`seq` a number or `latest`).
+    pub fn snapshot(&self, pool_id: &str, seq: &str) -> Result<PoolSnapshotResponse, Error> {
+        self.get(&paths::fill(
+            paths::POOL_SNAPSHOT,
+            &[("pool_id", pool_id), ("seq", seq)],
+        ))
+    }
+
+    /// `GET /v1/pools/{pool_id}/snapshots/{seq}/proofs/{lp_id}`.
+    pub fn inclusion_proof(
+        &self,
+        pool_id: &str,
+        seq: &str,
+        lp_id: &str,
+    ) -> Result<InclusionProofResponse, Error> {
+        self.get(&paths::fill(
+            paths::POOL_SNAPSHOT_PROOF,
+            &[("pool_id", pool_id), ("seq", seq), ("lp_id", lp_id)],
         ))
     }
 }

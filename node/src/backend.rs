@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::pool_answers;
+use crate::stats::StatsCache;
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
 use lightning::ln::channelmanager::Bolt11InvoiceParameters;
@@ -19,6 +20,7 @@ use sluice_actors::payments::listing::{self, Listed};
 use sluice_actors::payments::{
     self, pay, InvoicePayment, KeysendPayment, PayRequest as PayQuote, QuoteRequest,
 };
+use sluice_actors::pool::snapshot as pool_snapshot;
 use sluice_actors::pool::{CreatePool, DepositAsk, PoolMsg, POOL_TIMEOUT};
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
@@ -29,11 +31,12 @@ use sluice_api::time::rfc3339_ms;
 use sluice_api::NodeBackend;
 use sluice_api_types::{
     BudgetResponse, ChannelInfo, DepositQuoteResponse, HealthResponse, HealthStatus,
-    InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order,
-    Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu, NodeInfoResponse, PayResponse,
-    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse,
-    PoolStatusResponse, QuotePayResponse, WalletAddressResponse, WalletBalanceResponse,
-    PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
+    InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
+    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu,
+    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
+    PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
+    StatsResponse, WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA,
+    QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_storage::{
     IndexedDirection, JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord,
@@ -53,6 +56,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct NodeService {
     components: Components,
     listening: Vec<SocketAddr>,
+    stats: StatsCache,
 }
 
 impl NodeService {
@@ -61,6 +65,7 @@ impl NodeService {
         NodeService {
             components,
             listening,
+            stats: StatsCache::default(),
         }
     }
 }
@@ -606,6 +611,40 @@ impl NodeBackend for NodeService {
             )
             .await??;
         Ok(pool_answers::position(pool_id, lp_id, position))
+    }
+
+    async fn take_snapshot(&self, pool_id: String) -> Result<PoolSnapshotResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let snapshot = pool
+            .call(|reply| PoolMsg::TakeSnapshot(pool_id, reply), POOL_TIMEOUT)
+            .await??;
+        Ok(pool_answers::snapshot(snapshot))
+    }
+
+    async fn pool_snapshot(
+        &self,
+        pool_id: String,
+        seq: Option<u64>,
+    ) -> Result<PoolSnapshotResponse, NodeError> {
+        let snapshot = pool_snapshot::get(&self.components, &pool_id, seq).await?;
+        Ok(pool_answers::snapshot(snapshot))
+    }
+
+    async fn inclusion_proof(
+        &self,
+        pool_id: String,
+        seq: Option<u64>,
+        lp_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<InclusionProofResponse, NodeError> {
+        let (snapshot, proofs) =
+            pool_snapshot::proofs(&self.components, &pool_id, seq, &lp_id, &caller, admin).await?;
+        Ok(pool_answers::inclusion_proofs(snapshot, lp_id, proofs))
+    }
+
+    async fn stats(&self) -> Result<StatsResponse, NodeError> {
+        self.stats.get(&self.components).await
     }
 
     async fn wallet_new_address(&self) -> Result<WalletAddressResponse, NodeError> {

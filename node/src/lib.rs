@@ -12,3 +12,4 @@ pub mod pool_answers;
 pub mod run;
 pub mod seed;
 pub mod signals;
+pub mod stats;

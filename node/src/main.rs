@@ -1,10 +1,12 @@
 //! `sluice`: the sluice node's command-line entry point.
 //!
 //! Subcommands: `run` (the node), `regtest-chain` (the embedded regtest chain), `store`
-//! (store administration) and `receipt` (offline receipt checks).
+//! (store administration), `receipt` (offline receipt checks) and `snapshot` (offline
+//! proof snapshot checks).
 
 mod receipt_cmd;
 mod regtest_cmd;
+mod snapshot_cmd;
 mod store_cmd;
 
 use std::process::ExitCode;
@@ -43,6 +45,9 @@ enum Command {
     /// Check signed receipts offline.
     #[command(subcommand)]
     Receipt(receipt_cmd::ReceiptCommand),
+    /// Check a pool's proof snapshots and LPs' inclusion proofs offline.
+    #[command(subcommand)]
+    Snapshot(snapshot_cmd::SnapshotCommand),
 }
 
 /// Logs go to stderr, filtered by `SLUICE_LOG` (default `info` for the node, `warn`
@@ -110,6 +115,7 @@ fn main() -> ExitCode {
             store_cmd::run(cmd)
         }
         Command::Receipt(cmd) => receipt_cmd::run(cmd),
+        Command::Snapshot(cmd) => snapshot_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

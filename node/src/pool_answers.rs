@@ -2,13 +2,16 @@
 //! reports: records and ledger balances become the OpenAgents wire shapes, with shares
 //! both as numbers for display and as exact decimal strings.
 
+use bitcoin::hex::DisplayHex;
 use sluice_actors::pool::deposits::{invoice_hash, rail_name};
-use sluice_actors::pool::{DepositView, PoolStatus, Position};
+use sluice_actors::pool::{DepositView, InclusionProof, PoolStatus, Position, Snapshot};
 use sluice_api::time::rfc3339_ms;
 use sluice_api_types::{
-    Deposit, DepositQuoteResponse, NodeAssets, PartitionFlows, PartitionStatus, PoolInfo,
-    PoolPositionResponse, PoolStatusResponse, PositionPartition, Reconciliation, SharePrice,
-    DEPOSIT_QUOTE_RESPONSE_SCHEMA, POOL_POSITION_SCHEMA, POOL_STATUS_SCHEMA,
+    Deposit, DepositQuoteResponse, InclusionProofResponse, NodeAssets, PartitionFlows,
+    PartitionStatus, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
+    PositionPartition, ProofLeaf, ProofStep, Reconciliation, SharePrice,
+    DEPOSIT_QUOTE_RESPONSE_SCHEMA, INCLUSION_PROOF_SCHEMA, POOL_POSITION_SCHEMA,
+    POOL_SNAPSHOT_SCHEMA, POOL_STATUS_SCHEMA,
 };
 use sluice_pool::{Flow, PartitionBalances, PartitionKind, Price, UNITS_PER_SHARE};
 use sluice_storage::{DepositStatus, PoolRecord};
@@ -168,6 +171,54 @@ pub fn position(pool_id: String, lp_id: String, position: Position) -> PoolPosit
                 shares: shares(units),
                 units: units.to_string(),
                 value_msats: value,
+            })
+            .collect(),
+    }
+}
+
+/// A proof snapshot on the wire.
+pub fn snapshot(snapshot: Snapshot) -> PoolSnapshotResponse {
+    PoolSnapshotResponse {
+        schema: POOL_SNAPSHOT_SCHEMA.to_owned(),
+        pool_id: snapshot.record.pool_id,
+        snapshot_seq: snapshot.record.seq,
+        receipt_id: snapshot.record.receipt_id,
+        taken_at: rfc3339_ms(snapshot.record.taken_at_ms),
+        receipt: snapshot.receipt,
+    }
+}
+
+/// An LP's inclusion proofs on the wire.
+pub fn inclusion_proofs(
+    snapshot: Snapshot,
+    lp_id: String,
+    proofs: Vec<InclusionProof>,
+) -> InclusionProofResponse {
+    InclusionProofResponse {
+        schema: INCLUSION_PROOF_SCHEMA.to_owned(),
+        pool_id: snapshot.record.pool_id,
+        snapshot_seq: snapshot.record.seq,
+        receipt_id: snapshot.record.receipt_id,
+        lp_id,
+        leaves: proofs
+            .into_iter()
+            .map(|proof| ProofLeaf {
+                partition_kind: proof.leaf.partition.as_str().to_owned(),
+                units: proof.leaf.units.to_string(),
+                value_msats: proof.leaf.value_msat,
+                salt: proof.leaf.salt.to_lower_hex_string(),
+                leaf_index: proof.index as u64,
+                path: proof
+                    .path
+                    .iter()
+                    .map(|step| ProofStep {
+                        side: step.side.as_str().to_owned(),
+                        hash: step.sibling.hash.to_lower_hex_string(),
+                        sum_msats: step.sibling.sum_msat,
+                    })
+                    .collect(),
+                root_hash: proof.root.hash.to_lower_hex_string(),
+                root_sum_msats: proof.root.sum_msat,
             })
             .collect(),
     }

@@ -21,7 +21,6 @@ use sluice_actors::pathfinding::RoutingExclusions;
 use sluice_actors::payments::listing::backfill_index;
 use sluice_actors::payments::reconcile::fail_payments_lost_in_a_crash;
 use sluice_actors::payments::PaymentsConfig;
-use sluice_actors::pool::PoolConfig;
 use sluice_actors::processor::LdkLoopConfig;
 use sluice_actors::receipts::ReceiptSigner;
 use sluice_actors::refresh::RefreshConfig;
@@ -190,7 +189,7 @@ impl RunningNode {
             },
             refresh: (config.refresh_monitor_kib > 0)
                 .then(|| RefreshConfig::at(config.refresh_monitor_kib << 10)),
-            pool: PoolConfig::default(),
+            pool: config.pool.clone(),
         };
         let (supervisor, supervisor_task) = Actor::spawn(None, NodeSupervisor, supervisor_args)
             .await

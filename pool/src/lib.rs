@@ -5,13 +5,17 @@
 //! - `shares`: share units, the virtual-offset price, minting and burning with rounding in
 //!   the pool's favour;
 //! - `ledger`: partitions, accounts, movements and their double-entry postings, and the
-//!   balances derived by replaying entries.
+//!   balances derived by replaying entries;
+//! - `proof`: the Merkle sum tree over LP positions that proof snapshots commit to, and
+//!   the check of an LP's inclusion proof.
 
 pub mod ledger;
+pub mod proof;
 pub mod shares;
 
 pub use ledger::{
     Account, CostKind, Entry, Flow, IncomeKind, Ledger, LedgerError, Movement, PartitionBalances,
     PartitionKind, Posting,
 };
+pub use proof::{Leaf, ProofError, Side, Step, SumNode, SumTree};
 pub use shares::{Book, Price, ShareError, UNITS_PER_SHARE, VIRTUAL_MSAT, VIRTUAL_UNITS};

@@ -27,8 +27,8 @@ pub use records::{
     BudgetSpendRecord, DepositRail, DepositRecord, DepositRefRecord, DepositStatus, Expiring,
     ExpiryRecord, ForwardTotalRecord, HeldHtlc, IdempotencyRecord, IndexedDirection,
     JitOrderRecord, JitOrderState, JitOrderTimeKey, LpRecord, PaymentIndexRecord, PaymentRecord,
-    PaymentStatus, PeerRecord, PoolEntryRecord, PoolRecord, QuoteRecord, ReceiptRecord,
-    ReceivedByHashRecord, ReceivedRecord, WalletRecord,
+    PaymentStatus, PeerRecord, PoolEntryRecord, PoolRecord, PoolSnapshotRecord, QuoteRecord,
+    ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, SnapshotLeafRecord, WalletRecord,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS, KEYS_END};
 pub use table::{Record, Table};

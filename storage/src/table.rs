@@ -49,6 +49,8 @@ pub enum Table {
     PoolDepositRefs,
     /// Which token owns each LP id ([`crate::LpRecord`]).
     PoolLps,
+    /// Proof snapshots of pools ([`crate::PoolSnapshotRecord`]).
+    PoolSnapshots,
     /// Forwarding fees earned, per time bucket ([`crate::ForwardTotalRecord`]).
     ForwardTotals,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
@@ -57,7 +59,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 22] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -77,6 +79,7 @@ impl Table {
         Table::PoolDeposits,
         Table::PoolDepositRefs,
         Table::PoolLps,
+        Table::PoolSnapshots,
         Table::ForwardTotals,
         Table::Meta,
     ];
@@ -103,6 +106,7 @@ impl Table {
             Table::PoolDeposits => "pool_deposits",
             Table::PoolDepositRefs => "pool_deposit_refs",
             Table::PoolLps => "pool_lps",
+            Table::PoolSnapshots => "pool_snapshots",
             Table::ForwardTotals => "forward_totals",
             Table::Meta => "meta",
         }

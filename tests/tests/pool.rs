@@ -12,8 +12,8 @@ use common::*;
 use serde_json::Value;
 use sluice_actors::receipts::verify;
 use sluice_api_types::{
-    CreatePoolRequest, DepositQuoteRequest, DepositQuoteResponse, PayInvoiceRequest, PaymentStatus,
-    PoolStatusResponse, DEPOSIT_QUOTE_REQUEST_SCHEMA,
+    CreatePoolRequest, DepositQuoteRequest, DepositQuoteResponse, OpenChannelRequest,
+    PayInvoiceRequest, PaymentStatus, PoolStatusResponse, DEPOSIT_QUOTE_REQUEST_SCHEMA,
 };
 use sluice_harness::setup::PairSpec;
 use sluice_harness::{wait_for, ApiClient, Error, Line, NodeOptions, NodeProcess, Pair};
@@ -75,6 +75,14 @@ fn wait_confirmed(client: &ApiClient, deposit_id: &str) -> DepositQuoteResponse 
 
 fn units(text: &Option<String>) -> u128 {
     text.as_deref().unwrap().parse().unwrap()
+}
+
+fn rrp(status: &PoolStatusResponse) -> &sluice_api_types::PartitionStatus {
+    status
+        .partitions
+        .iter()
+        .find(|p| p.partition_kind == "rrp")
+        .unwrap()
 }
 
 fn llp(status: &PoolStatusResponse) -> &sluice_api_types::PartitionStatus {
@@ -251,6 +259,149 @@ fn lps_deposit_by_invoice_and_on_chain_and_get_shares_once() {
     assert!(position.partitions[0].value_msats <= 100_000_000);
     assert!(position.partitions[0].value_msats >= 100_000_000 - 1);
 
+    // Proof snapshots: the cadence took the first at the first sweep after the pool was
+    // created, another is taken now on demand; each LP's proof verifies offline against
+    // the signed root.
+    let first = admin.snapshot(POOL, "1").unwrap();
+    assert_eq!(first.snapshot_seq, 1);
+    verify(&first.receipt, None).expect("the first snapshot verifies");
+    let snapshot = admin.take_snapshot(POOL).unwrap();
+    assert!(snapshot.snapshot_seq > first.snapshot_seq);
+    let seq = snapshot.snapshot_seq.to_string();
+    assert_eq!(
+        as_lp(&b, READER).snapshot(POOL, "latest").unwrap(),
+        snapshot
+    );
+    assert_eq!(lp_two.snapshot(POOL, &seq).unwrap(), snapshot);
+    let r = &snapshot.receipt;
+    assert_eq!(r["schema"], "openagents.liquidity.pool_snapshot_receipt.v1");
+    assert_eq!(r["liabilities"]["leaf_count"], 2);
+    assert_eq!(r["booked_msats"].as_u64(), Some(part.assets_msats));
+    // The LPs are owed the NAV less the virtual holder's crumb and their rounding.
+    let owed = r["liabilities"]["lp_positions_msats"].as_u64().unwrap();
+    assert!(
+        owed <= part.nav_msats && owed + 3 >= part.nav_msats,
+        "{owed}"
+    );
+    assert_eq!(
+        r["assets"]["onchain"]["total_msats"].as_u64(),
+        Some(status.reconciliation.node.onchain_msats)
+    );
+    let alice_proof = lp_one.inclusion_proof(POOL, "latest", "alice").unwrap();
+    assert_eq!(alice_proof.leaves.len(), 1);
+    assert_eq!(
+        alice_proof.leaves[0].value_msats,
+        position.partitions[0].value_msats
+    );
+    let bob_proof = lp_two.inclusion_proof(POOL, &seq, "bob").unwrap();
+    assert_eq!(
+        alice_proof.leaves[0].value_msats + bob_proof.leaves[0].value_msats,
+        owed
+    );
+    // Snapshots and proofs refused: another LP's proof, wrong scope, unknown pool,
+    // snapshot or LP, a malformed number.
+    for (result, expected) in [
+        (
+            lp_two.inclusion_proof(POOL, &seq, "alice").map(drop),
+            (403, "not_owner"),
+        ),
+        (
+            as_lp(&b, READER)
+                .inclusion_proof(POOL, &seq, "alice")
+                .map(drop),
+            (403, "forbidden"),
+        ),
+        (
+            lp_one.inclusion_proof("nope", &seq, "alice").map(drop),
+            (404, "not_found"),
+        ),
+        (
+            lp_one.inclusion_proof(POOL, "999", "alice").map(drop),
+            (404, "not_found"),
+        ),
+        (
+            admin.inclusion_proof(POOL, &seq, "nobody").map(drop),
+            (404, "not_found"),
+        ),
+        (
+            admin.snapshot(POOL, "0").map(drop),
+            (400, "invalid_request"),
+        ),
+        (
+            admin.snapshot(POOL, "-1").map(drop),
+            (400, "invalid_request"),
+        ),
+        (
+            admin.snapshot(POOL, "first").map(drop),
+            (400, "invalid_request"),
+        ),
+        (
+            admin.snapshot("nope", "latest").map(drop),
+            (404, "not_found"),
+        ),
+        (admin.take_snapshot("nope").map(drop), (404, "not_found")),
+        (lp_one.take_snapshot(POOL).map(drop), (403, "forbidden")),
+        (
+            as_lp(&b, PAYER).snapshot(POOL, "latest").map(drop),
+            (403, "forbidden"),
+        ),
+    ] {
+        assert_eq!(refusal(result), (expected.0, expected.1.to_owned()));
+    }
+    // Offline: `sluice snapshot verify` with the node's receipt key pinned.
+    let signer = verify(&alice.receipt, None).unwrap().signer.to_string();
+    let dir = b.data_dir().to_owned();
+    let write = |name: &str, value: Value| {
+        let file = dir.join(name);
+        std::fs::write(&file, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+        file
+    };
+    let snapshot_file = write("snapshot.json", serde_json::to_value(&snapshot).unwrap());
+    let verify_cli = |snapshot: &std::path::Path, proof: &std::path::Path| {
+        binary
+            .command()
+            .args(["snapshot", "verify"])
+            .arg(snapshot)
+            .arg("--proof")
+            .arg(proof)
+            .args(["--signer", &signer])
+            .output()
+            .unwrap()
+    };
+    for proof in [&alice_proof, &bob_proof] {
+        let proof_file = write("proof.json", serde_json::to_value(proof).unwrap());
+        let out = verify_cli(&snapshot_file, &proof_file);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("included: LP"));
+    }
+    // Not when the proof claims more, nor against a snapshot it is not from, nor when
+    // the snapshot claims smaller liabilities.
+    let mut inflated = alice_proof.clone();
+    inflated.leaves[0].value_msats += 1;
+    let out = verify_cli(
+        &snapshot_file,
+        &write("proof.json", serde_json::to_value(&inflated).unwrap()),
+    );
+    assert!(!out.status.success());
+    let later = admin.take_snapshot(POOL).unwrap();
+    let out = verify_cli(
+        &write("later.json", serde_json::to_value(&later).unwrap()),
+        &write("proof.json", serde_json::to_value(&alice_proof).unwrap()),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not this one"));
+    let mut smaller = snapshot.clone();
+    smaller.receipt["liabilities"]["lp_positions_msats"] = Value::from(owed - 1);
+    let out = verify_cli(
+        &write("smaller.json", serde_json::to_value(&smaller).unwrap()),
+        &write("proof.json", serde_json::to_value(&alice_proof).unwrap()),
+    );
+    assert!(!out.status.success());
+
     // Bad input: stable codes, nothing stored.
     let bad = [
         (
@@ -414,6 +565,56 @@ fn lps_deposit_by_invoice_and_on_chain_and_get_shares_once() {
         llp(&b.client().pool_status(POOL).unwrap()).total_units,
         supply
     );
+
+    // On-chain fees: B opens a channel to A from its wallet (the LPs' coins); once the
+    // funding transaction confirms, its fee is booked as an LLP cost, exactly, once.
+    let admin = b.client();
+    let before = admin.pool_status(POOL).unwrap();
+    admin
+        .open_channel(&OpenChannelRequest {
+            node_id: a.node_id().into(),
+            address: None,
+            capacity_sat: 200_000,
+            push_msat: 0,
+            announce: false,
+            zero_conf: false,
+        })
+        .unwrap();
+    let funding = wait_for("B's funding transaction", WAIT, || {
+        let ours = admin.list_channels()?.into_iter().find(|ch| ch.is_outbound);
+        Ok(ours.and_then(|ch| ch.funding_txo))
+    })
+    .unwrap();
+    let txid = funding.split(':').next().unwrap().to_owned();
+    let entry = wait_for("the funding transaction in the mempool", WAIT, || {
+        Ok(rpc.call("getmempoolentry", serde_json::json!([txid])).ok())
+    })
+    .unwrap();
+    let fee_sat = (entry["fees"]["base"].as_f64().unwrap() * 1e8).round() as u64;
+    assert!(fee_sat > 0);
+    rpc.generate_to_address(6, NOBODYS_ADDRESS).unwrap();
+    wait_synced(&b, &rpc);
+    let after = wait_for("the fee to be booked", WAIT, || {
+        let status = admin.pool_status(POOL)?;
+        Ok((llp(&status).flows.onchain_fees_msats > 0).then_some(status))
+    })
+    .unwrap();
+    assert_eq!(llp(&after).flows.onchain_fees_msats, fee_sat * 1000);
+    assert_eq!(
+        llp(&after).assets_msats,
+        llp(&before).assets_msats - fee_sat * 1000
+    );
+    assert_eq!(llp(&after).total_units, llp(&before).total_units);
+    // Once, across a restart: the pool actor's first message after a start is a sweep,
+    // so once a snapshot is answered that sweep has looked at the fees again.
+    b.stop().unwrap();
+    b.start().unwrap();
+    wait_for("B to serve its pool again", WAIT, || {
+        Ok(b.client().take_snapshot(POOL).ok())
+    })
+    .unwrap();
+    let status = b.client().pool_status(POOL).unwrap();
+    assert_eq!(llp(&status).flows.onchain_fees_msats, fee_sat * 1000);
 }
 
 /// Puts B's stopped store back to the moment before `deposit`'s mint commit: its ledger
@@ -449,17 +650,32 @@ fn unmint(b: &NodeProcess, deposit: &DepositQuoteResponse) {
 /// B routes paid traffic A → B → C while an LP holds all of its LLP shares: the fees B
 /// earns are booked as LLP routing income, once, and the NAV and the share price rise by
 /// exactly them.
+/// The RRP's skim of income in the routing test, basis points.
+const SKIM_BPS: u64 = 1_000;
+
 #[test]
 fn routing_fees_raise_the_nav_and_price_by_exactly_what_was_earned() {
     let binary = binary();
-    let line = Line::start_with(&binary, CAPACITY_SAT, options).unwrap();
+    // B skims a tenth of its income to the RRP partition.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pool.toml");
+    std::fs::write(&config, format!("[pool]\nrrp_skim_bps = {SKIM_BPS}\n")).unwrap();
+    let line = Line::start_with(&binary, CAPACITY_SAT, |chain, i| {
+        let options = options(chain, i);
+        if i == 1 {
+            options.args(["--config", config.to_str().unwrap()])
+        } else {
+            options
+        }
+    })
+    .unwrap();
     let (a, b, c) = (&line.a, &line.b, &line.c);
     let admin = b.client();
     admin
         .create_pool(&CreatePoolRequest {
             pool_id: POOL.into(),
             name: None,
-            partitions: Some(vec!["llp".into()]),
+            partitions: Some(vec!["llp".into(), "rrp".into()]),
         })
         .unwrap();
     let lp = as_lp(b, LP_ONE);
@@ -469,6 +685,20 @@ fn routing_fees_raise_the_nav_and_price_by_exactly_what_was_earned() {
     let id = pay_from_a(a, quote.deposit.invoice_bolt11.as_deref().unwrap());
     assert_eq!(wait_paid(a, &id), PaymentStatus::Succeeded);
     wait_confirmed(&lp, &quote.deposit.deposit_id);
+    // Carol funds the reserve partition (the skim waits for RRP to have shares).
+    let carol = as_lp(b, LP_TWO);
+    let quote = carol
+        .deposit_quote(
+            POOL,
+            &DepositQuoteRequest {
+                partition_kind: Some("rrp".into()),
+                ..ask("carol", "carol-1", "lightning_invoice", 50_000)
+            },
+        )
+        .unwrap();
+    let id = pay_from_a(a, quote.deposit.invoice_bolt11.as_deref().unwrap());
+    assert_eq!(wait_paid(a, &id), PaymentStatus::Succeeded);
+    wait_confirmed(&carol, &quote.deposit.deposit_id);
     let before = admin.pool_status(POOL).unwrap();
     let value_before = lp.pool_position(POOL, "alice").unwrap().partitions[0].value_msats;
 
@@ -485,27 +715,67 @@ fn routing_fees_raise_the_nav_and_price_by_exactly_what_was_earned() {
     })
     .unwrap();
     let (p0, p1) = (llp(&before), llp(&after));
+    let (r0, r1) = (rrp(&before), rrp(&after));
     assert_eq!(p1.flows.routing_fees_msats, fees, "booked once, exactly");
-    assert_eq!(p1.nav_msats, p0.nav_msats + fees);
+    // The skim: a tenth of each bucket's fees, rounded down, moved to RRP; nothing else.
+    let skim = r1.nav_msats - r0.nav_msats;
+    assert!(skim <= fees * SKIM_BPS / 10_000, "{skim} of {fees}");
+    assert!(skim + 10 >= fees * SKIM_BPS / 10_000, "{skim} of {fees}");
+    assert_eq!(p1.nav_msats, p0.nav_msats + fees - skim);
     assert_eq!(p1.total_units, p0.total_units);
-    // The price is (NAV + 1 msat) / (units + virtual units): it rose by exactly the fees.
+    assert_eq!(r1.total_units, r0.total_units);
+    // The price is (NAV + 1 msat) / (units + virtual units): it rose by exactly the fees
+    // kept.
     let parse = |s: &str| s.parse::<u128>().unwrap();
     assert_eq!(
         parse(&p1.share_price.msat),
-        parse(&p0.share_price.msat) + u128::from(fees)
+        parse(&p0.share_price.msat) + u128::from(fees - skim)
     );
     assert_eq!(p1.share_price.units, p0.share_price.units);
-    // Alice holds every share but the virtual thousandth: she gained the fees, less at
-    // most her rounding and the virtual holder's crumb.
+    // Alice holds every LLP share but the virtual thousandth: she gained the fees kept,
+    // less at most her rounding and the virtual holder's crumb.
+    let kept = fees - skim;
     let value_after = lp.pool_position(POOL, "alice").unwrap().partitions[0].value_msats;
     assert!(
-        value_after <= value_before + fees,
+        value_after <= value_before + kept,
         "{value_before} → {value_after}"
     );
     assert!(
-        value_after + 2 >= value_before + fees,
+        value_after + 2 >= value_before + kept,
         "{value_before} → {value_after}"
     );
+    // A snapshot taken now signs the new NAV, and Alice's leaf is her position's value.
+    let snapshot = admin.take_snapshot(POOL).unwrap();
+    assert_eq!(
+        snapshot.receipt["partitions"][0]["nav_msats"].as_u64(),
+        Some(p1.nav_msats)
+    );
+    let proof = lp.inclusion_proof(POOL, "latest", "alice").unwrap();
+    assert_eq!(proof.leaves[0].value_msats, value_after);
+    // `/stats` (no token needed) shows the same: B's forwarding income, the pool's NAV,
+    // the snapshot; and A's payments all succeeded.
+    let stats = admin.stats().unwrap();
+    assert_eq!(stats.routing.forwards_24h, 10);
+    assert_eq!(stats.routing.fees_24h_msats, fees);
+    assert_eq!(
+        stats
+            .routing
+            .hourly
+            .iter()
+            .map(|h| h.fees_msats)
+            .sum::<u64>(),
+        fees
+    );
+    let pool = stats.pool.expect("B runs a pool");
+    assert_eq!(pool.nav_msats, p1.nav_msats + r1.nav_msats);
+    assert_eq!(pool.partitions[0].income_msats, fees);
+    assert_eq!(
+        pool.latest_snapshot.map(|s| s.snapshot_seq),
+        Some(snapshot.snapshot_seq)
+    );
+    let paid = a.client().stats().unwrap().payments;
+    assert_eq!((paid.sample, paid.succeeded), (12, 12));
+    assert_eq!(paid.success_rate, Some(1.0));
     // Still exactly once after a restart (the booked buckets are read back from the ledger).
     let mut b = line.b;
     b.stop().unwrap();

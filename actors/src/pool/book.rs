@@ -1,7 +1,7 @@
 //! The pools in memory: each pool's record and its ledger, rebuilt from the store at
 //! start, and the deposits still waiting for money.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sluice_pool::{Entry, Ledger, Movement, PartitionKind};
 use sluice_storage::{DepositRecord, DepositStatus, PoolEntryRecord, PoolRecord, Store};
@@ -17,6 +17,23 @@ pub struct Pool {
     pub ledger: Ledger,
     /// The first forwarding-income bucket not booked yet, ms since the Unix epoch.
     pub forwards_from_ms: u64,
+    /// The last proof snapshot: (number, when taken in Unix ms).
+    pub last_snapshot: Option<(u64, u64)>,
+    /// The transactions whose on-chain fees were booked.
+    pub booked_txids: BTreeSet<String>,
+}
+
+impl Pool {
+    /// A pool as created, with nothing booked.
+    pub fn new(record: PoolRecord) -> Pool {
+        Pool {
+            record,
+            ledger: Ledger::new(),
+            forwards_from_ms: 0,
+            last_snapshot: None,
+            booked_txids: BTreeSet::new(),
+        }
+    }
 }
 
 /// Every pool of the node, and the deposits not yet final.
@@ -44,10 +61,12 @@ impl Pools {
                     record.pool_id
                 ))
             })?;
+            let last_snapshot = super::snapshot::last(store, &record.pool_id).await?;
             let pool = Pool {
-                record,
                 ledger,
-                forwards_from_ms: 0,
+                last_snapshot,
+                booked_txids: super::onchain_fees::booked(&entries),
+                ..Pool::new(record)
             };
             let pool = Pool {
                 forwards_from_ms: super::income::next_bucket(&pool, &entries),

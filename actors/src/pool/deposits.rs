@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use sluice_pool::{Movement, PartitionKind, Price};
 use sluice_storage::{
     DepositRail, DepositRecord, DepositRefRecord, DepositStatus, LpRecord, PoolEntryRecord,
-    ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, WriteBatch,
+    PoolRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, WriteBatch,
 };
 
 use super::book::Pools;
@@ -376,8 +376,23 @@ pub async fn credit(
         body: sealed,
         created_at_ms: now,
     })?;
+    // LLP's first deposit: on-chain fees count from the chain's height now.
+    let funded = pools.get(&confirmed.pool_id)?.record.clone();
+    let funded = (confirmed.partition == PartitionKind::Llp && funded.fees_from_height.is_none())
+        .then(|| PoolRecord {
+            fees_from_height: Some(c.wallet.synced_height()),
+            ..funded
+        });
+    if let Some(record) = &funded {
+        batch.put(record)?;
+    }
     c.store.commit(batch).await?;
     pools.applied(&confirmed.pool_id, &entry)?;
+    if let Some(record) = funded {
+        if let Some(pool) = pools.pools.get_mut(&record.pool_id) {
+            pool.record = record;
+        }
+    }
     pools.open_deposits.remove(deposit_id);
     metrics::counter!("sluice_pool_deposits_total", "stage" => "confirmed").increment(1);
     tracing::info!(

@@ -8,11 +8,18 @@
 //! start, and all buckets found in one look are booked in one commit. Booking starts at
 //! the bucket the pool was created in: earlier fees were the operator's, and the few
 //! seconds of that bucket before the creation go to the pool.
+//!
+//! The RRP skim (spec §2C: the reserve pool is "funded by small skim from other pools"):
+//! with `PoolConfig::rrp_skim_bps` above zero, each income entry is followed, in the same
+//! commit, by a transfer of that share of it (rounded down) from the earning partition
+//! to RRP. Not while RRP has no shares: the skim would then be a windfall for whoever
+//! deposits into RRP first.
 
-use sluice_pool::{Entry, IncomeKind, Movement, PartitionKind};
+use sluice_pool::{Entry, IncomeKind, Ledger, Movement, PartitionKind};
 use sluice_storage::{ForwardTotalRecord, PoolEntryRecord, WriteBatch};
 
 use super::book::{Pool, Pools};
+use super::PoolConfig;
 use crate::clock::unix_ms;
 use crate::{Components, NodeError};
 
@@ -42,8 +49,24 @@ pub fn next_bucket(pool: &Pool, entries: &[PoolEntryRecord]) -> u64 {
     }
 }
 
+/// The RRP's skim of `msat` of income earned by `from`, if one is due.
+fn skim(ledger: &Ledger, pool: &Pool, from: PartitionKind, msat: u64, bps: u32) -> Option<u64> {
+    let due = from != PartitionKind::Rrp
+        && bps > 0
+        && pool.record.partitions.contains(&PartitionKind::Rrp)
+        && ledger.partition(PartitionKind::Rrp).supply_units > 0;
+    let skim = u128::from(msat) * u128::from(bps) / 10_000;
+    due.then(|| u64::try_from(skim).ok())
+        .flatten()
+        .filter(|&s| s > 0)
+}
+
 /// Books the closed buckets of forwarding income not booked yet.
-pub async fn book_forwards(c: &Components, pools: &mut Pools) -> Result<(), NodeError> {
+pub async fn book_forwards(
+    c: &Components,
+    pools: &mut Pools,
+    config: &PoolConfig,
+) -> Result<(), NodeError> {
     let Some((pool_id, from)) = pools
         .pools
         .values()
@@ -92,6 +115,24 @@ pub async fn book_forwards(c: &Components, pools: &mut Pools) -> Result<(), Node
                 .apply(&entry)
                 .map_err(|e| NodeError::Ledger(format!("pool {pool_id}: {e}")))?;
             entries.push(entry);
+            if let Some(skimmed) =
+                skim(&ledger, pool, PartitionKind::Llp, msat, config.rrp_skim_bps)
+            {
+                let transfer = Entry::new(
+                    ledger.next_seq(),
+                    now,
+                    Movement::Transfer {
+                        from: PartitionKind::Llp,
+                        to: PartitionKind::Rrp,
+                        msat: skimmed,
+                        skim: true,
+                    },
+                );
+                ledger
+                    .apply(&transfer)
+                    .map_err(|e| NodeError::Ledger(format!("pool {pool_id}: {e}")))?;
+                entries.push(transfer);
+            }
         }
     }
     // Buckets with no forwards leave no record; the next look starts after the last
@@ -111,7 +152,11 @@ pub async fn book_forwards(c: &Components, pools: &mut Pools) -> Result<(), Node
             })?;
         }
         c.store.commit(batch).await?;
-        let booked: u64 = entries.iter().map(|e| e.movement.msat()).sum();
+        let booked: u64 = entries
+            .iter()
+            .filter(|e| matches!(e.movement, Movement::Income { .. }))
+            .map(|e| e.movement.msat())
+            .sum();
         metrics::counter!("sluice_pool_income_msat_total").increment(booked);
         tracing::debug!(
             pool_id,

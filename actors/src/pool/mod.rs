@@ -14,8 +14,11 @@
 //!   (credit, pending, expire, wait), pure and unit-tested;
 //! - `sweep.rs`: the periodic look at open deposits, doing what `decide` says;
 //! - `income.rs`: forwarding and JIT fees booked as LLP income, a closed time bucket
-//!   at a time, once;
-//! - `assets.rs`: the node's real assets, for the books' reconciliation;
+//!   at a time, once, and the RRP's skim of them;
+//! - `onchain_fees.rs`: the fees of the wallet's confirmed transactions booked as LLP
+//!   costs, once;
+//! - `snapshot.rs`: signed proof snapshots and LPs' inclusion proofs;
+//! - `assets.rs`: the node's real assets, for the books' reconciliation and snapshots;
 //! - this file: the actor, its messages, pool creation, status and positions.
 
 pub mod assets;
@@ -23,6 +26,8 @@ pub mod book;
 pub mod decide;
 pub mod deposits;
 pub mod income;
+pub mod onchain_fees;
+pub mod snapshot;
 pub mod sweep;
 
 use std::time::Duration;
@@ -32,11 +37,12 @@ use sluice_pool::PartitionBalances;
 use sluice_storage::{PoolRecord, WriteBatch};
 use tokio::task::JoinHandle;
 
-pub use assets::NodeAssets;
+pub use assets::{AssetDetail, NodeAssets};
 pub use book::Pools;
 pub use deposits::{DepositAsk, DepositView};
 pub use sluice_pool::PartitionKind;
 pub use sluice_storage::DepositRail;
+pub use snapshot::{InclusionProof, Snapshot};
 
 use crate::clock::unix_ms;
 use crate::{Components, NodeError};
@@ -62,6 +68,11 @@ pub struct PoolConfig {
     /// How long after its expiry an on-chain deposit's address is still watched: coins
     /// sent late are still the LP's.
     pub onchain_watch_after_expiry: Duration,
+    /// How often a proof snapshot is taken (spec §4.3); one can also be asked for.
+    pub snapshot_every: Duration,
+    /// The share of every income entry moved to the RRP partition, basis points (spec
+    /// §2C's skim); 0 for none.
+    pub rrp_skim_bps: u32,
 }
 
 /// Confirmations an on-chain deposit needs by default.
@@ -71,6 +82,8 @@ pub const DEFAULT_ONCHAIN_CONFIRMATIONS: u32 = 3;
 pub const DEFAULT_MAX_LIGHTNING_DEPOSIT_SATS: u64 = 10_000_000;
 /// The largest on-chain deposit by default: 100 BTC.
 pub const DEFAULT_MAX_ONCHAIN_DEPOSIT_SATS: u64 = 10_000_000_000;
+/// How often a proof snapshot is taken by default: hourly.
+pub const DEFAULT_SNAPSHOT_EVERY: Duration = Duration::from_secs(3600);
 
 impl Default for PoolConfig {
     fn default() -> Self {
@@ -81,6 +94,8 @@ impl Default for PoolConfig {
             sweep_every: Duration::from_secs(5),
             lightning_expiry_grace: Duration::from_secs(600),
             onchain_watch_after_expiry: Duration::from_secs(7 * 24 * 3600),
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            rrp_skim_bps: 0,
         }
     }
 }
@@ -149,7 +164,10 @@ pub enum PoolMsg {
     /// A Lightning payment was claimed and its record is durable: credit the deposit it
     /// pays, if any (payment hash, hex).
     Claimed(String),
-    /// Look at the open deposits and book the income of closed time buckets.
+    /// Take a proof snapshot of a pool now.
+    TakeSnapshot(String, RpcReplyPort<Result<Snapshot, NodeError>>),
+    /// Look at the open deposits, book the income of closed time buckets, and take the
+    /// proof snapshots that are due.
     Sweep,
 }
 
@@ -234,11 +252,21 @@ impl Actor for PoolLedger {
                     tracing::warn!(%payment_hash, error = %e, "crediting a deposit failed; the sweep tries again");
                 }
             }
+            PoolMsg::TakeSnapshot(pool_id, reply) => {
+                let _ = reply.send(snapshot::take(c, pools, &pool_id).await);
+            }
             PoolMsg::Sweep => {
                 sweep::sweep(c, pools, &self.config).await;
-                if let Err(e) = income::book_forwards(c, pools).await {
+                if let Err(e) = income::book_forwards(c, pools, &self.config).await {
                     tracing::warn!(error = %e, "booking forwarding income failed; trying again");
                 }
+                if let Err(e) = onchain_fees::book_onchain_fees(c, pools).await {
+                    tracing::warn!(error = %e, "booking on-chain fees failed; trying again");
+                }
+                // After the income: a snapshot shows every closed bucket booked.
+                let every_ms =
+                    u64::try_from(self.config.snapshot_every.as_millis()).unwrap_or(u64::MAX);
+                snapshot::take_due(c, pools, every_ms).await;
             }
         }
         Ok(())
@@ -273,16 +301,13 @@ async fn create_pool(
         name: create.name,
         partitions: create.partitions,
         created_at_ms: unix_ms(),
+        fees_from_height: None,
     };
     let mut batch = WriteBatch::new();
     batch.create(&record)?;
     c.store.commit(batch).await?;
     tracing::info!(pool_id = %record.pool_id, "pool created");
-    let pool = book::Pool {
-        record: record.clone(),
-        ledger: sluice_pool::Ledger::new(),
-        forwards_from_ms: 0,
-    };
+    let pool = book::Pool::new(record.clone());
     let pool = book::Pool {
         forwards_from_ms: income::next_bucket(&pool, &[]),
         ..pool

@@ -17,17 +17,20 @@ pub enum ReceiptKind {
     EnvelopeSettlement,
     /// A credit envelope defaulted.
     DefaultNotice,
+    /// A pool's proof snapshot: its assets, partitions and liabilities root.
+    PoolSnapshot,
 }
 
 impl ReceiptKind {
     /// Every kind.
-    pub const ALL: [ReceiptKind; 6] = [
+    pub const ALL: [ReceiptKind; 7] = [
         ReceiptKind::Deposit,
         ReceiptKind::Withdraw,
         ReceiptKind::InvoicePay,
         ReceiptKind::EnvelopeIssue,
         ReceiptKind::EnvelopeSettlement,
         ReceiptKind::DefaultNotice,
+        ReceiptKind::PoolSnapshot,
     ];
 
     /// The `schema` a receipt of this kind carries. Pool and Lightning receipts are
@@ -41,6 +44,7 @@ impl ReceiptKind {
             ReceiptKind::EnvelopeIssue => "openagents.credit.envelope_issue_receipt.v1",
             ReceiptKind::EnvelopeSettlement => "openagents.credit.envelope_settlement_receipt.v1",
             ReceiptKind::DefaultNotice => "openagents.credit.default_notice.v1",
+            ReceiptKind::PoolSnapshot => "openagents.liquidity.pool_snapshot_receipt.v1",
         }
     }
 
@@ -139,4 +143,135 @@ pub struct DepositReceipt {
     pub created_at_ms: u64,
     /// When it confirmed and minted, Unix ms.
     pub confirmed_at_ms: u64,
+}
+
+/// A pool's proof snapshot (`openagents.liquidity.pool_snapshot_receipt.v1`, spec §4.3),
+/// before sealing: the node's assets by rail, each partition's books, and the liabilities
+/// to LPs as the root of a Merkle sum tree (`sluice_pool::proof`) that each LP can check
+/// their own leaf against. Share counts and prices are decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolSnapshotReceipt {
+    /// Always [`ReceiptKind::PoolSnapshot`]'s schema.
+    pub schema: String,
+    /// The pool.
+    pub pool_id: String,
+    /// The snapshot's number in the pool, from 1.
+    pub snapshot_seq: u64,
+    /// The chain (`bitcoin`, `regtest`, …) the outpoints are on.
+    pub network: String,
+    /// The last ledger entry the books include (`null` before the first).
+    pub ledger_seq: Option<u64>,
+    /// The node's assets.
+    pub assets: SnapshotAssets,
+    /// Each partition the pool has, as booked.
+    pub partitions: Vec<SnapshotPartition>,
+    /// What the pool owes.
+    pub liabilities: SnapshotLiabilities,
+    /// The partitions' booked assets summed, msat.
+    pub booked_msats: u64,
+    /// The node's assets less the booked ones, msat: funds that are not the pool's (the
+    /// operator's), and costs not booked yet. Negative means the books hold more than the
+    /// node has.
+    pub drift_msats: i64,
+    /// When it was taken, Unix ms.
+    pub taken_at_ms: u64,
+}
+
+/// The node's assets by rail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotAssets {
+    /// On-chain outputs: anyone can check them against the chain.
+    pub onchain: OnchainAssets,
+    /// Channel balances: the operator's word (`operator_attested`).
+    pub lightning: LightningAssets,
+    /// Both, msat.
+    pub total_msats: u64,
+}
+
+/// The wallet's unspent outputs (immature coinbase left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnchainAssets {
+    /// `provable`.
+    pub attestation: String,
+    /// The outputs' sum, msat.
+    pub total_msats: u64,
+    /// The outputs.
+    pub utxos: Vec<SnapshotUtxo>,
+}
+
+/// One unspent output of the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotUtxo {
+    /// `txid:vout`.
+    pub outpoint: String,
+    /// Its value, sat.
+    pub value_sats: u64,
+    /// The height of the block that confirmed it (`null`: unconfirmed).
+    pub confirmed_height: Option<u32>,
+}
+
+/// The node's open channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LightningAssets {
+    /// `operator_attested`.
+    pub attestation: String,
+    /// The channels' local balances summed, msat.
+    pub total_msats: u64,
+    /// The channels.
+    pub channels: Vec<SnapshotChannel>,
+}
+
+/// One channel's local balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotChannel {
+    /// The channel id, hex.
+    pub channel_id: String,
+    /// The peer, hex.
+    pub counterparty_node_id: String,
+    /// The funding output, `txid:vout` (`null` before it is known).
+    pub funding_outpoint: Option<String>,
+    /// What the node could send now, msat.
+    pub spendable_msats: u64,
+    /// The reserve the peer requires the node to keep, msat.
+    pub reserve_msats: u64,
+    /// Outgoing HTLCs not yet resolved, msat.
+    pub htlcs_out_msats: u64,
+}
+
+/// A partition's books at the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotPartition {
+    /// `llp`, `cep` or `rrp`.
+    pub partition_kind: String,
+    /// Its booked assets, msat.
+    pub assets_msats: u64,
+    /// Owed to LPs for burned shares not yet paid, msat.
+    pub pending_withdrawals_msats: u64,
+    /// Its NAV (assets less pending withdrawals), msat.
+    pub nav_msats: u64,
+    /// Share units outstanding.
+    pub units: String,
+    /// The share price: NAV plus the virtual msat (numerator).
+    pub price_msat: String,
+    /// The share price: units plus the virtual units (denominator).
+    pub price_units: String,
+    /// Its LPs' holdings valued at that price, summed, msat.
+    pub lp_positions_msats: u64,
+}
+
+/// What the pool owes, with the tree that commits to every LP's part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotLiabilities {
+    /// The liabilities tree's root hash, hex.
+    pub merkle_root: String,
+    /// Its leaves (one per LP and partition held).
+    pub leaf_count: u64,
+    /// The root's sum: every LP's holdings at the partitions' prices, msat.
+    pub lp_positions_msats: u64,
+    /// Withdrawals owed and not yet paid, msat.
+    pub pending_withdrawals_msats: u64,
+    /// Credit envelope commitments reserved, msat.
+    pub reserved_envelopes_msats: u64,
+    /// All three, msat.
+    pub total_msats: u64,
 }

@@ -22,7 +22,11 @@ mod signer;
 mod verify;
 
 pub use error::ReceiptError;
-pub use kinds::{DepositReceipt, InvoicePayReceipt, ReceiptKind};
+pub use kinds::{
+    DepositReceipt, InvoicePayReceipt, LightningAssets, OnchainAssets, PoolSnapshotReceipt,
+    ReceiptKind, SnapshotAssets, SnapshotChannel, SnapshotLiabilities, SnapshotPartition,
+    SnapshotUtxo,
+};
 pub use signer::ReceiptSigner;
 pub use verify::{verify, Verified};
 

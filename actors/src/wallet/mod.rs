@@ -41,6 +41,17 @@ pub struct WalletOutput {
     pub coinbase: bool,
 }
 
+/// A confirmed transaction that spent the wallet's coins, and the fee it paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidFee {
+    /// The transaction.
+    pub txid: bitcoin::Txid,
+    /// Its fee.
+    pub fee: Amount,
+    /// The height of the block that confirmed it.
+    pub confirmed_height: u32,
+}
+
 /// The wallet and its persister, locked together.
 struct Inner {
     wallet: PersistedWallet<StorePersister>,
@@ -54,6 +65,29 @@ pub struct OnchainWallet {
     inner: Mutex<Inner>,
     store: Store,
     rpc: Client,
+}
+
+/// Confirmations a coinbase output needs before it can be spent (consensus).
+const COINBASE_MATURITY: u32 = 100;
+
+/// `output` as the wallet's callers see it.
+fn wallet_output(
+    wallet: &PersistedWallet<StorePersister>,
+    output: &bdk_wallet::LocalOutput,
+) -> WalletOutput {
+    WalletOutput {
+        outpoint: output.outpoint,
+        value: output.txout.value,
+        confirmed_at: match output.chain_position {
+            bdk_wallet::chain::ChainPosition::Confirmed { anchor, .. } => {
+                Some(anchor.block_id.height)
+            }
+            bdk_wallet::chain::ChainPosition::Unconfirmed { .. } => None,
+        },
+        coinbase: wallet
+            .get_tx(output.outpoint.txid)
+            .is_some_and(|tx| tx.tx_node.tx.is_coinbase()),
+    }
 }
 
 fn wallet_error(e: impl std::fmt::Display) -> NodeError {
@@ -160,19 +194,52 @@ impl OnchainWallet {
             .wallet
             .list_output()
             .filter(|output| output.txout.script_pubkey.as_script() == script)
-            .map(|output| WalletOutput {
-                outpoint: output.outpoint,
-                value: output.txout.value,
-                confirmed_at: match output.chain_position {
-                    bdk_wallet::chain::ChainPosition::Confirmed { anchor, .. } => {
-                        Some(anchor.block_id.height)
-                    }
-                    bdk_wallet::chain::ChainPosition::Unconfirmed { .. } => None,
-                },
-                coinbase: inner
-                    .wallet
-                    .get_tx(output.outpoint.txid)
-                    .is_some_and(|tx| tx.tx_node.tx.is_coinbase()),
+            .map(|output| wallet_output(&inner.wallet, &output))
+            .collect()
+    }
+
+    /// The wallet's unspent outputs that count in its balance: confirmed or unconfirmed,
+    /// but no coinbase output before it matures (it cannot be spent yet).
+    pub fn unspent(&self) -> Vec<WalletOutput> {
+        let inner = self.lock();
+        let tip = inner.wallet.latest_checkpoint().height();
+        inner
+            .wallet
+            .list_unspent()
+            .map(|output| wallet_output(&inner.wallet, &output))
+            .filter(|output| match (output.coinbase, output.confirmed_at) {
+                (false, _) => true,
+                (true, Some(height)) => {
+                    tip.saturating_sub(height).saturating_add(1) >= COINBASE_MATURITY
+                }
+                (true, None) => false,
+            })
+            .collect()
+    }
+
+    /// Every confirmed transaction that spent the wallet's coins (channel opens, fee
+    /// bumps) with the fee it paid. A transaction whose inputs the wallet cannot all
+    /// value (one it only received from) is left out: its fee was someone else's.
+    pub fn fees_paid(&self) -> Vec<PaidFee> {
+        let inner = self.lock();
+        inner
+            .wallet
+            .transactions()
+            .filter_map(|tx| {
+                let bdk_wallet::chain::ChainPosition::Confirmed { anchor, .. } = tx.chain_position
+                else {
+                    return None;
+                };
+                let (sent, _) = inner.wallet.sent_and_received(&tx.tx_node.tx);
+                if sent == Amount::ZERO {
+                    return None;
+                }
+                let fee = inner.wallet.calculate_fee(&tx.tx_node.tx).ok()?;
+                Some(PaidFee {
+                    txid: tx.tx_node.txid,
+                    fee,
+                    confirmed_height: anchor.block_id.height,
+                })
             })
             .collect()
     }

@@ -11,8 +11,10 @@ pub(crate) mod node_info;
 pub(crate) mod openapi;
 pub(crate) mod payments;
 pub(crate) mod peers;
+pub(crate) mod pool_snapshots;
 pub(crate) mod pools;
 pub(crate) mod receipts;
+pub(crate) mod stats;
 pub(crate) mod wallet;
 
 use std::sync::Arc;
@@ -180,6 +182,26 @@ pub(crate) fn node_routes<B: NodeBackend>(
             guarded(auth, Access::Lp, get(pools::position::<B>)),
         )
         .route(
+            &at(paths::POOL_SNAPSHOTS),
+            guarded(
+                auth,
+                Access::Admin,
+                post(pool_snapshots::take_snapshot::<B>),
+            ),
+        )
+        .route(
+            &at(paths::POOL_SNAPSHOT),
+            guarded(
+                auth,
+                Access::ReadOrLp,
+                get(pool_snapshots::get_snapshot::<B>),
+            ),
+        )
+        .route(
+            &at(paths::POOL_SNAPSHOT_PROOF),
+            guarded(auth, Access::Lp, get(pool_snapshots::inclusion_proof::<B>)),
+        )
+        .route(
             &at(paths::BUDGET),
             guarded(auth, Access::ReadOrPay, get(budgets::own_budget::<B>)),
         )
@@ -201,11 +223,12 @@ pub(crate) fn node_routes<B: NodeBackend>(
         )
 }
 
-/// The unversioned routes: health, metrics, the OpenAPI document.
+/// The unversioned routes: health, metrics, the OpenAPI document, the public stats.
 pub(crate) fn service_routes<B: NodeBackend>(auth: &Arc<Authenticator>) -> Router<AppState<B>> {
     Router::new()
         .route(paths::HEALTHZ, get(health::healthz::<B>))
         .route(paths::OPENAPI, get(openapi::openapi_json))
+        .route(paths::STATS, get(stats::stats::<B>))
         .route(
             paths::METRICS,
             guarded(auth, Access::Read, get(metrics::metrics::<B>)),

@@ -37,7 +37,7 @@ pub const DEFAULT_DEPOSIT_EXPIRY_SECS: u64 = 3_600;
 pub const DEPOSIT_EXPIRY_SECS: std::ops::RangeInclusive<u64> = 60..=86_400;
 
 /// A pool id: 1–64 characters of `a-z`, `0-9`, `-`, `_`.
-fn pool_id(value: &str) -> Result<String, ApiError> {
+pub(crate) fn pool_id(value: &str) -> Result<String, ApiError> {
     let ok = !value.is_empty()
         && value.len() <= MAX_POOL_ID_LEN
         && value
@@ -52,7 +52,7 @@ fn pool_id(value: &str) -> Result<String, ApiError> {
 }
 
 /// An id (LP, deposit): visible ASCII without `/` (ids are parts of store keys).
-fn id(field: &str, value: &str) -> Result<String, ApiError> {
+pub(crate) fn id(field: &str, value: &str) -> Result<String, ApiError> {
     let value = validate::token(field, value, MAX_ID_LEN)?;
     if value.contains('/') {
         return Err(ApiError::InvalidRequest(format!(

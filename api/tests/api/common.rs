@@ -19,10 +19,11 @@ use sluice_api::backend::{
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use sluice_api_types::{
     BudgetResponse, ChannelInfo, Deposit, DepositQuoteResponse, HealthResponse, HealthStatus,
-    InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2OrdersResponse,
-    Lsps2SummaryResponse, NodeAssets, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
-    PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolStatusResponse, QuotePayResponse,
-    Reconciliation, SharePrice, WalletAddressResponse, WalletBalanceResponse,
+    InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
+    Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeAssets, NodeInfoResponse,
+    PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo,
+    PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
+    Reconciliation, SharePrice, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
 };
 use tower::ServiceExt;
 
@@ -71,6 +72,10 @@ pub enum Call {
     DepositQuote(DepositAsk),
     GetDeposit(String, String, String, bool),
     Position(String, String, String, bool),
+    TakeSnapshot(String),
+    Snapshot(String, Option<u64>),
+    Proof(String, Option<u64>, String, String, bool),
+    Stats,
 }
 
 /// Answers every call with canned data, or with the configured error after the
@@ -202,6 +207,17 @@ pub fn pay_response(quote_id: &str) -> PayResponse {
         error_code: None,
         error_message: None,
         receipt: Some(json!({ "receipt_id": "rcpt_00" })),
+    }
+}
+
+fn test_snapshot(pool_id: String, snapshot_seq: u64) -> PoolSnapshotResponse {
+    PoolSnapshotResponse {
+        schema: sluice_api_types::POOL_SNAPSHOT_SCHEMA.into(),
+        pool_id,
+        snapshot_seq,
+        receipt_id: "rcpt_00".into(),
+        taken_at: "2026-01-01T00:00:00.000Z".into(),
+        receipt: json!({ "receipt_id": "rcpt_00" }),
     }
 }
 
@@ -501,6 +517,89 @@ impl NodeBackend for TestBackend {
         })
     }
 
+    async fn take_snapshot(&self, pool_id: String) -> Result<PoolSnapshotResponse, NodeError> {
+        self.enter(Call::TakeSnapshot(pool_id.clone())).await?;
+        Ok(test_snapshot(pool_id, 1))
+    }
+
+    async fn pool_snapshot(
+        &self,
+        pool_id: String,
+        seq: Option<u64>,
+    ) -> Result<PoolSnapshotResponse, NodeError> {
+        self.enter(Call::Snapshot(pool_id.clone(), seq)).await?;
+        Ok(test_snapshot(pool_id, seq.unwrap_or(1)))
+    }
+
+    async fn inclusion_proof(
+        &self,
+        pool_id: String,
+        seq: Option<u64>,
+        lp_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<InclusionProofResponse, NodeError> {
+        self.enter(Call::Proof(
+            pool_id.clone(),
+            seq,
+            lp_id.clone(),
+            caller,
+            admin,
+        ))
+        .await?;
+        Ok(InclusionProofResponse {
+            schema: sluice_api_types::INCLUSION_PROOF_SCHEMA.into(),
+            pool_id,
+            snapshot_seq: seq.unwrap_or(1),
+            receipt_id: "rcpt_00".into(),
+            lp_id,
+            leaves: Vec::new(),
+        })
+    }
+
+    async fn stats(&self) -> Result<StatsResponse, NodeError> {
+        self.enter(Call::Stats).await?;
+        Ok(StatsResponse {
+            schema: sluice_api_types::STATS_SCHEMA.into(),
+            generated_at: "2026-01-01T00:00:00.000Z".into(),
+            generated_at_ms: 1_767_225_600_000,
+            cache_secs: 60,
+            liquidity: sluice_api_types::LiquidityStats {
+                total_msats: 3_000_000,
+                onchain_msats: 1_000_000,
+                channels_outbound_msats: 1_500_000,
+                channels_inbound_msats: 2_000_000,
+                channels_locked_msats: 500_000,
+            },
+            channels: sluice_api_types::ChannelStats {
+                open: 1,
+                usable: 1,
+                peers_connected: 1,
+                outbound_ratio: Some(0.5),
+            },
+            routing: sluice_api_types::RoutingStats {
+                forwards_24h: 3,
+                fees_24h_msats: 3_000,
+                jit_fees_24h_msats: 0,
+                hourly: (0..24)
+                    .map(|i| sluice_api_types::HourStats {
+                        hour_ms: 1_767_139_200_000 + i * 3_600_000,
+                        forwards: i % 2,
+                        fees_msats: (i % 2) * 1_000,
+                    })
+                    .collect(),
+            },
+            payments: sluice_api_types::PaymentStats {
+                sample: 4,
+                succeeded: 3,
+                failed: 1,
+                pending: 0,
+                success_rate: Some(0.75),
+            },
+            pool: None,
+        })
+    }
+
     async fn health(&self) -> Result<HealthResponse, NodeError> {
         self.enter(Call::Health).await?;
         let status = self.health.lock().unwrap().unwrap_or(HealthStatus::Ok);
@@ -726,5 +825,12 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
         ),
         (Method::GET, "/v1/pools/main/deposits/dep_1".into(), None),
         (Method::GET, "/v1/pools/main/lps/lp-1".into(), None),
+        (Method::POST, "/v1/pools/main/snapshots".into(), None),
+        (Method::GET, "/v1/pools/main/snapshots/latest".into(), None),
+        (
+            Method::GET,
+            "/v1/pools/main/snapshots/1/proofs/lp-1".into(),
+            None,
+        ),
     ]
 }

@@ -20,7 +20,7 @@ async fn lists_every_route_with_its_methods() {
     let doc = document().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let documented = doc["paths"].as_object().expect("paths");
-    let mut expected = vec![paths::HEALTHZ, paths::METRICS, paths::OPENAPI];
+    let mut expected = vec![paths::HEALTHZ, paths::METRICS, paths::OPENAPI, paths::STATS];
     expected.extend(paths::ALL_V1);
     for path in &expected {
         assert!(documented.contains_key(*path), "{path} is documented");

@@ -1,6 +1,7 @@
 //! Every route's happy path, and the `/internal/v1` mirror.
 
-use axum::http::Method;
+use axum::body::Body;
+use axum::http::{Method, Request};
 use serde_json::json;
 use sluice_api::backend::{ChannelId, Lsps2OrdersPage, PaymentFilter, PaymentId, PeerAddress};
 use sluice_api_types::paths;
@@ -334,4 +335,42 @@ async fn internal_v1_mirrors_v1() {
             .await;
         b.assert_error(401, "unauthenticated");
     }
+}
+
+#[tokio::test]
+async fn stats_need_no_token_and_come_as_json_or_a_page() {
+    let app = app();
+    let answer = app.call(Method::GET, paths::STATS, None, None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json["schema"], "openagents.liquidity.stats.v1");
+    assert_eq!(answer.json["payments"]["success_rate"], 0.75);
+    assert_eq!(
+        answer.json["routing"]["hourly"].as_array().unwrap().len(),
+        24
+    );
+    assert_eq!(app.backend.calls().last(), Some(&Call::Stats));
+
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(paths::STATS)
+        .header("accept", "text/html,application/xhtml+xml;q=0.9")
+        .body(Body::empty())
+        .unwrap();
+    let answer = app.send(request).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(answer.text.starts_with("<!doctype html>"));
+    assert!(answer.text.contains("75.0 %"), "{}", answer.text);
+    assert!(answer.text.contains("3,000 sat"));
+    // The chart: one bar per hour.
+    assert_eq!(answer.text.matches("<rect class=\"bar\"").count(), 24);
+
+    // A node error is a stable code, not a page.
+    app.backend
+        .fail_with(|| sluice_actors::NodeError::NotRunning);
+    let answer = app.call(Method::GET, paths::STATS, None, None).await;
+    answer.assert_error(503, "node_not_running");
 }

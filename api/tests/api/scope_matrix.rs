@@ -37,6 +37,7 @@ fn fill(template: &str) -> String {
             ("pool_id", "main"),
             ("deposit_id", "dep_1"),
             ("lp_id", "lp-1"),
+            ("seq", "latest"),
         ],
     )
 }
@@ -70,7 +71,7 @@ fn the_document_lists_exactly_the_served_paths() {
     let documented: BTreeSet<String> = operations().into_keys().collect();
     let served: BTreeSet<String> = paths::ALL_V1
         .iter()
-        .chain(&[paths::HEALTHZ, paths::METRICS, paths::OPENAPI])
+        .chain(&[paths::HEALTHZ, paths::METRICS, paths::OPENAPI, paths::STATS])
         .map(|p| (*p).to_owned())
         .collect();
     assert_eq!(documented, served);
@@ -97,7 +98,9 @@ async fn every_operation_answers_each_scope_as_documented() {
                 .flatten();
             if documented.is_some() && method == Method::POST {
                 assert!(
-                    body.is_some() || template == paths::WALLET_ADDRESS,
+                    body.is_some()
+                        || template == paths::WALLET_ADDRESS
+                        || template == paths::POOL_SNAPSHOTS,
                     "no body for POST {template}"
                 );
             }

@@ -249,6 +249,14 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The `[pool]` section of the config file is malformed.
+    #[error("`pool` in config file {}: {message}", path.display())]
+    InvalidPool {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The flags could not be read as settings: a [`RunArgs`] field that is not a string,
     /// a list of strings or a boolean.
     #[error("cannot read the flags: {0}")]

@@ -53,8 +53,10 @@
 //! | `--lsps2-max-live-orders N`    | `SLUICE_LSPS2_MAX_LIVE_ORDERS`      | `max_live_orders` in `[lsps2]` |
 //! | `--lsps2-order-retention-secs N` | `SLUICE_LSPS2_ORDER_RETENTION_SECS` | `order_retention_secs` in `[lsps2]` |
 //! | —                              | —                                   | `[lsps5]` ([`lsps5`])        |
+//! | —                              | —                                   | `[pool]` ([`pool`])          |
 //!
-//! A TOML file with every key (the `[lsps2]` and `[lsps5]` sections are in their modules):
+//! A TOML file with every key (the `[lsps2]`, `[lsps5]` and `[pool]` sections are in their
+//! modules):
 //!
 //! ```toml
 //! data_dir = "/var/lib/sluice"
@@ -201,6 +203,7 @@ mod error;
 mod layers;
 pub mod lsps2;
 pub mod lsps5;
+pub mod pool;
 mod values;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -211,6 +214,7 @@ use bitcoin::Network;
 use serde::Serialize;
 use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::Lsps5Config;
+use sluice_actors::pool::PoolConfig;
 
 pub use error::{ConfigError, Key, Origin, Setting};
 use layers::{Layers, Sourced};
@@ -578,6 +582,8 @@ pub struct NodeConfig {
     /// LSPS5 webhooks (the config file's `[lsps5]` section; see
     /// [`lsps5`]); `None` when clients cannot register webhooks.
     pub lsps5: Option<Lsps5Config>,
+    /// The liquidity pool's settings (the config file's `[pool]` section; see [`pool`]).
+    pub pool: PoolConfig,
 }
 
 impl NodeConfig {
@@ -665,7 +671,8 @@ pub fn load(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<NodeConfig, ConfigError> {
     let (layers, config_file, sections) = Layers::read(&args, env)?;
-    resolve(&layers, config_file, sections.lsps2, sections.lsps5)
+    let pool = sections.pool.unwrap_or_default();
+    resolve(&layers, config_file, sections.lsps2, sections.lsps5, pool)
 }
 
 /// Every setting, once: its value from the highest layer that sets it (each layer's value
@@ -675,6 +682,7 @@ fn resolve(
     config_file: Option<PathBuf>,
     lsps2: Option<Lsps2Config>,
     lsps5: Option<Lsps5Config>,
+    pool: PoolConfig,
 ) -> Result<NodeConfig, ConfigError> {
     use values::*;
     let lsps2 = lsps2::layered(v, config_file.as_deref(), lsps2)?;
@@ -789,6 +797,7 @@ fn resolve(
         )?,
         lsps2,
         lsps5,
+        pool,
     })
 }
 

@@ -2840,6 +2840,60 @@ fn a_bad_lsps5_section_is_refused_with_what_is_wrong() {
     }
 }
 
+// [pool]
+
+#[test]
+fn the_pool_section_sets_the_pool_with_defaults_for_the_rest() {
+    let case = Case::new();
+    let text = "[pool]\nonchain_confirmations = 6\nsnapshot_every_secs = 600\n";
+    let pool = ok(case.load(Some(text), &[], BASE_EMBEDDED)).pool;
+    assert_eq!(pool.onchain_confirmations, 6);
+    assert_eq!(pool.snapshot_every, std::time::Duration::from_secs(600));
+    let defaults = sluice_actors::pool::PoolConfig::default();
+    assert_eq!(pool.sweep_every, defaults.sweep_every);
+    assert_eq!(
+        pool.max_lightning_deposit_sats,
+        defaults.max_lightning_deposit_sats
+    );
+    assert_eq!(ok(load_once(None, &[], BASE_EMBEDDED).0).pool, defaults);
+}
+
+#[test]
+fn a_bad_pool_section_is_refused_with_what_is_wrong() {
+    let case = Case::new();
+    let cases = [
+        (
+            "[pool]\nonchain_confirmations = 0\n",
+            "onchain_confirmations: must be 1 to 100",
+        ),
+        (
+            "[pool]\nsnapshot_every_secs = 1\n",
+            "snapshot_every_secs: must be at least 10",
+        ),
+        (
+            "[pool]\nsweep_every_secs = 0\n",
+            "sweep_every_secs: must be 1 to 3600",
+        ),
+        ("[pool]\nmax_onchain_deposit_sats = 0\n", "above 0 sat"),
+        ("[pool]\nsnapshots = 2\n", "unknown field `snapshots`"),
+        (
+            "[pool]\nrrp_skim_bps = 5001\n",
+            "rrp_skim_bps: must be at most 5000",
+        ),
+        ("[pool]\nonchain_confirmations = -1\n", "expected u32"),
+    ];
+    for (toml, expected) in cases {
+        let e = err(case.load(Some(toml), &[], BASE_EMBEDDED));
+        assert!(
+            matches!(e, ConfigError::InvalidPool { .. }),
+            "{toml}: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(message.contains(expected), "{toml}: {message}");
+        assert!(message.contains("`pool` in config file"), "{message}");
+    }
+}
+
 #[test]
 fn forwarding_fees_default_to_ldks_and_layer() {
     let config = ok(load_once(None, &[], BASE_EMBEDDED).0);

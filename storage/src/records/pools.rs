@@ -17,6 +17,11 @@ pub struct PoolRecord {
     pub partitions: Vec<sluice_pool::PartitionKind>,
     /// When it was created, ms since the Unix epoch.
     pub created_at_ms: u64,
+    /// The chain height when LLP's first deposit was credited: the fees of wallet
+    /// transactions confirmed above it are the pool's to bear (before, the node ran on
+    /// the operator's coins alone). Set once, in that deposit's commit.
+    #[serde(default)]
+    pub fees_from_height: Option<u32>,
 }
 
 impl Record for PoolRecord {

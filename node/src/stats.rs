@@ -1,0 +1,231 @@
+//! The figures behind `GET /stats` (`sluice_api_types::stats`), gathered from the node's
+//! real state: the wallet and channels (liquidity, channel health), the forwarding tally
+//! of the last 24 hours (routing income), the most recent outgoing payments (success
+//! rate) and the pool actor (NAV, share prices, flows, the latest proof snapshot).
+//!
+//! Gathering reads up to a day of forwarding buckets and a thousand payment records, so
+//! the answer is kept for [`STATS_CACHE`] and concurrent requests wait for one gathering
+//! instead of each starting their own.
+
+use std::time::{Duration, Instant};
+
+use sluice_actors::pool::snapshot as pool_snapshot;
+use sluice_actors::pool::{AssetDetail, PoolMsg, POOL_TIMEOUT};
+use sluice_actors::{Components, NodeError};
+use sluice_api::time::rfc3339_ms;
+use sluice_api_types::{
+    ChannelStats, HourStats, LiquidityStats, PartitionStats, PaymentStats, PoolStats, RoutingStats,
+    SharePrice, SnapshotStats, StatsResponse, STATS_SCHEMA,
+};
+use sluice_pool::Flow;
+use sluice_storage::{
+    ForwardTotalRecord, IndexedDirection, PaymentIndexRecord, PaymentRecord, PaymentStatus,
+    PoolRecord, KEYS_END,
+};
+use tokio::sync::Mutex;
+
+/// How long one gathering is served.
+pub const STATS_CACHE: Duration = Duration::from_secs(60);
+/// How many of the most recent outgoing payments the success rate is over.
+pub const PAYMENT_SAMPLE: usize = 1_000;
+/// The window of the routing figures.
+const DAY_MS: u64 = 24 * 3600 * 1000;
+const HOUR_MS: u64 = 3600 * 1000;
+
+/// The last gathering and when it was made.
+#[derive(Default)]
+pub struct StatsCache {
+    last: Mutex<Option<(Instant, StatsResponse)>>,
+}
+
+impl StatsCache {
+    /// The figures: the cached ones if younger than [`STATS_CACHE`], else gathered now.
+    pub async fn get(&self, c: &Components) -> Result<StatsResponse, NodeError> {
+        let mut last = self.last.lock().await;
+        if let Some((at, stats)) = last.as_ref() {
+            if at.elapsed() < STATS_CACHE {
+                return Ok(stats.clone());
+            }
+        }
+        let stats = gather(c).await?;
+        *last = Some((Instant::now(), stats.clone()));
+        Ok(stats)
+    }
+}
+
+async fn gather(c: &Components) -> Result<StatsResponse, NodeError> {
+    let now = sluice_actors::clock::unix_ms();
+    let channels = c.channel_manager.list_channels();
+    let totals = AssetDetail::now(c).totals();
+    let outbound: u64 = channels.iter().map(|ch| ch.outbound_capacity_msat).sum();
+    let inbound: u64 = channels.iter().map(|ch| ch.inbound_capacity_msat).sum();
+    let liquidity = LiquidityStats {
+        total_msats: totals.total_msat(),
+        onchain_msats: totals.onchain_msat,
+        channels_outbound_msats: totals.channels_spendable_msat,
+        channels_inbound_msats: inbound,
+        channels_locked_msats: totals
+            .channels_reserve_msat
+            .saturating_add(totals.htlcs_in_flight_msat),
+    };
+    let capacity = outbound.saturating_add(inbound);
+    let channel_stats = ChannelStats {
+        open: channels.len() as u64,
+        usable: channels.iter().filter(|ch| ch.is_usable).count() as u64,
+        peers_connected: c.peer_manager.list_peers().len() as u64,
+        outbound_ratio: (capacity > 0).then(|| outbound as f64 / capacity as f64),
+    };
+    Ok(StatsResponse {
+        schema: STATS_SCHEMA.to_owned(),
+        generated_at: rfc3339_ms(now),
+        generated_at_ms: now,
+        cache_secs: STATS_CACHE.as_secs(),
+        liquidity,
+        channels: channel_stats,
+        routing: routing(c, now).await?,
+        payments: payments(c).await?,
+        pool: pool(c).await?,
+    })
+}
+
+/// The forwarding buckets of the last 24 hours, totalled and per hour.
+async fn routing(c: &Components, now: u64) -> Result<RoutingStats, NodeError> {
+    let first_hour = (now - now % HOUR_MS).saturating_sub(DAY_MS - HOUR_MS);
+    let buckets = (DAY_MS / ForwardTotalRecord::BUCKET_MS) as usize + 1;
+    let records = c
+        .store
+        .range::<ForwardTotalRecord>(
+            ForwardTotalRecord::table_key(first_hour),
+            KEYS_END,
+            buckets,
+            false,
+        )
+        .await?;
+    let mut hourly: Vec<HourStats> = (0..24)
+        .map(|i| HourStats {
+            hour_ms: first_hour + i * HOUR_MS,
+            forwards: 0,
+            fees_msats: 0,
+        })
+        .collect();
+    let mut stats = RoutingStats {
+        forwards_24h: 0,
+        fees_24h_msats: 0,
+        jit_fees_24h_msats: 0,
+        hourly: Vec::new(),
+    };
+    for (_, record) in records {
+        let hour = ((record.bucket_ms.saturating_sub(first_hour)) / HOUR_MS) as usize;
+        let Some(slot) = hourly.get_mut(hour) else {
+            continue;
+        };
+        slot.forwards += record.forwards;
+        slot.fees_msats += record.routing_fee_msat + record.jit_fee_msat;
+        stats.forwards_24h += record.forwards;
+        stats.fees_24h_msats += record.routing_fee_msat;
+        stats.jit_fees_24h_msats += record.jit_fee_msat;
+    }
+    stats.hourly = hourly;
+    Ok(stats)
+}
+
+/// The outcomes of the most recent outgoing payments.
+async fn payments(c: &Components) -> Result<PaymentStats, NodeError> {
+    // The index holds received payments too: read twice the sample to find enough sent.
+    let recent = c
+        .store
+        .range::<PaymentIndexRecord>("", KEYS_END, PAYMENT_SAMPLE * 2, true)
+        .await?;
+    let mut stats = PaymentStats {
+        sample: 0,
+        succeeded: 0,
+        failed: 0,
+        pending: 0,
+        success_rate: None,
+    };
+    let sent = recent
+        .into_iter()
+        .filter(|(_, i)| i.direction == IndexedDirection::Sent)
+        .take(PAYMENT_SAMPLE);
+    for (_, index) in sent {
+        let Some(payment) = c.store.get::<PaymentRecord>(index.payment_id).await? else {
+            continue;
+        };
+        stats.sample += 1;
+        match payment.status {
+            PaymentStatus::Succeeded => stats.succeeded += 1,
+            PaymentStatus::Failed => stats.failed += 1,
+            PaymentStatus::Pending => stats.pending += 1,
+        }
+    }
+    let settled = stats.succeeded + stats.failed;
+    stats.success_rate = (settled > 0).then(|| stats.succeeded as f64 / settled as f64);
+    Ok(stats)
+}
+
+/// The node's pool, if it runs one.
+async fn pool(c: &Components) -> Result<Option<PoolStats>, NodeError> {
+    let Some(record) = c.store.scan::<PoolRecord>("").await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let pool_id = record.pool_id.clone();
+    let status = c
+        .actors
+        .pool
+        .call(
+            |reply| PoolMsg::Status(pool_id.clone(), reply),
+            POOL_TIMEOUT,
+        )
+        .await??;
+    let partitions: Vec<PartitionStats> = status
+        .partitions
+        .iter()
+        .filter(|(kind, p)| record.partitions.contains(kind) || p.assets_msat > 0)
+        .map(|(kind, p)| {
+            let price = p.book().price();
+            PartitionStats {
+                partition_kind: kind.as_str().to_owned(),
+                nav_msats: p.nav_msat(),
+                share_price_sats: price.sats_per_share(),
+                share_price: SharePrice {
+                    msat: price.msat.to_string(),
+                    units: price.units.to_string(),
+                },
+                lp_count: p.holdings.len() as u64,
+                deposits_msats: p.flow_msat(Flow::Deposits),
+                withdrawals_msats: p.flow_msat(Flow::Withdrawals),
+                income_msats: [Flow::RoutingFees, Flow::JitFees, Flow::CreditFees]
+                    .into_iter()
+                    .map(|f| p.flow_msat(f))
+                    .fold(0, u64::saturating_add),
+            }
+        })
+        .collect();
+    let drift = i128::from(status.node.total_msat()) - i128::from(status.booked_msat);
+    let latest_snapshot = match pool_snapshot::get(c, &pool_id, None).await {
+        Ok(snapshot) => Some(SnapshotStats {
+            snapshot_seq: snapshot.record.seq,
+            receipt_id: snapshot.record.receipt_id,
+            merkle_root: snapshot.receipt["liabilities"]["merkle_root"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            liabilities_msats: snapshot.receipt["liabilities"]["total_msats"]
+                .as_u64()
+                .unwrap_or_default(),
+            taken_at: rfc3339_ms(snapshot.record.taken_at_ms),
+        }),
+        Err(NodeError::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Some(PoolStats {
+        pool_id,
+        nav_msats: partitions
+            .iter()
+            .map(|p| p.nav_msats)
+            .fold(0, u64::saturating_add),
+        drift_msats: i64::try_from(drift).unwrap_or(if drift < 0 { i64::MIN } else { i64::MAX }),
+        partitions,
+        latest_snapshot,
+    }))
+}
