@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::DisplayHex;
 use serde_json::Value;
-use sluice_storage::{
-    BudgetSpendRecord, PaymentRecord, PaymentStatus, QuoteRecord, ReceiptRecord, WriteBatch,
-};
+use sluice_storage::{BudgetSpendRecord, PaymentRecord, PaymentStatus, QuoteRecord, WriteBatch};
 
 use crate::clock::unix_ms;
 use crate::receipts::{self, InvoicePayReceipt, ReceiptKind};
@@ -209,21 +207,15 @@ async fn prepare(
             .get::<QuoteRecord>(quote_id.clone())
             .await?
             .ok_or_else(|| NodeError::NotFound(format!("quote {quote_id} of a payment")))?;
-        let sealed =
-            receipts::actor::seal(&components.actors.receipts, receipt_body(&quote, &record)?)
-                .await?;
-        let receipt_id = sealed
-            .get("receipt_id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| NodeError::Receipt("a sealed receipt without an id".into()))?
-            .to_owned();
-        record.receipt_id = Some(receipt_id.clone());
-        batch.create(&ReceiptRecord {
-            receipt_id,
-            schema: ReceiptKind::InvoicePay.schema().to_owned(),
-            body: sealed,
-            created_at_ms: record.updated_at_ms,
-        })?;
+        let receipt = receipts::actor::seal_record(
+            &components.actors.receipts,
+            ReceiptKind::InvoicePay,
+            &receipt_body(&quote, &record)?,
+            record.updated_at_ms,
+        )
+        .await?;
+        record.receipt_id = Some(receipt.receipt_id.clone());
+        batch.create(&receipt)?;
     }
     let spend = budget_spend(store, &record).await?;
     if let Some(spend) = &spend {

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sluice_pool::{Entry, Ledger, Movement, PartitionKind};
-use sluice_storage::{DepositRecord, DepositStatus, PoolEntryRecord, PoolRecord, Store};
+use sluice_storage::{
+    DepositRecord, DepositStatus, PoolEntryRecord, PoolRecord, Store, WriteBatch,
+};
 
 use crate::NodeError;
 
@@ -118,6 +120,34 @@ impl Pools {
         pool.ledger
             .apply(entry)
             .map_err(|e| NodeError::InvalidRequest(format!("pool {pool_id}: {e}")))
+    }
+
+    /// Stores `entries` in one commit and then makes `ledger` (the pool's ledger with
+    /// them applied) the pool's; nothing is committed when there are none. Returns the
+    /// pool for the caller's own bookkeeping.
+    pub async fn book(
+        &mut self,
+        store: &Store,
+        pool_id: &str,
+        ledger: Ledger,
+        entries: &[Entry],
+    ) -> Result<&mut Pool, NodeError> {
+        if !entries.is_empty() {
+            let mut batch = WriteBatch::new();
+            for entry in entries {
+                batch.create(&PoolEntryRecord {
+                    pool_id: pool_id.to_owned(),
+                    entry: entry.clone(),
+                })?;
+            }
+            store.commit(batch).await?;
+        }
+        let pool = self
+            .pools
+            .get_mut(pool_id)
+            .ok_or_else(|| NodeError::NotFound(format!("pool {pool_id}")))?;
+        pool.ledger = ledger;
+        Ok(pool)
     }
 
     /// Whether `pool_id` takes deposits into `partition`.

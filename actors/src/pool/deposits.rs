@@ -347,12 +347,8 @@ pub async fn credit(
         created_at_ms: open.created_at_ms,
         confirmed_at_ms: now,
     };
-    let body = serde_json::to_value(body).map_err(|e| NodeError::Receipt(e.to_string()))?;
-    let sealed = receipts::actor::seal(&c.actors.receipts, body).await?;
-    let receipt_id = sealed["receipt_id"]
-        .as_str()
-        .ok_or_else(|| NodeError::Receipt("a sealed receipt without an id".into()))?
-        .to_owned();
+    let receipt =
+        receipts::actor::seal_record(&c.actors.receipts, ReceiptKind::Deposit, &body, now).await?;
 
     let confirmed = DepositRecord {
         status: DepositStatus::Confirmed,
@@ -360,7 +356,7 @@ pub async fn credit(
         outpoint,
         units_minted: Some(units),
         entry_seq: Some(entry.seq),
-        receipt_id: Some(receipt_id.clone()),
+        receipt_id: Some(receipt.receipt_id.clone()),
         confirmed_at_ms: Some(now),
         ..open
     };
@@ -370,12 +366,7 @@ pub async fn credit(
         entry: entry.clone(),
     })?;
     batch.put(&confirmed)?;
-    batch.create(&ReceiptRecord {
-        receipt_id,
-        schema: ReceiptKind::Deposit.schema().to_owned(),
-        body: sealed,
-        created_at_ms: now,
-    })?;
+    batch.create(&receipt)?;
     // LLP's first deposit: on-chain fees count from the chain's height now.
     let funded = pools.get(&confirmed.pool_id)?.record.clone();
     let funded = (confirmed.partition == PartitionKind::Llp && funded.fees_from_height.is_none())

@@ -16,7 +16,7 @@
 //! deposits into RRP first.
 
 use sluice_pool::{Entry, IncomeKind, Ledger, Movement, PartitionKind};
-use sluice_storage::{ForwardTotalRecord, PoolEntryRecord, WriteBatch};
+use sluice_storage::{ForwardTotalRecord, PoolEntryRecord};
 
 use super::book::{Pool, Pools};
 use super::PoolConfig;
@@ -143,15 +143,9 @@ pub async fn book_forwards(
         }
         _ => closed_before,
     };
+    let pool = pools.book(&c.store, &pool_id, ledger, &entries).await?;
+    pool.forwards_from_ms = next_from;
     if !entries.is_empty() {
-        let mut batch = WriteBatch::new();
-        for entry in &entries {
-            batch.create(&PoolEntryRecord {
-                pool_id: pool_id.clone(),
-                entry: entry.clone(),
-            })?;
-        }
-        c.store.commit(batch).await?;
         let booked: u64 = entries
             .iter()
             .filter(|e| matches!(e.movement, Movement::Income { .. }))
@@ -165,11 +159,5 @@ pub async fn book_forwards(
             "forwarding income booked"
         );
     }
-    let pool = pools
-        .pools
-        .get_mut(&pool_id)
-        .ok_or_else(|| NodeError::NotFound(format!("pool {pool_id}")))?;
-    pool.ledger = ledger;
-    pool.forwards_from_ms = next_from;
     Ok(())
 }

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use sluice_pool::{CostKind, Entry, Movement, PartitionKind};
-use sluice_storage::{PoolEntryRecord, WriteBatch};
+use sluice_storage::PoolEntryRecord;
 
 use super::book::Pools;
 use crate::clock::unix_ms;
@@ -84,15 +84,9 @@ pub async fn book_onchain_fees(c: &Components, pools: &mut Pools) -> Result<(), 
             .map_err(|e| NodeError::Ledger(format!("pool {pool_id}: {e}")))?;
         entries.push(entry);
     }
+    let pool = pools.book(&c.store, &pool_id, ledger, &entries).await?;
+    pool.booked_txids.extend(txids);
     if !entries.is_empty() {
-        let mut batch = WriteBatch::new();
-        for entry in &entries {
-            batch.create(&PoolEntryRecord {
-                pool_id: pool_id.clone(),
-                entry: entry.clone(),
-            })?;
-        }
-        c.store.commit(batch).await?;
         let booked: u64 = entries.iter().map(|e| e.movement.msat()).sum();
         metrics::counter!("sluice_pool_onchain_fees_msat_total").increment(booked);
         tracing::info!(
@@ -102,11 +96,5 @@ pub async fn book_onchain_fees(c: &Components, pools: &mut Pools) -> Result<(), 
             "on-chain fees booked"
         );
     }
-    let pool = pools
-        .pools
-        .get_mut(&pool_id)
-        .ok_or_else(|| NodeError::NotFound(format!("pool {pool_id}")))?;
-    pool.ledger = ledger;
-    pool.booked_txids.extend(txids);
     Ok(())
 }

@@ -83,17 +83,14 @@ pub async fn take(c: &Components, pools: &mut Pools, pool_id: &str) -> Result<Sn
     let tree = SumTree::build(&leaves).map_err(|e| NodeError::Ledger(e.to_string()))?;
     let root = tree.root();
     let body = receipt_body(c, pool, seq, now, &leaves, &root)?;
-    let body = serde_json::to_value(body).map_err(|e| NodeError::Receipt(e.to_string()))?;
-    let sealed = receipts::actor::seal(&c.actors.receipts, body).await?;
-    let receipt_id = sealed["receipt_id"]
-        .as_str()
-        .ok_or_else(|| NodeError::Receipt("a sealed receipt without an id".into()))?
-        .to_owned();
+    let receipt =
+        receipts::actor::seal_record(&c.actors.receipts, ReceiptKind::PoolSnapshot, &body, now)
+            .await?;
 
     let record = PoolSnapshotRecord {
         pool_id: pool_id.to_owned(),
         seq,
-        receipt_id: receipt_id.clone(),
+        receipt_id: receipt.receipt_id.clone(),
         taken_at_ms: now,
         salt_secret: secret.to_lower_hex_string(),
         leaves: leaves
@@ -108,12 +105,7 @@ pub async fn take(c: &Components, pools: &mut Pools, pool_id: &str) -> Result<Sn
     };
     let mut batch = WriteBatch::new();
     batch.create(&record)?;
-    batch.create(&ReceiptRecord {
-        receipt_id,
-        schema: ReceiptKind::PoolSnapshot.schema().to_owned(),
-        body: sealed.clone(),
-        created_at_ms: now,
-    })?;
+    batch.create(&receipt)?;
     c.store.commit(batch).await?;
     if let Some(pool) = pools.pools.get_mut(pool_id) {
         pool.last_snapshot = Some((seq, now));
@@ -128,7 +120,7 @@ pub async fn take(c: &Components, pools: &mut Pools, pool_id: &str) -> Result<Sn
     );
     Ok(Snapshot {
         record,
-        receipt: sealed,
+        receipt: receipt.body,
     })
 }
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::Value;
 
-use super::{ReceiptError, ReceiptSigner};
+use sluice_storage::ReceiptRecord;
+
+use super::{ReceiptError, ReceiptKind, ReceiptSigner};
 use crate::handles::Handle;
 use crate::NodeError;
 
@@ -60,4 +62,27 @@ pub async fn seal(signer: &Handle<ReceiptSignerMsg>, receipt: Value) -> Result<V
         .call(|reply| ReceiptSignerMsg::Seal(receipt, reply), SEAL_TIMEOUT)
         .await?
         .map_err(|e| NodeError::Receipt(e.to_string()))
+}
+
+/// Seals `body`, a receipt of `kind`, and makes the record that stores it (to be created
+/// in the commit of what it attests).
+pub async fn seal_record(
+    signer: &Handle<ReceiptSignerMsg>,
+    kind: ReceiptKind,
+    body: &impl serde::Serialize,
+    created_at_ms: u64,
+) -> Result<ReceiptRecord, NodeError> {
+    let body = serde_json::to_value(body).map_err(|e| NodeError::Receipt(e.to_string()))?;
+    let sealed = seal(signer, body).await?;
+    let receipt_id = sealed
+        .get("receipt_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| NodeError::Receipt("a sealed receipt without an id".into()))?
+        .to_owned();
+    Ok(ReceiptRecord {
+        receipt_id,
+        schema: kind.schema().to_owned(),
+        body: sealed,
+        created_at_ms,
+    })
 }
