@@ -95,10 +95,7 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<Lsps2Config, ConfigErro
         path: path.to_owned(),
         message,
     };
-    let section: Section = value
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))?;
+    let section: Section = super::read_section(value, invalid)?;
     let keys = |list: Vec<String>, name: &str| -> Result<Vec<PublicKey>, ConfigError> {
         list.iter()
             .map(|k| {

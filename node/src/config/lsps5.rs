@@ -39,10 +39,7 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<Lsps5Config, ConfigErro
         path: path.to_owned(),
         message,
     };
-    let section: Section = value
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))?;
+    let section: Section = super::read_section(value, invalid)?;
     let d = Lsps5Config::default();
     let config = Lsps5Config {
         max_webhooks_per_client: section

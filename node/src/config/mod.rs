@@ -897,3 +897,15 @@ fn bitcoind(
         _ => Ok(rpc.value),
     }
 }
+
+/// A file-only section (`[lsps2]`, `[lsps5]`, `[pool]`) read into its serde struct; a
+/// malformed one is the error `invalid` makes of toml's message.
+pub(crate) fn read_section<T: serde::de::DeserializeOwned>(
+    value: &toml::Value,
+    invalid: impl Fn(String) -> ConfigError,
+) -> Result<T, ConfigError> {
+    value
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))
+}

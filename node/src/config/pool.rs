@@ -49,10 +49,7 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<PoolConfig, ConfigError
         path: path.to_owned(),
         message,
     };
-    let section: Section = value
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))?;
+    let section: Section = super::read_section(value, invalid)?;
     let d = PoolConfig::default();
     let secs = |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_secs);
     let config = PoolConfig {
