@@ -7,10 +7,13 @@
 //! - `ledger`: partitions, accounts, movements and their double-entry postings, and the
 //!   balances derived by replaying entries;
 //! - `proof`: the Merkle sum tree over LP positions that proof snapshots commit to, and
-//!   the check of an LP's inclusion proof.
+//!   the check of an LP's inclusion proof;
+//! - `queue`: which queued withdrawals a payout tick pays, and how much (FIFO, a cap per
+//!   tick, a bounded delay, no dust).
 
 pub mod ledger;
 pub mod proof;
+pub mod queue;
 pub mod shares;
 
 pub use ledger::{

@@ -1,0 +1,103 @@
+//! The withdrawal queue's payout planning (spec §5.2, §6.3), free of I/O: given the queued
+//! withdrawals in arrival order, which of them one payout tick pays, and how much.
+//!
+//! The rules, in order:
+//! - first in, first out: a withdrawal is paid only once every earlier one is paid in
+//!   full, so a later one never overtakes;
+//! - a tick pays at most `tick_cap_msat` in total (a cap in value, not a count, so one huge
+//!   request is paid over several ticks instead of clogging the queue);
+//! - the delay is bounded: a withdrawal queued `max_delay_ms` ago or more is paid in full
+//!   this tick, past the cap if it must be (with the earlier ones, which are older);
+//! - no dust: a partial fill never leaves less than `min_fill_msat` behind, and no fill
+//!   but a final one is smaller than that, so small remainders cannot stall the queue.
+//!
+//! Whether a tick runs at all (throttles, breakers) is decided elsewhere; this only plans.
+
+/// The queue's limits. A cap of at least twice the minimum fill lets every tick pay
+/// something towards the head of a queue ([`QueueLimits::check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// The most a tick pays, msat (overdue withdrawals aside).
+    pub tick_cap_msat: u64,
+    /// The longest a withdrawal waits, ms.
+    pub max_delay_ms: u64,
+    /// The smallest fill but a final one, and the smallest remainder a fill leaves, msat.
+    pub min_fill_msat: u64,
+}
+
+impl QueueLimits {
+    /// Whether these limits let the queue move every tick: a cap of at least twice the
+    /// minimum fill (else a head larger than the cap would wait for its deadline).
+    pub fn check(&self) -> Result<(), String> {
+        if self.tick_cap_msat < self.min_fill_msat.saturating_mul(2) {
+            return Err(format!(
+                "the tick cap ({} msat) must be at least twice the minimum fill ({} msat)",
+                self.tick_cap_msat, self.min_fill_msat
+            ));
+        }
+        if self.max_delay_ms == 0 {
+            return Err("the longest delay must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// A queued withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// Its id.
+    pub withdrawal_id: String,
+    /// When it was queued, ms.
+    pub queued_at_ms: u64,
+    /// What is still to be paid, msat.
+    pub remaining_msat: u64,
+}
+
+/// A payment a tick makes towards one withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    /// The withdrawal.
+    pub withdrawal_id: String,
+    /// How much, msat.
+    pub msat: u64,
+    /// Whether it pays the withdrawal in full.
+    pub completes: bool,
+}
+
+/// The fills of one tick at `now_ms` over `queue`, which is in arrival order.
+pub fn plan_tick(queue: &[Queued], now_ms: u64, limits: &QueueLimits) -> Vec<Fill> {
+    // The last overdue withdrawal: it and every earlier one are paid in full.
+    let overdue = queue
+        .iter()
+        .rposition(|q| now_ms.saturating_sub(q.queued_at_ms) >= limits.max_delay_ms);
+    let mut left = limits.tick_cap_msat;
+    let mut fills = Vec::new();
+    for (i, q) in queue.iter().enumerate() {
+        if q.remaining_msat == 0 {
+            continue;
+        }
+        let msat = if overdue.is_some_and(|last| i <= last) || q.remaining_msat <= left {
+            q.remaining_msat
+        } else {
+            // A partial fill: the cap left, but never below the minimum, and never leaving
+            // less than the minimum behind.
+            let most = q.remaining_msat.saturating_sub(limits.min_fill_msat);
+            let msat = left.min(most);
+            if msat < limits.min_fill_msat || msat == 0 {
+                break;
+            }
+            msat
+        };
+        left = left.saturating_sub(msat);
+        let completes = msat == q.remaining_msat;
+        fills.push(Fill {
+            withdrawal_id: q.withdrawal_id.clone(),
+            msat,
+            completes,
+        });
+        if !completes {
+            break;
+        }
+    }
+    fills
+}
