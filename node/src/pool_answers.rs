@@ -129,7 +129,6 @@ pub fn status(status: PoolStatus) -> PoolStatusResponse {
         .map(|(_, p)| p.pending_withdrawals_msat)
         .sum();
     let node_total = status.node.total_msat();
-    let drift = i128::from(node_total) - i128::from(status.booked_msat);
     PoolStatusResponse {
         schema: POOL_STATUS_SCHEMA.to_owned(),
         pool: pool_info(&status.record),
@@ -147,11 +146,7 @@ pub fn status(status: PoolStatus) -> PoolStatusResponse {
                 total_msats: node_total,
             },
             booked_msats: status.booked_msat,
-            drift_msats: i64::try_from(drift).unwrap_or(if drift < 0 {
-                i64::MIN
-            } else {
-                i64::MAX
-            }),
+            drift_msats: status.node.drift_msat(status.booked_msat),
         },
         updated_at: rfc3339_ms(status.at_ms),
     }

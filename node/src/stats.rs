@@ -57,7 +57,6 @@ async fn gather(c: &Components) -> Result<StatsResponse, NodeError> {
     let now = sluice_actors::clock::unix_ms();
     let channels = c.channel_manager.list_channels();
     let totals = AssetDetail::now(c).totals();
-    let outbound: u64 = channels.iter().map(|ch| ch.outbound_capacity_msat).sum();
     let inbound: u64 = channels.iter().map(|ch| ch.inbound_capacity_msat).sum();
     let liquidity = LiquidityStats {
         total_msats: totals.total_msat(),
@@ -68,6 +67,7 @@ async fn gather(c: &Components) -> Result<StatsResponse, NodeError> {
             .channels_reserve_msat
             .saturating_add(totals.htlcs_in_flight_msat),
     };
+    let outbound = totals.channels_spendable_msat;
     let capacity = outbound.saturating_add(inbound);
     let channel_stats = ChannelStats {
         open: channels.len() as u64,
@@ -201,7 +201,6 @@ async fn pool(c: &Components) -> Result<Option<PoolStats>, NodeError> {
             }
         })
         .collect();
-    let drift = i128::from(status.node.total_msat()) - i128::from(status.booked_msat);
     let latest_snapshot = match pool_snapshot::get(c, &pool_id, None).await {
         Ok(snapshot) => Some(SnapshotStats {
             snapshot_seq: snapshot.record.seq,
@@ -224,7 +223,7 @@ async fn pool(c: &Components) -> Result<Option<PoolStats>, NodeError> {
             .iter()
             .map(|p| p.nav_msats)
             .fold(0, u64::saturating_add),
-        drift_msats: i64::try_from(drift).unwrap_or(if drift < 0 { i64::MIN } else { i64::MAX }),
+        drift_msats: status.node.drift_msat(status.booked_msat),
         partitions,
         latest_snapshot,
     }))

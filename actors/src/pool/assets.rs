@@ -46,6 +46,14 @@ impl NodeAssets {
             .saturating_add(self.channels_reserve_msat)
             .saturating_add(self.htlcs_in_flight_msat)
     }
+
+    /// These assets less `booked_msat` (what the pool's books hold), clamped to `i64`:
+    /// the operator's own funds and the costs not booked yet; negative when the books
+    /// hold more than the node has.
+    pub fn drift_msat(&self, booked_msat: u64) -> i64 {
+        let drift = i128::from(self.total_msat()) - i128::from(booked_msat);
+        i64::try_from(drift).unwrap_or(if drift < 0 { i64::MIN } else { i64::MAX })
+    }
 }
 
 /// One open channel's part of the node's assets.

@@ -23,6 +23,9 @@ pub struct Pool {
     pub last_snapshot: Option<(u64, u64)>,
     /// The transactions whose on-chain fees were booked.
     pub booked_txids: BTreeSet<String>,
+    /// The wallet height at which the fees were last looked at (in memory: looked at
+    /// again after a start).
+    pub fees_seen_height: Option<u32>,
 }
 
 impl Pool {
@@ -34,6 +37,7 @@ impl Pool {
             forwards_from_ms: 0,
             last_snapshot: None,
             booked_txids: BTreeSet::new(),
+            fees_seen_height: None,
         }
     }
 }

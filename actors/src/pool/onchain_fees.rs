@@ -38,14 +38,30 @@ pub fn booked(entries: &[PoolEntryRecord]) -> BTreeSet<String> {
 }
 
 /// Books the fees of the wallet's confirmed transactions not booked yet, in one commit.
+/// A transaction confirms only with a new block, so the wallet is looked at once per
+/// height it reaches, not at every sweep.
 pub async fn book_onchain_fees(c: &Components, pools: &mut Pools) -> Result<(), NodeError> {
+    let height = c.wallet.synced_height();
     let Some(pool) = pools.pools.values().next() else {
         return Ok(());
     };
+    if pool.fees_seen_height == Some(height) {
+        return Ok(());
+    }
+    let pool_id = pool.record.pool_id.clone();
+    book_new_fees(c, pools, &pool_id).await?;
+    if let Some(pool) = pools.pools.get_mut(&pool_id) {
+        pool.fees_seen_height = Some(height);
+    }
+    Ok(())
+}
+
+/// Books the fees of `pool_id` not booked yet.
+async fn book_new_fees(c: &Components, pools: &mut Pools, pool_id: &str) -> Result<(), NodeError> {
+    let pool = pools.get(pool_id)?;
     let Some(from_height) = pool.record.fees_from_height else {
         return Ok(());
     };
-    let pool_id = pool.record.pool_id.clone();
     let mut paid: Vec<_> = c
         .wallet
         .fees_paid()
@@ -84,7 +100,7 @@ pub async fn book_onchain_fees(c: &Components, pools: &mut Pools) -> Result<(), 
             .map_err(|e| NodeError::Ledger(format!("pool {pool_id}: {e}")))?;
         entries.push(entry);
     }
-    let pool = pools.book(&c.store, &pool_id, ledger, &entries).await?;
+    let pool = pools.book(&c.store, pool_id, ledger, &entries).await?;
     pool.booked_txids.extend(txids);
     if !entries.is_empty() {
         let booked: u64 = entries.iter().map(|e| e.movement.msat()).sum();

@@ -343,7 +343,6 @@ fn receipt_body(
     }
     // Credit envelopes do not exist yet (issue 21): nothing is reserved for them.
     let reserved_envelopes_msats = 0;
-    let drift = i128::from(totals.total_msat()) - i128::from(booked_msats);
     Ok(PoolSnapshotReceipt {
         schema: ReceiptKind::PoolSnapshot.schema().to_owned(),
         pool_id: pool.record.pool_id.clone(),
@@ -368,7 +367,7 @@ fn receipt_body(
                 .saturating_add(reserved_envelopes_msats),
         },
         booked_msats,
-        drift_msats: i64::try_from(drift).unwrap_or(if drift < 0 { i64::MIN } else { i64::MAX }),
+        drift_msats: totals.drift_msat(booked_msats),
         taken_at_ms: now,
     })
 }
