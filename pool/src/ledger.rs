@@ -59,7 +59,7 @@ impl PartitionKind {
 pub enum Flow {
     /// LP deposits credited.
     Deposits,
-    /// LP withdrawals (value at the burn).
+    /// LP withdrawals (value at the burn, less reversed payouts).
     Withdrawals,
     /// Fees earned forwarding payments.
     RoutingFees,
@@ -162,12 +162,12 @@ pub enum Movement {
         deposit_id: String,
     },
     /// An LP's shares were burned for `msat`, now owed to them until paid.
-    WithdrawalLocked {
+    WithdrawalBurned {
         /// From which partition.
         partition: PartitionKind,
         /// The withdrawing LP.
         lp_id: String,
-        /// Value locked at the burn, msat.
+        /// Value owed for them, msat.
         msat: u64,
         /// Share units burned (a decimal string in JSON).
         #[serde(with = "units_text")]
@@ -175,7 +175,23 @@ pub enum Movement {
         /// The withdrawal's id.
         withdrawal_id: String,
     },
-    /// A locked withdrawal was paid: `msat` left the node.
+    /// A payout that could not be made was undone: the value owed returns to the
+    /// partition and the LP gets back at most the units burned for it (fewer if the price
+    /// rose meanwhile, so the LP gains nothing from income earned while it was owed).
+    WithdrawalReversed {
+        /// From which partition.
+        partition: PartitionKind,
+        /// The LP.
+        lp_id: String,
+        /// Value no longer owed, msat.
+        msat: u64,
+        /// Share units minted back (a decimal string in JSON).
+        #[serde(with = "units_text")]
+        units: u128,
+        /// The withdrawal's id.
+        withdrawal_id: String,
+    },
+    /// Value owed for burned shares was paid: `msat` left the node.
     WithdrawalPaid {
         /// From which partition.
         partition: PartitionKind,
@@ -307,11 +323,18 @@ impl Movement {
             Movement::Deposit {
                 partition, msat, ..
             } => pair(assets(*partition), flow(*partition, Flow::Deposits), *msat),
-            Movement::WithdrawalLocked {
+            Movement::WithdrawalBurned {
                 partition, msat, ..
             } => pair(
                 flow(*partition, Flow::Withdrawals),
                 pending(*partition),
+                *msat,
+            ),
+            Movement::WithdrawalReversed {
+                partition, msat, ..
+            } => pair(
+                pending(*partition),
+                flow(*partition, Flow::Withdrawals),
                 *msat,
             ),
             Movement::WithdrawalPaid {
@@ -351,7 +374,8 @@ impl Movement {
     pub fn msat(&self) -> u64 {
         match self {
             Movement::Deposit { msat, .. }
-            | Movement::WithdrawalLocked { msat, .. }
+            | Movement::WithdrawalBurned { msat, .. }
+            | Movement::WithdrawalReversed { msat, .. }
             | Movement::WithdrawalPaid { msat, .. }
             | Movement::Income { msat, .. }
             | Movement::Cost { msat, .. }
@@ -550,7 +574,7 @@ fn post(
     Ok(())
 }
 
-/// Mints or burns the LP's units a deposit or withdrawal carries.
+/// Mints or burns the LP's units a deposit, a withdrawal's burn or its reversal carries.
 fn shares(
     partitions: &mut BTreeMap<PartitionKind, PartitionBalances>,
     movement: &Movement,
@@ -576,7 +600,25 @@ fn shares(
                 .checked_add(*units)
                 .ok_or(LedgerError::Overflow { seq })?;
         }
-        Movement::WithdrawalLocked {
+        Movement::WithdrawalReversed {
+            partition,
+            lp_id,
+            units,
+            ..
+        } => {
+            let p = partitions.entry(*partition).or_default();
+            p.supply_units = p
+                .supply_units
+                .checked_add(*units)
+                .ok_or(LedgerError::Overflow { seq })?;
+            if *units > 0 {
+                let held = p.holdings.entry(lp_id.clone()).or_default();
+                *held = held
+                    .checked_add(*units)
+                    .ok_or(LedgerError::Overflow { seq })?;
+            }
+        }
+        Movement::WithdrawalBurned {
             partition,
             lp_id,
             units,

@@ -11,7 +11,23 @@
 //! - no dust: a partial fill never leaves less than `min_fill_msat` behind, and no fill
 //!   but a final one is smaller than that, so small remainders cannot stall the queue.
 //!
-//! Whether a tick runs at all (throttles, breakers) is decided elsewhere; this only plans.
+//! [`plan`] puts a [`Throttle`] on top: nothing when halted, the throttled cap, large
+//! withdrawals set aside while the breaker is tripped, and each rail paying at most what
+//! it has (the queue stops at the first withdrawal its rail cannot pay).
+
+use serde::{Deserialize, Serialize};
+
+use crate::throttle::{Mode, Throttle};
+
+/// How a withdrawal is paid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rail {
+    /// To the LP's invoice, in one payment: never split.
+    Lightning,
+    /// To the LP's address, in batched transactions: may be paid in parts.
+    Onchain,
+}
 
 /// The queue's limits. A cap of at least twice the minimum fill lets every tick pay
 /// something towards the head of a queue ([`QueueLimits::check`]).
@@ -51,6 +67,8 @@ pub struct Queued {
     pub queued_at_ms: u64,
     /// What is still to be paid, msat.
     pub remaining_msat: u64,
+    /// How it is paid; a Lightning withdrawal is only ever paid whole.
+    pub rail: Rail,
 }
 
 /// A payment a tick makes towards one withdrawal.
@@ -58,6 +76,8 @@ pub struct Queued {
 pub struct Fill {
     /// The withdrawal.
     pub withdrawal_id: String,
+    /// How it is paid.
+    pub rail: Rail,
     /// How much, msat.
     pub msat: u64,
     /// Whether it pays the withdrawal in full.
@@ -78,6 +98,9 @@ pub fn plan_tick(queue: &[Queued], now_ms: u64, limits: &QueueLimits) -> Vec<Fil
         }
         let msat = if overdue.is_some_and(|last| i <= last) || q.remaining_msat <= left {
             q.remaining_msat
+        } else if q.rail == Rail::Lightning {
+            // Never split: it waits for a tick with room for it.
+            break;
         } else {
             // A partial fill: the cap left, but never below the minimum, and never leaving
             // less than the minimum behind.
@@ -92,12 +115,63 @@ pub fn plan_tick(queue: &[Queued], now_ms: u64, limits: &QueueLimits) -> Vec<Fil
         let completes = msat == q.remaining_msat;
         fills.push(Fill {
             withdrawal_id: q.withdrawal_id.clone(),
+            rail: q.rail,
             msat,
             completes,
         });
         if !completes {
             break;
         }
+    }
+    fills
+}
+
+/// The fills of one tick under `throttle`: [`plan_tick`] with the throttled cap, over the
+/// queue without the withdrawals the breaker holds back, cut where a rail runs out.
+pub fn plan(queue: &[Queued], now_ms: u64, limits: &QueueLimits, throttle: &Throttle) -> Vec<Fill> {
+    if throttle.mode == Mode::Halted {
+        return Vec::new();
+    }
+    let eligible: Vec<Queued> = queue
+        .iter()
+        .filter(|q| {
+            throttle
+                .largest_msat
+                .is_none_or(|most| q.remaining_msat <= most)
+        })
+        .cloned()
+        .collect();
+    let throttled = QueueLimits {
+        tick_cap_msat: throttle.tick_cap_msat.min(limits.tick_cap_msat),
+        ..*limits
+    };
+    let mut lightning = throttle.lightning_msat;
+    let mut onchain = throttle.onchain_msat;
+    let mut fills = Vec::new();
+    for fill in plan_tick(&eligible, now_ms, &throttled) {
+        let left = match fill.rail {
+            Rail::Lightning => &mut lightning,
+            Rail::Onchain => &mut onchain,
+        };
+        if fill.msat <= *left {
+            *left -= fill.msat;
+            fills.push(fill);
+            continue;
+        }
+        // What the rail has, if it makes a fill that is not dust and leaves none.
+        let remaining = eligible
+            .iter()
+            .find(|q| q.withdrawal_id == fill.withdrawal_id)
+            .map_or(fill.msat, |q| q.remaining_msat);
+        let part = (*left).min(remaining.saturating_sub(limits.min_fill_msat));
+        if fill.rail == Rail::Onchain && part >= limits.min_fill_msat && part > 0 {
+            fills.push(Fill {
+                msat: part,
+                completes: false,
+                ..fill
+            });
+        }
+        break;
     }
     fills
 }

@@ -183,7 +183,7 @@ impl Book {
 }
 
 /// `a × b / c` rounded down, without overflow in the product.
-fn mul_div_floor(a: u128, b: u128, c: u128) -> Result<u128, ShareError> {
+pub(crate) fn mul_div_floor(a: u128, b: u128, c: u128) -> Result<u128, ShareError> {
     if c == 0 {
         return Err(ShareError::Overflow);
     }
@@ -194,7 +194,7 @@ fn mul_div_floor(a: u128, b: u128, c: u128) -> Result<u128, ShareError> {
 }
 
 /// `a × b / c` rounded up.
-fn mul_div_ceil(a: u128, b: u128, c: u128) -> Result<u128, ShareError> {
+pub(crate) fn mul_div_ceil(a: u128, b: u128, c: u128) -> Result<u128, ShareError> {
     let floor = mul_div_floor(a, b, c)?;
     let exact = match (floor.checked_mul(c), a.checked_mul(b)) {
         (Some(back), Some(p)) => back == p,

@@ -110,7 +110,7 @@ impl Pool {
         if msat == 0 {
             return; // Burning for nothing is the LP's loss; the pool refuses it.
         }
-        self.book_entry(Movement::WithdrawalLocked {
+        self.book_entry(Movement::WithdrawalBurned {
             partition: P,
             lp_id: lp.to_string(),
             msat,
@@ -332,7 +332,7 @@ fn the_ledger_refuses_unbalanced_foreign_and_overdrawing_entries() {
             msat: 1,
             skim: false,
         },
-        Movement::WithdrawalLocked {
+        Movement::WithdrawalBurned {
             partition: P,
             lp_id: "b".into(),
             msat: 1,
@@ -374,6 +374,58 @@ fn the_ledger_refuses_unbalanced_foreign_and_overdrawing_entries() {
     let json = serde_json::to_string(&skim).unwrap();
     let back: Entry = serde_json::from_str(&json).unwrap();
     assert_eq!(back, skim);
+}
+
+#[test]
+fn a_reversed_burn_gives_the_value_back_and_cannot_reverse_more_than_is_owed() {
+    let mut ledger = Ledger::new();
+    let book = |ledger: &mut Ledger, movement| {
+        let entry = Entry::new(ledger.next_seq(), 0, movement);
+        ledger.apply(&entry)
+    };
+    book(
+        &mut ledger,
+        Movement::Deposit {
+            partition: P,
+            lp_id: "a".into(),
+            msat: 10_000,
+            units: 10_000_000_000,
+            deposit_id: "d".into(),
+        },
+    )
+    .unwrap();
+    let start = ledger.partition(P);
+    book(
+        &mut ledger,
+        Movement::WithdrawalBurned {
+            partition: P,
+            lp_id: "a".into(),
+            msat: 4_000,
+            units: 4_000_000_000,
+            withdrawal_id: "w".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(ledger.partition(P).pending_withdrawals_msat, 4_000);
+    assert_eq!(ledger.partition(P).nav_msat(), 6_000);
+    let reverse = |msat| Movement::WithdrawalReversed {
+        partition: P,
+        lp_id: "a".into(),
+        msat,
+        units: 4_000_000_000,
+        withdrawal_id: "w".into(),
+    };
+    assert!(matches!(
+        book(&mut ledger, reverse(4_001)),
+        Err(sluice_pool::LedgerError::Overdrawn { .. })
+    ));
+    book(&mut ledger, reverse(4_000)).unwrap();
+    let after = ledger.partition(P);
+    assert_eq!(
+        (after.nav_msat(), after.supply_units, after.holdings.clone()),
+        (start.nav_msat(), start.supply_units, start.holdings.clone())
+    );
+    assert_eq!(after.flow_msat(sluice_pool::Flow::Withdrawals), 0);
 }
 
 #[test]

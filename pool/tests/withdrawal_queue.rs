@@ -1,8 +1,10 @@
 //! The withdrawal queue's planning: first in first out, the tick cap, the bounded delay,
-//! no dust, and over many ticks every withdrawal paid exactly once in full.
+//! no dust, Lightning withdrawals never split, and over many ticks every withdrawal paid
+//! exactly once in full; then the throttle on top (halted, the breaker, the rails' limits).
 
 use proptest::prelude::*;
-use sluice_pool::queue::{plan_tick, Fill, QueueLimits, Queued};
+use sluice_pool::queue::{plan, plan_tick, Fill, QueueLimits, Queued, Rail};
+use sluice_pool::throttle::{Mode, Reason, Throttle};
 
 const LIMITS: QueueLimits = QueueLimits {
     tick_cap_msat: 1_000_000,
@@ -15,14 +17,42 @@ fn queued(id: &str, at: u64, msat: u64) -> Queued {
         withdrawal_id: id.into(),
         queued_at_ms: at,
         remaining_msat: msat,
+        rail: Rail::Onchain,
+    }
+}
+
+fn lightning(id: &str, at: u64, msat: u64) -> Queued {
+    Queued {
+        rail: Rail::Lightning,
+        ..queued(id, at, msat)
     }
 }
 
 fn fill(id: &str, msat: u64, completes: bool) -> Fill {
     Fill {
         withdrawal_id: id.into(),
+        rail: Rail::Onchain,
         msat,
         completes,
+    }
+}
+
+fn lightning_fill(id: &str, msat: u64) -> Fill {
+    Fill {
+        rail: Rail::Lightning,
+        ..fill(id, msat, true)
+    }
+}
+
+/// A throttle that lets everything through.
+fn open_throttle() -> Throttle {
+    Throttle {
+        mode: Mode::Normal,
+        reasons: Vec::new(),
+        tick_cap_msat: LIMITS.tick_cap_msat,
+        lightning_msat: u64::MAX,
+        onchain_msat: u64::MAX,
+        largest_msat: None,
     }
 }
 
@@ -81,6 +111,111 @@ fn overdue_ones_are_paid_in_full_past_the_cap_with_everything_before_them() {
 }
 
 #[test]
+fn a_lightning_withdrawal_is_never_split_it_waits_for_room() {
+    let queue = [
+        queued("a", 0, 600_000),
+        lightning("ln", 1, 500_000),
+        queued("b", 2, 100_000),
+    ];
+    // 400,000 left after "a": the Lightning one does not fit and "b" may not overtake it.
+    assert_eq!(plan_tick(&queue, 10, &LIMITS), [fill("a", 600_000, true)]);
+    // Next tick it is at the head and fits.
+    assert_eq!(
+        plan_tick(&queue[1..], 10, &LIMITS),
+        [lightning_fill("ln", 500_000), fill("b", 100_000, true)]
+    );
+    // Overdue, it is paid whole past the cap like any other ("b", not yet overdue, is
+    // past the cap and waits).
+    assert_eq!(
+        plan_tick(&queue, 60_001, &LIMITS),
+        [fill("a", 600_000, true), lightning_fill("ln", 500_000)]
+    );
+}
+
+#[test]
+fn a_halted_throttle_pays_nothing_even_overdue() {
+    let queue = [queued("a", 0, 100_000)];
+    let halted = Throttle {
+        mode: Mode::Halted,
+        reasons: vec![Reason::OperatorHalt],
+        tick_cap_msat: 0,
+        lightning_msat: 0,
+        onchain_msat: 0,
+        largest_msat: None,
+    };
+    assert!(plan(&queue, 1_000_000, &LIMITS, &halted).is_empty());
+    assert_eq!(
+        plan(&queue, 1_000_000, &LIMITS, &open_throttle()),
+        [fill("a", 100_000, true)]
+    );
+}
+
+#[test]
+fn the_breaker_sets_large_withdrawals_aside_and_lets_small_ones_through() {
+    let queue = [
+        lightning("large", 0, 900_000),
+        lightning("small", 1, 50_000),
+        queued("small-onchain", 2, 60_000),
+    ];
+    let tripped = Throttle {
+        mode: Mode::Stressed,
+        reasons: vec![Reason::LightningFailures],
+        tick_cap_msat: 500_000,
+        largest_msat: Some(100_000),
+        ..open_throttle()
+    };
+    assert_eq!(
+        plan(&queue, 10, &LIMITS, &tripped),
+        [
+            lightning_fill("small", 50_000),
+            fill("small-onchain", 60_000, true)
+        ]
+    );
+    // Cleared: the large one goes first again, and the cap cuts the on-chain one.
+    assert_eq!(
+        plan(&queue, 10, &LIMITS, &open_throttle()),
+        [
+            lightning_fill("large", 900_000),
+            lightning_fill("small", 50_000),
+            fill("small-onchain", 50_000, false)
+        ]
+    );
+}
+
+#[test]
+fn a_rail_pays_no_more_than_it_has_and_the_queue_stops_there() {
+    let queue = [
+        queued("a", 0, 300_000),
+        queued("b", 1, 300_000),
+        lightning("c", 2, 100_000),
+    ];
+    // 450,000 on-chain: "a" whole, "b" in part (150,000 leaves 150,000: no dust), and
+    // "c" waits behind "b" although Lightning has room.
+    let short = Throttle {
+        onchain_msat: 450_000,
+        ..open_throttle()
+    };
+    assert_eq!(
+        plan(&queue, 10, &LIMITS, &short),
+        [fill("a", 300_000, true), fill("b", 150_000, false)]
+    );
+    // Lightning short: the Lightning one waits (never split).
+    let queue = [lightning("c", 0, 100_000), queued("d", 1, 10_000)];
+    let dry = Throttle {
+        lightning_msat: 99_999,
+        ..open_throttle()
+    };
+    assert!(plan(&queue, 10, &LIMITS, &dry).is_empty());
+    // A rail with less than a minimum fill left pays nothing on-chain either.
+    let queue = [queued("e", 0, 300_000)];
+    let crumbs = Throttle {
+        onchain_msat: 9_999,
+        ..open_throttle()
+    };
+    assert!(plan(&queue, 10, &LIMITS, &crumbs).is_empty());
+}
+
+#[test]
 fn limits_that_would_stall_the_head_are_refused() {
     assert!(LIMITS.check().is_ok());
     let stalling = QueueLimits {
@@ -90,18 +225,26 @@ fn limits_that_would_stall_the_head_are_refused() {
     assert!(stalling.check().is_err());
 }
 
+/// Random queues; Lightning withdrawals are at most the tick cap, as requests are held to.
 fn queue_strategy() -> impl Strategy<Value = Vec<Queued>> {
-    proptest::collection::vec((0u64..30_000, 1u64..5_000_000), 0..20).prop_map(|items| {
-        let mut at = 0;
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(i, (gap, msat))| {
-                at += gap;
-                queued(&format!("w{i}"), at, msat)
-            })
-            .collect()
-    })
+    proptest::collection::vec((0u64..30_000, 1u64..5_000_000, any::<bool>()), 0..20).prop_map(
+        |items| {
+            let mut at = 0;
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, (gap, msat, ln))| {
+                    at += gap;
+                    let id = format!("w{i}");
+                    if ln {
+                        lightning(&id, at, msat.min(LIMITS.tick_cap_msat))
+                    } else {
+                        queued(&id, at, msat)
+                    }
+                })
+                .collect()
+        },
+    )
 }
 
 proptest! {
@@ -117,7 +260,9 @@ proptest! {
             if i + 1 < fills.len() {
                 prop_assert!(f.completes);
             }
+            prop_assert_eq!(f.rail, queue[i].rail);
             if !f.completes {
+                prop_assert_eq!(f.rail, Rail::Onchain);
                 prop_assert!(f.msat >= LIMITS.min_fill_msat);
                 prop_assert!(queue[i].remaining_msat - f.msat >= LIMITS.min_fill_msat);
             }
