@@ -42,11 +42,13 @@ pub enum NodeError {
     /// The invoice expired (or will have by the time it could be paid).
     #[error("the invoice expired")]
     InvoiceExpired,
-    /// The invoice is for another Bitcoin network than the node's.
-    #[error("the invoice is for {invoice}, this node runs on {node}")]
+    /// An invoice or address is for another Bitcoin network than the node's.
+    #[error("the {what} is for {theirs}, this node runs on {node}")]
     WrongNetwork {
-        /// The invoice's network.
-        invoice: String,
+        /// What was given: "invoice", "address".
+        what: &'static str,
+        /// Its network.
+        theirs: String,
         /// The node's network.
         node: String,
     },
@@ -67,6 +69,19 @@ pub enum NodeError {
     /// The caller may not act for what it named (another token's LP id).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// An LP asked to withdraw more shares than it holds free (not locked by another
+    /// withdrawal).
+    #[error("{asked} share units asked for, {free} held and not locked")]
+    NotEnoughShares {
+        /// Units asked for.
+        asked: u128,
+        /// Units held and free.
+        free: u128,
+    },
+    /// The withdrawal cannot change that way any more (canceling one already paid from,
+    /// approving one that needs no approval).
+    #[error("withdrawal: {0}")]
+    WithdrawalState(String),
     /// The pool's books refused a change that should have been valid: the ledger and the
     /// records disagree. Nothing was stored.
     #[error("the pool ledger refused a change: {0}")]

@@ -18,6 +18,7 @@ use crate::payments::PaymentsMsg;
 use crate::pool::PoolMsg;
 use crate::receipts::actor::ReceiptSignerMsg;
 use crate::wallet::actor::WalletMsg;
+use crate::withdrawals::SchedulerMsg;
 use crate::NodeError;
 
 /// The current [`ActorRef`] of one supervised actor (none before it first starts).
@@ -98,6 +99,8 @@ pub struct Actors {
     pub lsps2: Handle<Lsps2Msg>,
     /// The liquidity pool.
     pub pool: Handle<PoolMsg>,
+    /// The withdrawal scheduler.
+    pub withdrawals: Handle<SchedulerMsg>,
 }
 
 impl Default for Actors {
@@ -109,6 +112,7 @@ impl Default for Actors {
             payments: Handle::new("the payments actor"),
             lsps2: Handle::new("the LSPS2 service"),
             pool: Handle::new("the pool ledger"),
+            withdrawals: Handle::new("the withdrawal scheduler"),
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod refresh;
 pub mod supervisor;
 pub mod types;
 pub mod wallet;
+pub mod withdrawals;
 
 pub use components::Components;
 pub use error::NodeError;

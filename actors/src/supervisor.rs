@@ -9,7 +9,8 @@
 //! ├── Pathfinding     a factory of route-finding workers
 //! ├── Payments        quotes, pays, waits for outcomes
 //! ├── Lsps2Service    sells JIT channels (only when configured)
-//! ├── PoolLedger      the liquidity pool: shares, deposits, the books
+//! ├── PoolLedger      the liquidity pool: shares, deposits, withdrawals, the books
+//! ├── WithdrawalScheduler  payout ticks: throttle, burns, Lightning and batched payouts
 //! └── ChannelRefresh  splices busy channels so their monitors shrink (unless turned off)
 //! ```
 //!
@@ -50,6 +51,7 @@ use crate::receipts::actor::ReceiptSignerActor;
 use crate::receipts::ReceiptSigner;
 use crate::refresh::{ChannelRefresh, RefreshConfig};
 use crate::wallet::actor::WalletActor;
+use crate::withdrawals::WithdrawalScheduler;
 use crate::Components;
 
 /// First restart delay.
@@ -94,13 +96,15 @@ pub enum Child {
     Lsps2Service,
     /// [`PoolLedger`].
     PoolLedger,
+    /// [`WithdrawalScheduler`].
+    WithdrawalScheduler,
     /// [`ChannelRefresh`].
     ChannelRefresh,
 }
 
 impl Child {
     /// Every child, in start order.
-    pub const ALL: [Child; 9] = [
+    pub const ALL: [Child; 10] = [
         Child::Wallet,
         Child::ChainSync,
         Child::ReceiptSigner,
@@ -109,6 +113,7 @@ impl Child {
         Child::Payments,
         Child::Lsps2Service,
         Child::PoolLedger,
+        Child::WithdrawalScheduler,
         Child::ChannelRefresh,
     ];
 
@@ -123,6 +128,7 @@ impl Child {
             Child::Payments => "Payments",
             Child::Lsps2Service => "Lsps2Service",
             Child::PoolLedger => "PoolLedger",
+            Child::WithdrawalScheduler => "WithdrawalScheduler",
             Child::ChannelRefresh => "ChannelRefresh",
         }
     }
@@ -264,6 +270,14 @@ impl NodeSupervisor {
                 let (pool, _) = Actor::spawn_linked(None, actor, c, cell).await?;
                 handles.pool.set(pool.clone());
                 pool.get_cell()
+            }
+            Child::WithdrawalScheduler => {
+                let actor = WithdrawalScheduler {
+                    config: state.pool.withdrawals.clone(),
+                };
+                let (scheduler, _) = Actor::spawn_linked(None, actor, c, cell).await?;
+                handles.withdrawals.set(scheduler.clone());
+                scheduler.get_cell()
             }
             Child::ChannelRefresh => {
                 let Some(config) = state.refresh else {

@@ -18,6 +18,8 @@
 //! - `budgets`: the API tokens' spend budgets, re-exported here;
 //! - `pools`: the liquidity pool (creation, deposits, positions, status), re-exported
 //!   here;
+//! - `pool_withdrawals`: LP withdrawals (request, read-back, cancel, approval), the
+//!   operator's halt of payouts and the payout throttle, re-exported here;
 //! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};
@@ -395,11 +397,13 @@ mod liquidity;
 mod lsps2;
 pub mod paths;
 mod pool_snapshots;
+mod pool_withdrawals;
 mod pools;
 mod stats;
 pub use budgets::*;
 pub use liquidity::*;
 pub use lsps2::*;
 pub use pool_snapshots::*;
+pub use pool_withdrawals::*;
 pub use pools::*;
 pub use stats::*;

@@ -74,6 +74,17 @@ pub const POOL_SNAPSHOTS: &str = "/v1/pools/{pool_id}/snapshots";
 pub const POOL_SNAPSHOT: &str = "/v1/pools/{pool_id}/snapshots/{seq}";
 /// `GET`: an LP's inclusion proofs in a snapshot.
 pub const POOL_SNAPSHOT_PROOF: &str = "/v1/pools/{pool_id}/snapshots/{seq}/proofs/{lp_id}";
+/// `POST`: ask for a withdrawal from a pool.
+pub const POOL_WITHDRAW_REQUEST: &str = "/v1/pools/{pool_id}/withdraw_request";
+/// `GET`: one withdrawal.
+pub const POOL_WITHDRAWAL: &str = "/v1/pools/{pool_id}/withdrawals/{withdrawal_id}";
+/// `POST`: cancel a withdrawal nothing was paid from yet.
+pub const POOL_WITHDRAWAL_CANCEL: &str = "/v1/pools/{pool_id}/withdrawals/{withdrawal_id}/cancel";
+/// `POST`: approve a withdrawal that waits for an operator (admin).
+pub const POOL_WITHDRAWAL_APPROVE: &str = "/v1/pools/{pool_id}/withdrawals/{withdrawal_id}/approve";
+/// `POST`: halt or resume a pool's withdrawal payouts (admin). Its static last segment
+/// wins over [`POOL_WITHDRAWAL`]'s `{withdrawal_id}` (withdrawal ids are never `halt`).
+pub const POOL_WITHDRAWALS_HALT: &str = "/v1/pools/{pool_id}/withdrawals/halt";
 
 /// Every `/v1` path (templates included).
 pub const ALL_V1: &[&str] = &[
@@ -105,6 +116,11 @@ pub const ALL_V1: &[&str] = &[
     POOL_SNAPSHOTS,
     POOL_SNAPSHOT,
     POOL_SNAPSHOT_PROOF,
+    POOL_WITHDRAW_REQUEST,
+    POOL_WITHDRAWAL,
+    POOL_WITHDRAWAL_CANCEL,
+    POOL_WITHDRAWAL_APPROVE,
+    POOL_WITHDRAWALS_HALT,
 ];
 
 /// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.

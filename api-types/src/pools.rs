@@ -166,6 +166,8 @@ pub struct PartitionFlows {
     pub rebalance_costs_msats: u64,
     /// On-chain fees.
     pub onchain_fees_msats: u64,
+    /// Routing fees the pool paid sending withdrawals over Lightning, msat.
+    pub payout_fees_msats: u64,
 }
 
 /// One partition of a pool.
@@ -241,6 +243,9 @@ pub struct PoolStatusResponse {
     pub total_shares: f64,
     /// What pending withdrawals are owed, over all partitions, sat.
     pub pending_withdrawals_sats_estimate: u64,
+    /// Whether the operator halted the pool's withdrawal payouts (spec §5.2: during an
+    /// incident); requests still queue, nothing is paid until resumed.
+    pub withdrawals_halted: bool,
     /// Each partition.
     pub partitions: Vec<PartitionStatus>,
     /// The books against the node.

@@ -13,7 +13,7 @@ use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
 use sluice_actors::idempotency::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
-use sluice_actors::pool::{CreatePool, DepositAsk};
+use sluice_actors::pool::{CreatePool, DepositAsk, WithdrawalAsk};
 use sluice_actors::NodeError;
 
 use crate::types::{
@@ -22,7 +22,7 @@ use crate::types::{
     Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
     PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
     PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse,
+    WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse,
 };
 
 /// What the API needs from a running node.
@@ -157,6 +157,56 @@ pub trait NodeBackend: Send + Sync + 'static {
         caller: String,
         admin: bool,
     ) -> impl Future<Output = Result<PoolPositionResponse, NodeError>> + Send;
+
+    /// Asks for an LP's withdrawal (or answers the one its idempotency key made): the
+    /// pool actor checks ownership, free shares, the amount limits and the payout
+    /// destination, then locks the shares; the answer carries the payout throttle so the
+    /// LP sees how fast payouts go now.
+    fn withdraw_request(
+        &self,
+        ask: WithdrawalAsk,
+    ) -> impl Future<Output = Result<WithdrawResponse, NodeError>> + Send;
+
+    /// A withdrawal, for its LP's owner (`caller`) or an admin, with the payout throttle:
+    /// how an LP follows its payout.
+    fn get_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        caller: String,
+        admin: bool,
+    ) -> impl Future<Output = Result<WithdrawResponse, NodeError>> + Send;
+
+    /// Cancels a withdrawal nothing was paid from yet, for its LP's owner (`caller`) or an
+    /// admin, freeing its shares; canceling a canceled one answers it again.
+    /// [`NodeError::WithdrawalState`] once a payout began or it ended.
+    fn cancel_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        caller: String,
+        admin: bool,
+    ) -> impl Future<Output = Result<WithdrawResponse, NodeError>> + Send;
+
+    /// An operator approves a withdrawal above the approval threshold so it is paid;
+    /// `approver` is the admin token's SHA-256, hex, recorded with the approval.
+    /// [`NodeError::WithdrawalState`] if it does not wait for an approval.
+    fn approve_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        approver: String,
+    ) -> impl Future<Output = Result<WithdrawResponse, NodeError>> + Send;
+
+    /// An operator halts (`halted: true`) or resumes a pool's withdrawal payouts (spec
+    /// §5.2: during an incident); stored, so it holds across restarts. Requests still
+    /// queue while halted. Answers the pool's state now; [`NodeError::NotFound`] for an
+    /// unknown pool.
+    fn halt_withdrawals(
+        &self,
+        pool_id: String,
+        halted: bool,
+    ) -> impl Future<Output = Result<WithdrawalsHaltResponse, NodeError>> + Send;
 
     /// Takes a proof snapshot of a pool now.
     fn take_snapshot(

@@ -106,6 +106,13 @@ pub enum ApiError {
     /// The token may not act for the LP id it named (another token's). 403 `not_owner`.
     #[error("{0}")]
     NotOwner(String),
+    /// The LP holds fewer free shares than it asked to withdraw. 422 `insufficient_shares`.
+    #[error("{0}")]
+    InsufficientShares(String),
+    /// The withdrawal cannot change that way now (cancel after a payout began, approve one
+    /// that needs none). 409 `withdrawal_state`.
+    #[error("{0}")]
+    WithdrawalState(String),
     /// The on-chain wallet failed. 500 `wallet_error`.
     #[error("{0}")]
     Wallet(String),
@@ -160,6 +167,8 @@ impl ApiError {
         ("destination_not_allowed", 403),
         ("pool_exists", 409),
         ("not_owner", 403),
+        ("insufficient_shares", 422),
+        ("withdrawal_state", 409),
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
@@ -200,6 +209,8 @@ impl ApiError {
             ApiError::DestinationNotAllowed(_) => "destination_not_allowed",
             ApiError::PoolExists(_) => "pool_exists",
             ApiError::NotOwner(_) => "not_owner",
+            ApiError::InsufficientShares(_) => "insufficient_shares",
+            ApiError::WithdrawalState(_) => "withdrawal_state",
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
@@ -228,7 +239,8 @@ impl ApiError {
             | ApiError::PaymentInProgress(_)
             | ApiError::IdempotencyConflict(_)
             | ApiError::RequestInProgress(_)
-            | ApiError::PoolExists(_) => StatusCode::CONFLICT,
+            | ApiError::PoolExists(_)
+            | ApiError::WithdrawalState(_) => StatusCode::CONFLICT,
             ApiError::QuoteExpired(_) => StatusCode::GONE,
             ApiError::PeerUnreachable(_) => StatusCode::BAD_GATEWAY,
             ApiError::InsufficientFunds(_)
@@ -239,7 +251,8 @@ impl ApiError {
             | ApiError::InvoiceExpired(_)
             | ApiError::WrongNetwork(_)
             | ApiError::AmountRequired(_)
-            | ApiError::AmountExceedsMax(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::AmountExceedsMax(_)
+            | ApiError::InsufficientShares(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Wallet(_) | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::ChainUnavailable(_) | ApiError::NodeNotRunning | ApiError::Overloaded(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -290,6 +303,8 @@ impl From<NodeError> for ApiError {
             },
             NodeError::PoolExists(_) => ApiError::PoolExists(message),
             NodeError::Forbidden(_) => ApiError::NotOwner(message),
+            NodeError::NotEnoughShares { .. } => ApiError::InsufficientShares(message),
+            NodeError::WithdrawalState(_) => ApiError::WithdrawalState(message),
             NodeError::Ledger(_) => {
                 tracing::error!(error = %message, "the pool ledger refused a change behind an API request");
                 ApiError::Internal

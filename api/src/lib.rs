@@ -64,6 +64,11 @@
 //! | POST | `/v1/pools/{pool_id}/deposit_quote` † | lp (the LP id's owner) |
 //! | GET | `/v1/pools/{pool_id}/deposits/{deposit_id}` | lp (the LP id's owner) |
 //! | GET | `/v1/pools/{pool_id}/lps/{lp_id}` | lp (the LP id's owner) |
+//! | POST | `/v1/pools/{pool_id}/withdraw_request` † | lp (the LP id's owner) |
+//! | GET | `/v1/pools/{pool_id}/withdrawals/{withdrawal_id}` | lp (the LP id's owner) |
+//! | POST | `/v1/pools/{pool_id}/withdrawals/{withdrawal_id}/cancel` † | lp (the LP id's owner) |
+//! | POST | `/v1/pools/{pool_id}/withdrawals/{withdrawal_id}/approve` | admin |
+//! | POST | `/v1/pools/{pool_id}/withdrawals/halt` | admin |
 //!
 //! `admin` grants every route. An LP id belongs to the `lp` token that first deposited
 //! for it; another token is refused with 403 `not_owner`. Every `/v1/...` route is

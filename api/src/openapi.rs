@@ -30,7 +30,7 @@ pub(crate) enum ErrorResponses {
     #[response(status = 404)]
     NotFound(types::ErrorResponse),
     /// `peer_not_connected`, `already_paid`, `payment_in_progress`,
-    /// `idempotency_conflict`, `request_in_progress`.
+    /// `idempotency_conflict`, `request_in_progress`, `withdrawal_state`.
     #[response(status = 409)]
     Conflict(types::ErrorResponse),
     /// `quote_expired`: the quote expired unpaid.
@@ -39,7 +39,7 @@ pub(crate) enum ErrorResponses {
     /// `payload_too_large`: the body exceeds the configured limit.
     #[response(status = 413)]
     PayloadTooLarge(types::ErrorResponse),
-    /// `insufficient_funds`, `channel_refused`, `invoice_failed`.
+    /// `insufficient_funds`, `channel_refused`, `invoice_failed`, `insufficient_shares`.
     #[response(status = 422)]
     Unprocessable(types::ErrorResponse),
     /// `rate_limited`: the token is over its rate limit on this money route; the
@@ -121,6 +121,11 @@ impl Modify for BearerAuth {
         routes::pool_snapshots::take_snapshot,
         routes::pool_snapshots::get_snapshot,
         routes::pool_snapshots::inclusion_proof,
+        routes::pool_withdrawals::withdraw_request,
+        routes::pool_withdrawals::get_withdrawal,
+        routes::pool_withdrawals::cancel_withdrawal,
+        routes::pool_withdrawals::approve_withdrawal,
+        routes::pool_withdrawals::halt_withdrawals,
         routes::stats::stats,
     ),
     components(schemas(types::ErrorResponse, types::ErrorBody)),
@@ -137,7 +142,7 @@ impl Modify for BearerAuth {
         (name = "wallet", description = "The on-chain wallet"),
         (name = "budgets", description = "The API tokens' spend budgets"),
         (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
-        (name = "pools", description = "The liquidity pool: deposits, shares, NAV, the books, proof snapshots"),
+        (name = "pools", description = "The liquidity pool: deposits, withdrawals, shares, NAV, the books, proof snapshots"),
         (name = "stats", description = "The node's public figures"),
     )
 )]

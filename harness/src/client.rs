@@ -29,7 +29,8 @@ use sluice_api_types::{
     OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse,
     PaymentInfo, PeerInfo, PeerResponse, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
     PoolStatusResponse, QuotePayRequest, QuotePayResponse, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse,
+    WalletBalanceResponse, WithdrawRequest, WithdrawResponse, WithdrawalsHaltRequest,
+    WithdrawalsHaltResponse,
 };
 use ureq::http::{Method, Request};
 use ureq::Agent;
@@ -571,6 +572,65 @@ impl ApiClient {
             paths::POOL_POSITION,
             &[("pool_id", pool_id), ("lp_id", lp_id)],
         ))
+    }
+
+    /// `POST /v1/pools/{pool_id}/withdraw_request`.
+    pub fn withdraw_request(
+        &self,
+        pool_id: &str,
+        request: &WithdrawRequest,
+    ) -> Result<WithdrawResponse, Error> {
+        let path = paths::fill(paths::POOL_WITHDRAW_REQUEST, &[("pool_id", pool_id)]);
+        self.call("POST", &path, Some(request))
+    }
+
+    /// `GET /v1/pools/{pool_id}/withdrawals/{withdrawal_id}`.
+    pub fn withdrawal(
+        &self,
+        pool_id: &str,
+        withdrawal_id: &str,
+    ) -> Result<WithdrawResponse, Error> {
+        self.get(&paths::fill(
+            paths::POOL_WITHDRAWAL,
+            &[("pool_id", pool_id), ("withdrawal_id", withdrawal_id)],
+        ))
+    }
+
+    /// `POST /v1/pools/{pool_id}/withdrawals/{withdrawal_id}/cancel`.
+    pub fn cancel_withdrawal(
+        &self,
+        pool_id: &str,
+        withdrawal_id: &str,
+    ) -> Result<WithdrawResponse, Error> {
+        let path = paths::fill(
+            paths::POOL_WITHDRAWAL_CANCEL,
+            &[("pool_id", pool_id), ("withdrawal_id", withdrawal_id)],
+        );
+        self.call("POST", &path, None::<&()>)
+    }
+
+    /// `POST /v1/pools/{pool_id}/withdrawals/{withdrawal_id}/approve` (admin).
+    pub fn approve_withdrawal(
+        &self,
+        pool_id: &str,
+        withdrawal_id: &str,
+    ) -> Result<WithdrawResponse, Error> {
+        let path = paths::fill(
+            paths::POOL_WITHDRAWAL_APPROVE,
+            &[("pool_id", pool_id), ("withdrawal_id", withdrawal_id)],
+        );
+        self.call("POST", &path, None::<&()>)
+    }
+
+    /// `POST /v1/pools/{pool_id}/withdrawals/halt` (admin): halts (`true`) or resumes
+    /// the pool's withdrawal payouts.
+    pub fn halt_withdrawals(
+        &self,
+        pool_id: &str,
+        halted: bool,
+    ) -> Result<WithdrawalsHaltResponse, Error> {
+        let path = paths::fill(paths::POOL_WITHDRAWALS_HALT, &[("pool_id", pool_id)]);
+        self.call("POST", &path, Some(&WithdrawalsHaltRequest { halted }))
     }
 
     /// `GET /stats` (JSON).

@@ -21,7 +21,8 @@ use sluice_actors::payments::{
     self, pay, InvoicePayment, KeysendPayment, PayRequest as PayQuote, QuoteRequest,
 };
 use sluice_actors::pool::snapshot as pool_snapshot;
-use sluice_actors::pool::{CreatePool, DepositAsk, PoolMsg, POOL_TIMEOUT};
+use sluice_actors::pool::{CreatePool, DepositAsk, PoolMsg, WithdrawalAsk, POOL_TIMEOUT};
+use sluice_actors::withdrawals::SchedulerMsg;
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, Lsps2OrdersPage, OpenChannel, PayInvoice,
@@ -35,9 +36,10 @@ use sluice_api_types::{
     Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu,
     NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
     PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
-    StatsResponse, WalletAddressResponse, WalletBalanceResponse, PAY_RESPONSE_SCHEMA,
-    QUOTE_PAY_RESPONSE_SCHEMA,
+    StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
+    WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
+use sluice_pool::throttle::Throttle;
 use sluice_storage::{
     IndexedDirection, JitOrderRecord, JitOrderState, PaymentRecord, PeerRecord, QuoteRecord,
     ReceiptRecord, ReceivedRecord, WriteBatch,
@@ -51,6 +53,11 @@ const CLOSE_RETRY_DELAY: Duration = Duration::from_millis(10);
 
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a withdrawal answer waits for the scheduler's throttle. The scheduler answers
+/// between ticks, and a tick can take a while (pool calls, a batch's transaction); the
+/// throttle is only for display, so the answer goes without it rather than wait.
+const THROTTLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The node as the API sees it.
 pub struct NodeService {
@@ -247,6 +254,23 @@ impl NodeService {
             error_code: record.failure_code,
             receipt,
         })
+    }
+
+    /// The payout throttle as the withdrawal scheduler's last tick judged it, for a
+    /// withdrawal answer; `None` before the first tick, and when the scheduler is not
+    /// running or busy past [`THROTTLE_TIMEOUT`] (the answer goes without it).
+    async fn throttle(&self) -> Option<Throttle> {
+        let scheduler = &self.components.actors.withdrawals;
+        match scheduler
+            .call(SchedulerMsg::Throttle, THROTTLE_TIMEOUT)
+            .await
+        {
+            Ok(throttle) => throttle,
+            Err(e) => {
+                tracing::debug!(error = %e, "no withdrawal throttle for the answer");
+                None
+            }
+        }
     }
 }
 
@@ -611,6 +635,84 @@ impl NodeBackend for NodeService {
             )
             .await??;
         Ok(pool_answers::position(pool_id, lp_id, position))
+    }
+
+    async fn withdraw_request(&self, ask: WithdrawalAsk) -> Result<WithdrawResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let view = pool
+            .call(
+                |reply| PoolMsg::RequestWithdrawal(Box::new(ask), reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::withdrawal(view, self.throttle().await))
+    }
+
+    async fn get_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<WithdrawResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let view = pool
+            .call(
+                |reply| PoolMsg::Withdrawal(pool_id, withdrawal_id, caller, admin, reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::withdrawal(view, self.throttle().await))
+    }
+
+    async fn cancel_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<WithdrawResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let view = pool
+            .call(
+                |reply| PoolMsg::CancelWithdrawal(pool_id, withdrawal_id, caller, admin, reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::withdrawal(view, self.throttle().await))
+    }
+
+    async fn approve_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        approver: String,
+    ) -> Result<WithdrawResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let view = pool
+            .call(
+                |reply| PoolMsg::ApproveWithdrawal(pool_id, withdrawal_id, approver, reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::withdrawal(view, self.throttle().await))
+    }
+
+    async fn halt_withdrawals(
+        &self,
+        pool_id: String,
+        halted: bool,
+    ) -> Result<WithdrawalsHaltResponse, NodeError> {
+        let record = self
+            .components
+            .actors
+            .pool
+            .call(
+                |reply| PoolMsg::HaltWithdrawals(pool_id, halted, reply),
+                POOL_TIMEOUT,
+            )
+            .await??;
+        Ok(pool_answers::withdrawals_halt(&record))
     }
 
     async fn take_snapshot(&self, pool_id: String) -> Result<PoolSnapshotResponse, NodeError> {

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use sluice_actors::payments::recent;
 use sluice_actors::pool::snapshot as pool_snapshot;
 use sluice_actors::pool::{AssetDetail, PoolMsg, POOL_TIMEOUT};
 use sluice_actors::{Components, NodeError};
@@ -18,10 +19,7 @@ use sluice_api_types::{
     SharePrice, SnapshotStats, StatsResponse, STATS_SCHEMA,
 };
 use sluice_pool::Flow;
-use sluice_storage::{
-    ForwardTotalRecord, IndexedDirection, PaymentIndexRecord, PaymentRecord, PaymentStatus,
-    PoolRecord, KEYS_END,
-};
+use sluice_storage::{ForwardTotalRecord, PoolRecord, KEYS_END};
 use tokio::sync::Mutex;
 
 /// How long one gathering is served.
@@ -131,36 +129,15 @@ async fn routing(c: &Components, now: u64) -> Result<RoutingStats, NodeError> {
 
 /// The outcomes of the most recent outgoing payments.
 async fn payments(c: &Components) -> Result<PaymentStats, NodeError> {
-    // The index holds received payments too: read twice the sample to find enough sent.
-    let recent = c
-        .store
-        .range::<PaymentIndexRecord>("", KEYS_END, PAYMENT_SAMPLE * 2, true)
-        .await?;
-    let mut stats = PaymentStats {
-        sample: 0,
-        succeeded: 0,
-        failed: 0,
-        pending: 0,
-        success_rate: None,
-    };
-    let sent = recent
-        .into_iter()
-        .filter(|(_, i)| i.direction == IndexedDirection::Sent)
-        .take(PAYMENT_SAMPLE);
-    for (_, index) in sent {
-        let Some(payment) = c.store.get::<PaymentRecord>(index.payment_id).await? else {
-            continue;
-        };
-        stats.sample += 1;
-        match payment.status {
-            PaymentStatus::Succeeded => stats.succeeded += 1,
-            PaymentStatus::Failed => stats.failed += 1,
-            PaymentStatus::Pending => stats.pending += 1,
-        }
-    }
-    let settled = stats.succeeded + stats.failed;
-    stats.success_rate = (settled > 0).then(|| stats.succeeded as f64 / settled as f64);
-    Ok(stats)
+    let recent = recent::recent(&c.store, PAYMENT_SAMPLE).await?;
+    let settled = recent.succeeded + recent.failed;
+    Ok(PaymentStats {
+        sample: recent.sample.into(),
+        succeeded: recent.succeeded.into(),
+        failed: recent.failed.into(),
+        pending: recent.pending.into(),
+        success_rate: (settled > 0).then(|| f64::from(recent.succeeded) / f64::from(settled)),
+    })
 }
 
 /// The node's pool, if it runs one.

@@ -73,6 +73,8 @@ pub enum Flow {
     RebalanceCosts,
     /// On-chain fees paid (channel opens and closes, sweeps, payouts).
     OnchainFees,
+    /// Routing fees paid sending withdrawals over Lightning.
+    PayoutFees,
 }
 
 impl Flow {
@@ -140,6 +142,8 @@ pub enum CostKind {
     Rebalance,
     /// On-chain fees.
     Onchain,
+    /// Routing fees of a Lightning withdrawal payout.
+    Payout,
 }
 
 /// What happened, in the pool's words; its postings follow from it ([`Movement::postings`]).
@@ -363,6 +367,7 @@ impl Movement {
                     CostKind::CreditLoss => Flow::CreditLosses,
                     CostKind::Rebalance => Flow::RebalanceCosts,
                     CostKind::Onchain => Flow::OnchainFees,
+                    CostKind::Payout => Flow::PayoutFees,
                 };
                 pair(flow(*partition, account), assets(*partition), *msat)
             }

@@ -82,6 +82,24 @@ impl Outstanding {
     }
 }
 
+impl Outstanding {
+    /// The last burn: every unit left for `msat`, at most the entitlement (an on-chain
+    /// payout rounds the entitlement down to whole sats; the crumb stays with the pool).
+    pub fn close(&self, book: &Book, msat: u64) -> Result<Burn, ShareError> {
+        let owed = self.entitlement(book)?;
+        if msat == 0 || msat > owed {
+            return Err(ShareError::NotEnoughValue {
+                asked: msat,
+                nav: owed,
+            });
+        }
+        Ok(Burn {
+            units: self.units,
+            msat,
+        })
+    }
+}
+
 /// The units a reversed payout gives back: those burned, or fewer if the price rose since
 /// (what `burn.msat` buys now), so the value was owed, not invested, while it waited.
 pub fn units_back(book: &Book, burn: &Burn) -> u128 {

@@ -53,13 +53,19 @@ pub enum Table {
     PoolSnapshots,
     /// Forwarding fees earned, per time bucket ([`crate::ForwardTotalRecord`]).
     ForwardTotals,
+    /// LP withdrawals ([`crate::WithdrawalRecord`]).
+    PoolWithdrawals,
+    /// On-chain payout batches of withdrawals ([`crate::PayoutBatchRecord`]).
+    PoolPayoutBatches,
+    /// Payout invoices reserved by withdrawals ([`crate::PayoutInvoiceRecord`]).
+    PoolPayoutInvoices,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 22] = [
+    pub const ALL: [Table; 25] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -81,6 +87,9 @@ impl Table {
         Table::PoolLps,
         Table::PoolSnapshots,
         Table::ForwardTotals,
+        Table::PoolWithdrawals,
+        Table::PoolPayoutBatches,
+        Table::PoolPayoutInvoices,
         Table::Meta,
     ];
 
@@ -108,6 +117,9 @@ impl Table {
             Table::PoolLps => "pool_lps",
             Table::PoolSnapshots => "pool_snapshots",
             Table::ForwardTotals => "forward_totals",
+            Table::PoolWithdrawals => "pool_withdrawals",
+            Table::PoolPayoutBatches => "pool_payout_batches",
+            Table::PoolPayoutInvoices => "pool_payout_invoices",
             Table::Meta => "meta",
         }
     }

@@ -578,3 +578,83 @@ async fn pool_entries_read_back_in_order_and_are_never_replaced() {
         Err(StoreError::Conflict { .. })
     ));
 }
+
+#[tokio::test]
+async fn withdrawals_keep_their_units_exactly_and_an_invoice_pays_one_withdrawal() {
+    use sluice_pool::queue::Rail;
+    use sluice_pool::withdrawal::Outstanding;
+    use sluice_pool::PartitionKind;
+    use sluice_storage::{
+        FillRecord, FillState, PayoutInvoiceRecord, WithdrawalRecord, WithdrawalStatus,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // Units beyond a JSON number's exact range come back exactly.
+    let units = u128::MAX - 7;
+    let record = WithdrawalRecord {
+        withdrawal_id: "wd_1".into(),
+        pool_id: "main".into(),
+        partition: PartitionKind::Llp,
+        lp_id: "alice".into(),
+        idempotency_key: "k".into(),
+        rail: Rail::Onchain,
+        payout_invoice: None,
+        payout_address: Some("bcrt1qexample".into()),
+        units_requested: units,
+        value_at_request_msat: 5_000,
+        outstanding: Outstanding {
+            units: units - 1,
+            cap_msat: 4_000,
+        },
+        status: WithdrawalStatus::Queued,
+        needs_approval: false,
+        approved_by: None,
+        approved_at_ms: None,
+        fills: vec![FillRecord {
+            n: 0,
+            msat: 1_000,
+            units: 1,
+            burn_seq: 9,
+            state: FillState::Sent,
+            payment_id: None,
+            batch_id: Some("wb_main_0000000009".into()),
+            txid: None,
+            fee_msat: None,
+            settle_seq: None,
+            burned_at_ms: 1,
+            settled_at_ms: None,
+            failure: None,
+            units_returned: None,
+        }],
+        paid_msat: 0,
+        request_receipt_id: "r".into(),
+        settlement_receipt_id: None,
+        requested_at_ms: 1,
+        earliest_settlement_at_ms: 1,
+        latest_settlement_at_ms: 2,
+        ended_at_ms: None,
+    };
+    let reserve = |id: &str| PayoutInvoiceRecord {
+        payment_hash: "ab".repeat(32),
+        withdrawal_id: id.into(),
+    };
+    let mut batch = WriteBatch::new();
+    batch.create(&record).unwrap();
+    batch.create(&reserve("wd_1")).unwrap();
+    store.commit(batch).await.unwrap();
+    let back = store.get::<WithdrawalRecord>("wd_1").await.unwrap();
+    assert_eq!(back, Some(record));
+    // A second withdrawal cannot reserve the same invoice: its whole batch is refused.
+    let mut second = WriteBatch::new();
+    second.create(&reserve("wd_2")).unwrap();
+    assert!(matches!(
+        store.commit(second).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let kept = store
+        .get::<PayoutInvoiceRecord>("ab".repeat(32))
+        .await
+        .unwrap();
+    assert_eq!(kept.map(|r| r.withdrawal_id), Some("wd_1".to_owned()));
+}

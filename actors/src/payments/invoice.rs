@@ -32,7 +32,8 @@ pub fn check_invoice(
         .map_err(|e| NodeError::InvalidRequest(format!("invoice: {e}")))?;
     if invoice.network() != network {
         return Err(NodeError::WrongNetwork {
-            invoice: invoice.network().to_string(),
+            what: "invoice",
+            theirs: invoice.network().to_string(),
             node: network.to_string(),
         });
     }

@@ -28,6 +28,7 @@ pub mod listing;
 pub mod pay;
 pub mod quote;
 pub mod received;
+pub mod recent;
 pub mod reconcile;
 pub mod settle;
 pub mod window;

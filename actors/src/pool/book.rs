@@ -1,11 +1,11 @@
 //! The pools in memory: each pool's record and its ledger, rebuilt from the store at
-//! start, and the deposits still waiting for money.
+//! start, the deposits still waiting for money and the withdrawals not ended.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sluice_pool::{Entry, Ledger, Movement, PartitionKind};
 use sluice_storage::{
-    DepositRecord, DepositStatus, PoolEntryRecord, PoolRecord, Store, WriteBatch,
+    DepositRecord, DepositStatus, PoolEntryRecord, PoolRecord, Store, WithdrawalRecord, WriteBatch,
 };
 
 use crate::NodeError;
@@ -49,6 +49,8 @@ pub struct Pools {
     pub pools: BTreeMap<String, Pool>,
     /// Deposits quoted or pending, by id: the ones the sweep looks at.
     pub open_deposits: BTreeMap<String, DepositRecord>,
+    /// Withdrawals not ended (their units locked, or payouts unsettled), by id.
+    pub open_withdrawals: BTreeMap<String, WithdrawalRecord>,
 }
 
 impl Pools {
@@ -87,9 +89,17 @@ impl Pools {
             .filter(|d| matches!(d.status, DepositStatus::Quoted | DepositStatus::Pending))
             .map(|d| (d.deposit_id.clone(), d))
             .collect();
+        let open_withdrawals = store
+            .scan::<WithdrawalRecord>("")
+            .await?
+            .into_iter()
+            .filter(|w| w.status.is_open())
+            .map(|w| (w.withdrawal_id.clone(), w))
+            .collect();
         Ok(Pools {
             pools,
             open_deposits,
+            open_withdrawals,
         })
     }
 

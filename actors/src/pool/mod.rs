@@ -17,6 +17,8 @@
 //!   at a time, once, and the RRP's skim of them;
 //! - `onchain_fees.rs`: the fees of the wallet's confirmed transactions booked as LLP
 //!   costs, once;
+//! - `withdrawals.rs`: withdrawal requests (shares locked), views, cancel, approval;
+//! - `payouts.rs`: a payout tick's burns, and each payout's outcome booked;
 //! - `snapshot.rs`: signed proof snapshots and LPs' inclusion proofs;
 //! - `assets.rs`: the node's real assets, for the books' reconciliation and snapshots;
 //! - this file: the actor, its messages, pool creation, status and positions.
@@ -27,12 +29,16 @@ pub mod decide;
 pub mod deposits;
 pub mod income;
 pub mod onchain_fees;
+pub mod payouts;
 pub mod snapshot;
 pub mod sweep;
+pub mod withdrawals;
 
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use sluice_pool::queue::QueueLimits;
+use sluice_pool::throttle::Throttle;
 use sluice_pool::PartitionBalances;
 use sluice_storage::{PoolRecord, WriteBatch};
 use tokio::task::JoinHandle;
@@ -40,11 +46,14 @@ use tokio::task::JoinHandle;
 pub use assets::{AssetDetail, NodeAssets};
 pub use book::Pools;
 pub use deposits::{DepositAsk, DepositView};
+pub use payouts::{Payout, PayoutOutcome};
 pub use sluice_pool::PartitionKind;
 pub use sluice_storage::DepositRail;
 pub use snapshot::{InclusionProof, Snapshot};
+pub use withdrawals::{WithdrawalAsk, WithdrawalView};
 
 use crate::clock::unix_ms;
+use crate::withdrawals::WithdrawalConfig;
 use crate::{Components, NodeError};
 
 /// How long a caller waits for the pool actor (a deposit quote makes an invoice and an
@@ -73,6 +82,8 @@ pub struct PoolConfig {
     /// The share of every income entry moved to the RRP partition, basis points (spec
     /// §2C's skim); 0 for none.
     pub rrp_skim_bps: u32,
+    /// How withdrawals are limited (the scheduler has the same).
+    pub withdrawals: WithdrawalConfig,
 }
 
 /// Confirmations an on-chain deposit needs by default.
@@ -96,6 +107,7 @@ impl Default for PoolConfig {
             onchain_watch_after_expiry: Duration::from_secs(7 * 24 * 3600),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             rrp_skim_bps: 0,
+            withdrawals: WithdrawalConfig::default(),
         }
     }
 }
@@ -169,6 +181,49 @@ pub enum PoolMsg {
     /// Look at the open deposits, book the income of closed time buckets, and take the
     /// proof snapshots that are due.
     Sweep,
+    /// Ask for a withdrawal.
+    RequestWithdrawal(
+        Box<WithdrawalAsk>,
+        RpcReplyPort<Result<WithdrawalView, NodeError>>,
+    ),
+    /// A withdrawal as it stands: (pool, withdrawal, caller, caller is admin).
+    Withdrawal(
+        String,
+        String,
+        String,
+        bool,
+        RpcReplyPort<Result<WithdrawalView, NodeError>>,
+    ),
+    /// Cancel a withdrawal nothing was paid from: (pool, withdrawal, caller, is admin).
+    CancelWithdrawal(
+        String,
+        String,
+        String,
+        bool,
+        RpcReplyPort<Result<WithdrawalView, NodeError>>,
+    ),
+    /// An operator approves a withdrawal: (pool, withdrawal, approver).
+    ApproveWithdrawal(
+        String,
+        String,
+        String,
+        RpcReplyPort<Result<WithdrawalView, NodeError>>,
+    ),
+    /// A payout tick: burn what is due under the throttle and answer every payout not
+    /// settled yet (every pool's).
+    BurnDue(
+        Box<(Throttle, QueueLimits)>,
+        RpcReplyPort<Result<Vec<Payout>, NodeError>>,
+    ),
+    /// The operator halts (`true`) or resumes withdrawal payouts of a pool.
+    HaltWithdrawals(String, bool, RpcReplyPort<Result<PoolRecord, NodeError>>),
+    /// How a payout ended: (withdrawal, fill, outcome).
+    PayoutSettled(
+        String,
+        u32,
+        PayoutOutcome,
+        RpcReplyPort<Result<(), NodeError>>,
+    ),
 }
 
 /// The pool actor's state.
@@ -268,9 +323,79 @@ impl Actor for PoolLedger {
                     u64::try_from(self.config.snapshot_every.as_millis()).unwrap_or(u64::MAX);
                 snapshot::take_due(c, pools, every_ms).await;
             }
+            PoolMsg::RequestWithdrawal(ask, reply) => {
+                let config = &self.config.withdrawals;
+                let _ = reply.send(withdrawals::request(c, pools, config, *ask).await);
+            }
+            PoolMsg::Withdrawal(pool_id, id, caller, admin, reply) => {
+                let view = withdrawals::owned_view(c, pools, &pool_id, &id, &caller, admin);
+                let _ = reply.send(view.await);
+            }
+            PoolMsg::CancelWithdrawal(pool_id, id, caller, admin, reply) => {
+                let canceled = withdrawals::cancel(c, pools, &pool_id, &id, &caller, admin);
+                let _ = reply.send(canceled.await);
+            }
+            PoolMsg::ApproveWithdrawal(pool_id, id, approver, reply) => {
+                let approved = withdrawals::approve(c, pools, &pool_id, &id, &approver);
+                let _ = reply.send(approved.await);
+            }
+            PoolMsg::BurnDue(tick, reply) => {
+                let (throttle, limits) = *tick;
+                let _ = reply.send(burn_due(c, pools, &throttle, &limits).await);
+            }
+            PoolMsg::HaltWithdrawals(pool_id, halted, reply) => {
+                let _ = reply.send(halt_withdrawals(c, pools, &pool_id, halted).await);
+            }
+            PoolMsg::PayoutSettled(id, n, outcome, reply) => {
+                let _ = reply.send(payouts::settle_fill(c, pools, &id, n, outcome).await);
+            }
         }
         Ok(())
     }
+}
+
+/// Halts or resumes a pool's withdrawal payouts; stored, so it holds across restarts.
+async fn halt_withdrawals(
+    c: &Components,
+    pools: &mut Pools,
+    pool_id: &str,
+    halted: bool,
+) -> Result<PoolRecord, NodeError> {
+    let record = pools.get(pool_id)?.record.clone();
+    if record.withdrawals_halted == halted {
+        return Ok(record);
+    }
+    let record = PoolRecord {
+        withdrawals_halted: halted,
+        ..record
+    };
+    let mut batch = WriteBatch::new();
+    batch.put(&record)?;
+    c.store.commit(batch).await?;
+    tracing::warn!(
+        pool_id,
+        halted,
+        "withdrawal payouts halted or resumed by the operator"
+    );
+    if let Some(pool) = pools.pools.get_mut(pool_id) {
+        pool.record = record.clone();
+    }
+    Ok(record)
+}
+
+/// A payout tick over every pool of the node.
+async fn burn_due(
+    c: &Components,
+    pools: &mut Pools,
+    throttle: &Throttle,
+    limits: &QueueLimits,
+) -> Result<Vec<Payout>, NodeError> {
+    let ids: Vec<String> = pools.pools.keys().cloned().collect();
+    let mut all = Vec::new();
+    for pool_id in ids {
+        all.extend(payouts::burn_due(c, pools, &pool_id, throttle, limits, unix_ms()).await?);
+    }
+    Ok(all)
 }
 
 /// Creates a pool; the same request again answers the same pool, another one for an
@@ -302,6 +427,7 @@ async fn create_pool(
         partitions: create.partitions,
         created_at_ms: unix_ms(),
         fees_from_height: None,
+        withdrawals_halted: false,
     };
     let mut batch = WriteBatch::new();
     batch.create(&record)?;

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 pub enum ReceiptKind {
     /// A pool deposit credited.
     Deposit,
-    /// A pool withdrawal paid out.
-    Withdraw,
+    /// A pool withdrawal asked for: shares locked.
+    WithdrawRequest,
+    /// A pool withdrawal ended: paid out (or failed and given back).
+    WithdrawSettlement,
     /// A Lightning invoice paid (or failed) for a quote.
     InvoicePay,
     /// A credit envelope issued.
@@ -23,9 +25,10 @@ pub enum ReceiptKind {
 
 impl ReceiptKind {
     /// Every kind.
-    pub const ALL: [ReceiptKind; 7] = [
+    pub const ALL: [ReceiptKind; 8] = [
         ReceiptKind::Deposit,
-        ReceiptKind::Withdraw,
+        ReceiptKind::WithdrawRequest,
+        ReceiptKind::WithdrawSettlement,
         ReceiptKind::InvoicePay,
         ReceiptKind::EnvelopeIssue,
         ReceiptKind::EnvelopeSettlement,
@@ -39,7 +42,10 @@ impl ReceiptKind {
     pub const fn schema(self) -> &'static str {
         match self {
             ReceiptKind::Deposit => "openagents.liquidity.deposit_receipt.v1",
-            ReceiptKind::Withdraw => "openagents.liquidity.withdraw_receipt.v1",
+            ReceiptKind::WithdrawRequest => "openagents.liquidity.withdraw_request_receipt.v1",
+            ReceiptKind::WithdrawSettlement => {
+                "openagents.liquidity.withdraw_settlement_receipt.v1"
+            }
             ReceiptKind::InvoicePay => "openagents.liquidity.invoice_pay_receipt.v1",
             ReceiptKind::EnvelopeIssue => "openagents.credit.envelope_issue_receipt.v1",
             ReceiptKind::EnvelopeSettlement => "openagents.credit.envelope_settlement_receipt.v1",
@@ -274,4 +280,107 @@ pub struct SnapshotLiabilities {
     pub reserved_envelopes_msats: u64,
     /// All three, msat.
     pub total_msats: u64,
+}
+
+/// The receipt of a withdrawal request (`openagents.liquidity.withdraw_request_receipt.v1`),
+/// before sealing: the shares locked, what they were worth then (the most the LP can be
+/// paid) and when it will be paid. Units and the price are decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawRequestReceipt {
+    /// Always [`ReceiptKind::WithdrawRequest`]'s schema.
+    pub schema: String,
+    /// The withdrawal.
+    pub withdrawal_id: String,
+    /// The pool.
+    pub pool_id: String,
+    /// The partition (`llp`, `cep`, `rrp`).
+    pub partition_kind: String,
+    /// The LP.
+    pub lp_id: String,
+    /// The LP's idempotency key.
+    pub idempotency_key: String,
+    /// `lightning` or `onchain`.
+    pub rail: String,
+    /// SHA-256 of the payout invoice's text, hex (Lightning).
+    pub payout_invoice_hash: Option<String>,
+    /// The payout address (on-chain).
+    pub payout_address: Option<String>,
+    /// Share units locked.
+    pub shares_locked: String,
+    /// The price at the request: msat over units.
+    pub price_msat: String,
+    /// The price's units.
+    pub price_units: String,
+    /// Their value at the request, msat: the most the withdrawal pays.
+    pub value_at_request_msats: u64,
+    /// Whether an operator must approve it before it is paid.
+    pub needs_approval: bool,
+    /// The earliest it may be paid, Unix ms.
+    pub earliest_settlement_at_ms: u64,
+    /// The latest it will be paid unless withdrawals are halted, Unix ms.
+    pub latest_settlement_at_ms: u64,
+    /// When it was asked for, Unix ms.
+    pub created_at_ms: u64,
+}
+
+/// One payout of a settled withdrawal, in its settlement receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledFill {
+    /// Its number within the withdrawal.
+    pub n: u32,
+    /// Value owed for it, msat.
+    pub msats: u64,
+    /// Share units burned for it (decimal string).
+    pub shares_burned: String,
+    /// `paid` or `reversed`.
+    pub state: String,
+    /// The Lightning payment's id, hex.
+    pub payment_id: Option<String>,
+    /// The confirmed transaction that paid it.
+    pub txid: Option<String>,
+    /// Routing fee paid by the pool, msat (Lightning).
+    pub fee_msats: Option<u64>,
+    /// Why it failed, a stable code (reversed).
+    pub failure: Option<String>,
+}
+
+/// The receipt of a withdrawal that ended (`openagents.liquidity.withdraw_settlement_receipt.v1`),
+/// before sealing: every payout with its Lightning payment id or transaction id, what
+/// was paid and burned, and the operator's approval if one was needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawSettlementReceipt {
+    /// Always [`ReceiptKind::WithdrawSettlement`]'s schema.
+    pub schema: String,
+    /// The withdrawal.
+    pub withdrawal_id: String,
+    /// The pool.
+    pub pool_id: String,
+    /// The partition.
+    pub partition_kind: String,
+    /// The LP.
+    pub lp_id: String,
+    /// `paid` or `failed`.
+    pub status: String,
+    /// The request receipt's id.
+    pub request_receipt_id: String,
+    /// Share units locked by the request.
+    pub shares_locked: String,
+    /// Share units burned in all (decimal string).
+    pub shares_burned: String,
+    /// Share units given back to the LP (failed payouts).
+    pub shares_returned: String,
+    /// Value at the request, msat.
+    pub value_at_request_msats: u64,
+    /// Value paid out, msat.
+    pub paid_msats: u64,
+    /// The payouts.
+    pub fills: Vec<SettledFill>,
+    /// The approving token's SHA-256, hex, if an approval was needed.
+    pub approved_by: Option<String>,
+    /// When it was approved, Unix ms.
+    pub approved_at_ms: Option<u64>,
+    /// When it was asked for, Unix ms.
+    pub requested_at_ms: u64,
+    /// When it ended, Unix ms.
+    pub settled_at_ms: u64,
 }

@@ -24,8 +24,8 @@ mod verify;
 pub use error::ReceiptError;
 pub use kinds::{
     DepositReceipt, InvoicePayReceipt, LightningAssets, OnchainAssets, PoolSnapshotReceipt,
-    ReceiptKind, SnapshotAssets, SnapshotChannel, SnapshotLiabilities, SnapshotPartition,
-    SnapshotUtxo,
+    ReceiptKind, SettledFill, SnapshotAssets, SnapshotChannel, SnapshotLiabilities,
+    SnapshotPartition, SnapshotUtxo, WithdrawRequestReceipt, WithdrawSettlementReceipt,
 };
 pub use signer::ReceiptSigner;
 pub use verify::{verify, Verified};

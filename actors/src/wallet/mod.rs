@@ -285,6 +285,103 @@ impl OnchainWallet {
         Ok(tx)
     }
 
+    /// Builds and signs one transaction paying each `(script, amount)` of `outputs` at
+    /// `fee_rate` from confirmed coins, replaceable by fee (BIP125, BDK's default
+    /// sequence); the change goes back to the wallet. Recorded as unconfirmed so its coins are not chosen again; not
+    /// broadcast.
+    pub fn build_batch(
+        &self,
+        outputs: &[(ScriptBuf, Amount)],
+        fee_rate: FeeRate,
+    ) -> Result<Transaction, NodeError> {
+        let mut inner = self.lock();
+        let available = inner.wallet.balance().trusted_spendable();
+        let needed = outputs
+            .iter()
+            .map(|(_, amount)| amount.to_sat())
+            .fold(0u64, u64::saturating_add);
+        let mut builder = inner.wallet.build_tx();
+        for (script, amount) in outputs {
+            builder.add_recipient(script.clone(), *amount);
+        }
+        // Confirmed coins only: a batch never hangs on another unconfirmed transaction
+        // (one a crash left unbroadcast would leave it unconfirmable).
+        builder.fee_rate(fee_rate).exclude_unconfirmed();
+        let psbt = builder.finish().map_err(|e| match e {
+            bdk_wallet::error::CreateTxError::CoinSelection(_) => NodeError::InsufficientFunds {
+                needed_sat: needed,
+                available_sat: available.to_sat(),
+            },
+            other => wallet_error(other),
+        })?;
+        self.sign_and_record(inner, psbt)
+    }
+
+    /// Builds and signs a replacement of `tx` (one of the wallet's, unconfirmed) paying
+    /// `fee_rate`: the same outputs, the change paying the rise. Not broadcast.
+    pub fn bump_fee(&self, tx: &Transaction, fee_rate: FeeRate) -> Result<Transaction, NodeError> {
+        let mut inner = self.lock();
+        // A transaction the wallet let go of (evicted from its view of the mempool) is
+        // put back first: it is still the one to replace.
+        inner
+            .wallet
+            .apply_unconfirmed_txs([(tx.clone(), crate::clock::since_epoch().as_secs())]);
+        let mut builder = inner
+            .wallet
+            .build_fee_bump(tx.compute_txid())
+            .map_err(wallet_error)?;
+        builder.fee_rate(fee_rate);
+        let psbt = builder.finish().map_err(wallet_error)?;
+        self.sign_and_record(inner, psbt)
+    }
+
+    /// Signs `psbt`, records the transaction as unconfirmed and persists the wallet.
+    fn sign_and_record(
+        &self,
+        mut inner: MutexGuard<'_, Inner>,
+        mut psbt: Psbt,
+    ) -> Result<Transaction, NodeError> {
+        let finalized = inner
+            .wallet
+            .sign(&mut psbt, SignOptions::default())
+            .map_err(wallet_error)?;
+        if !finalized {
+            return Err(NodeError::Wallet(
+                "the wallet could not sign its own transaction".into(),
+            ));
+        }
+        let tx = psbt.extract_tx().map_err(wallet_error)?;
+        inner
+            .wallet
+            .apply_unconfirmed_txs([(tx.clone(), crate::clock::since_epoch().as_secs())]);
+        self.persist(inner)?;
+        Ok(tx)
+    }
+
+    /// Whether `script` is one of the wallet's.
+    pub fn is_mine(&self, script: &bitcoin::Script) -> bool {
+        self.lock().wallet.is_mine(script.to_owned())
+    }
+
+    /// The fee `tx` pays, if the wallet knows every coin it spends.
+    pub fn fee_of(&self, tx: &Transaction) -> Option<Amount> {
+        self.lock().wallet.calculate_fee(tx).ok()
+    }
+
+    /// Where `txid` stands in the wallet's view of the chain: `None` if unknown or no
+    /// longer in it (replaced, evicted), `Some(None)` unconfirmed, `Some(Some(height))`
+    /// confirmed in the block at `height`.
+    pub fn tx_status(&self, txid: bitcoin::Txid) -> Option<Option<u32>> {
+        let inner = self.lock();
+        let tx = inner.wallet.get_tx(txid)?;
+        Some(match tx.chain_position {
+            bdk_wallet::chain::ChainPosition::Confirmed { anchor, .. } => {
+                Some(anchor.block_id.height)
+            }
+            bdk_wallet::chain::ChainPosition::Unconfirmed { .. } => None,
+        })
+    }
+
     /// Brings the wallet to the chain's tip and mempool. Blocking: call from a blocking
     /// thread.
     pub fn sync(&self) -> Result<(), NodeError> {

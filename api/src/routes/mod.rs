@@ -12,6 +12,7 @@ pub(crate) mod openapi;
 pub(crate) mod payments;
 pub(crate) mod peers;
 pub(crate) mod pool_snapshots;
+pub(crate) mod pool_withdrawals;
 pub(crate) mod pools;
 pub(crate) mod receipts;
 pub(crate) mod stats;
@@ -200,6 +201,44 @@ pub(crate) fn node_routes<B: NodeBackend>(
         .route(
             &at(paths::POOL_SNAPSHOT_PROOF),
             guarded(auth, Access::Lp, get(pool_snapshots::inclusion_proof::<B>)),
+        )
+        .route(
+            &at(paths::POOL_WITHDRAW_REQUEST),
+            limited(
+                auth,
+                money,
+                Access::Lp,
+                post(pool_withdrawals::withdraw_request::<B>),
+            ),
+        )
+        .route(
+            &at(paths::POOL_WITHDRAWAL),
+            guarded(auth, Access::Lp, get(pool_withdrawals::get_withdrawal::<B>)),
+        )
+        .route(
+            &at(paths::POOL_WITHDRAWAL_CANCEL),
+            limited(
+                auth,
+                money,
+                Access::Lp,
+                post(pool_withdrawals::cancel_withdrawal::<B>),
+            ),
+        )
+        .route(
+            &at(paths::POOL_WITHDRAWAL_APPROVE),
+            guarded(
+                auth,
+                Access::Admin,
+                post(pool_withdrawals::approve_withdrawal::<B>),
+            ),
+        )
+        .route(
+            &at(paths::POOL_WITHDRAWALS_HALT),
+            guarded(
+                auth,
+                Access::Admin,
+                post(pool_withdrawals::halt_withdrawals::<B>),
+            ),
         )
         .route(
             &at(paths::BUDGET),

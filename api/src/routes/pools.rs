@@ -62,7 +62,8 @@ pub(crate) fn id(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(value)
 }
 
-fn partition(field: &str, name: &str) -> Result<PartitionKind, ApiError> {
+/// A partition name: `llp`, `cep` or `rrp`.
+pub(crate) fn partition(field: &str, name: &str) -> Result<PartitionKind, ApiError> {
     PartitionKind::parse(name).ok_or_else(|| {
         ApiError::InvalidRequest(format!("{field}: `{name}` is not one of llp, cep, rrp"))
     })

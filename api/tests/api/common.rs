@@ -10,7 +10,7 @@ use bitcoin::secp256k1::PublicKey;
 use serde_json::json;
 use serde_json::Value;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
-use sluice_actors::pool::{CreatePool, DepositAsk};
+use sluice_actors::pool::{CreatePool, DepositAsk, WithdrawalAsk};
 use sluice_actors::NodeError;
 use sluice_api::backend::{
     ChannelId, CloseChannel, ConnectPeer, CreateInvoice, Lsps2OrdersPage, OpenChannel, PayInvoice,
@@ -21,9 +21,11 @@ use sluice_api_types::{
     BudgetResponse, ChannelInfo, Deposit, DepositQuoteResponse, HealthResponse, HealthStatus,
     InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
     Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeAssets, NodeInfoResponse,
-    PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo,
-    PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
-    Reconciliation, SharePrice, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
+    PartitionFlows, PartitionStatus, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
+    PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
+    QuotePayResponse, Reconciliation, SharePrice, StatsResponse, WalletAddressResponse,
+    WalletBalanceResponse, WithdrawResponse, WithdrawThrottle, Withdrawal, WithdrawalFill,
+    WithdrawalsHaltResponse,
 };
 use tower::ServiceExt;
 
@@ -76,6 +78,11 @@ pub enum Call {
     Snapshot(String, Option<u64>),
     Proof(String, Option<u64>, String, String, bool),
     Stats,
+    WithdrawRequest(WithdrawalAsk),
+    GetWithdrawal(String, String, String, bool),
+    CancelWithdrawal(String, String, String, bool),
+    ApproveWithdrawal(String, String, String),
+    HaltWithdrawals(String, bool),
 }
 
 /// Answers every call with canned data, or with the configured error after the
@@ -207,6 +214,59 @@ pub fn pay_response(quote_id: &str) -> PayResponse {
         error_code: None,
         error_message: None,
         receipt: Some(json!({ "receipt_id": "rcpt_00" })),
+    }
+}
+
+/// A canned withdrawal of `lp_id`: on-chain, one fill paid and the rest outstanding,
+/// with a throttle.
+pub fn withdrawal(pool_id: &str, withdrawal_id: &str, lp_id: &str) -> WithdrawResponse {
+    WithdrawResponse {
+        schema: sluice_api_types::WITHDRAW_RESPONSE_SCHEMA.into(),
+        withdrawal: Withdrawal {
+            withdrawal_id: withdrawal_id.into(),
+            pool_id: pool_id.into(),
+            partition_kind: "llp".into(),
+            lp_id: lp_id.into(),
+            idempotency_key: "k".into(),
+            rail: "onchain".into(),
+            status: "queued".into(),
+            shares_burned: 2.5,
+            units_locked: "2500000000".into(),
+            units_outstanding: "1500000000".into(),
+            value_at_request_msats: 2_500,
+            amount_sats_estimate: 1,
+            paid_msats: 1_000,
+            needs_approval: false,
+            approved_at: None,
+            payout_address: Some("bcrt1qtestaddress".into()),
+            payout_invoice_hash: None,
+            fills: vec![WithdrawalFill {
+                n: 0,
+                msats: 1_000,
+                units: "1000000000".into(),
+                state: "paid".into(),
+                payment_id: None,
+                batch_id: Some("batch_1".into()),
+                txid: Some("55".repeat(32)),
+                fee_msats: None,
+                failure: None,
+                units_returned: None,
+            }],
+            earliest_settlement_at: "2026-01-01T00:00:00.000Z".into(),
+            latest_settlement_at: "2026-01-02T00:00:00.000Z".into(),
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            ended_at: None,
+        },
+        receipt: json!({ "receipt_id": "rcpt_wd" }),
+        settlement_receipt: None,
+        withdraw_throttle: Some(WithdrawThrottle {
+            mode: "stressed".into(),
+            reasons: vec!["channels_degraded".into()],
+            tick_cap_sats: 500_000,
+            lightning_sats: 300_000,
+            onchain_sats: 200_000,
+            largest_sats: None,
+        }),
     }
 }
 
@@ -462,7 +522,33 @@ impl NodeBackend for TestBackend {
             },
             total_shares: 0.0,
             pending_withdrawals_sats_estimate: 0,
-            partitions: Vec::new(),
+            withdrawals_halted: false,
+            partitions: vec![PartitionStatus {
+                partition_kind: "llp".into(),
+                open_for_deposits: true,
+                assets_msats: 0,
+                pending_withdrawals_msats: 0,
+                nav_msats: 0,
+                total_shares: 0.0,
+                total_units: "0".into(),
+                share_price_sats: 1.0,
+                share_price: SharePrice {
+                    msat: "1".into(),
+                    units: "1000000".into(),
+                },
+                lp_count: 0,
+                flows: PartitionFlows {
+                    deposits_msats: 0,
+                    withdrawals_msats: 0,
+                    routing_fees_msats: 0,
+                    jit_fees_msats: 0,
+                    credit_fees_msats: 0,
+                    credit_losses_msats: 0,
+                    rebalance_costs_msats: 0,
+                    onchain_fees_msats: 0,
+                    payout_fees_msats: 0,
+                },
+            }],
             reconciliation: Reconciliation {
                 node: NodeAssets {
                     onchain_msats: 0,
@@ -554,6 +640,73 @@ impl NodeBackend for TestBackend {
             receipt_id: "rcpt_00".into(),
             lp_id,
             leaves: Vec::new(),
+        })
+    }
+
+    async fn withdraw_request(&self, ask: WithdrawalAsk) -> Result<WithdrawResponse, NodeError> {
+        self.enter(Call::WithdrawRequest(ask.clone())).await?;
+        Ok(withdrawal(&ask.pool_id, "wd_1", &ask.lp_id))
+    }
+
+    async fn get_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<WithdrawResponse, NodeError> {
+        let answer = withdrawal(&pool_id, &withdrawal_id, "lp-1");
+        self.enter(Call::GetWithdrawal(pool_id, withdrawal_id, caller, admin))
+            .await?;
+        Ok(answer)
+    }
+
+    async fn cancel_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        caller: String,
+        admin: bool,
+    ) -> Result<WithdrawResponse, NodeError> {
+        let mut answer = withdrawal(&pool_id, &withdrawal_id, "lp-1");
+        answer.withdrawal.status = "canceled".into();
+        answer.withdrawal.ended_at = Some("2026-01-01T00:10:00.000Z".into());
+        answer.settlement_receipt = Some(json!({ "receipt_id": "rcpt_wd_end" }));
+        self.enter(Call::CancelWithdrawal(
+            pool_id,
+            withdrawal_id,
+            caller,
+            admin,
+        ))
+        .await?;
+        Ok(answer)
+    }
+
+    async fn approve_withdrawal(
+        &self,
+        pool_id: String,
+        withdrawal_id: String,
+        approver: String,
+    ) -> Result<WithdrawResponse, NodeError> {
+        let mut answer = withdrawal(&pool_id, &withdrawal_id, "lp-1");
+        answer.withdrawal.status = "approved".into();
+        answer.withdrawal.needs_approval = true;
+        answer.withdrawal.approved_at = Some("2026-01-01T00:05:00.000Z".into());
+        self.enter(Call::ApproveWithdrawal(pool_id, withdrawal_id, approver))
+            .await?;
+        Ok(answer)
+    }
+
+    async fn halt_withdrawals(
+        &self,
+        pool_id: String,
+        halted: bool,
+    ) -> Result<WithdrawalsHaltResponse, NodeError> {
+        self.enter(Call::HaltWithdrawals(pool_id.clone(), halted))
+            .await?;
+        Ok(WithdrawalsHaltResponse {
+            pool_id,
+            withdrawals_halted: halted,
         })
     }
 
@@ -733,7 +886,6 @@ impl TestApp {
     }
 }
 
-/// One request per authenticated `/v1` endpoint, with a valid body: (method, path, body).
 /// A valid quote request body.
 pub fn quote_pay_body() -> String {
     json!({
@@ -749,6 +901,20 @@ pub fn quote_pay_body() -> String {
     .to_string()
 }
 
+/// A valid withdrawal request body: 1.5 shares of `lp-1`, on-chain.
+pub fn withdraw_request_body() -> String {
+    json!({
+        "schema": "openagents.liquidity.pool.withdraw_request.v1",
+        "lp_id": "lp-1",
+        "idempotency_key": "wd-key-1",
+        "shares_burned": 1.5,
+        "rail_preference": "onchain",
+        "payout_address": "bcrt1qtestaddress"
+    })
+    .to_string()
+}
+
+/// One request per authenticated `/v1` endpoint, with a valid body: (method, path, body).
 pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
     vec![
         (Method::GET, "/v1/node/info".into(), None),
@@ -831,6 +997,27 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
             Method::GET,
             "/v1/pools/main/snapshots/1/proofs/lp-1".into(),
             None,
+        ),
+        (
+            Method::POST,
+            "/v1/pools/main/withdraw_request".into(),
+            Some(withdraw_request_body()),
+        ),
+        (Method::GET, "/v1/pools/main/withdrawals/wd_1".into(), None),
+        (
+            Method::POST,
+            "/v1/pools/main/withdrawals/wd_1/cancel".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v1/pools/main/withdrawals/wd_1/approve".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v1/pools/main/withdrawals/halt".into(),
+            Some(r#"{"halted":true}"#.into()),
         ),
     ]
 }

@@ -330,13 +330,24 @@ fn every_node_error() -> Vec<Expected> {
         (|| NodeError::InvoiceExpired, 422, "invoice_expired"),
         (
             || NodeError::WrongNetwork {
-                invoice: "bitcoin".into(),
+                what: "invoice",
+                theirs: "bitcoin".into(),
                 node: "regtest".into(),
             },
             422,
             "wrong_network",
         ),
         (|| NodeError::AmountRequired, 422, "amount_required"),
+        (
+            || NodeError::NotEnoughShares { asked: 2, free: 1 },
+            422,
+            "insufficient_shares",
+        ),
+        (
+            || NodeError::WithdrawalState("paid".into()),
+            409,
+            "withdrawal_state",
+        ),
         (
             || NodeError::AmountAboveMaximum {
                 amount_msat: 2,
@@ -435,6 +446,8 @@ async fn the_code_table_matches_the_variants() {
         ApiError::DestinationNotAllowed(String::new()),
         ApiError::PoolExists(String::new()),
         ApiError::NotOwner(String::new()),
+        ApiError::InsufficientShares(String::new()),
+        ApiError::WithdrawalState(String::new()),
         ApiError::Wallet(String::new()),
         ApiError::ChainUnavailable(String::new()),
         ApiError::NodeNotRunning,

@@ -10,6 +10,7 @@ mod errors;
 mod liquidity;
 mod metrics;
 mod openapi;
+mod pool_withdrawals;
 mod props;
 mod rate_limit;
 mod routes;

@@ -29,17 +29,16 @@ async fn lists_every_route_with_its_methods() {
 
     // Every endpoint the router serves is documented with its method.
     for (method, path, _) in every_endpoint() {
-        // A static path wins over a template that also matches it (axum's rule too).
-        let exact = paths::ALL_V1.iter().find(|template| **template == path);
-        let template = exact
-            .or_else(|| {
-                paths::ALL_V1.iter().find(|template| {
-                    let t: Vec<_> = template.split('/').collect();
-                    let p: Vec<_> = path.split('/').collect();
-                    t.len() == p.len()
-                        && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
-                })
+        // A static segment wins over a `{…}` one that also matches it (axum's rule too):
+        // of the matching templates, the one with the fewest parameters.
+        let template = paths::ALL_V1
+            .iter()
+            .filter(|template| {
+                let t: Vec<_> = template.split('/').collect();
+                let p: Vec<_> = path.split('/').collect();
+                t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
             })
+            .min_by_key(|template| template.matches('{').count())
             .expect("a template for every endpoint");
         let operation = &doc["paths"][*template][method.as_str().to_lowercase()];
         assert!(operation.is_object(), "{method} {template} is documented");

@@ -38,6 +38,7 @@ fn fill(template: &str) -> String {
             ("deposit_id", "dep_1"),
             ("lp_id", "lp-1"),
             ("seq", "latest"),
+            ("withdrawal_id", "wd_1"),
         ],
     )
 }
@@ -100,7 +101,9 @@ async fn every_operation_answers_each_scope_as_documented() {
                 assert!(
                     body.is_some()
                         || template == paths::WALLET_ADDRESS
-                        || template == paths::POOL_SNAPSHOTS,
+                        || template == paths::POOL_SNAPSHOTS
+                        || template == paths::POOL_WITHDRAWAL_CANCEL
+                        || template == paths::POOL_WITHDRAWAL_APPROVE,
                     "no body for POST {template}"
                 );
             }

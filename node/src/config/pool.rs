@@ -11,6 +11,9 @@
 //! onchain_watch_after_expiry_secs = 604800  # coins sent late are still the LP's
 //! snapshot_every_secs = 3600             # proof snapshots; at least 10
 //! rrp_skim_bps = 0                       # share of income moved to RRP; at most 5000
+//!
+//! [pool.withdrawals]                     # see `withdrawals.rs`
+//! max_delay_secs = 86400
 //! ```
 
 use std::path::Path;
@@ -41,6 +44,7 @@ struct Section {
     onchain_watch_after_expiry_secs: Option<u64>,
     snapshot_every_secs: Option<u64>,
     rrp_skim_bps: Option<u32>,
+    withdrawals: Option<super::withdrawals::Section>,
 }
 
 /// Reads the `[pool]` table of the config file at `path`, checked.
@@ -73,6 +77,11 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<PoolConfig, ConfigError
         ),
         snapshot_every: secs(section.snapshot_every_secs, d.snapshot_every),
         rrp_skim_bps: section.rrp_skim_bps.unwrap_or(d.rrp_skim_bps),
+        withdrawals: section
+            .withdrawals
+            .unwrap_or_default()
+            .config()
+            .map_err(invalid)?,
     };
     if !CONFIRMATIONS.contains(&config.onchain_confirmations) {
         return Err(invalid(format!(

@@ -2895,6 +2895,60 @@ fn a_bad_pool_section_is_refused_with_what_is_wrong() {
 }
 
 #[test]
+fn the_withdrawals_table_sets_withdrawals_with_defaults_for_the_rest() {
+    let case = Case::new();
+    let text =
+        "[pool]\n[pool.withdrawals]\nmax_delay_secs = 172800\ntick_every_secs = 5\nhalted = true\n";
+    let withdrawals = ok(case.load(Some(text), &[], BASE_EMBEDDED))
+        .pool
+        .withdrawals;
+    assert_eq!(
+        withdrawals.max_delay,
+        std::time::Duration::from_secs(172_800)
+    );
+    assert_eq!(withdrawals.tick_every, std::time::Duration::from_secs(5));
+    assert!(withdrawals.halted);
+    let defaults = sluice_actors::withdrawals::WithdrawalConfig::default();
+    assert_eq!(withdrawals.tick_cap_sats, defaults.tick_cap_sats);
+    assert_eq!(withdrawals.min_sats, defaults.min_sats);
+    assert!(defaults.check().is_ok());
+}
+
+#[test]
+fn a_bad_withdrawals_table_is_refused_with_what_is_wrong() {
+    let case = Case::new();
+    let cases = [
+        (
+            "max_lightning_sats = 20000000\n",
+            "max_lightning_sats (20000000) must be at most tick_cap_sats",
+        ),
+        (
+            "tick_cap_sats = 15000\n",
+            "must be at least twice the minimum fill",
+        ),
+        ("max_delay_secs = 0\n", "the longest delay must be above 0"),
+        ("tick_every_secs = 0\n", "tick_every and rbf_after_blocks"),
+        (
+            "halted_below_usable_bps = 8000\n",
+            "halted_below_usable_bps ≤ stressed_below_usable_bps",
+        ),
+        ("breaker_failure_bps = 10001\n", "basis points above 10000"),
+        ("min_sats = 0\n", "min_sats must be above 0"),
+        ("delay = 5\n", "unknown field `delay`"),
+    ];
+    for (body, expected) in cases {
+        let toml = format!("[pool]\n[pool.withdrawals]\n{body}");
+        let e = err(case.load(Some(&toml), &[], BASE_EMBEDDED));
+        assert!(
+            matches!(e, ConfigError::InvalidPool { .. }),
+            "{toml}: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(message.contains(expected), "{toml}: {message}");
+    }
+}
+
+#[test]
 fn forwarding_fees_default_to_ldks_and_layer() {
     let config = ok(load_once(None, &[], BASE_EMBEDDED).0);
     assert_eq!(

@@ -10,6 +10,7 @@ mod payments;
 mod peers;
 mod pool_deposits;
 mod pool_snapshots;
+mod pool_withdrawals;
 mod pools;
 mod quotes;
 mod receipts;
@@ -26,6 +27,10 @@ pub use payments::{PaymentRecord, PaymentStatus};
 pub use peers::PeerRecord;
 pub use pool_deposits::{DepositRail, DepositRecord, DepositRefRecord, DepositStatus};
 pub use pool_snapshots::{PoolSnapshotRecord, SnapshotLeafRecord};
+pub use pool_withdrawals::{
+    BatchOutput, BatchTx, FillRecord, FillState, PayoutBatchRecord, PayoutInvoiceRecord,
+    WithdrawalRecord, WithdrawalStatus,
+};
 pub use pools::{LpRecord, PoolEntryRecord, PoolRecord};
 pub use quotes::QuoteRecord;
 pub use receipts::ReceiptRecord;

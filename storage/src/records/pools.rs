@@ -22,6 +22,10 @@ pub struct PoolRecord {
     /// the operator's coins alone). Set once, in that deposit's commit.
     #[serde(default)]
     pub fees_from_height: Option<u32>,
+    /// Whether the operator halted withdrawal payouts (spec §5.2: withdrawals can be
+    /// halted during incidents); requests still queue.
+    #[serde(default)]
+    pub withdrawals_halted: bool,
 }
 
 impl Record for PoolRecord {
