@@ -53,6 +53,11 @@ pub struct WithdrawRequest {
     /// The LP's Bitcoin address on the node's network, for `onchain`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payout_address: Option<String>,
+    /// An emergency withdrawal (spec §5.2): paid first and in full at the next payout
+    /// tick while the pool is solvent and its reserves whole, else in line like any
+    /// other; refused (`not_enabled`) while the operator has turned them off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<bool>,
 }
 
 /// One payout towards a withdrawal: the units burned for it and how it is paid.
@@ -114,6 +119,8 @@ pub struct Withdrawal {
     pub paid_msats: u64,
     /// Whether it needs an operator's approval before it is paid.
     pub needs_approval: bool,
+    /// Whether it is an emergency withdrawal.
+    pub emergency: bool,
     /// When an operator approved it (RFC 3339, UTC).
     pub approved_at: Option<String>,
     /// The payout address (on-chain).

@@ -301,6 +301,7 @@ pub fn withdrawal(view: WithdrawalView, throttle_now: Option<Throttle>) -> Withd
             amount_sats_estimate: amount_msat / 1000,
             paid_msats: record.paid_msat,
             needs_approval: record.needs_approval,
+            emergency: record.emergency,
             approved_at: record.approved_at_ms.map(rfc3339_ms),
             payout_address: record.payout_address,
             payout_invoice_hash: record.payout_invoice.as_deref().map(invoice_hash),
@@ -344,6 +345,7 @@ mod tests {
             },
             status: WithdrawalStatus::Approved,
             needs_approval: true,
+            emergency: false,
             approved_by: Some("aa".repeat(32)),
             approved_at_ms: Some(1_700_000_000_000),
             fills: vec![FillRecord {

@@ -13,7 +13,9 @@
 //!
 //! [`plan`] puts a [`Throttle`] on top: nothing when halted, the throttled cap, large
 //! withdrawals set aside while the breaker is tripped, and each rail paying at most what
-//! it has (the queue stops at the first withdrawal its rail cannot pay).
+//! it has (the queue stops at the first withdrawal its rail cannot pay). Emergency
+//! withdrawals (spec §5.2) go first and are paid in full like overdue ones, but only in
+//! normal mode (the pool solvent, the reserves whole); otherwise they wait in line.
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +71,8 @@ pub struct Queued {
     pub remaining_msat: u64,
     /// How it is paid; a Lightning withdrawal is only ever paid whole.
     pub rail: Rail,
+    /// An emergency withdrawal: first and in full when the throttle is normal.
+    pub emergency: bool,
 }
 
 /// A payment a tick makes towards one withdrawal.
@@ -141,6 +145,24 @@ pub fn plan(queue: &[Queued], now_ms: u64, limits: &QueueLimits, throttle: &Thro
         })
         .cloned()
         .collect();
+    // In normal mode emergency withdrawals go first (in their own order), counted as
+    // overdue so they are paid in full now.
+    let eligible: Vec<Queued> = if throttle.mode == Mode::Normal {
+        let (urgent, rest): (Vec<Queued>, Vec<Queued>) =
+            eligible.into_iter().partition(|q| q.emergency);
+        urgent
+            .into_iter()
+            .map(|q| Queued {
+                queued_at_ms: q
+                    .queued_at_ms
+                    .min(now_ms.saturating_sub(limits.max_delay_ms)),
+                ..q
+            })
+            .chain(rest)
+            .collect()
+    } else {
+        eligible
+    };
     let throttled = QueueLimits {
         tick_cap_msat: throttle.tick_cap_msat.min(limits.tick_cap_msat),
         ..*limits

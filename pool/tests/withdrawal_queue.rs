@@ -18,6 +18,7 @@ fn queued(id: &str, at: u64, msat: u64) -> Queued {
         queued_at_ms: at,
         remaining_msat: msat,
         rail: Rail::Onchain,
+        emergency: false,
     }
 }
 
@@ -213,6 +214,34 @@ fn a_rail_pays_no_more_than_it_has_and_the_queue_stops_there() {
         ..open_throttle()
     };
     assert!(plan(&queue, 10, &LIMITS, &crumbs).is_empty());
+}
+
+#[test]
+fn an_emergency_withdrawal_goes_first_and_whole_only_in_normal_mode() {
+    let queue = [
+        queued("a", 50_000, 900_000),
+        queued("b", 50_001, 900_000),
+        Queued {
+            emergency: true,
+            ..queued("urgent", 50_002, 1_500_000)
+        },
+    ];
+    // Normal: paid first and in full, past the cap; the others wait for the next tick.
+    assert_eq!(
+        plan(&queue, 100_000, &LIMITS, &open_throttle()),
+        [fill("urgent", 1_500_000, true)]
+    );
+    // Stressed: it waits in line like any other.
+    let stressed = Throttle {
+        mode: Mode::Stressed,
+        reasons: vec![Reason::ChannelsDegraded],
+        tick_cap_msat: 500_000,
+        ..open_throttle()
+    };
+    assert_eq!(
+        plan(&queue, 100_000, &LIMITS, &stressed),
+        [fill("a", 500_000, false)]
+    );
 }
 
 #[test]

@@ -609,6 +609,7 @@ async fn withdrawals_keep_their_units_exactly_and_an_invoice_pays_one_withdrawal
         },
         status: WithdrawalStatus::Queued,
         needs_approval: false,
+        emergency: false,
         approved_by: None,
         approved_at_ms: None,
         fills: vec![FillRecord {

@@ -157,6 +157,7 @@ fn ask(lp_id: &str, key: &str, units: u128, rail: &str, destination: &str) -> Wi
         rail_preference: rail.into(),
         payout_invoice_bolt11: lightning.then(|| destination.to_owned()),
         payout_address: (!lightning).then(|| destination.to_owned()),
+        emergency: None,
     }
 }
 
@@ -172,12 +173,13 @@ fn payout_invoice(a: &NodeProcess, expiry_secs: u32) -> String {
         .bolt11
 }
 
-/// A valid invoice for mainnet, signed by a throwaway key.
-fn mainnet_invoice() -> String {
+/// A valid invoice for `currency` without an amount, signed by a throwaway key: a node
+/// nobody has a channel to.
+fn stranger_invoice(currency: Currency) -> String {
     use bitcoin::hashes::{sha256, Hash};
     use bitcoin::secp256k1::{Secp256k1, SecretKey};
     let key = SecretKey::from_slice(&[7u8; 32]).unwrap();
-    InvoiceBuilder::new(Currency::Bitcoin)
+    InvoiceBuilder::new(currency)
         .description("elsewhere".into())
         .payment_hash(sha256::Hash::hash(b"elsewhere"))
         .payment_secret(PaymentSecret([9u8; 32]))
@@ -413,7 +415,13 @@ fn three_lps_withdraw_one_by_lightning_two_in_one_batch_transaction() {
         (
             carol.withdraw_request(
                 POOL,
-                &ask("carol", "x6", free / 2, "lightning", &mainnet_invoice()),
+                &ask(
+                    "carol",
+                    "x6",
+                    free / 2,
+                    "lightning",
+                    &stranger_invoice(Currency::Bitcoin),
+                ),
             ),
             422,
             "wrong_network",
@@ -672,6 +680,11 @@ fn three_lps_withdraw_one_by_lightning_two_in_one_batch_transaction() {
         paid_bob.settlement_receipt.as_ref().unwrap()["fills"][0]["txid"],
         txid.as_str()
     );
+    // The operator's approval is in Bob's receipt; Alice's needed none.
+    let bob_receipt = paid_bob.settlement_receipt.as_ref().unwrap();
+    assert!(bob_receipt["approved_by"].is_string(), "{bob_receipt}");
+    assert!(bob_receipt["approved_at_ms"].is_u64());
+    assert!(paid_alice.settlement_receipt.as_ref().unwrap()["approved_by"].is_null());
 
     // Shares burned; those who stay hold what they held.
     assert_eq!(held(&b, BOB, "bob"), 0);
@@ -719,6 +732,45 @@ fn three_lps_withdraw_one_by_lightning_two_in_one_batch_transaction() {
             .is_some_and(|t| t.mode == "normal")
     });
     assert!(throttle(&normal).1.is_empty());
+
+    // A Lightning payout that cannot be made (nobody has a route to the payee) is
+    // reversed: the value goes back to LLP, Carol gets her units back (less at most a
+    // msat's worth of rounding), the withdrawal ends failed with its receipt.
+    let held_before = held(&b, CAROL, "carol");
+    let nav_before = llp(&admin.pool_status(POOL).unwrap()).nav_msats;
+    let nowhere = carol
+        .withdraw_request(
+            POOL,
+            &ask(
+                "carol",
+                "c-4",
+                10_000 * UNITS_PER_SHARE,
+                "lightning",
+                &stranger_invoice(Currency::Regtest),
+            ),
+        )
+        .unwrap();
+    let failed = wait_withdrawal(&carol, &nowhere.withdrawal.withdrawal_id, "failed", |w| {
+        w.withdrawal.status == "failed"
+    });
+    let fill = &failed.withdrawal.fills[0];
+    assert_eq!(fill.state, "reversed");
+    assert_eq!(fill.failure.as_deref(), Some("route_not_found"));
+    let burned: u128 = fill.units.parse().unwrap();
+    let returned: u128 = fill.units_returned.as_deref().unwrap().parse().unwrap();
+    assert!(
+        returned <= burned && burned - returned <= VIRTUAL_UNITS,
+        "{burned} {returned}"
+    );
+    assert_eq!(held(&b, CAROL, "carol"), held_before - (burned - returned));
+    assert_eq!(failed.withdrawal.paid_msats, 0);
+    let status = admin.pool_status(POOL).unwrap();
+    assert_eq!(llp(&status).nav_msats, nav_before);
+    assert_eq!(llp(&status).pending_withdrawals_msats, 0);
+    let receipt = failed.settlement_receipt.as_ref().unwrap();
+    verify(receipt, None).unwrap();
+    assert_eq!(receipt["status"], "failed");
+    assert_eq!(receipt["shares_returned"], returned.to_string().as_str());
     b.stop().unwrap();
 }
 

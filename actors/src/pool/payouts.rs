@@ -113,6 +113,7 @@ pub async fn burn_due(
                 Rail::Lightning => owed,
             },
             rail: w.rail,
+            emergency: w.emergency,
         });
     }
     let fills = queue::plan(&line, now_ms, limits, throttle);

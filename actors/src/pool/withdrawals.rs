@@ -57,6 +57,9 @@ pub struct WithdrawalAsk {
     pub payout_invoice: Option<String>,
     /// The LP's address (on-chain).
     pub payout_address: Option<String>,
+    /// An emergency withdrawal (spec §5.2): paid first and in full while the pool is
+    /// solvent and its reserves whole.
+    pub emergency: bool,
 }
 
 /// A withdrawal as the API shows it.
@@ -99,6 +102,9 @@ pub async fn request(
             .unwrap_or_default()
             .to_owned();
         return view(c, pools, &id).await;
+    }
+    if ask.emergency && !config.emergency_enabled {
+        return Err(NodeError::NotEnabled("emergency withdrawals"));
     }
     if ask.units == 0 {
         return Err(NodeError::InvalidRequest(
@@ -151,6 +157,7 @@ pub async fn request(
         price_units: price.units.to_string(),
         value_at_request_msats: lock.cap_msat,
         needs_approval,
+        emergency: ask.emergency,
         earliest_settlement_at_ms: now,
         latest_settlement_at_ms: latest,
         created_at_ms: now,
@@ -176,6 +183,7 @@ pub async fn request(
             WithdrawalStatus::Queued
         },
         needs_approval,
+        emergency: ask.emergency,
         approved_by: None,
         approved_at_ms: None,
         fills: Vec::new(),

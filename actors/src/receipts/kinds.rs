@@ -315,6 +315,8 @@ pub struct WithdrawRequestReceipt {
     pub value_at_request_msats: u64,
     /// Whether an operator must approve it before it is paid.
     pub needs_approval: bool,
+    /// Whether it is an emergency withdrawal.
+    pub emergency: bool,
     /// The earliest it may be paid, Unix ms.
     pub earliest_settlement_at_ms: u64,
     /// The latest it will be paid unless withdrawals are halted, Unix ms.

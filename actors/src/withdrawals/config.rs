@@ -47,6 +47,9 @@ pub struct WithdrawalConfig {
     pub rbf_after_blocks: u32,
     /// Whether the operator halted withdrawals.
     pub halted: bool,
+    /// Whether LPs may ask for emergency withdrawals (paid first and in full while the
+    /// pool is solvent and its reserves whole); off during an incident.
+    pub emergency_enabled: bool,
 }
 
 /// The longest delay by default: 24 hours (spec §5.2: 24–72 h).
@@ -77,6 +80,7 @@ impl Default for WithdrawalConfig {
             solvency_tolerance_bps: 200,
             rbf_after_blocks: 3,
             halted: false,
+            emergency_enabled: true,
         }
     }
 }

@@ -168,6 +168,7 @@ pub(crate) async fn withdraw_request<B: NodeBackend>(
             "rail_preference": request.rail_preference,
             "payout_invoice_bolt11": payout_invoice,
             "payout_address": payout_address,
+            "emergency": request.emergency.unwrap_or(false),
         },
     }))?;
     let ask = WithdrawalAsk {
@@ -182,6 +183,7 @@ pub(crate) async fn withdraw_request<B: NodeBackend>(
         rail,
         payout_invoice,
         payout_address,
+        emergency: request.emergency.unwrap_or(false),
     };
     Ok(Json(state.backend.withdraw_request(ask).await?))
 }

@@ -237,6 +237,7 @@ pub fn withdrawal(pool_id: &str, withdrawal_id: &str, lp_id: &str) -> WithdrawRe
             amount_sats_estimate: 1,
             paid_msats: 1_000,
             needs_approval: false,
+            emergency: false,
             approved_at: None,
             payout_address: Some("bcrt1qtestaddress".into()),
             payout_invoice_hash: None,

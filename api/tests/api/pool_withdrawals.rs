@@ -61,6 +61,7 @@ async fn a_withdraw_request_reaches_the_node_checked() {
             rail: Rail::Onchain,
             payout_invoice: None,
             payout_address: Some("bcrt1qtestaddress".into()),
+            emergency: false,
         }
     );
 
@@ -73,6 +74,7 @@ async fn a_withdraw_request_reaches_the_node_checked() {
         b["partition_kind"] = json!("cep");
         b["rail_preference"] = json!("lightning");
         b["payout_invoice_bolt11"] = json!(format!("  {INVOICE}\n"));
+        b["emergency"] = json!(true);
     });
     let answer = app.post(&request_path(), ADMIN, &lightning).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -82,6 +84,7 @@ async fn a_withdraw_request_reaches_the_node_checked() {
     assert_eq!(ask.rail, Rail::Lightning);
     assert_eq!(ask.payout_invoice.as_deref(), Some(INVOICE));
     assert_eq!(ask.payout_address, None);
+    assert!(ask.emergency);
     assert_eq!((ask.caller, ask.admin), (hash_token(ADMIN), true));
 
     // The same route under the internal mirror.
@@ -606,6 +609,7 @@ async fn the_answer_has_the_openagents_shape() {
             "approved_at",
             "created_at",
             "earliest_settlement_at",
+            "emergency",
             "ended_at",
             "fills",
             "idempotency_key",

@@ -22,6 +22,7 @@
 //! solvency_tolerance_bps = 200      # assets may fall this short of the books
 //! rbf_after_blocks = 3              # unconfirmed that long: bump the fee
 //! halted = false                    # the operator's halt
+//! emergency_enabled = true          # LPs may ask for emergency withdrawals
 //! ```
 
 use std::time::Duration;
@@ -51,6 +52,7 @@ pub(super) struct Section {
     solvency_tolerance_bps: u32,
     rbf_after_blocks: u32,
     halted: bool,
+    emergency_enabled: bool,
 }
 
 impl Default for Section {
@@ -75,6 +77,7 @@ impl Default for Section {
             solvency_tolerance_bps: d.solvency_tolerance_bps,
             rbf_after_blocks: d.rbf_after_blocks,
             halted: d.halted,
+            emergency_enabled: d.emergency_enabled,
         }
     }
 }
@@ -101,6 +104,7 @@ impl Section {
             solvency_tolerance_bps: self.solvency_tolerance_bps,
             rbf_after_blocks: self.rbf_after_blocks,
             halted: self.halted,
+            emergency_enabled: self.emergency_enabled,
         };
         config.check().map_err(|e| format!("withdrawals: {e}"))?;
         Ok(config)

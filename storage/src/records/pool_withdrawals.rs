@@ -114,6 +114,9 @@ pub struct WithdrawalRecord {
     pub status: WithdrawalStatus,
     /// Whether it needs an operator's approval before it is paid.
     pub needs_approval: bool,
+    /// An emergency withdrawal: paid first and in full while the throttle is normal.
+    #[serde(default)]
+    pub emergency: bool,
     /// Who approved it (the approving token's SHA-256, hex).
     pub approved_by: Option<String>,
     /// When it was approved.
