@@ -260,35 +260,20 @@ impl OnchainWallet {
             .add_recipient(script, amount)
             .fee_rate(fee_rate)
             .nlocktime(lock_time);
-        let mut psbt = builder.finish().map_err(|e| match e {
+        let psbt = builder.finish().map_err(|e| match e {
             bdk_wallet::error::CreateTxError::CoinSelection(_) => NodeError::InsufficientFunds {
                 needed_sat: amount.to_sat(),
                 available_sat: available.to_sat(),
             },
             other => wallet_error(other),
         })?;
-        let finalized = inner
-            .wallet
-            .sign(&mut psbt, SignOptions::default())
-            .map_err(wallet_error)?;
-        if !finalized {
-            return Err(NodeError::Wallet(
-                "the wallet could not sign its own transaction".into(),
-            ));
-        }
-        let tx = psbt.extract_tx().map_err(wallet_error)?;
-        // Record the spend as unconfirmed so the coins are not chosen twice.
-        inner
-            .wallet
-            .apply_unconfirmed_txs([(tx.clone(), crate::clock::since_epoch().as_secs())]);
-        self.persist(inner)?;
-        Ok(tx)
+        self.sign_and_record(inner, psbt)
     }
 
     /// Builds and signs one transaction paying each `(script, amount)` of `outputs` at
     /// `fee_rate` from confirmed coins, replaceable by fee (BIP125, BDK's default
-    /// sequence); the change goes back to the wallet. Recorded as unconfirmed so its coins are not chosen again; not
-    /// broadcast.
+    /// sequence); the change goes back to the wallet. Recorded as unconfirmed so its
+    /// coins are not chosen again; not broadcast.
     pub fn build_batch(
         &self,
         outputs: &[(ScriptBuf, Amount)],
@@ -335,7 +320,8 @@ impl OnchainWallet {
         self.sign_and_record(inner, psbt)
     }
 
-    /// Signs `psbt`, records the transaction as unconfirmed and persists the wallet.
+    /// Signs `psbt`, records the transaction as unconfirmed (so its coins are not chosen
+    /// twice) and persists the wallet.
     fn sign_and_record(
         &self,
         mut inner: MutexGuard<'_, Inner>,
