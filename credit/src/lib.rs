@@ -1,0 +1,13 @@
+//! Outcome-scoped credit envelopes (CEP, spec §6.2, §7): the decisions behind them, free
+//! of I/O so they can be tested exhaustively and replayed from what was recorded.
+//!
+//! Layout:
+//! - `underwriting`: an agent's limit and fee from its record at this node
+//!   (`base + k·√volume`, less defaults and open exposure; fee from the default rate,
+//!   clamped);
+//! - `breaker`: circuit breakers with a minimum sample and hysteresis (the loss-rate
+//!   breaker that halts new envelopes, the failure breaker that blocks large
+//!   settlements).
+
+pub mod breaker;
+pub mod underwriting;
