@@ -12,6 +12,7 @@ use lightning::ln::channelmanager::Bolt11InvoiceParameters;
 use lightning::ln::types::ChannelId as LdkChannelId;
 use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11InvoiceDescription, Description};
+use ractor::RpcReplyPort;
 use sluice_actors::budgets::BudgetView;
 use sluice_actors::health::Health;
 use sluice_actors::lsps2::{self, FeeOption};
@@ -21,7 +22,9 @@ use sluice_actors::payments::{
     self, pay, InvoicePayment, KeysendPayment, PayRequest as PayQuote, QuoteRequest,
 };
 use sluice_actors::pool::snapshot as pool_snapshot;
-use sluice_actors::pool::{CreatePool, DepositAsk, PoolMsg, WithdrawalAsk, POOL_TIMEOUT};
+use sluice_actors::pool::{
+    CreatePool, DepositAsk, PoolMsg, WithdrawalAsk, WithdrawalView, POOL_TIMEOUT,
+};
 use sluice_actors::withdrawals::SchedulerMsg;
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
@@ -271,6 +274,16 @@ impl NodeService {
                 None
             }
         }
+    }
+
+    /// Asks the pool actor `message` about a withdrawal and answers it with the throttle.
+    async fn withdrawal(
+        &self,
+        message: impl FnOnce(RpcReplyPort<Result<WithdrawalView, NodeError>>) -> PoolMsg,
+    ) -> Result<WithdrawResponse, NodeError> {
+        let pool = &self.components.actors.pool;
+        let view = pool.call(message, POOL_TIMEOUT).await??;
+        Ok(pool_answers::withdrawal(view, self.throttle().await))
     }
 }
 
@@ -638,14 +651,8 @@ impl NodeBackend for NodeService {
     }
 
     async fn withdraw_request(&self, ask: WithdrawalAsk) -> Result<WithdrawResponse, NodeError> {
-        let pool = &self.components.actors.pool;
-        let view = pool
-            .call(
-                |reply| PoolMsg::RequestWithdrawal(Box::new(ask), reply),
-                POOL_TIMEOUT,
-            )
-            .await??;
-        Ok(pool_answers::withdrawal(view, self.throttle().await))
+        self.withdrawal(|reply| PoolMsg::RequestWithdrawal(Box::new(ask), reply))
+            .await
     }
 
     async fn get_withdrawal(
@@ -655,14 +662,8 @@ impl NodeBackend for NodeService {
         caller: String,
         admin: bool,
     ) -> Result<WithdrawResponse, NodeError> {
-        let pool = &self.components.actors.pool;
-        let view = pool
-            .call(
-                |reply| PoolMsg::Withdrawal(pool_id, withdrawal_id, caller, admin, reply),
-                POOL_TIMEOUT,
-            )
-            .await??;
-        Ok(pool_answers::withdrawal(view, self.throttle().await))
+        self.withdrawal(|reply| PoolMsg::Withdrawal(pool_id, withdrawal_id, caller, admin, reply))
+            .await
     }
 
     async fn cancel_withdrawal(
@@ -672,14 +673,10 @@ impl NodeBackend for NodeService {
         caller: String,
         admin: bool,
     ) -> Result<WithdrawResponse, NodeError> {
-        let pool = &self.components.actors.pool;
-        let view = pool
-            .call(
-                |reply| PoolMsg::CancelWithdrawal(pool_id, withdrawal_id, caller, admin, reply),
-                POOL_TIMEOUT,
-            )
-            .await??;
-        Ok(pool_answers::withdrawal(view, self.throttle().await))
+        self.withdrawal(|reply| {
+            PoolMsg::CancelWithdrawal(pool_id, withdrawal_id, caller, admin, reply)
+        })
+        .await
     }
 
     async fn approve_withdrawal(
@@ -688,14 +685,8 @@ impl NodeBackend for NodeService {
         withdrawal_id: String,
         approver: String,
     ) -> Result<WithdrawResponse, NodeError> {
-        let pool = &self.components.actors.pool;
-        let view = pool
-            .call(
-                |reply| PoolMsg::ApproveWithdrawal(pool_id, withdrawal_id, approver, reply),
-                POOL_TIMEOUT,
-            )
-            .await??;
-        Ok(pool_answers::withdrawal(view, self.throttle().await))
+        self.withdrawal(|reply| PoolMsg::ApproveWithdrawal(pool_id, withdrawal_id, approver, reply))
+            .await
     }
 
     async fn halt_withdrawals(

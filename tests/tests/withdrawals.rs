@@ -345,8 +345,8 @@ fn three_lps_withdraw_one_by_lightning_two_in_one_batch_transaction() {
 
     // Bad requests: stable codes, nothing locked (checked below: Carol's free shares are
     // all still hers to withdraw).
+    // Payable for 1 s: it would expire before the two payout ticks an invoice must outlive.
     let expired = payout_invoice(&a, 1);
-    std::thread::sleep(Duration::from_secs(2));
     let with_amount = a
         .client()
         .create_invoice(&CreateInvoiceRequest {

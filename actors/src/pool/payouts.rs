@@ -83,20 +83,14 @@ pub async fn burn_due(
     now_ms: u64,
 ) -> Result<Vec<Payout>, NodeError> {
     let pool = pools.get(pool_id)?;
-    let mut open: Vec<&WithdrawalRecord> = pools
-        .open_withdrawals
-        .values()
+    let open: Vec<&WithdrawalRecord> = in_queue_order(pools, pool_id)
         .filter(|w| {
-            w.pool_id == pool_id
-                && matches!(
-                    w.status,
-                    WithdrawalStatus::Queued | WithdrawalStatus::Approved
-                )
+            matches!(
+                w.status,
+                WithdrawalStatus::Queued | WithdrawalStatus::Approved
+            )
         })
         .collect();
-    open.sort_by(|a, b| {
-        (a.requested_at_ms, &a.withdrawal_id).cmp(&(b.requested_at_ms, &b.withdrawal_id))
-    });
     let mut line = Vec::with_capacity(open.len());
     for w in &open {
         let book = pool.ledger.partition(w.partition).book();
@@ -213,15 +207,7 @@ pub async fn burn_due(
 
 /// Every payout of `pool_id` burned and not settled, in queue order.
 pub fn unsettled(pools: &Pools, pool_id: &str) -> Vec<Payout> {
-    let mut open: Vec<&WithdrawalRecord> = pools
-        .open_withdrawals
-        .values()
-        .filter(|w| w.pool_id == pool_id)
-        .collect();
-    open.sort_by(|a, b| {
-        (a.requested_at_ms, &a.withdrawal_id).cmp(&(b.requested_at_ms, &b.withdrawal_id))
-    });
-    open.into_iter()
+    in_queue_order(pools, pool_id)
         .flat_map(|w| {
             w.fills
                 .iter()
@@ -238,6 +224,22 @@ pub fn unsettled(pools: &Pools, pool_id: &str) -> Vec<Payout> {
                 })
         })
         .collect()
+}
+
+/// The open withdrawals of `pool_id` in arrival order (ties by id).
+fn in_queue_order<'a>(
+    pools: &'a Pools,
+    pool_id: &'a str,
+) -> impl Iterator<Item = &'a WithdrawalRecord> {
+    let mut open: Vec<&WithdrawalRecord> = pools
+        .open_withdrawals
+        .values()
+        .filter(|w| w.pool_id == pool_id)
+        .collect();
+    open.sort_by(|a, b| {
+        (a.requested_at_ms, &a.withdrawal_id).cmp(&(b.requested_at_ms, &b.withdrawal_id))
+    });
+    open.into_iter()
 }
 
 /// Books how payout `n` of `withdrawal_id` ended; a payout settled before is left alone.

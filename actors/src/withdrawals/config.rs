@@ -1,17 +1,46 @@
 //! The withdrawal settings (spec §5.2, §6.3): the queue's limits, the approval threshold,
-//! the throttle's thresholds and the payout rails' knobs.
+//! the throttle's thresholds and the payout rails' knobs. The config file's
+//! `[pool.withdrawals]` table deserializes straight into [`WithdrawalConfig`]; every key is
+//! optional and an absent one keeps its default:
+//!
+//! ```toml
+//! [pool.withdrawals]
+//! max_delay_secs = 86400            # T+Δ: the longest a withdrawal waits (not halted)
+//! tick_every_secs = 60              # how often a payout tick runs
+//! tick_cap_sats = 10000000          # the most one tick pays (overdue ones aside)
+//! min_sats = 10000                  # the smallest withdrawal and partial payout
+//! max_sats = 10000000000            # the largest withdrawal
+//! max_lightning_sats = 1000000      # at most tick_cap_sats: never split
+//! approval_above_sats = 50000000    # larger ones wait for an operator's approval
+//! lightning_max_fee_bps = 100       # routing-fee ceiling of a Lightning payout
+//! onchain_reserve_sats = 100000     # kept back for channel operations
+//! stressed_below_usable_bps = 7500  # usable channels share below which: stressed
+//! halted_below_usable_bps = 2500    # … halted
+//! breaker_window = 200              # recent payments the breaker judges
+//! breaker_min_samples = 20
+//! breaker_failure_bps = 3000        # failure rate that trips it
+//! large_withdrawal_sats = 1000000   # held back while it is tripped
+//! solvency_tolerance_bps = 200      # assets may fall this short of the books
+//! rbf_after_blocks = 3              # unconfirmed that long: bump the fee
+//! halted = false                    # the operator's halt
+//! emergency_enabled = true          # LPs may ask for emergency withdrawals
+//! ```
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use sluice_pool::queue::QueueLimits;
 use sluice_pool::throttle::Rules;
 
 /// How withdrawals are queued, throttled and paid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WithdrawalConfig {
     /// The longest a withdrawal waits (T+Δ) unless withdrawals are halted.
+    #[serde(rename = "max_delay_secs", with = "secs")]
     pub max_delay: Duration,
     /// How often a payout tick runs.
+    #[serde(rename = "tick_every_secs", with = "secs")]
     pub tick_every: Duration,
     /// The most a tick pays, sat (overdue withdrawals aside).
     pub tick_cap_sats: u64,
@@ -50,6 +79,17 @@ pub struct WithdrawalConfig {
     /// Whether LPs may ask for emergency withdrawals (paid first and in full while the
     /// pool is solvent and its reserves whole); off during an incident.
     pub emergency_enabled: bool,
+}
+
+/// Durations as whole seconds in the config file.
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_secs)
+    }
 }
 
 /// The longest delay by default: 24 hours (spec §5.2: 24–72 h).

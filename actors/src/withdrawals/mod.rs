@@ -134,7 +134,10 @@ async fn tick(
     state: &mut SchedulerState,
 ) -> Result<(), NodeError> {
     let c = state.components.clone();
-    let health = health::gather(&c, config, state.in_flight_msat).await?;
+    let Some(health) = health::gather(&c, config, state.in_flight_msat).await? else {
+        // No pool: nothing can be owed.
+        return Ok(());
+    };
     let throttle = assess(&health, &config.rules());
     record_throttle(&throttle, state.last.as_ref());
     state.last = Some(throttle.clone());

@@ -205,7 +205,6 @@ pub mod lsps2;
 pub mod lsps5;
 pub mod pool;
 mod values;
-pub mod withdrawals;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;

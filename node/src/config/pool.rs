@@ -12,7 +12,7 @@
 //! snapshot_every_secs = 3600             # proof snapshots; at least 10
 //! rrp_skim_bps = 0                       # share of income moved to RRP; at most 5000
 //!
-//! [pool.withdrawals]                     # see `withdrawals.rs`
+//! [pool.withdrawals]                     # see `sluice_actors::withdrawals::config`
 //! max_delay_secs = 86400
 //! ```
 
@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sluice_actors::pool::PoolConfig;
+use sluice_actors::withdrawals::WithdrawalConfig;
 
 use super::ConfigError;
 
@@ -44,7 +45,7 @@ struct Section {
     onchain_watch_after_expiry_secs: Option<u64>,
     snapshot_every_secs: Option<u64>,
     rrp_skim_bps: Option<u32>,
-    withdrawals: Option<super::withdrawals::Section>,
+    withdrawals: Option<WithdrawalConfig>,
 }
 
 /// Reads the `[pool]` table of the config file at `path`, checked.
@@ -77,11 +78,7 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<PoolConfig, ConfigError
         ),
         snapshot_every: secs(section.snapshot_every_secs, d.snapshot_every),
         rrp_skim_bps: section.rrp_skim_bps.unwrap_or(d.rrp_skim_bps),
-        withdrawals: section
-            .withdrawals
-            .unwrap_or_default()
-            .config()
-            .map_err(invalid)?,
+        withdrawals: section.withdrawals.unwrap_or_default(),
     };
     if !CONFIRMATIONS.contains(&config.onchain_confirmations) {
         return Err(invalid(format!(
@@ -105,6 +102,10 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<PoolConfig, ConfigError
             "snapshot_every_secs: must be at least {MIN_SNAPSHOT_SECS}"
         )));
     }
+    config
+        .withdrawals
+        .check()
+        .map_err(|e| invalid(format!("withdrawals: {e}")))?;
     if config.rrp_skim_bps > MAX_RRP_SKIM_BPS {
         return Err(invalid(format!(
             "rrp_skim_bps: must be at most {MAX_RRP_SKIM_BPS}"
