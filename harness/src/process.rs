@@ -257,6 +257,25 @@ fn random_hex(bytes: usize) -> Result<String, Error> {
 }
 
 /// The last `lines` lines of the file at `path` (empty if it cannot be read).
+/// Each "panicked at" line of the file at `path` with the message line after it: a
+/// process's panic can scroll out of its tail behind the backtrace.
+fn panics(path: &Path) -> String {
+    let text = fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (at, line) in all.iter().enumerate() {
+        if line.contains("panicked at") {
+            found.push(*line);
+            if let Some(message) = all.get(at + 1) {
+                found.push(*message);
+            }
+        }
+    }
+    found.join("\n")
+}
+
 fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read(path)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
@@ -416,6 +435,13 @@ impl Drop for Running {
                 tail(&self.stderr, STDERR_TAIL_LINES),
                 self.name
             );
+            let panics = panics(&self.stderr);
+            if !panics.is_empty() {
+                eprintln!(
+                    "--- {} panicked ---\n{panics}\n--- end of {}'s panics ---",
+                    self.name, self.name
+                );
+            }
         }
         let _ = self.kill();
     }
