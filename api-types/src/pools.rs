@@ -179,9 +179,11 @@ pub struct PartitionStatus {
     pub open_for_deposits: bool,
     /// Assets booked to it, msat.
     pub assets_msats: u64,
+    /// Owed by agents for credit envelopes it paid out, msat.
+    pub receivables_msats: u64,
     /// Owed to LPs for burned shares not yet paid, msat.
     pub pending_withdrawals_msats: u64,
-    /// Assets less pending withdrawals, msat.
+    /// Assets and receivables less pending withdrawals, msat.
     pub nav_msats: u64,
     /// Shares outstanding, as a number.
     pub total_shares: f64,

@@ -2,6 +2,8 @@
 //! of I/O so they can be tested exhaustively and replayed from what was recorded.
 //!
 //! Layout:
+//! - `envelope`: an envelope's life as a pure state machine (settle, pay, owe, repay,
+//!   default), each step returning the actions the actor performs;
 //! - `underwriting`: an agent's limit and fee from its record at this node
 //!   (`base + k·√volume`, less defaults and open exposure; fee from the default rate,
 //!   clamped);
@@ -10,4 +12,5 @@
 //!   settlements).
 
 pub mod breaker;
+pub mod envelope;
 pub mod underwriting;

@@ -96,6 +96,7 @@ fn partition(kind: PartitionKind, open: bool, p: &PartitionBalances) -> Partitio
         partition_kind: kind.as_str().to_owned(),
         open_for_deposits: open,
         assets_msats: p.assets_msat,
+        receivables_msats: p.receivables_msat,
         pending_withdrawals_msats: p.pending_withdrawals_msat,
         nav_msats: p.nav_msat(),
         total_shares: shares(p.supply_units),

@@ -150,8 +150,8 @@ fn check_figures(s: &PoolSnapshotReceipt) -> Result<(), String> {
             return Err(format!("unknown partition {:?}", p.partition_kind));
         }
         equal(
-            &format!("partition {}'s assets", p.partition_kind),
-            p.assets_msats,
+            &format!("partition {}'s assets and receivables", p.partition_kind),
+            sum([p.assets_msats, p.receivables_msats])?,
             sum([p.nav_msats, p.pending_withdrawals_msats])?,
         )?;
         if p.lp_positions_msats > p.nav_msats {

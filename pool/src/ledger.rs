@@ -8,8 +8,11 @@
 //!
 //! Accounts, per partition:
 //! - `assets`: the partition's part of the node's assets (on-chain, channels, in flight);
+//! - `receivables`: what agents owe for credit envelopes the partition paid out (an
+//!   asset the node does not hold: it is left out when the books are checked against the
+//!   node's assets);
 //! - `pending_withdrawals`: value owed to LPs whose shares were burned and who are not
-//!   paid yet (a liability, so NAV = assets − pending withdrawals);
+//!   paid yet (a liability, so NAV = assets + receivables − pending withdrawals);
 //! - one account per [`Flow`]: where value came from or went (deposits, fees earned,
 //!   costs, withdrawals), the partition's income statement.
 //!
@@ -65,9 +68,9 @@ pub enum Flow {
     RoutingFees,
     /// Fees earned selling JIT channels (LSPS2).
     JitFees,
-    /// Fees earned on credit envelopes.
+    /// Fees earned on credit envelopes (and repayments beyond what was owed).
     CreditFees,
-    /// Credit envelopes that defaulted.
+    /// What defaulted credit envelopes left unpaid, less what was recovered later.
     CreditLosses,
     /// What rebalancing cost.
     RebalanceCosts,
@@ -93,6 +96,11 @@ impl Flow {
 pub enum Account {
     /// The partition's assets.
     Assets {
+        /// Whose.
+        partition: PartitionKind,
+    },
+    /// What agents owe the partition for credit it extended.
+    Receivables {
         /// Whose.
         partition: PartitionKind,
     },
@@ -128,7 +136,7 @@ pub enum IncomeKind {
     Routing,
     /// LSPS2 JIT channel fees.
     Jit,
-    /// Credit envelope fees.
+    /// A repayment of a credit envelope beyond what was owed.
     Credit,
 }
 
@@ -136,8 +144,6 @@ pub enum IncomeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CostKind {
-    /// A defaulted credit envelope.
-    CreditLoss,
     /// Rebalancing fees.
     Rebalance,
     /// On-chain fees.
@@ -226,6 +232,45 @@ pub enum Movement {
         /// What it was for.
         reference: String,
     },
+    /// A credit envelope paid its provider: `paid_msat` (the invoice and its routing fee)
+    /// left the node, and the agent owes it plus the credit fee `fee_msat`, earned now.
+    EnvelopeDrawn {
+        /// Whose credit.
+        partition: PartitionKind,
+        /// Paid out, msat.
+        paid_msat: u64,
+        /// The credit fee, msat.
+        fee_msat: u64,
+        /// The envelope's id.
+        envelope_id: String,
+    },
+    /// An agent repaid `msat` of what it owed for an envelope.
+    EnvelopeRepaid {
+        /// Whose credit.
+        partition: PartitionKind,
+        /// Repaid, msat.
+        msat: u64,
+        /// The envelope's id.
+        envelope_id: String,
+    },
+    /// What an agent owed for an envelope and did not repay in time is written off.
+    EnvelopeWrittenOff {
+        /// Whose credit.
+        partition: PartitionKind,
+        /// Lost, msat.
+        msat: u64,
+        /// The envelope's id.
+        envelope_id: String,
+    },
+    /// An agent repaid `msat` of a loss written off before.
+    EnvelopeRecovered {
+        /// Whose credit.
+        partition: PartitionKind,
+        /// Recovered, msat.
+        msat: u64,
+        /// The envelope's id.
+        envelope_id: String,
+    },
     /// Assets moved from one partition to another; `skim` marks the RRP's funding skim.
     Transfer {
         /// From.
@@ -306,6 +351,7 @@ impl Movement {
     /// The postings this movement makes. They always sum to zero.
     pub fn postings(&self) -> Vec<Posting> {
         let assets = |partition| Account::Assets { partition };
+        let receivables = |partition| Account::Receivables { partition };
         let pending = |partition| Account::PendingWithdrawals { partition };
         let flow = |partition, flow| Account::Flow { partition, flow };
         // Amounts are u64 msat; the whole of bitcoin is 2.1e18 msat, below i64::MAX, so
@@ -364,13 +410,48 @@ impl Movement {
                 ..
             } => {
                 let account = match cost {
-                    CostKind::CreditLoss => Flow::CreditLosses,
                     CostKind::Rebalance => Flow::RebalanceCosts,
                     CostKind::Onchain => Flow::OnchainFees,
                     CostKind::Payout => Flow::PayoutFees,
                 };
                 pair(flow(*partition, account), assets(*partition), *msat)
             }
+            Movement::EnvelopeDrawn {
+                partition,
+                paid_msat,
+                fee_msat,
+                ..
+            } => vec![
+                Posting {
+                    account: receivables(*partition),
+                    msat: signed(*paid_msat).saturating_add(signed(*fee_msat)),
+                },
+                Posting {
+                    account: assets(*partition),
+                    msat: -signed(*paid_msat),
+                },
+                Posting {
+                    account: flow(*partition, Flow::CreditFees),
+                    msat: -signed(*fee_msat),
+                },
+            ],
+            Movement::EnvelopeRepaid {
+                partition, msat, ..
+            } => pair(assets(*partition), receivables(*partition), *msat),
+            Movement::EnvelopeWrittenOff {
+                partition, msat, ..
+            } => pair(
+                flow(*partition, Flow::CreditLosses),
+                receivables(*partition),
+                *msat,
+            ),
+            Movement::EnvelopeRecovered {
+                partition, msat, ..
+            } => pair(
+                assets(*partition),
+                flow(*partition, Flow::CreditLosses),
+                *msat,
+            ),
             Movement::Transfer { from, to, msat, .. } => pair(assets(*to), assets(*from), *msat),
         }
     }
@@ -384,7 +465,11 @@ impl Movement {
             | Movement::WithdrawalPaid { msat, .. }
             | Movement::Income { msat, .. }
             | Movement::Cost { msat, .. }
+            | Movement::EnvelopeRepaid { msat, .. }
+            | Movement::EnvelopeWrittenOff { msat, .. }
+            | Movement::EnvelopeRecovered { msat, .. }
             | Movement::Transfer { msat, .. } => *msat,
+            Movement::EnvelopeDrawn { paid_msat, .. } => *paid_msat,
         }
     }
 }
@@ -420,6 +505,8 @@ impl Entry {
 pub struct PartitionBalances {
     /// Assets, msat.
     pub assets_msat: u64,
+    /// Owed by agents for credit, msat.
+    pub receivables_msat: u64,
     /// Owed to LPs for burned shares, msat.
     pub pending_withdrawals_msat: u64,
     /// Cumulative amount through each flow account, msat (always ≥ 0).
@@ -431,9 +518,10 @@ pub struct PartitionBalances {
 }
 
 impl PartitionBalances {
-    /// Net asset value: assets less what is owed for burned shares.
+    /// Net asset value: assets and receivables less what is owed for burned shares.
     pub fn nav_msat(&self) -> u64 {
         self.assets_msat
+            .saturating_add(self.receivables_msat)
             .saturating_sub(self.pending_withdrawals_msat)
     }
 
@@ -527,8 +615,9 @@ fn overdrawn(seq: u64, what: impl Into<String>) -> LedgerError {
     }
 }
 
-/// Adds a posting to its account's balance, in the account's natural sign: assets are
-/// debit balances, pending withdrawals credit balances, flows whichever way they run.
+/// Adds a posting to its account's balance, in the account's natural sign: assets and
+/// receivables are debit balances, pending withdrawals credit balances, flows
+/// whichever way they run.
 fn post(
     partitions: &mut BTreeMap<PartitionKind, PartitionBalances>,
     posting: &Posting,
@@ -548,6 +637,14 @@ fn post(
                 p.assets_msat,
                 posting.msat,
                 &format!("{} assets", partition.as_str()),
+            )?;
+        }
+        Account::Receivables { partition } => {
+            let p = partitions.entry(partition).or_default();
+            p.receivables_msat = apply(
+                p.receivables_msat,
+                posting.msat,
+                &format!("{} receivables", partition.as_str()),
             )?;
         }
         Account::PendingWithdrawals { partition } => {

@@ -152,11 +152,17 @@ impl Pool {
             Op::Loss { per_mille } => {
                 let msat = self.book().nav_msat * u64::from(per_mille) / 1000;
                 if msat > 0 {
-                    self.book_entry(Movement::Cost {
+                    // Credit paid out and never repaid.
+                    self.book_entry(Movement::EnvelopeDrawn {
                         partition: P,
-                        cost: CostKind::CreditLoss,
+                        paid_msat: msat,
+                        fee_msat: 0,
+                        envelope_id: String::new(),
+                    });
+                    self.book_entry(Movement::EnvelopeWrittenOff {
+                        partition: P,
                         msat,
-                        reference: String::new(),
+                        envelope_id: String::new(),
                     });
                 }
             }
@@ -426,6 +432,81 @@ fn a_reversed_burn_gives_the_value_back_and_cannot_reverse_more_than_is_owed() {
         (start.nav_msat(), start.supply_units, start.holdings.clone())
     );
     assert_eq!(after.flow_msat(sluice_pool::Flow::Withdrawals), 0);
+}
+
+#[test]
+fn credit_is_an_asset_until_repaid_or_written_off_and_never_overdraws() {
+    let cep = PartitionKind::Cep;
+    let mut ledger = Ledger::new();
+    let book = |ledger: &mut Ledger, movement| {
+        let entry = Entry::new(ledger.next_seq(), 0, movement);
+        ledger.apply(&entry)
+    };
+    book(
+        &mut ledger,
+        Movement::Deposit {
+            partition: cep,
+            lp_id: "a".into(),
+            msat: 10_000,
+            units: 10_000_000_000,
+            deposit_id: "d".into(),
+        },
+    )
+    .unwrap();
+    let drawn = |paid_msat| Movement::EnvelopeDrawn {
+        partition: cep,
+        paid_msat,
+        fee_msat: 30,
+        envelope_id: "e".into(),
+    };
+    let repaid = |msat| Movement::EnvelopeRepaid {
+        partition: cep,
+        msat,
+        envelope_id: "e".into(),
+    };
+    let written_off = |msat| Movement::EnvelopeWrittenOff {
+        partition: cep,
+        msat,
+        envelope_id: "e".into(),
+    };
+    let recovered = |msat| Movement::EnvelopeRecovered {
+        partition: cep,
+        msat,
+        envelope_id: "e".into(),
+    };
+    // Paying more than the partition holds is refused.
+    assert!(book(&mut ledger, drawn(10_001)).is_err());
+    // A draw moves cash to receivables and earns its fee at once.
+    book(&mut ledger, drawn(3_000)).unwrap();
+    let p = ledger.partition(cep);
+    assert_eq!((p.assets_msat, p.receivables_msat), (7_000, 3_030));
+    assert_eq!(p.nav_msat(), 10_030);
+    assert_eq!(p.flow_msat(sluice_pool::Flow::CreditFees), 30);
+    // Repaying or writing off more than is owed is refused.
+    for movement in [repaid(3_031), written_off(3_031)] {
+        assert!(matches!(
+            book(&mut ledger, movement),
+            Err(sluice_pool::LedgerError::Overdrawn { .. })
+        ));
+    }
+    book(&mut ledger, repaid(1_030)).unwrap();
+    book(&mut ledger, written_off(2_000)).unwrap();
+    let p = ledger.partition(cep);
+    assert_eq!((p.assets_msat, p.receivables_msat), (8_030, 0));
+    assert_eq!(p.nav_msat(), 8_030);
+    assert_eq!(p.flow_msat(sluice_pool::Flow::CreditLosses), 2_000);
+    // A late repayment recovers at most what was lost.
+    assert!(book(&mut ledger, recovered(2_001)).is_err());
+    book(&mut ledger, recovered(500)).unwrap();
+    let p = ledger.partition(cep);
+    assert_eq!(
+        (p.nav_msat(), p.flow_msat(sluice_pool::Flow::CreditLosses)),
+        (8_530, 1_500)
+    );
+    // Every entry replays to the same books.
+    let entry = Entry::new(0, 0, drawn(1));
+    let json = serde_json::to_string(&entry).unwrap();
+    assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), entry);
 }
 
 #[test]

@@ -319,7 +319,10 @@ fn receipt_body(
     let mut pending_withdrawals_msats = 0u64;
     for kind in PartitionKind::ALL {
         let balances = pool.ledger.partition(kind);
-        if !pool.record.partitions.contains(&kind) && balances.assets_msat == 0 {
+        if !pool.record.partitions.contains(&kind)
+            && balances.assets_msat == 0
+            && balances.receivables_msat == 0
+        {
             continue;
         }
         let price = balances.book().price();
@@ -329,6 +332,7 @@ fn receipt_body(
         partitions.push(SnapshotPartition {
             partition_kind: kind.as_str().to_owned(),
             assets_msats: balances.assets_msat,
+            receivables_msats: balances.receivables_msat,
             pending_withdrawals_msats: balances.pending_withdrawals_msat,
             nav_msats: balances.nav_msat(),
             units: balances.supply_units.to_string(),

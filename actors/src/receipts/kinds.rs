@@ -251,9 +251,13 @@ pub struct SnapshotPartition {
     pub partition_kind: String,
     /// Its booked assets, msat.
     pub assets_msats: u64,
+    /// Owed by agents for credit envelopes, msat (left out at 0, as in every snapshot
+    /// from before credit envelopes, which therefore still hash the same).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub receivables_msats: u64,
     /// Owed to LPs for burned shares not yet paid, msat.
     pub pending_withdrawals_msats: u64,
-    /// Its NAV (assets less pending withdrawals), msat.
+    /// Its NAV (assets and receivables less pending withdrawals), msat.
     pub nav_msats: u64,
     /// Share units outstanding.
     pub units: String,
@@ -385,4 +389,8 @@ pub struct WithdrawSettlementReceipt {
     pub requested_at_ms: u64,
     /// When it ended, Unix ms.
     pub settled_at_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -528,6 +528,7 @@ impl NodeBackend for TestBackend {
                 partition_kind: "llp".into(),
                 open_for_deposits: true,
                 assets_msats: 0,
+                receivables_msats: 0,
                 pending_withdrawals_msats: 0,
                 nav_msats: 0,
                 total_shares: 0.0,
