@@ -92,8 +92,9 @@ fn channel(pair: &Pair) -> ChannelInfo {
 }
 
 /// A (the funder) refreshes its busy channel with B once the monitor passes A's
-/// threshold: the splice is negotiated, signed and broadcast while payments flow, it
-/// locks after six blocks, and then the stored monitor is smaller than it was, the
+/// threshold, at a moment no HTLC is pending (see `sluice_actors::refresh::due`): the
+/// splice is negotiated, signed and broadcast, payments flow while it waits for its
+/// blocks, it locks after six, and then the stored monitor is smaller than it was, the
 /// channel is smaller by the amount moved and the fee, A's wallet holds exactly the
 /// amount moved, and payments go on, before and after A restarts from its store.
 #[test]
@@ -116,19 +117,24 @@ fn a_busy_channel_is_spliced_and_its_monitor_shrinks() {
     );
     let wallet_before = wallet_total(&pair.a);
 
-    // Payments until A has started a refresh (it looks every 10 s).
+    // Payments until the monitor passes the threshold; then A starts a refresh at its
+    // next look (every 10 s), the channel being idle.
     let started = "sluice_channel_refreshes_total{outcome=\"started\"}";
     let mut paid = 0;
     let mut largest = fresh;
-    while metric(&pair.a, started) < 1.0 {
+    while largest < (THRESHOLD_KIB * 1024) as f64 {
         assert!(
             paid < 2_000,
-            "no refresh after {paid} payments; monitor {largest} bytes"
+            "the monitor is {largest} bytes after {paid} payments"
         );
         pay_batch(&pair.a, &pair.b, BATCH, "before");
         paid += BATCH;
         largest = largest.max(monitor_bytes(&pair.a, &funding));
     }
+    wait_for("A to start a refresh", WAIT, || {
+        Ok((metric(&pair.a, started) >= 1.0).then_some(()))
+    })
+    .unwrap();
     assert_eq!(
         metric(
             &pair.a,
@@ -176,10 +182,16 @@ fn a_busy_channel_is_spliced_and_its_monitor_shrinks() {
         opened.capacity_sat,
         spliced.capacity_sat
     );
+    let mut seen = None;
     wait_for("the amount moved in A's wallet", WAIT, || {
-        Ok((wallet_total(&pair.a) == wallet_before + SPLICE_OUT_SAT).then_some(()))
+        let balance = pair.a.client().wallet_balance()?;
+        let arrived = balance.total_sat == wallet_before + SPLICE_OUT_SAT;
+        seen = Some(balance);
+        Ok(arrived.then_some(()))
     })
-    .unwrap();
+    .unwrap_or_else(|e| {
+        panic!("{e}: A's wallet had {wallet_before} sat before the splice, now {seen:?}")
+    });
 
     // The next update after the lock stores the whole monitor, without the old history.
     pay_batch(&pair.a, &pair.b, BATCH, "after");

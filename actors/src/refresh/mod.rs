@@ -107,6 +107,7 @@ impl Actor for ChannelRefresh {
                 usable: channel.is_usable,
                 monitor_bytes,
                 outbound_msat: channel.outbound_capacity_msat,
+                htlcs: channel.pending_inbound_htlcs.len() + channel.pending_outbound_htlcs.len(),
                 last_try: state.tried.get(&channel.channel_id).map(|last| LastTry {
                     since: now.duration_since(last.at),
                     started: last.started,

@@ -74,6 +74,8 @@ pub struct ChannelLoad {
     pub monitor_bytes: Option<u64>,
     /// What this node could send over it, msat.
     pub outbound_msat: u64,
+    /// HTLCs pending on it, either way.
+    pub htlcs: usize,
     /// This node's last try to refresh it since start, if any.
     pub last_try: Option<LastTry>,
 }
@@ -95,6 +97,11 @@ pub struct LastTry {
 /// not sluice may never refresh): they do not start competing splices. A started
 /// refresh is waited for until it locks (or [`RefreshConfig::lock_wait`] passed), a
 /// refused one for [`RefreshConfig::retry_after`].
+///
+/// A channel with HTLCs pending waits for a look when it has none: LDK 0.2.7 asserts, and
+/// mishandles, a preimage arriving at either end while the splice's signatures are
+/// exchanged (rust-lightning#4729, fixed after 0.2.7). Starting on an idle channel leaves
+/// only the HTLCs added before the peers go quiescent, a window of one round trip.
 pub fn due(channel: &ChannelLoad, config: &RefreshConfig) -> bool {
     let threshold = if channel.funder {
         config.monitor_bytes
@@ -106,6 +113,7 @@ pub fn due(channel: &ChannelLoad, config: &RefreshConfig) -> bool {
             .monitor_bytes
             .is_some_and(|bytes| bytes >= threshold)
         && channel.outbound_msat / 1000 > config.splice_out.to_sat()
+        && channel.htlcs == 0
         && channel.last_try.is_none_or(|last| match last {
             LastTry {
                 started: true,
@@ -132,8 +140,17 @@ mod tests {
             usable: true,
             monitor_bytes: Some(20 << 20),
             outbound_msat: 1_000_000_000,
+            htlcs: 0,
             last_try: None,
         }
+    }
+
+    #[test]
+    fn a_channel_with_htlcs_pending_waits_until_it_has_none() {
+        let config = RefreshConfig::at(16 << 20);
+        let paying = ChannelLoad { htlcs: 1, ..busy() };
+        assert!(!due(&paying, &config));
+        assert!(due(&ChannelLoad { htlcs: 0, ..paying }, &config));
     }
 
     #[test]
