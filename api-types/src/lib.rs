@@ -390,6 +390,9 @@ pub struct WalletBalanceResponse {
     pub total_sat: u64,
     /// What a channel open or payout can spend now (after reserves).
     pub spendable_sat: u64,
+    /// The block the wallet has synced to: the balance is as of it (the wallet follows
+    /// the chain on its own, a little behind the Lightning node's best block).
+    pub synced_height: u32,
 }
 
 mod budgets;

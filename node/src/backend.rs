@@ -751,6 +751,8 @@ impl NodeBackend for NodeService {
     }
 
     async fn wallet_balance(&self) -> Result<WalletBalanceResponse, NodeError> {
+        // The height first: the balance read after it includes at least that block.
+        let synced_height = self.components.wallet.synced_height();
         let balance = self.components.wallet.balance();
         Ok(WalletBalanceResponse {
             confirmed_sat: balance.confirmed.to_sat(),
@@ -758,6 +760,7 @@ impl NodeBackend for NodeService {
             immature_sat: balance.immature.to_sat(),
             total_sat: balance.total().to_sat(),
             spendable_sat: balance.trusted_spendable().to_sat(),
+            synced_height,
         })
     }
 

@@ -145,7 +145,7 @@ fn close_and_recover(pair: &Pair, closer: &NodeProcess, force: bool, max_blocks:
         pay(a, b, &format!("payment {i}"));
     }
     let paid_sat = 3 * PAYMENT_MSAT / 1_000;
-    let (a_before, b_before) = (wallet_total(a), wallet_total(b));
+    let (a_before, b_before) = (wallet_total(a, &rpc), wallet_total(b, &rpc));
     let other = if std::ptr::eq(closer, a) { b } else { a };
     closer
         .client()
@@ -202,7 +202,7 @@ fn close_and_recover(pair: &Pair, closer: &NodeProcess, force: bool, max_blocks:
         max_blocks,
         6,
         || {
-            let (a_now, b_now) = (wallet_total(a), wallet_total(b));
+            let (a_now, b_now) = (wallet_total(a, &rpc), wallet_total(b, &rpc));
             if a_now + FEE_BOUND_SAT >= a_expected && b_now + FEE_BOUND_SAT >= b_expected {
                 Ok(())
             } else {
@@ -232,7 +232,7 @@ fn close_and_recover(pair: &Pair, closer: &NodeProcess, force: bool, max_blocks:
         matches!(&again, Err(Error::Api { status: 404, code, .. }) if code == "not_found"),
         "{again:?}"
     );
-    let (a_now, b_now) = (wallet_total(a), wallet_total(b));
+    let (a_now, b_now) = (wallet_total(a, &rpc), wallet_total(b, &rpc));
     assert!(
         a_now <= a_expected,
         "A got {a_now} sat, more than {a_expected}"

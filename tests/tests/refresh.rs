@@ -115,7 +115,7 @@ fn a_busy_channel_is_spliced_and_its_monitor_shrinks() {
         fresh > 0.0 && fresh < (THRESHOLD_KIB * 1024) as f64,
         "a fresh monitor of {fresh} bytes"
     );
-    let wallet_before = wallet_total(&pair.a);
+    let wallet_before = wallet_total(&pair.a, &pair.chain.rpc());
 
     // Payments until the monitor passes the threshold; then A starts a refresh at its
     // next look (every 10 s), the channel being idle.

@@ -440,6 +440,7 @@ impl NodeBackend for TestBackend {
             immature_sat: 2_000,
             total_sat: 8_000,
             spendable_sat: 4_000,
+            synced_height: 101,
         })
     }
 

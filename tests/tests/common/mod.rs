@@ -297,6 +297,17 @@ pub fn wait_synced(node: &NodeProcess, rpc: &ChainRpc) {
 }
 
 /// The wallet total (confirmed, unconfirmed and immature) of `node`, in sat.
-pub fn wallet_total(node: &NodeProcess) -> u64 {
-    node.client().wallet_balance().unwrap().total_sat
+/// `node`'s wallet total once its wallet has synced to the chain's tip (the wallet
+/// follows the chain on its own, behind the node's best block).
+pub fn wallet_total(node: &NodeProcess, rpc: &ChainRpc) -> u64 {
+    let tip = rpc.block_count().unwrap();
+    wait_for(
+        &format!("{}'s wallet to reach block {tip}", node.name()),
+        WAIT,
+        || {
+            let balance = node.client().wallet_balance()?;
+            Ok((u64::from(balance.synced_height) >= tip).then_some(balance.total_sat))
+        },
+    )
+    .unwrap()
 }
