@@ -35,8 +35,8 @@
 //!   with the same profile and target directory, and uses the result. "Current" is
 //!   judged like cargo does, by modification times: the binary must be newer than the
 //!   workspace `Cargo.toml` and `Cargo.lock` and the sources of `node`, `api`,
-//!   `api-types`, `actors`, `storage` and `pool` (the `.rs` files under their `src/`, their
-//!   `Cargo.toml` and `build.rs`). A file outside that list (an `include_str!` asset)
+//!   `api-types`, `actors`, `storage`, `pool` and `credit` (the `.rs` files under their
+//!   `src/`, their `Cargo.toml` and `build.rs`). A file outside that list (an `include_str!` asset)
 //!   is not watched.
 //!
 //! The harness does not simply always run `cargo build -p sluice-node --bin sluice`:
@@ -77,7 +77,15 @@ const CHAIN_READY: &str = "sluice regtest-chain: RPC ready at http://";
 /// The prefix of `sluice run`'s ready line: `sluice: API at http://ADDR, peers at ADDR`.
 const NODE_READY: &str = "sluice: API at http://";
 /// The crates the binary is built from, for the staleness check.
-const BINARY_CRATES: &[&str] = &["node", "api", "api-types", "actors", "storage", "pool"];
+const BINARY_CRATES: &[&str] = &[
+    "node",
+    "api",
+    "api-types",
+    "actors",
+    "storage",
+    "pool",
+    "credit",
+];
 /// How many lines of stderr an error or a panic shows.
 const STDERR_TAIL_LINES: usize = 40;
 /// How often a starting or stopping process is checked on (its ready line, its exit).

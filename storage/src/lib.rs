@@ -24,13 +24,14 @@ pub use commit::CommitStats;
 pub use error::StoreError;
 pub use mark::MARK_FILE;
 pub use records::{
-    BatchOutput, BatchTx, BudgetSpendRecord, DepositRail, DepositRecord, DepositRefRecord,
+    BatchOutput, BatchTx, BudgetSpendRecord, CreditEnvelopeRecord, CreditIntentRecord,
+    CreditInvoiceRecord, CreditOfferRecord, DepositRail, DepositRecord, DepositRefRecord,
     DepositStatus, Expiring, ExpiryRecord, FillRecord, FillState, ForwardTotalRecord, HeldHtlc,
     IdempotencyRecord, IndexedDirection, JitOrderRecord, JitOrderState, JitOrderTimeKey, LpRecord,
-    PaymentIndexRecord, PaymentRecord, PaymentStatus, PayoutBatchRecord, PayoutInvoiceRecord,
-    PeerRecord, PoolEntryRecord, PoolRecord, PoolSnapshotRecord, QuoteRecord, ReceiptRecord,
-    ReceivedByHashRecord, ReceivedRecord, SnapshotLeafRecord, WalletRecord, WithdrawalRecord,
-    WithdrawalStatus,
+    OfferStatus, PaymentIndexRecord, PaymentRecord, PaymentStatus, PayoutBatchRecord,
+    PayoutInvoiceRecord, PeerRecord, PoolEntryRecord, PoolRecord, PoolSnapshotRecord, QuoteRecord,
+    ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, SnapshotLeafRecord, WalletRecord,
+    WithdrawalRecord, WithdrawalStatus,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS, KEYS_END};
 pub use table::{Record, Table};

@@ -59,13 +59,21 @@ pub enum Table {
     PoolPayoutBatches,
     /// Payout invoices reserved by withdrawals ([`crate::PayoutInvoiceRecord`]).
     PoolPayoutInvoices,
+    /// Agents' credit intents ([`crate::CreditIntentRecord`]).
+    CreditIntents,
+    /// Credit offers ([`crate::CreditOfferRecord`]).
+    CreditOffers,
+    /// Credit envelopes ([`crate::CreditEnvelopeRecord`]).
+    CreditEnvelopes,
+    /// Provider invoices reserved by envelope settlements ([`crate::CreditInvoiceRecord`]).
+    CreditInvoices,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 25] = [
+    pub const ALL: [Table; 29] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -90,6 +98,10 @@ impl Table {
         Table::PoolWithdrawals,
         Table::PoolPayoutBatches,
         Table::PoolPayoutInvoices,
+        Table::CreditIntents,
+        Table::CreditOffers,
+        Table::CreditEnvelopes,
+        Table::CreditInvoices,
         Table::Meta,
     ];
 
@@ -120,6 +132,10 @@ impl Table {
             Table::PoolWithdrawals => "pool_withdrawals",
             Table::PoolPayoutBatches => "pool_payout_batches",
             Table::PoolPayoutInvoices => "pool_payout_invoices",
+            Table::CreditIntents => "credit_intents",
+            Table::CreditOffers => "credit_offers",
+            Table::CreditEnvelopes => "credit_envelopes",
+            Table::CreditInvoices => "credit_invoices",
             Table::Meta => "meta",
         }
     }

@@ -659,3 +659,68 @@ async fn withdrawals_keep_their_units_exactly_and_an_invoice_pays_one_withdrawal
         .unwrap();
     assert_eq!(kept.map(|r| r.withdrawal_id), Some("wd_1".to_owned()));
 }
+
+#[tokio::test]
+async fn an_envelope_keeps_its_state_machine_whole_and_an_invoice_settles_one_envelope() {
+    use sluice_credit::envelope::{Draw, Limits, Settlement, Status};
+    use sluice_credit::underwriting::ScopeType;
+    use sluice_storage::{CreditEnvelopeRecord, CreditInvoiceRecord};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let settlement = Settlement {
+        settlement_id: "ceps_1".into(),
+        fingerprint: "fp".into(),
+        verification_passed: true,
+        amount_msat: Some(42_000),
+        max_fee_msat: 1_000,
+    };
+    let record = CreditEnvelopeRecord {
+        envelope_id: "cepe_1".into(),
+        offer_id: "cepo_1".into(),
+        agent_id: "ag".into(),
+        pool_id: "main".into(),
+        provider_id: "pr".into(),
+        scope_type: ScopeType::Nip90,
+        scope_id: "job-1".into(),
+        limits: Limits {
+            cap_msat: 100_000,
+            fee_bps: 50,
+            exp_ms: 10,
+            repay_by_ms: 20,
+        },
+        status: Status::Owed {
+            settlement,
+            draw: Draw {
+                spent_msat: 42_000,
+                routing_fee_msat: 3,
+                credit_fee_msat: 210,
+            },
+            repaid_msat: 7,
+        },
+        issue_receipt_id: "r1".into(),
+        outcome_receipt_id: Some("r2".into()),
+        payment_id: Some("cd".repeat(32)),
+        issued_at_ms: 1,
+        updated_at_ms: 2,
+    };
+    let reserve = |id: &str| CreditInvoiceRecord {
+        payment_hash: "ab".repeat(32),
+        envelope_id: id.into(),
+    };
+    let mut batch = WriteBatch::new();
+    batch.create(&record).unwrap();
+    batch.create(&reserve("cepe_1")).unwrap();
+    store.commit(batch).await.unwrap();
+    drop(store);
+    let store = open(dir.path());
+    let back = store.get::<CreditEnvelopeRecord>("cepe_1").await.unwrap();
+    assert_eq!(back, Some(record));
+    // The same invoice cannot settle a second envelope: its whole batch is refused.
+    let mut second = WriteBatch::new();
+    second.create(&reserve("cepe_2")).unwrap();
+    assert!(matches!(
+        store.commit(second).await,
+        Err(StoreError::Conflict { .. })
+    ));
+}

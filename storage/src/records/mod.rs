@@ -1,6 +1,7 @@
 //! The ledger records the rest of the node keeps, one table each.
 
 mod budget_spends;
+mod credit;
 mod expiries;
 mod forwards;
 mod idempotency;
@@ -18,6 +19,9 @@ mod received;
 mod wallet;
 
 pub use budget_spends::BudgetSpendRecord;
+pub use credit::{
+    CreditEnvelopeRecord, CreditIntentRecord, CreditInvoiceRecord, CreditOfferRecord, OfferStatus,
+};
 pub use expiries::{Expiring, ExpiryRecord};
 pub use forwards::ForwardTotalRecord;
 pub use idempotency::IdempotencyRecord;
