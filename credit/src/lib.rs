@@ -4,6 +4,10 @@
 //! Layout:
 //! - `envelope`: an envelope's life as a pure state machine (settle, pay, owe, repay,
 //!   default), each step returning the actions the actor performs;
+//! - `offer`: an offer from what an agent asked, its intent's bounds and underwriting's
+//!   terms;
+//! - `exposure`: an agent's record and exposure, and the partition's commitments, from
+//!   its envelopes as stored;
 //! - `underwriting`: an agent's limit and fee from its record at this node
 //!   (`base + k·√volume`, less defaults and open exposure; fee from the default rate,
 //!   clamped);
@@ -13,4 +17,6 @@
 
 pub mod breaker;
 pub mod envelope;
+pub mod exposure;
+pub mod offer;
 pub mod underwriting;
