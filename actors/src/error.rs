@@ -82,6 +82,36 @@ pub enum NodeError {
     /// approving one that needs no approval).
     #[error("withdrawal: {0}")]
     WithdrawalState(String),
+    /// The credit offer cannot be taken up that way (another provider took it up).
+    #[error("offer: {0}")]
+    OfferState(String),
+    /// The credit offer is past its expiry.
+    #[error("offer {0} has expired")]
+    OfferExpired(String),
+    /// Underwriting allows the agent no credit, or less than asked, now.
+    #[error("no credit: {0}")]
+    NoCredit(String),
+    /// The agent has as many live envelopes as it may.
+    #[error("the agent has {open} live envelopes, the most allowed is {max}")]
+    TooManyEnvelopes {
+        /// Live now.
+        open: u32,
+        /// The most allowed.
+        max: u32,
+    },
+    /// The CEP partition cannot cover the envelope beside what it has committed already.
+    #[error(
+        "the credit partition has {free_msat} msat uncommitted, the envelope needs {asked_msat}"
+    )]
+    CreditCommitted {
+        /// The envelope's cap.
+        asked_msat: u64,
+        /// What the partition holds and has not committed.
+        free_msat: u64,
+    },
+    /// A circuit breaker holds credit back (spec §6.3).
+    #[error("credit halted: {0}")]
+    CreditHalted(String),
     /// The pool's books refused a change that should have been valid: the ledger and the
     /// records disagree. Nothing was stored.
     #[error("the pool ledger refused a change: {0}")]

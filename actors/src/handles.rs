@@ -12,6 +12,7 @@ use ractor::factory::FactoryMessage;
 use ractor::rpc::CallResult;
 use ractor::{ActorRef, Message, RpcReplyPort};
 
+use crate::credit::CreditMsg;
 use crate::lsps2::Lsps2Msg;
 use crate::pathfinding::RouteJob;
 use crate::payments::PaymentsMsg;
@@ -101,6 +102,8 @@ pub struct Actors {
     pub pool: Handle<PoolMsg>,
     /// The withdrawal scheduler.
     pub withdrawals: Handle<SchedulerMsg>,
+    /// The credit envelope ledger.
+    pub credit: Handle<CreditMsg>,
 }
 
 impl Default for Actors {
@@ -113,6 +116,7 @@ impl Default for Actors {
             lsps2: Handle::new("the LSPS2 service"),
             pool: Handle::new("the pool ledger"),
             withdrawals: Handle::new("the withdrawal scheduler"),
+            credit: Handle::new("the envelope ledger"),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod channel_manager;
 pub mod channel_policy;
 pub mod clock;
 mod components;
+pub mod credit;
 mod error;
 pub mod events;
 pub mod forwarder;

@@ -11,6 +11,7 @@
 //! ├── Lsps2Service    sells JIT channels (only when configured)
 //! ├── PoolLedger      the liquidity pool: shares, deposits, withdrawals, the books
 //! ├── WithdrawalScheduler  payout ticks: throttle, burns, Lightning and batched payouts
+//! ├── EnvelopeLedger  credit envelopes: intents, offers, issue (spec §7)
 //! └── ChannelRefresh  splices busy channels so their monitors shrink (unless turned off)
 //! ```
 //!
@@ -42,6 +43,7 @@ use tokio::sync::watch;
 
 use crate::chain_sync::{ChainSync, ChainSyncArgs, TipPort};
 use crate::channel_manager::{ChannelManagerActor, ChannelManagerArgs};
+use crate::credit::EnvelopeLedger;
 use crate::lsps2::Lsps2Service;
 use crate::pathfinding::{self, PathfindingFactory};
 use crate::payments::{PaymentsActor, PaymentsConfig};
@@ -98,13 +100,15 @@ pub enum Child {
     PoolLedger,
     /// [`WithdrawalScheduler`].
     WithdrawalScheduler,
+    /// [`EnvelopeLedger`].
+    EnvelopeLedger,
     /// [`ChannelRefresh`].
     ChannelRefresh,
 }
 
 impl Child {
     /// Every child, in start order.
-    pub const ALL: [Child; 10] = [
+    pub const ALL: [Child; 11] = [
         Child::Wallet,
         Child::ChainSync,
         Child::ReceiptSigner,
@@ -114,6 +118,7 @@ impl Child {
         Child::Lsps2Service,
         Child::PoolLedger,
         Child::WithdrawalScheduler,
+        Child::EnvelopeLedger,
         Child::ChannelRefresh,
     ];
 
@@ -129,6 +134,7 @@ impl Child {
             Child::Lsps2Service => "Lsps2Service",
             Child::PoolLedger => "PoolLedger",
             Child::WithdrawalScheduler => "WithdrawalScheduler",
+            Child::EnvelopeLedger => "EnvelopeLedger",
             Child::ChannelRefresh => "ChannelRefresh",
         }
     }
@@ -278,6 +284,14 @@ impl NodeSupervisor {
                 let (scheduler, _) = Actor::spawn_linked(None, actor, c, cell).await?;
                 handles.withdrawals.set(scheduler.clone());
                 scheduler.get_cell()
+            }
+            Child::EnvelopeLedger => {
+                let actor = EnvelopeLedger {
+                    config: state.pool.credit.clone(),
+                };
+                let (ledger, _) = Actor::spawn_linked(None, actor, c, cell).await?;
+                handles.credit.set(ledger.clone());
+                ledger.get_cell()
             }
             Child::ChannelRefresh => {
                 let Some(config) = state.refresh else {

@@ -20,6 +20,8 @@
 //!   here;
 //! - `pool_withdrawals`: LP withdrawals (request, read-back, cancel, approval), the
 //!   operator's halt of payouts and the payout throttle, re-exported here;
+//! - `credit`: credit envelopes (intents, offers, envelopes, an agent's exposure, the
+//!   credit health), re-exported here;
 //! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};
@@ -396,6 +398,7 @@ pub struct WalletBalanceResponse {
 }
 
 mod budgets;
+mod credit;
 mod liquidity;
 mod lsps2;
 pub mod paths;
@@ -404,6 +407,7 @@ mod pool_withdrawals;
 mod pools;
 mod stats;
 pub use budgets::*;
+pub use credit::*;
 pub use liquidity::*;
 pub use lsps2::*;
 pub use pool_snapshots::*;

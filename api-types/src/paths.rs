@@ -85,6 +85,18 @@ pub const POOL_WITHDRAWAL_APPROVE: &str = "/v1/pools/{pool_id}/withdrawals/{with
 /// `POST`: halt or resume a pool's withdrawal payouts (admin). Its static last segment
 /// wins over [`POOL_WITHDRAWAL`]'s `{withdrawal_id}` (withdrawal ids are never `halt`).
 pub const POOL_WITHDRAWALS_HALT: &str = "/v1/pools/{pool_id}/withdrawals/halt";
+/// `POST`: file an agent's credit intent.
+pub const CREDIT_INTENT: &str = "/v1/credit/intent";
+/// `POST`: ask for a credit offer.
+pub const CREDIT_OFFER: &str = "/v1/credit/offer";
+/// `POST`: issue a credit envelope from an offer.
+pub const CREDIT_ENVELOPE: &str = "/v1/credit/envelope";
+/// `GET`: one credit envelope.
+pub const CREDIT_ENVELOPE_VIEW: &str = "/v1/credit/envelopes/{envelope_id}";
+/// `GET`: an agent's credit exposure and terms now.
+pub const CREDIT_AGENT_EXPOSURE: &str = "/v1/credit/agents/{agent_id}/exposure";
+/// `GET`: the credit health: commitments, breakers, the policy in force.
+pub const CREDIT_HEALTH: &str = "/v1/credit/health";
 
 /// Every `/v1` path (templates included).
 pub const ALL_V1: &[&str] = &[
@@ -121,6 +133,12 @@ pub const ALL_V1: &[&str] = &[
     POOL_WITHDRAWAL_CANCEL,
     POOL_WITHDRAWAL_APPROVE,
     POOL_WITHDRAWALS_HALT,
+    CREDIT_INTENT,
+    CREDIT_OFFER,
+    CREDIT_ENVELOPE,
+    CREDIT_ENVELOPE_VIEW,
+    CREDIT_AGENT_EXPOSURE,
+    CREDIT_HEALTH,
 ];
 
 /// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.

@@ -11,18 +11,20 @@ use std::time::Duration;
 
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
+use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk};
 use sluice_actors::idempotency::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::pool::{CreatePool, DepositAsk, WithdrawalAsk};
 use sluice_actors::NodeError;
 
 use crate::types::{
-    BudgetResponse, ChannelInfo, DepositQuoteResponse, HealthResponse, InclusionProofResponse,
-    InvoiceResponse, ListPaymentsResponse, Lsps2MenuResponse, Lsps2OrdersResponse,
-    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
-    PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
-    PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse,
+    BudgetResponse, ChannelInfo, CreditAgentExposureResponse, CreditEnvelopeResponse,
+    CreditHealthResponse, CreditIntentResponse, CreditOfferResponse, DepositQuoteResponse,
+    HealthResponse, InclusionProofResponse, InvoiceResponse, ListPaymentsResponse,
+    Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
+    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse,
+    PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse, StatsResponse,
+    WalletAddressResponse, WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse,
 };
 
 /// What the API needs from a running node.
@@ -207,6 +209,49 @@ pub trait NodeBackend: Send + Sync + 'static {
         pool_id: String,
         halted: bool,
     ) -> impl Future<Output = Result<WithdrawalsHaltResponse, NodeError>> + Send;
+
+    /// Files an agent's credit intent (or answers the one its idempotency key filed):
+    /// the envelope ledger checks `max_sats` and `exp` against the credit settings.
+    fn credit_intent(
+        &self,
+        ask: IntentAsk,
+    ) -> impl Future<Output = Result<CreditIntentResponse, NodeError>> + Send;
+
+    /// Makes a credit offer (or answers the one the same request made): underwriting
+    /// decides the cap and fee from the agent's record, within the intent it names;
+    /// [`NodeError::NoCredit`] when it allows nothing now.
+    fn credit_offer(
+        &self,
+        ask: OfferAsk,
+    ) -> impl Future<Output = Result<CreditOfferResponse, NodeError>> + Send;
+
+    /// Issues an envelope from an offer for one provider (or answers the one issued for
+    /// them before), with its signed `envelope_issue_receipt`. Refused with
+    /// [`NodeError::OfferState`], [`NodeError::OfferExpired`],
+    /// [`NodeError::CreditHalted`], [`NodeError::TooManyEnvelopes`],
+    /// [`NodeError::NoCredit`] or [`NodeError::CreditCommitted`].
+    fn credit_envelope(
+        &self,
+        ask: EnvelopeAsk,
+    ) -> impl Future<Output = Result<CreditEnvelopeResponse, NodeError>> + Send;
+
+    /// An envelope with its issue receipt; [`NodeError::NotFound`] for an unknown one.
+    fn get_credit_envelope(
+        &self,
+        envelope_id: String,
+    ) -> impl Future<Output = Result<CreditEnvelopeResponse, NodeError>> + Send;
+
+    /// An agent's (x-only public key, lowercase hex) exposure and what underwriting would
+    /// offer it now.
+    fn credit_exposure(
+        &self,
+        agent_id: String,
+    ) -> impl Future<Output = Result<CreditAgentExposureResponse, NodeError>> + Send;
+
+    /// The credit health: live envelopes, what they reserve, the loss breaker, the
+    /// settings in force.
+    fn credit_health(&self)
+        -> impl Future<Output = Result<CreditHealthResponse, NodeError>> + Send;
 
     /// Takes a proof snapshot of a pool now.
     fn take_snapshot(

@@ -113,6 +113,28 @@ pub enum ApiError {
     /// that needs none). 409 `withdrawal_state`.
     #[error("{0}")]
     WithdrawalState(String),
+    /// The credit offer cannot be taken up that way (another provider took it up).
+    /// 409 `offer_state`.
+    #[error("{0}")]
+    OfferState(String),
+    /// The credit offer is past its expiry. 410 `offer_expired`.
+    #[error("{0}")]
+    OfferExpired(String),
+    /// Underwriting allows the agent no credit, or less than the offer, now.
+    /// 422 `no_credit`.
+    #[error("{0}")]
+    NoCredit(String),
+    /// The agent has as many live envelopes as it may. 409 `too_many_envelopes`.
+    #[error("{0}")]
+    TooManyEnvelopes(String),
+    /// The CEP partition cannot cover the envelope beside what it has committed already.
+    /// 422 `credit_committed`.
+    #[error("{0}")]
+    CreditCommitted(String),
+    /// A credit circuit breaker holds new envelopes back (the loss rate is too high).
+    /// 503 `credit_halted`.
+    #[error("{0}")]
+    CreditHalted(String),
     /// The on-chain wallet failed. 500 `wallet_error`.
     #[error("{0}")]
     Wallet(String),
@@ -169,6 +191,12 @@ impl ApiError {
         ("not_owner", 403),
         ("insufficient_shares", 422),
         ("withdrawal_state", 409),
+        ("offer_state", 409),
+        ("offer_expired", 410),
+        ("no_credit", 422),
+        ("too_many_envelopes", 409),
+        ("credit_committed", 422),
+        ("credit_halted", 503),
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
@@ -211,6 +239,12 @@ impl ApiError {
             ApiError::NotOwner(_) => "not_owner",
             ApiError::InsufficientShares(_) => "insufficient_shares",
             ApiError::WithdrawalState(_) => "withdrawal_state",
+            ApiError::OfferState(_) => "offer_state",
+            ApiError::OfferExpired(_) => "offer_expired",
+            ApiError::NoCredit(_) => "no_credit",
+            ApiError::TooManyEnvelopes(_) => "too_many_envelopes",
+            ApiError::CreditCommitted(_) => "credit_committed",
+            ApiError::CreditHalted(_) => "credit_halted",
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
@@ -240,8 +274,10 @@ impl ApiError {
             | ApiError::IdempotencyConflict(_)
             | ApiError::RequestInProgress(_)
             | ApiError::PoolExists(_)
-            | ApiError::WithdrawalState(_) => StatusCode::CONFLICT,
-            ApiError::QuoteExpired(_) => StatusCode::GONE,
+            | ApiError::WithdrawalState(_)
+            | ApiError::OfferState(_)
+            | ApiError::TooManyEnvelopes(_) => StatusCode::CONFLICT,
+            ApiError::QuoteExpired(_) | ApiError::OfferExpired(_) => StatusCode::GONE,
             ApiError::PeerUnreachable(_) => StatusCode::BAD_GATEWAY,
             ApiError::InsufficientFunds(_)
             | ApiError::ChannelRefused(_)
@@ -252,11 +288,14 @@ impl ApiError {
             | ApiError::WrongNetwork(_)
             | ApiError::AmountRequired(_)
             | ApiError::AmountExceedsMax(_)
-            | ApiError::InsufficientShares(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::InsufficientShares(_)
+            | ApiError::NoCredit(_)
+            | ApiError::CreditCommitted(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Wallet(_) | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::ChainUnavailable(_) | ApiError::NodeNotRunning | ApiError::Overloaded(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::ChainUnavailable(_)
+            | ApiError::NodeNotRunning
+            | ApiError::Overloaded(_)
+            | ApiError::CreditHalted(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
@@ -305,6 +344,12 @@ impl From<NodeError> for ApiError {
             NodeError::Forbidden(_) => ApiError::NotOwner(message),
             NodeError::NotEnoughShares { .. } => ApiError::InsufficientShares(message),
             NodeError::WithdrawalState(_) => ApiError::WithdrawalState(message),
+            NodeError::OfferState(_) => ApiError::OfferState(message),
+            NodeError::OfferExpired(_) => ApiError::OfferExpired(message),
+            NodeError::NoCredit(_) => ApiError::NoCredit(message),
+            NodeError::TooManyEnvelopes { .. } => ApiError::TooManyEnvelopes(message),
+            NodeError::CreditCommitted { .. } => ApiError::CreditCommitted(message),
+            NodeError::CreditHalted(_) => ApiError::CreditHalted(message),
             NodeError::Ledger(_) => {
                 tracing::error!(error = %message, "the pool ledger refused a change behind an API request");
                 ApiError::Internal

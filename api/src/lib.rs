@@ -69,6 +69,12 @@
 //! | POST | `/v1/pools/{pool_id}/withdrawals/{withdrawal_id}/cancel` † | lp (the LP id's owner) |
 //! | POST | `/v1/pools/{pool_id}/withdrawals/{withdrawal_id}/approve` | admin |
 //! | POST | `/v1/pools/{pool_id}/withdrawals/halt` | admin |
+//! | POST | `/v1/credit/intent` † | pay |
+//! | POST | `/v1/credit/offer` † | pay |
+//! | POST | `/v1/credit/envelope` † | pay |
+//! | GET | `/v1/credit/envelopes/{envelope_id}` | read or pay |
+//! | GET | `/v1/credit/agents/{agent_id}/exposure` | read or pay |
+//! | GET | `/v1/credit/health` | read or pay |
 //!
 //! `admin` grants every route. An LP id belongs to the `lp` token that first deposited
 //! for it; another token is refused with 403 `not_owner`. Every `/v1/...` route is
@@ -108,6 +114,12 @@
 //! | `budget_expired` | 403 | the token's spend budget expired |
 //! | `destination_not_allowed` | 403 | the token's budget does not allow paying this payee |
 //! | `quote_expired` | 410 | the quote expired unpaid |
+//! | `offer_state` | 409 | the credit offer was taken up for another provider |
+//! | `offer_expired` | 410 | the credit offer expired before it was taken up |
+//! | `no_credit` | 422 | underwriting allows the agent no credit, or less than the offer, now |
+//! | `too_many_envelopes` | 409 | the agent has as many live envelopes as allowed |
+//! | `credit_committed` | 422 | the CEP partition cannot cover the envelope beside its commitments |
+//! | `credit_halted` | 503 | the loss-rate breaker halts new envelopes |
 //! | `wallet_error` | 500 | the on-chain wallet failed |
 //! | `internal` | 500 | a store failure or a bug; details only in the log |
 //! | `peer_unreachable` | 502 | connecting to the peer failed |

@@ -30,16 +30,19 @@ pub(crate) enum ErrorResponses {
     #[response(status = 404)]
     NotFound(types::ErrorResponse),
     /// `peer_not_connected`, `already_paid`, `payment_in_progress`,
-    /// `idempotency_conflict`, `request_in_progress`, `withdrawal_state`.
+    /// `idempotency_conflict`, `request_in_progress`, `withdrawal_state`, `offer_state`,
+    /// `too_many_envelopes`.
     #[response(status = 409)]
     Conflict(types::ErrorResponse),
-    /// `quote_expired`: the quote expired unpaid.
+    /// `quote_expired`: the quote expired unpaid; `offer_expired`: the credit offer
+    /// expired before it was taken up.
     #[response(status = 410)]
     Gone(types::ErrorResponse),
     /// `payload_too_large`: the body exceeds the configured limit.
     #[response(status = 413)]
     PayloadTooLarge(types::ErrorResponse),
-    /// `insufficient_funds`, `channel_refused`, `invoice_failed`, `insufficient_shares`.
+    /// `insufficient_funds`, `channel_refused`, `invoice_failed`, `insufficient_shares`,
+    /// `no_credit`, `credit_committed`.
     #[response(status = 422)]
     Unprocessable(types::ErrorResponse),
     /// `rate_limited`: the token is over its rate limit on this money route; the
@@ -55,7 +58,7 @@ pub(crate) enum ErrorResponses {
     /// `peer_unreachable`.
     #[response(status = 502)]
     BadGateway(types::ErrorResponse),
-    /// `node_not_running`, `chain_unavailable`, `overloaded`.
+    /// `node_not_running`, `chain_unavailable`, `overloaded`, `credit_halted`.
     #[response(status = 503)]
     Unavailable(types::ErrorResponse),
     /// `timeout`: the request or an actor took too long.
@@ -126,6 +129,12 @@ impl Modify for BearerAuth {
         routes::pool_withdrawals::cancel_withdrawal,
         routes::pool_withdrawals::approve_withdrawal,
         routes::pool_withdrawals::halt_withdrawals,
+        routes::credit::credit_intent,
+        routes::credit::credit_offer,
+        routes::credit::credit_envelope,
+        routes::credit::get_credit_envelope,
+        routes::credit::credit_exposure,
+        routes::credit::credit_health,
         routes::stats::stats,
     ),
     components(schemas(types::ErrorResponse, types::ErrorBody)),
@@ -143,6 +152,7 @@ impl Modify for BearerAuth {
         (name = "budgets", description = "The API tokens' spend budgets"),
         (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
         (name = "pools", description = "The liquidity pool: deposits, withdrawals, shares, NAV, the books, proof snapshots"),
+        (name = "credit", description = "Credit envelopes: intents, offers, envelopes, exposure, the credit health"),
         (name = "stats", description = "The node's public figures"),
     )
 )]

@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 use sluice_api_types::paths;
 use sluice_api_types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
-    CreateInvoiceRequest, CreatePoolRequest, DepositQuoteRequest, DepositQuoteResponse,
+    CreateInvoiceRequest, CreatePoolRequest, CreditAgentExposureResponse, CreditEnvelopeRequest,
+    CreditEnvelopeResponse, CreditHealthResponse, CreditIntentRequest, CreditIntentResponse,
+    CreditOfferRequest, CreditOfferResponse, DepositQuoteRequest, DepositQuoteResponse,
     ErrorResponse, HealthResponse, InclusionProofResponse, InvoiceResponse, KeysendRequest,
     ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
     Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse,
@@ -631,6 +633,48 @@ impl ApiClient {
     ) -> Result<WithdrawalsHaltResponse, Error> {
         let path = paths::fill(paths::POOL_WITHDRAWALS_HALT, &[("pool_id", pool_id)]);
         self.call("POST", &path, Some(&WithdrawalsHaltRequest { halted }))
+    }
+
+    /// `POST /v1/credit/intent`: files an agent's credit intent.
+    pub fn credit_intent(
+        &self,
+        request: &CreditIntentRequest,
+    ) -> Result<CreditIntentResponse, Error> {
+        self.call("POST", paths::CREDIT_INTENT, Some(request))
+    }
+
+    /// `POST /v1/credit/offer`: asks underwriting for a credit offer.
+    pub fn credit_offer(&self, request: &CreditOfferRequest) -> Result<CreditOfferResponse, Error> {
+        self.call("POST", paths::CREDIT_OFFER, Some(request))
+    }
+
+    /// `POST /v1/credit/envelope`: issues an envelope from an offer for one provider.
+    pub fn credit_envelope(
+        &self,
+        request: &CreditEnvelopeRequest,
+    ) -> Result<CreditEnvelopeResponse, Error> {
+        self.call("POST", paths::CREDIT_ENVELOPE, Some(request))
+    }
+
+    /// `GET /v1/credit/envelopes/{envelope_id}`.
+    pub fn credit_envelope_get(&self, envelope_id: &str) -> Result<CreditEnvelopeResponse, Error> {
+        self.get(&paths::fill(
+            paths::CREDIT_ENVELOPE_VIEW,
+            &[("envelope_id", envelope_id)],
+        ))
+    }
+
+    /// `GET /v1/credit/agents/{agent_id}/exposure`.
+    pub fn credit_exposure(&self, agent_id: &str) -> Result<CreditAgentExposureResponse, Error> {
+        self.get(&paths::fill(
+            paths::CREDIT_AGENT_EXPOSURE,
+            &[("agent_id", agent_id)],
+        ))
+    }
+
+    /// `GET /v1/credit/health`.
+    pub fn credit_health(&self) -> Result<CreditHealthResponse, Error> {
+        self.get(paths::CREDIT_HEALTH)
     }
 
     /// `GET /stats` (JSON).

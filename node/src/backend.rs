@@ -4,6 +4,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::credit_answers;
 use crate::pool_answers;
 use crate::stats::StatsCache;
 use bitcoin::hex::DisplayHex;
@@ -14,6 +15,7 @@ use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11InvoiceDescription, Description};
 use ractor::RpcReplyPort;
 use sluice_actors::budgets::BudgetView;
+use sluice_actors::credit::{CreditMsg, EnvelopeAsk, IntentAsk, OfferAsk};
 use sluice_actors::health::Health;
 use sluice_actors::lsps2::{self, FeeOption};
 use sluice_actors::payments::codes::failure_message;
@@ -34,13 +36,14 @@ use sluice_api::backend::{
 use sluice_api::time::rfc3339_ms;
 use sluice_api::NodeBackend;
 use sluice_api_types::{
-    BudgetResponse, ChannelInfo, DepositQuoteResponse, HealthResponse, HealthStatus,
-    InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
-    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu,
-    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
-    PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
-    StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
-    WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
+    BudgetResponse, ChannelInfo, CreditAgentExposureResponse, CreditEnvelopeResponse,
+    CreditHealthResponse, CreditIntentResponse, CreditOfferResponse, DepositQuoteResponse,
+    HealthResponse, HealthStatus, InclusionProofResponse, InvoiceResponse, ListPaymentsResponse,
+    Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse,
+    Lsps2TokenMenu, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
+    PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
+    QuotePayResponse, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
+    WithdrawResponse, WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_pool::throttle::Throttle;
 use sluice_storage::{
@@ -61,6 +64,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// between ticks, and a tick can take a while (pool calls, a batch's transaction); the
 /// throttle is only for display, so the answer goes without it rather than wait.
 const THROTTLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a credit request waits for the envelope ledger. An issue asks the pool actor
+/// (within [`POOL_TIMEOUT`]) and the receipt signer on the way, one request at a time.
+const CREDIT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The node as the API sees it.
 pub struct NodeService {
@@ -704,6 +711,61 @@ impl NodeBackend for NodeService {
             )
             .await??;
         Ok(pool_answers::withdrawals_halt(&record))
+    }
+
+    async fn credit_intent(&self, ask: IntentAsk) -> Result<CreditIntentResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let record = credit
+            .call(|reply| CreditMsg::Intent(ask, reply), CREDIT_TIMEOUT)
+            .await??;
+        Ok(credit_answers::intent(record))
+    }
+
+    async fn credit_offer(&self, ask: OfferAsk) -> Result<CreditOfferResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let record = credit
+            .call(|reply| CreditMsg::Offer(ask, reply), CREDIT_TIMEOUT)
+            .await??;
+        Ok(credit_answers::offer(record))
+    }
+
+    async fn credit_envelope(&self, ask: EnvelopeAsk) -> Result<CreditEnvelopeResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let view = credit
+            .call(|reply| CreditMsg::Issue(ask, reply), CREDIT_TIMEOUT)
+            .await??;
+        Ok(credit_answers::envelope(view))
+    }
+
+    async fn get_credit_envelope(
+        &self,
+        envelope_id: String,
+    ) -> Result<CreditEnvelopeResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let view = credit
+            .call(
+                |reply| CreditMsg::Envelope(envelope_id, reply),
+                CREDIT_TIMEOUT,
+            )
+            .await??;
+        Ok(credit_answers::envelope(view))
+    }
+
+    async fn credit_exposure(
+        &self,
+        agent_id: String,
+    ) -> Result<CreditAgentExposureResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let exposure = credit
+            .call(|reply| CreditMsg::Exposure(agent_id, reply), CREDIT_TIMEOUT)
+            .await??;
+        Ok(credit_answers::exposure(exposure))
+    }
+
+    async fn credit_health(&self) -> Result<CreditHealthResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let health = credit.call(CreditMsg::Health, CREDIT_TIMEOUT).await??;
+        Ok(credit_answers::health(health))
     }
 
     async fn take_snapshot(&self, pool_id: String) -> Result<PoolSnapshotResponse, NodeError> {

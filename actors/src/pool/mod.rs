@@ -53,6 +53,7 @@ pub use snapshot::{InclusionProof, Snapshot};
 pub use withdrawals::{WithdrawalAsk, WithdrawalView};
 
 use crate::clock::unix_ms;
+use crate::credit::CreditConfig;
 use crate::withdrawals::WithdrawalConfig;
 use crate::{Components, NodeError};
 
@@ -84,6 +85,8 @@ pub struct PoolConfig {
     pub rrp_skim_bps: u32,
     /// How withdrawals are limited (the scheduler has the same).
     pub withdrawals: WithdrawalConfig,
+    /// How credit envelopes are underwritten and limited (the envelope ledger's).
+    pub credit: CreditConfig,
 }
 
 /// Confirmations an on-chain deposit needs by default.
@@ -108,6 +111,7 @@ impl Default for PoolConfig {
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             rrp_skim_bps: 0,
             withdrawals: WithdrawalConfig::default(),
+            credit: CreditConfig::default(),
         }
     }
 }

@@ -286,6 +286,41 @@ pub struct SnapshotLiabilities {
     pub total_msats: u64,
 }
 
+/// The receipt of an issued credit envelope (`openagents.credit.envelope_issue_receipt.v1`),
+/// before sealing: who may draw what, for which outcome, until when, at what fee, and the
+/// underwriting it was decided on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeIssueReceipt {
+    /// Always [`ReceiptKind::EnvelopeIssue`]'s schema.
+    pub schema: String,
+    /// The envelope.
+    pub envelope_id: String,
+    /// The offer it was issued from.
+    pub offer_id: String,
+    /// The agent (x-only public key, hex).
+    pub agent_id: String,
+    /// The pool whose CEP partition lends.
+    pub pool_id: String,
+    /// The provider it pays.
+    pub provider_id: String,
+    /// `nip90`, `l402` or `skill`.
+    pub scope_type: String,
+    /// Which job, call or skill.
+    pub scope_id: String,
+    /// The most the provider can be paid, sat.
+    pub max_sats: u64,
+    /// The credit fee, basis points of what is paid.
+    pub fee_bps: u32,
+    /// The agent's limit when the offer was made, sat.
+    pub underwriting_limit_sats: u64,
+    /// The last moment a settlement is accepted, Unix ms.
+    pub exp_ms: u64,
+    /// The last moment a draw may be repaid before it defaults, Unix ms.
+    pub repay_by_ms: u64,
+    /// When it was issued, Unix ms.
+    pub created_at_ms: u64,
+}
+
 /// The receipt of a withdrawal request (`openagents.liquidity.withdraw_request_receipt.v1`),
 /// before sealing: the shares locked, what they were worth then (the most the LP can be
 /// paid) and when it will be paid. Units and the price are decimal strings.

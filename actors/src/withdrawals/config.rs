@@ -81,13 +81,15 @@ pub struct WithdrawalConfig {
     pub emergency_enabled: bool,
 }
 
-/// Durations as whole seconds in the config file.
-mod secs {
+/// Durations as whole seconds in the config file (the credit settings use it too).
+pub(crate) mod secs {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer};
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
         u64::deserialize(deserializer).map(Duration::from_secs)
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod budgets;
 pub(crate) mod channels;
+pub(crate) mod credit;
 pub(crate) mod health;
 pub(crate) mod invoices;
 pub(crate) mod liquidity;
@@ -239,6 +240,34 @@ pub(crate) fn node_routes<B: NodeBackend>(
                 Access::Admin,
                 post(pool_withdrawals::halt_withdrawals::<B>),
             ),
+        )
+        .route(
+            &at(paths::CREDIT_INTENT),
+            limited(auth, money, Access::Pay, post(credit::credit_intent::<B>)),
+        )
+        .route(
+            &at(paths::CREDIT_OFFER),
+            limited(auth, money, Access::Pay, post(credit::credit_offer::<B>)),
+        )
+        .route(
+            &at(paths::CREDIT_ENVELOPE),
+            limited(auth, money, Access::Pay, post(credit::credit_envelope::<B>)),
+        )
+        .route(
+            &at(paths::CREDIT_ENVELOPE_VIEW),
+            guarded(
+                auth,
+                Access::ReadOrPay,
+                get(credit::get_credit_envelope::<B>),
+            ),
+        )
+        .route(
+            &at(paths::CREDIT_AGENT_EXPOSURE),
+            guarded(auth, Access::ReadOrPay, get(credit::credit_exposure::<B>)),
+        )
+        .route(
+            &at(paths::CREDIT_HEALTH),
+            guarded(auth, Access::ReadOrPay, get(credit::credit_health::<B>)),
         )
         .route(
             &at(paths::BUDGET),

@@ -9,6 +9,7 @@ use axum::Router;
 use bitcoin::secp256k1::PublicKey;
 use serde_json::json;
 use serde_json::Value;
+use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk};
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::pool::{CreatePool, DepositAsk, WithdrawalAsk};
 use sluice_actors::NodeError;
@@ -18,14 +19,16 @@ use sluice_api::backend::{
 };
 use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, TokenConfig};
 use sluice_api_types::{
-    BudgetResponse, ChannelInfo, Deposit, DepositQuoteResponse, HealthResponse, HealthStatus,
-    InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
-    Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeAssets, NodeInfoResponse,
-    PartitionFlows, PartitionStatus, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
-    PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
-    QuotePayResponse, Reconciliation, SharePrice, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse, WithdrawResponse, WithdrawThrottle, Withdrawal, WithdrawalFill,
-    WithdrawalsHaltResponse,
+    BudgetResponse, ChannelInfo, CreditAgentExposureResponse, CreditBreakers, CreditEnvelope,
+    CreditEnvelopeResponse, CreditHealthResponse, CreditIntent, CreditIntentResponse, CreditOffer,
+    CreditOfferResponse, CreditPolicy, CreditScopeFees, CreditUnderwriting, Deposit,
+    DepositQuoteResponse, HealthResponse, HealthStatus, InclusionProofResponse, InvoiceResponse,
+    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2OrdersResponse,
+    Lsps2SummaryResponse, NodeAssets, NodeInfoResponse, PartitionFlows, PartitionStatus,
+    PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo,
+    PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
+    Reconciliation, SharePrice, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
+    WithdrawResponse, WithdrawThrottle, Withdrawal, WithdrawalFill, WithdrawalsHaltResponse,
 };
 use tower::ServiceExt;
 
@@ -39,8 +42,27 @@ pub const PEER_ID: &str = "02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7aba
 pub const CHANNEL_ID: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 pub const PAYMENT_ID: &str = "2222222222222222222222222222222222222222222222222222222222222222";
 pub const METRICS_TEXT: &str = "# TYPE sluice_up gauge\nsluice_up 1\n";
+/// An agent: the x-only public key of `NODE_ID`.
+pub const AGENT_ID: &str = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+/// A provider: the x-only public key of `PEER_ID`.
+pub const PROVIDER_ID: &str = "c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5";
+/// The envelope the canned credit answers name.
+pub const ENVELOPE_ID: &str = "cepe_0123456789abcdef01234567";
 
 type ErrorFactory = Box<dyn Fn() -> NodeError + Send + Sync>;
+
+/// An ask as it reached the backend. The envelope ledger's asks do not implement
+/// `PartialEq`, so a recorded one compares by its `Debug` rendering (every field).
+#[derive(Debug, Clone)]
+pub struct Asked<T>(pub T);
+
+impl<T: std::fmt::Debug> PartialEq for Asked<T> {
+    fn eq(&self, other: &Self) -> bool {
+        format!("{:?}", self.0) == format!("{:?}", other.0)
+    }
+}
+
+impl<T: std::fmt::Debug> Eq for Asked<T> {}
 
 /// What a backend call was asked to do, recorded for assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +105,12 @@ pub enum Call {
     CancelWithdrawal(String, String, String, bool),
     ApproveWithdrawal(String, String, String),
     HaltWithdrawals(String, bool),
+    CreditIntent(Asked<IntentAsk>),
+    CreditOffer(Asked<OfferAsk>),
+    CreditEnvelope(Asked<EnvelopeAsk>),
+    GetCreditEnvelope(String),
+    CreditExposure(String),
+    CreditHealth,
 }
 
 /// Answers every call with canned data, or with the configured error after the
@@ -268,6 +296,33 @@ pub fn withdrawal(pool_id: &str, withdrawal_id: &str, lp_id: &str) -> WithdrawRe
             onchain_sats: 200_000,
             largest_sats: None,
         }),
+    }
+}
+
+/// A canned open envelope of `offer_id` for `provider_id`.
+pub fn credit_envelope(
+    envelope_id: &str,
+    offer_id: &str,
+    provider_id: &str,
+) -> CreditEnvelopeResponse {
+    CreditEnvelopeResponse {
+        schema: sluice_api_types::CREDIT_ENVELOPE_RESPONSE_SCHEMA.into(),
+        envelope: CreditEnvelope {
+            envelope_id: envelope_id.into(),
+            offer_id: offer_id.into(),
+            agent_id: AGENT_ID.into(),
+            pool_id: "main".into(),
+            provider_id: provider_id.into(),
+            scope_type: "nip90".into(),
+            scope_id: "job-1".into(),
+            max_sats: 1_500,
+            fee_bps: 100,
+            exp: "2026-01-01T01:00:00.000Z".into(),
+            repay_by: "2026-01-02T01:00:00.000Z".into(),
+            status: "open".into(),
+            issued_at: "2026-01-01T00:00:00.000Z".into(),
+        },
+        receipt: json!({ "receipt_id": "rcpt_env" }),
     }
 }
 
@@ -713,6 +768,135 @@ impl NodeBackend for TestBackend {
         })
     }
 
+    async fn credit_intent(&self, ask: IntentAsk) -> Result<CreditIntentResponse, NodeError> {
+        self.enter(Call::CreditIntent(Asked(ask.clone()))).await?;
+        Ok(CreditIntentResponse {
+            schema: sluice_api_types::CREDIT_INTENT_RESPONSE_SCHEMA.into(),
+            intent: CreditIntent {
+                intent_id: "cepi_1".into(),
+                idempotency_key: ask.idempotency_key,
+                agent_id: ask.agent_id,
+                scope_type: ask.scope_type.as_str().into(),
+                scope_id: ask.scope_id,
+                max_sats: ask.max_sats,
+                exp: "2026-01-01T01:00:00.000Z".into(),
+                created_at: "2026-01-01T00:00:00.000Z".into(),
+            },
+        })
+    }
+
+    async fn credit_offer(&self, ask: OfferAsk) -> Result<CreditOfferResponse, NodeError> {
+        self.enter(Call::CreditOffer(Asked(ask.clone()))).await?;
+        Ok(CreditOfferResponse {
+            schema: sluice_api_types::CREDIT_OFFER_RESPONSE_SCHEMA.into(),
+            offer: CreditOffer {
+                offer_id: "cepo_1".into(),
+                agent_id: ask.agent_id,
+                pool_id: ask.pool_id,
+                intent_id: ask.intent_id,
+                scope_type: ask.scope_type.as_str().into(),
+                scope_id: ask.scope_id,
+                max_sats: ask.max_sats.min(1_500),
+                fee_bps: 100,
+                requires_verifier: true,
+                exp: "2026-01-01T01:00:00.000Z".into(),
+                status: "offered".into(),
+                issued_at: "2026-01-01T00:00:00.000Z".into(),
+                underwriting: CreditUnderwriting {
+                    limit_sats: 1_500,
+                    fee_bps: 100,
+                    default_rate_bps: 0,
+                    successes_30d: 0,
+                    success_volume_sats_30d: 0,
+                    defaults_30d: 0,
+                    default_weight_30d: 0,
+                    loss_sats_30d: 0,
+                    open_exposure_sats: 500,
+                },
+            },
+        })
+    }
+
+    async fn credit_envelope(&self, ask: EnvelopeAsk) -> Result<CreditEnvelopeResponse, NodeError> {
+        self.enter(Call::CreditEnvelope(Asked(ask.clone()))).await?;
+        Ok(credit_envelope(
+            ENVELOPE_ID,
+            &ask.offer_id,
+            &ask.provider_id,
+        ))
+    }
+
+    async fn get_credit_envelope(
+        &self,
+        envelope_id: String,
+    ) -> Result<CreditEnvelopeResponse, NodeError> {
+        self.enter(Call::GetCreditEnvelope(envelope_id.clone()))
+            .await?;
+        Ok(credit_envelope(&envelope_id, "cepo_1", PROVIDER_ID))
+    }
+
+    async fn credit_exposure(
+        &self,
+        agent_id: String,
+    ) -> Result<CreditAgentExposureResponse, NodeError> {
+        self.enter(Call::CreditExposure(agent_id.clone())).await?;
+        Ok(CreditAgentExposureResponse {
+            schema: sluice_api_types::CREDIT_AGENT_EXPOSURE_RESPONSE_SCHEMA.into(),
+            agent_id,
+            open_envelope_count: 1,
+            open_exposure_sats: 1_500,
+            settled_count_30d: 4,
+            success_volume_sats_30d: 40_000,
+            default_count_30d: 1,
+            loss_sats_30d: 0,
+            underwriting_limit_sats: 20_000,
+            underwriting_default_rate_bps: 2_000,
+            underwriting_fee_bps: CreditScopeFees {
+                nip90: 2_000,
+                l402: 2_000,
+                skill: 2_000,
+            },
+            requires_verifier: true,
+            computed_at: "2026-01-01T00:00:00.000Z".into(),
+        })
+    }
+
+    async fn credit_health(&self) -> Result<CreditHealthResponse, NodeError> {
+        self.enter(Call::CreditHealth).await?;
+        Ok(CreditHealthResponse {
+            schema: sluice_api_types::CREDIT_HEALTH_RESPONSE_SCHEMA.into(),
+            generated_at: "2026-01-01T00:00:00.000Z".into(),
+            open_envelope_count: 1,
+            reserved_commitments_msats: 1_500_000,
+            loss_sample: 5,
+            loss_count: 1,
+            loss_rate_bps: 2_000,
+            breakers: CreditBreakers {
+                halt_new_envelopes: false,
+            },
+            policy: CreditPolicy {
+                base_sats: 2_000,
+                k: 150,
+                default_penalty_sats: 500,
+                loss_penalty: 2,
+                max_envelope_sats: 100_000,
+                min_fee_bps: 50,
+                max_fee_bps: 2_000,
+                fee_scaler: 4,
+                nip90_surcharge_bps: 0,
+                l402_surcharge_bps: 25,
+                skill_surcharge_bps: 50,
+                max_open_envelopes_per_agent: 3,
+                max_offer_ttl_secs: 3_600,
+                repay_within_secs: 86_400,
+                loss_window: 200,
+                loss_min_samples: 5,
+                loss_trip_bps: 5_000,
+                loss_clear_bps: 2_500,
+            },
+        })
+    }
+
     async fn stats(&self) -> Result<StatsResponse, NodeError> {
         self.enter(Call::Stats).await?;
         Ok(StatsResponse {
@@ -917,6 +1101,48 @@ pub fn withdraw_request_body() -> String {
     .to_string()
 }
 
+/// A valid credit intent body: 2,000 sat of `nip90` credit for `AGENT_ID`.
+pub fn credit_intent_body() -> String {
+    json!({
+        "schema": "openagents.credit.intent_request.v1",
+        "idempotency_key": "intent-key-1",
+        "agent_id": AGENT_ID,
+        "scope_type": "nip90",
+        "scope_id": "job-1",
+        "max_sats": 2_000,
+        "exp": "2026-01-01T01:00:00Z",
+        "policy_context": {"schema": "openagents.liquidity.policy_context.v1", "ratio": 0.5}
+    })
+    .to_string()
+}
+
+/// A valid credit offer body for `AGENT_ID` from pool `main`, naming an intent.
+pub fn credit_offer_body() -> String {
+    json!({
+        "schema": "openagents.credit.offer_request.v1",
+        "agent_id": AGENT_ID,
+        "pool_id": "main",
+        "intent_id": "cepi_1",
+        "scope_type": "nip90",
+        "scope_id": "job-1",
+        "max_sats": 1_500,
+        "fee_bps": 100,
+        "requires_verifier": true,
+        "exp": "2026-01-01T01:00:00Z"
+    })
+    .to_string()
+}
+
+/// A valid credit envelope body: offer `cepo_1` for `PROVIDER_ID`.
+pub fn credit_envelope_body() -> String {
+    json!({
+        "schema": "openagents.credit.envelope_request.v1",
+        "offer_id": "cepo_1",
+        "provider_id": PROVIDER_ID
+    })
+    .to_string()
+}
+
 /// One request per authenticated `/v1` endpoint, with a valid body: (method, path, body).
 pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
     vec![
@@ -1022,5 +1248,31 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
             "/v1/pools/main/withdrawals/halt".into(),
             Some(r#"{"halted":true}"#.into()),
         ),
+        (
+            Method::POST,
+            "/v1/credit/intent".into(),
+            Some(credit_intent_body()),
+        ),
+        (
+            Method::POST,
+            "/v1/credit/offer".into(),
+            Some(credit_offer_body()),
+        ),
+        (
+            Method::POST,
+            "/v1/credit/envelope".into(),
+            Some(credit_envelope_body()),
+        ),
+        (
+            Method::GET,
+            format!("/v1/credit/envelopes/{ENVELOPE_ID}"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/v1/credit/agents/{AGENT_ID}/exposure"),
+            None,
+        ),
+        (Method::GET, "/v1/credit/health".into(), None),
     ]
 }

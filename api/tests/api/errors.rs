@@ -374,6 +374,35 @@ fn every_node_error() -> Vec<Expected> {
             "request_in_progress",
         ),
         (|| NodeError::Receipt("key".into()), 500, "internal"),
+        (
+            || NodeError::OfferState("cepo_1 was taken up".into()),
+            409,
+            "offer_state",
+        ),
+        (
+            || NodeError::OfferExpired("cepo_1".into()),
+            410,
+            "offer_expired",
+        ),
+        (|| NodeError::NoCredit("agent".into()), 422, "no_credit"),
+        (
+            || NodeError::TooManyEnvelopes { open: 3, max: 3 },
+            409,
+            "too_many_envelopes",
+        ),
+        (
+            || NodeError::CreditCommitted {
+                asked_msat: 2,
+                free_msat: 1,
+            },
+            422,
+            "credit_committed",
+        ),
+        (
+            || NodeError::CreditHalted("loss breaker".into()),
+            503,
+            "credit_halted",
+        ),
     ]
 }
 
@@ -448,6 +477,12 @@ async fn the_code_table_matches_the_variants() {
         ApiError::NotOwner(String::new()),
         ApiError::InsufficientShares(String::new()),
         ApiError::WithdrawalState(String::new()),
+        ApiError::OfferState(String::new()),
+        ApiError::OfferExpired(String::new()),
+        ApiError::NoCredit(String::new()),
+        ApiError::TooManyEnvelopes(String::new()),
+        ApiError::CreditCommitted(String::new()),
+        ApiError::CreditHalted(String::new()),
         ApiError::Wallet(String::new()),
         ApiError::ChainUnavailable(String::new()),
         ApiError::NodeNotRunning,

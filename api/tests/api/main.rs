@@ -6,6 +6,7 @@
 
 mod auth;
 mod common;
+mod credit;
 mod errors;
 mod liquidity;
 mod metrics;

@@ -39,6 +39,8 @@ fn fill(template: &str) -> String {
             ("lp_id", "lp-1"),
             ("seq", "latest"),
             ("withdrawal_id", "wd_1"),
+            ("envelope_id", ENVELOPE_ID),
+            ("agent_id", AGENT_ID),
         ],
     )
 }

@@ -14,12 +14,16 @@
 //!
 //! [pool.withdrawals]                     # see `sluice_actors::withdrawals::config`
 //! max_delay_secs = 86400
+//!
+//! [pool.credit]                          # see `sluice_actors::credit::config`
+//! max_envelope_sats = 100000
 //! ```
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+use sluice_actors::credit::CreditConfig;
 use sluice_actors::pool::PoolConfig;
 use sluice_actors::withdrawals::WithdrawalConfig;
 
@@ -46,6 +50,7 @@ struct Section {
     snapshot_every_secs: Option<u64>,
     rrp_skim_bps: Option<u32>,
     withdrawals: Option<WithdrawalConfig>,
+    credit: Option<CreditConfig>,
 }
 
 /// Reads the `[pool]` table of the config file at `path`, checked.
@@ -79,6 +84,7 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<PoolConfig, ConfigError
         snapshot_every: secs(section.snapshot_every_secs, d.snapshot_every),
         rrp_skim_bps: section.rrp_skim_bps.unwrap_or(d.rrp_skim_bps),
         withdrawals: section.withdrawals.unwrap_or_default(),
+        credit: section.credit.unwrap_or_default(),
     };
     if !CONFIRMATIONS.contains(&config.onchain_confirmations) {
         return Err(invalid(format!(
@@ -106,6 +112,10 @@ pub fn parse(path: &Path, value: &toml::Value) -> Result<PoolConfig, ConfigError
         .withdrawals
         .check()
         .map_err(|e| invalid(format!("withdrawals: {e}")))?;
+    config
+        .credit
+        .check()
+        .map_err(|e| invalid(format!("credit: {e}")))?;
     if config.rrp_skim_bps > MAX_RRP_SKIM_BPS {
         return Err(invalid(format!(
             "rrp_skim_bps: must be at most {MAX_RRP_SKIM_BPS}"

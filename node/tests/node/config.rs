@@ -2949,6 +2949,52 @@ fn a_bad_withdrawals_table_is_refused_with_what_is_wrong() {
 }
 
 #[test]
+fn the_credit_table_sets_credit_with_defaults_for_the_rest() {
+    let case = Case::new();
+    let text = "[pool]\n[pool.credit]\nbase_sats = 50000\nmax_open_envelopes_per_agent = 2\nrepay_within_secs = 600\n";
+    let credit = ok(case.load(Some(text), &[], BASE_EMBEDDED)).pool.credit;
+    assert_eq!(credit.base_sats, 50_000);
+    assert_eq!(credit.max_open_envelopes_per_agent, 2);
+    assert_eq!(credit.repay_within, std::time::Duration::from_secs(600));
+    let defaults = sluice_actors::credit::CreditConfig::default();
+    assert_eq!(credit.max_envelope_sats, defaults.max_envelope_sats);
+    assert_eq!(credit.max_offer_ttl, defaults.max_offer_ttl);
+    assert!(defaults.check().is_ok());
+}
+
+#[test]
+fn a_bad_credit_table_is_refused_with_what_is_wrong() {
+    let case = Case::new();
+    let cases = [
+        (
+            "max_envelope_sats = 0\n",
+            "max_envelope_sats: must be above 0",
+        ),
+        (
+            "min_fee_bps = 300\nmax_fee_bps = 200\n",
+            "min_fee_bps ≤ max_fee_bps",
+        ),
+        (
+            "max_open_envelopes_per_agent = 0\n",
+            "max_open_envelopes_per_agent",
+        ),
+        ("max_offer_ttl_secs = 0\n", "max_offer_ttl_secs"),
+        ("loss_clear_bps = 6000\n", "loss breaker: clear_bps"),
+        ("limit = 5\n", "unknown field `limit`"),
+    ];
+    for (body, expected) in cases {
+        let toml = format!("[pool]\n[pool.credit]\n{body}");
+        let e = err(case.load(Some(&toml), &[], BASE_EMBEDDED));
+        assert!(
+            matches!(e, ConfigError::InvalidPool { .. }),
+            "{toml}: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(message.contains(expected), "{toml}: {message}");
+    }
+}
+
+#[test]
 fn forwarding_fees_default_to_ldks_and_layer() {
     let config = ok(load_once(None, &[], BASE_EMBEDDED).0);
     assert_eq!(
