@@ -16,10 +16,9 @@ use common::*;
 use sluice_actors::receipts::verify;
 use sluice_api_types::{
     CreatePoolRequest, CreditEnvelopeRequest, CreditIntentRequest, CreditOfferRequest,
-    DepositQuoteRequest, PayInvoiceRequest, PaymentStatus, DEPOSIT_QUOTE_REQUEST_SCHEMA,
 };
 use sluice_harness::setup::PairSpec;
-use sluice_harness::{wait_for, ApiClient, Error, NodeOptions, NodeProcess, Pair};
+use sluice_harness::{ApiClient, Error, NodeOptions, Pair};
 
 const POOL: &str = "main";
 const LP: &str = "lp-token";
@@ -105,44 +104,6 @@ fn envelope(offer_id: &str, provider: &str) -> CreditEnvelopeRequest {
     }
 }
 
-/// The LP funds CEP by an invoice of B paid from A.
-fn fund_cep(a: &NodeProcess, b: &NodeProcess) {
-    let lp = b.client().with_token(Some(LP));
-    let quote = lp
-        .deposit_quote(
-            POOL,
-            &DepositQuoteRequest {
-                schema: DEPOSIT_QUOTE_REQUEST_SCHEMA.into(),
-                lp_id: "lp".into(),
-                idempotency_key: "fund-cep".into(),
-                partition_kind: Some("cep".into()),
-                rail: "lightning_invoice".into(),
-                amount_sats: CEP_SATS,
-                description: None,
-                expiry_secs: None,
-            },
-        )
-        .unwrap();
-    let paid = a
-        .client()
-        .pay_invoice(&PayInvoiceRequest {
-            invoice: quote.deposit.invoice_bolt11.clone().unwrap(),
-            amount_msat: None,
-            max_fee_msat: None,
-        })
-        .unwrap();
-    wait_for("the deposit payment", WAIT, || {
-        let p = a.client().payment(&paid.id)?;
-        Ok((p.status == PaymentStatus::Succeeded).then_some(()))
-    })
-    .unwrap();
-    wait_for("the deposit to confirm", WAIT, || {
-        let d = lp.deposit(POOL, &quote.deposit.deposit_id)?;
-        Ok((d.deposit.status == "confirmed").then_some(()))
-    })
-    .unwrap();
-}
-
 #[test]
 fn offers_come_from_underwriting_and_envelopes_never_overcommit_an_agent_or_the_pool() {
     let dir = tempfile::tempdir().unwrap();
@@ -177,7 +138,7 @@ fn offers_come_from_underwriting_and_envelopes_never_overcommit_an_agent_or_the_
         refusal(router.credit_envelope(&envelope(&early.offer.offer_id, &key(100)))),
         (422, "credit_committed".into())
     );
-    fund_cep(&a, &b);
+    deposit_by_invoice(&a, &b, POOL, LP, "lp", Some("cep"), CEP_SATS);
     let provider = key(100);
 
     // An intent is idempotent by its key; a reused key with another request is refused.

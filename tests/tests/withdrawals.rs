@@ -19,9 +19,8 @@ use lightning::bolt11_invoice::{Currency, InvoiceBuilder, PaymentSecret};
 use serde_json::json;
 use sluice_actors::receipts::verify;
 use sluice_api_types::{
-    CreateInvoiceRequest, CreatePoolRequest, DepositQuoteRequest, OpenChannelRequest,
-    PayInvoiceRequest, PaymentStatus, PoolStatusResponse, WithdrawRequest, WithdrawResponse,
-    DEPOSIT_QUOTE_REQUEST_SCHEMA,
+    CreateInvoiceRequest, CreatePoolRequest, OpenChannelRequest, PaymentStatus, PoolStatusResponse,
+    WithdrawRequest, WithdrawResponse,
 };
 use sluice_harness::setup::PairSpec;
 use sluice_harness::{wait_for, ApiClient, ChainRpc, Error, NodeOptions, NodeProcess, Pair};
@@ -106,42 +105,9 @@ fn held(node: &NodeProcess, token: &str, lp_id: &str) -> u128 {
     }
 }
 
-/// An LP deposits `sats` by an invoice of B paid from A; waits until it is confirmed.
+/// An LP deposits `sats` into LLP by an invoice of B paid from A.
 fn deposit(a: &NodeProcess, b: &NodeProcess, token: &str, lp_id: &str, sats: u64) {
-    let lp = as_lp(b, token);
-    let quote = lp
-        .deposit_quote(
-            POOL,
-            &DepositQuoteRequest {
-                schema: DEPOSIT_QUOTE_REQUEST_SCHEMA.into(),
-                lp_id: lp_id.into(),
-                idempotency_key: format!("{lp_id}-deposit"),
-                partition_kind: None,
-                rail: "lightning_invoice".into(),
-                amount_sats: sats,
-                description: None,
-                expiry_secs: None,
-            },
-        )
-        .unwrap();
-    let paid = a
-        .client()
-        .pay_invoice(&PayInvoiceRequest {
-            invoice: quote.deposit.invoice_bolt11.clone().unwrap(),
-            amount_msat: None,
-            max_fee_msat: None,
-        })
-        .unwrap();
-    wait_for("the deposit payment", WAIT, || {
-        let p = a.client().payment(&paid.id)?;
-        Ok((p.status == PaymentStatus::Succeeded).then_some(()))
-    })
-    .unwrap();
-    wait_for("the deposit to confirm", WAIT, || {
-        let d = lp.deposit(POOL, &quote.deposit.deposit_id)?;
-        Ok((d.deposit.status == "confirmed").then_some(()))
-    })
-    .unwrap();
+    deposit_by_invoice(a, b, POOL, token, lp_id, None, sats);
 }
 
 /// A withdrawal request of `units` of LLP.

@@ -9,8 +9,8 @@ pub mod webhook_receiver;
 use std::time::Duration;
 
 use sluice_api_types::{
-    ChannelInfo, CreateInvoiceRequest, InvoiceResponse, ListPaymentsQuery, PayInvoiceRequest,
-    PaymentDirection, PaymentInfo, PaymentStatus,
+    ChannelInfo, CreateInvoiceRequest, DepositQuoteRequest, InvoiceResponse, ListPaymentsQuery,
+    PayInvoiceRequest, PaymentDirection, PaymentInfo, PaymentStatus, DEPOSIT_QUOTE_REQUEST_SCHEMA,
 };
 use sluice_harness::setup::{self, PairSpec};
 use sluice_harness::{wait_for, ChainRpc, NodeOptions, NodeProcess, SluiceBinary};
@@ -310,4 +310,52 @@ pub fn wallet_total(node: &NodeProcess, rpc: &ChainRpc) -> u64 {
         },
     )
     .unwrap()
+}
+
+/// LP `lp_id` (token `token` of `pool_node`) deposits `sats` into `partition` of `pool`
+/// (its default partition when `None`) by an invoice of `pool_node` that `payer` pays;
+/// waits until the deposit is confirmed.
+pub fn deposit_by_invoice(
+    payer: &NodeProcess,
+    pool_node: &NodeProcess,
+    pool: &str,
+    token: &str,
+    lp_id: &str,
+    partition: Option<&str>,
+    sats: u64,
+) {
+    let lp = pool_node.client().with_token(Some(token));
+    let quote = lp
+        .deposit_quote(
+            pool,
+            &DepositQuoteRequest {
+                schema: DEPOSIT_QUOTE_REQUEST_SCHEMA.into(),
+                lp_id: lp_id.into(),
+                idempotency_key: format!("{lp_id}-deposit-{}", partition.unwrap_or("default")),
+                partition_kind: partition.map(str::to_owned),
+                rail: "lightning_invoice".into(),
+                amount_sats: sats,
+                description: None,
+                expiry_secs: None,
+            },
+        )
+        .unwrap();
+    let paid = payer
+        .client()
+        .pay_invoice(&PayInvoiceRequest {
+            invoice: quote.deposit.invoice_bolt11.clone().unwrap(),
+            amount_msat: None,
+            max_fee_msat: None,
+        })
+        .unwrap();
+    wait_for("the deposit payment", WAIT, || {
+        let p = payer.client().payment(&paid.id)?;
+        Ok((p.status == PaymentStatus::Succeeded).then_some(()))
+    })
+    .unwrap();
+    wait_for("the deposit to confirm", WAIT, || {
+        let d = lp.deposit(pool, &quote.deposit.deposit_id)?;
+        Ok((d.deposit.status == "confirmed").then_some(()))
+    })
+    .unwrap();
 }
