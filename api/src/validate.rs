@@ -1,8 +1,10 @@
 //! Turning the wire types' strings and integers into checked values. Every failure is a
 //! 400 `invalid_request` naming the field.
 
+use std::str::FromStr;
+
 use bitcoin::hex::FromHex;
-use bitcoin::secp256k1::PublicKey;
+use bitcoin::secp256k1::{PublicKey, XOnlyPublicKey};
 
 use crate::backend::PeerAddress;
 use crate::error::ApiError;
@@ -32,6 +34,31 @@ pub fn node_id(field: &str, hex: &str) -> Result<PublicKey, ApiError> {
     }
     let bytes = <[u8; 33]>::from_hex(hex).map_err(|_| invalid(field, "not hex"))?;
     PublicKey::from_slice(&bytes).map_err(|_| invalid(field, "not a valid public key"))
+}
+
+/// A request's `schema` must be `expected`.
+pub fn schema(given: &str, expected: &str) -> Result<(), ApiError> {
+    if given != expected {
+        return Err(invalid(
+            "schema",
+            format!("expected `{expected}`, got `{given}`"),
+        ));
+    }
+    Ok(())
+}
+
+/// An x-only public key (a credit agent or provider): 64 hex characters, either case,
+/// answered in lowercase.
+pub fn xonly_key(field: &str, value: &str) -> Result<String, ApiError> {
+    if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid(
+            field,
+            "expected an x-only public key as 64 hex characters",
+        ));
+    }
+    let key = value.to_ascii_lowercase();
+    XOnlyPublicKey::from_str(&key).map_err(|_| invalid(field, "not a valid x-only public key"))?;
+    Ok(key)
 }
 
 /// A 32-byte id (channel id, payment id): 64 hex characters.

@@ -18,7 +18,7 @@ use sluice_api_types::{
     CreatePoolRequest, CreditEnvelopeRequest, CreditIntentRequest, CreditOfferRequest,
 };
 use sluice_harness::setup::PairSpec;
-use sluice_harness::{ApiClient, Error, NodeOptions, Pair};
+use sluice_harness::{wait_for, ApiClient, Error, NodeOptions, Pair};
 
 const POOL: &str = "main";
 const LP: &str = "lp-token";
@@ -242,7 +242,12 @@ fn offers_come_from_underwriting_and_envelopes_never_overcommit_an_agent_or_the_
         ..offer(&key(2), "job-5", 1_000, None)
     };
     let short = router.credit_offer(&short).unwrap().offer;
-    std::thread::sleep(Duration::from_millis(2_500));
+    // Wait until the offer's own exp has passed (the node and the test share a clock).
+    let lapses = chrono::DateTime::parse_from_rfc3339(&short.exp).unwrap();
+    wait_for("the short offer to lapse", WAIT, || {
+        Ok((chrono::Utc::now() > lapses).then_some(()))
+    })
+    .unwrap();
     assert_eq!(
         refusal(router.credit_envelope(&envelope(&short.offer_id, &provider))),
         (410, "offer_expired".into())

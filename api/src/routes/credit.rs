@@ -10,11 +10,8 @@
 //! offer names, the offer's state and expiry, the breakers, the agent's live envelopes
 //! and the CEP partition's free capital.
 
-use std::str::FromStr;
-
 use axum::extract::State;
 use axum::Json;
-use bitcoin::secp256k1::XOnlyPublicKey;
 use chrono::DateTime;
 use serde_json::json;
 use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk};
@@ -41,30 +38,6 @@ pub const MAX_FEE_BPS: u32 = 10_000;
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::InvalidRequest(message.into())
-}
-
-/// `given` must be the schema `expected`.
-fn schema(given: &str, expected: &str) -> Result<(), ApiError> {
-    if given != expected {
-        return Err(invalid(format!(
-            "schema: expected `{expected}`, got `{given}`"
-        )));
-    }
-    Ok(())
-}
-
-/// An agent or provider: an x-only public key as 64 hex characters (either case),
-/// answered in lowercase.
-pub(crate) fn xonly_key(field: &str, value: &str) -> Result<String, ApiError> {
-    if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid(format!(
-            "{field}: expected an x-only public key as 64 hex characters"
-        )));
-    }
-    let key = value.to_ascii_lowercase();
-    XOnlyPublicKey::from_str(&key)
-        .map_err(|_| invalid(format!("{field}: not a valid x-only public key")))?;
-    Ok(key)
 }
 
 /// A scope: `nip90`, `l402` or `skill`.
@@ -108,13 +81,13 @@ pub(crate) async fn credit_intent<B: NodeBackend>(
     caller: Caller,
     ApiJson(request): ApiJson<CreditIntentRequest>,
 ) -> Result<Json<CreditIntentResponse>, ApiError> {
-    schema(&request.schema, CREDIT_INTENT_REQUEST_SCHEMA)?;
+    validate::schema(&request.schema, CREDIT_INTENT_REQUEST_SCHEMA)?;
     let idempotency_key = validate::token(
         "idempotency_key",
         &request.idempotency_key,
         validate::MAX_IDEMPOTENCY_KEY_LEN,
     )?;
-    let agent_id = xonly_key("agent_id", &request.agent_id)?;
+    let agent_id = validate::xonly_key("agent_id", &request.agent_id)?;
     let scope = scope_type(&request.scope_type)?;
     let scope_id = scope_id(&request.scope_id)?;
     let max_sats = validate::positive_sat("max_sats", request.max_sats)?;
@@ -166,8 +139,8 @@ pub(crate) async fn credit_offer<B: NodeBackend>(
     caller: Caller,
     ApiJson(request): ApiJson<CreditOfferRequest>,
 ) -> Result<Json<CreditOfferResponse>, ApiError> {
-    schema(&request.schema, CREDIT_OFFER_REQUEST_SCHEMA)?;
-    let agent_id = xonly_key("agent_id", &request.agent_id)?;
+    validate::schema(&request.schema, CREDIT_OFFER_REQUEST_SCHEMA)?;
+    let agent_id = validate::xonly_key("agent_id", &request.agent_id)?;
     let pool_id = pool_id(&request.pool_id)?;
     let intent_id = request
         .intent_id
@@ -227,10 +200,10 @@ pub(crate) async fn credit_envelope<B: NodeBackend>(
     State(state): State<AppState<B>>,
     ApiJson(request): ApiJson<CreditEnvelopeRequest>,
 ) -> Result<Json<CreditEnvelopeResponse>, ApiError> {
-    schema(&request.schema, CREDIT_ENVELOPE_REQUEST_SCHEMA)?;
+    validate::schema(&request.schema, CREDIT_ENVELOPE_REQUEST_SCHEMA)?;
     let ask = EnvelopeAsk {
         offer_id: id("offer_id", &request.offer_id)?,
-        provider_id: xonly_key("provider_id", &request.provider_id)?,
+        provider_id: validate::xonly_key("provider_id", &request.provider_id)?,
     };
     Ok(Json(state.backend.credit_envelope(ask).await?))
 }
@@ -266,7 +239,7 @@ pub(crate) async fn credit_exposure<B: NodeBackend>(
     State(state): State<AppState<B>>,
     ApiPath(agent): ApiPath<String>,
 ) -> Result<Json<CreditAgentExposureResponse>, ApiError> {
-    let agent_id = xonly_key("agent_id", &agent)?;
+    let agent_id = validate::xonly_key("agent_id", &agent)?;
     Ok(Json(state.backend.credit_exposure(agent_id).await?))
 }
 
@@ -293,13 +266,16 @@ mod tests {
 
     #[test]
     fn xonly_keys() {
-        assert_eq!(xonly_key("a", G), Ok(G.to_owned()));
-        assert_eq!(xonly_key("a", &G.to_uppercase()), Ok(G.to_owned()));
-        assert!(xonly_key("a", &G[..62]).is_err());
-        assert!(xonly_key("a", &format!("02{G}")).is_err());
-        assert!(xonly_key("a", &G.replace('7', "g")).is_err());
+        assert_eq!(validate::xonly_key("a", G), Ok(G.to_owned()));
+        assert_eq!(
+            validate::xonly_key("a", &G.to_uppercase()),
+            Ok(G.to_owned())
+        );
+        assert!(validate::xonly_key("a", &G[..62]).is_err());
+        assert!(validate::xonly_key("a", &format!("02{G}")).is_err());
+        assert!(validate::xonly_key("a", &G.replace('7', "g")).is_err());
         // 64 hex characters, but above the field size: no such point.
-        assert!(xonly_key("a", &"f".repeat(64)).is_err());
+        assert!(validate::xonly_key("a", &"f".repeat(64)).is_err());
     }
 
     #[test]

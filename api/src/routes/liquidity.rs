@@ -27,15 +27,6 @@ pub const MAX_ID_LEN: usize = 128;
 /// How much of the request timeout a synchronous pay leaves for answering.
 const ANSWER_MARGIN: Duration = Duration::from_secs(2);
 
-fn check_schema(given: &str, expected: &str) -> Result<(), ApiError> {
-    if given != expected {
-        return Err(ApiError::InvalidRequest(format!(
-            "schema: expected `{expected}`, got `{given}`"
-        )));
-    }
-    Ok(())
-}
-
 /// Quotes a BOLT11 invoice: checks it, finds a route within the caller's ceilings and
 /// stores the quote.
 #[utoipa::path(
@@ -51,7 +42,7 @@ pub(crate) async fn quote_pay<B: NodeBackend>(
     caller: Caller,
     ApiJson(request): ApiJson<QuotePayRequest>,
 ) -> Result<Json<QuotePayResponse>, ApiError> {
-    check_schema(&request.schema, QUOTE_PAY_REQUEST_SCHEMA)?;
+    validate::schema(&request.schema, QUOTE_PAY_REQUEST_SCHEMA)?;
     let invoice = request.invoice.trim();
     if invoice.is_empty() || invoice.len() > MAX_INVOICE_CHARS {
         return Err(ApiError::InvalidRequest(format!(
@@ -100,7 +91,7 @@ pub(crate) async fn pay<B: NodeBackend>(
     caller: Caller,
     ApiJson(request): ApiJson<PayRequest>,
 ) -> Result<Json<PayResponse>, ApiError> {
-    check_schema(&request.schema, PAY_REQUEST_SCHEMA)?;
+    validate::schema(&request.schema, PAY_REQUEST_SCHEMA)?;
     let optional = |field: &str, value: Option<String>| {
         value
             .map(|v| validate::token(field, &v, MAX_ID_LEN))

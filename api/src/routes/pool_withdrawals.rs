@@ -136,12 +136,7 @@ pub(crate) async fn withdraw_request<B: NodeBackend>(
     ApiJson(request): ApiJson<WithdrawRequest>,
 ) -> Result<Json<WithdrawResponse>, ApiError> {
     let pool_id = pool_id(&pool)?;
-    if request.schema != WITHDRAW_REQUEST_SCHEMA {
-        return Err(invalid(format!(
-            "schema: expected `{WITHDRAW_REQUEST_SCHEMA}`, got `{}`",
-            request.schema
-        )));
-    }
+    validate::schema(&request.schema, WITHDRAW_REQUEST_SCHEMA)?;
     let lp_id = id("lp_id", &request.lp_id)?;
     let idempotency_key = validate::token(
         "idempotency_key",

@@ -150,12 +150,7 @@ pub(crate) async fn deposit_quote<B: NodeBackend>(
     ApiJson(request): ApiJson<DepositQuoteRequest>,
 ) -> Result<Json<DepositQuoteResponse>, ApiError> {
     let pool_id = pool_id(&pool)?;
-    if request.schema != DEPOSIT_QUOTE_REQUEST_SCHEMA {
-        return Err(ApiError::InvalidRequest(format!(
-            "schema: expected `{DEPOSIT_QUOTE_REQUEST_SCHEMA}`, got `{}`",
-            request.schema
-        )));
-    }
+    validate::schema(&request.schema, DEPOSIT_QUOTE_REQUEST_SCHEMA)?;
     let rail = match request.rail.as_str() {
         "lightning_invoice" => DepositRail::LightningInvoice,
         "onchain_address" => DepositRail::OnchainAddress,
