@@ -112,6 +112,36 @@ pub enum NodeError {
     /// A circuit breaker holds credit back (spec §6.3).
     #[error("credit halted: {0}")]
     CreditHalted(String),
+    /// The provider's invoice is not payable to the envelope's provider.
+    #[error("wrong provider: {0}")]
+    WrongProvider(String),
+    /// The provider's invoice asks more than the envelope's cap.
+    #[error("the invoice asks {amount_msat} msat, the envelope's cap is {cap_msat} msat")]
+    OverEnvelopeCap {
+        /// The invoice's amount.
+        amount_msat: u64,
+        /// The envelope's cap.
+        cap_msat: u64,
+    },
+    /// The envelope was settled (or is being settled) by another request.
+    #[error("envelope: {0}")]
+    EnvelopeSettled(String),
+    /// The provider's invoice is the settlement of another envelope.
+    #[error("the invoice settles envelope {0} already")]
+    InvoiceReserved(String),
+    /// A spend authorization (mode 2) does not verify against the agent's key.
+    #[error("spend authorization: {0}")]
+    AuthorizationInvalid(String),
+    /// A spend authorization (mode 2) was used by another settlement already.
+    #[error("the spend authorization was used by settlement {0}")]
+    AuthorizationReplayed(String),
+    /// The envelope owes nothing to repay.
+    #[error("nothing owed: {0}")]
+    NothingOwed(String),
+    /// The provider's payment failed for good; the envelope is open again (until its
+    /// expiry) for another invoice. The stable code of the payment's failure.
+    #[error("the provider's payment failed: {0}")]
+    SettlementFailed(String),
     /// The pool's books refused a change that should have been valid: the ledger and the
     /// records disagree. Nothing was stored.
     #[error("the pool ledger refused a change: {0}")]

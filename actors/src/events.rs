@@ -11,6 +11,7 @@ use lightning::sign::EntropySource;
 
 use crate::channel_policy::Acceptance;
 use crate::clock::unix_ms;
+use crate::credit::CreditMsg;
 use crate::forwards::{Earned, ForwardTally};
 use crate::lsps2;
 use crate::payments::codes::failure_code;
@@ -165,6 +166,7 @@ impl EventDispatcher {
                     .map_err(|e| replay("an incoming payment", e))?;
                 let on_failure = Arc::clone(&self.on_failure);
                 let pool = c.actors.pool.clone();
+                let credit = c.actors.credit.clone();
                 tokio::spawn(async move {
                     match durable.await {
                         Ok(()) => {
@@ -172,7 +174,9 @@ impl EventDispatcher {
                             // A pool deposit is credited once the claim is on record; if
                             // the pool is not running, its sweep finds the claim later.
                             let hash = payment_hash.0.to_lower_hex_string();
-                            let _ = pool.cast(PoolMsg::Claimed(hash));
+                            let _ = pool.cast(PoolMsg::Claimed(hash.clone()));
+                            // So is an envelope's repayment (the credit tick also looks).
+                            let _ = credit.cast(CreditMsg::Claimed(hash));
                         }
                         Err(e) => on_failure(format!("recording an incoming payment failed: {e}")),
                     }

@@ -1,9 +1,12 @@
 //! Credit envelope bodies (spec §6.2, §7), OpenAgents-compatible: an agent files an
 //! intent (what it may ask credit for, for which scope, until when), asks for an offer
 //! (underwriting decides the cap and fee from its record at this node), and takes an
-//! offer up as an envelope for one provider, with a signed `envelope_issue_receipt`.
-//! An agent's exposure and the node's credit health (commitments, the loss breaker, the
-//! policy in force) can be read back.
+//! offer up as an envelope for one provider, with a signed `envelope_issue_receipt`, and
+//! settles it: the provider paid over Lightning with a signed
+//! `envelope_settlement_receipt`, or a default with a signed `default_notice`; a draw is
+//! repaid by paying an invoice the node makes for what the envelope owes. An agent's
+//! exposure and the node's credit health (commitments, the loss breaker, the policy in
+//! force) can be read back.
 //!
 //! Times are RFC 3339 strings (UTC) as OpenAgents sends them. Agents and providers are
 //! x-only public keys, 64 hex characters (answered in lowercase). Scopes are `nip90`,
@@ -25,6 +28,12 @@ pub const CREDIT_OFFER_RESPONSE_SCHEMA: &str = "openagents.credit.offer_response
 pub const CREDIT_ENVELOPE_REQUEST_SCHEMA: &str = "openagents.credit.envelope_request.v1";
 /// `schema` of an envelope answer (an issue's and a read-back's).
 pub const CREDIT_ENVELOPE_RESPONSE_SCHEMA: &str = "openagents.credit.envelope_response.v1";
+/// `schema` of a settle request.
+pub const CREDIT_SETTLE_REQUEST_SCHEMA: &str = "openagents.credit.settle_request.v1";
+/// `schema` of a settle answer.
+pub const CREDIT_SETTLE_RESPONSE_SCHEMA: &str = "openagents.credit.settle_response.v1";
+/// `schema` of a repayment invoice.
+pub const CREDIT_REPAYMENT_RESPONSE_SCHEMA: &str = "openagents.credit.repayment_response.v1";
 /// `schema` of an agent's exposure.
 pub const CREDIT_AGENT_EXPOSURE_RESPONSE_SCHEMA: &str =
     "openagents.credit.agent_exposure_response.v1";
@@ -228,6 +237,30 @@ pub struct CreditEnvelope {
     pub status: String,
     /// When it was issued (RFC 3339, UTC).
     pub issued_at: String,
+    /// What the agent still owes, msat: the unrepaid draw while `owed`, the loss not yet
+    /// recovered once `defaulted`; 0 otherwise. What a repayment invoice asks.
+    pub outstanding_msats: u64,
+    /// The settlement paying it or that ended it, once one was asked.
+    pub settlement_id: Option<String>,
+    /// Paid to the provider, msat, once the provider was paid (`owed`, `repaid`, or
+    /// `defaulted` after a draw).
+    pub spent_msats: Option<u64>,
+    /// What the draw owes in all, msat: the provider's invoice, the routing fee the pool
+    /// paid and the credit fee; once the provider was paid.
+    pub owed_msats: Option<u64>,
+    /// Why it defaulted (`verification_failed`, `expired` or `unrepaid`), once it did.
+    pub default_reason: Option<String>,
+    /// The capital lost to its default, msat (what was owed and not repaid by
+    /// `repay_by`), once it defaulted.
+    pub loss_msats: Option<u64>,
+    /// Repaid after its default, msat (it reduces the loss), once it defaulted.
+    pub recovered_msats: Option<u64>,
+    /// The signed `envelope_settlement_receipt`'s id, once the provider was paid.
+    pub settlement_receipt_id: Option<String>,
+    /// The signed `default_notice`'s id, once it defaulted.
+    pub default_notice_id: Option<String>,
+    /// The provider payment's id, hex, once one was started.
+    pub payment_id: Option<String>,
 }
 
 /// An envelope: the answer to an envelope request and a read-back
@@ -241,6 +274,108 @@ pub struct CreditEnvelopeResponse {
     /// The signed `envelope_issue_receipt`.
     #[schema(value_type = Object)]
     pub receipt: Value,
+}
+
+/// Settle an envelope (`POST /v1/credit/settle`): the verifier's verdict on the
+/// provider's outcome and the provider's invoice. Mode 1: the verifier passed and the
+/// pool pays the invoice. Mode 2: the same, with the agent's spend authorization. The
+/// same request again answers the same outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditSettleRequest {
+    /// Must be `openagents.credit.settle_request.v1`.
+    pub schema: String,
+    /// The envelope to settle.
+    pub envelope_id: String,
+    /// The verifier's verdict: `true` pays the provider, `false` records a default
+    /// (`failed`) and pays nothing.
+    pub verification_passed: bool,
+    /// SHA-256 of the verifier's receipt, 64 hex characters (answered in lowercase).
+    pub verification_receipt_sha256: String,
+    /// The provider's BOLT11 invoice: payable to the envelope's provider (its payee
+    /// key's x-only form is the `provider_id`), for at most the envelope's cap; at most
+    /// 4,096 ASCII characters, spaces around it ignored.
+    pub provider_invoice: String,
+    /// The host the provider serves from, as the caller names it (1–255 bytes).
+    pub provider_host: String,
+    /// The most the pool may pay in routing fees, msat (0: direct channels only; at most
+    /// 100,000,000).
+    pub max_fee_msats: u64,
+    /// The caller's policy context, any JSON (default `null`); kept as sent.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub policy_context: Value,
+    /// Mode 2: the agent's BIP-340 Schnorr signature, 128 hex characters, over the spend
+    /// it authorizes. Absent in mode 1, where the pool pays after verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_authorization: Option<String>,
+}
+
+/// The answer to a settle request: how the settlement ended, what was paid and owed,
+/// with its signed receipt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreditSettleResponse {
+    /// `openagents.credit.settle_response.v1`.
+    pub schema: String,
+    /// The envelope.
+    pub envelope_id: String,
+    /// The settlement.
+    pub settlement_id: String,
+    /// `success` (the provider was paid), `failed` (the verifier failed the outcome),
+    /// `expired` (the envelope ran out of time) or `defaulted` (the draw was not repaid).
+    pub outcome: String,
+    /// Paid to the provider, sat (`spent_msats` rounded down).
+    pub spent_sats: u64,
+    /// The routing fee and the credit fee together, sat (rounded up).
+    pub fee_sats: u64,
+    /// Paid to the provider, msat.
+    pub spent_msats: u64,
+    /// The routing fee the pool paid, msat.
+    pub routing_fee_msats: u64,
+    /// The credit fee the agent owes, msat.
+    pub credit_fee_msats: u64,
+    /// The capital lost to a default, sat (rounded up).
+    pub loss_sats: u64,
+    /// SHA-256 of the verifier's receipt, hex, as the request named it.
+    pub verification_receipt_sha256: String,
+    /// The canonical SHA-256 of the `invoice_pay_receipt` when the settlement paid a quote
+    /// (a TreasuryRouter pay naming the envelope, spec §8.2). Mode 1 and 2 pay directly
+    /// and the settlement receipt carries the payment, so it is `null`.
+    pub liquidity_receipt_sha256: Option<String>,
+    /// The provider's payment id, hex, if it was paid.
+    pub payment_id: Option<String>,
+    /// The signed `envelope_settlement_receipt` (success) or `default_notice`.
+    #[schema(value_type = Object)]
+    pub receipt: Value,
+}
+
+/// An invoice for what an envelope owes now
+/// (`POST /v1/credit/envelopes/{envelope_id}/repayment`): its draw (the provider's
+/// invoice, the routing fee the pool paid and the credit fee) less what was repaid, or
+/// after an unrepaid default its unrecovered loss. Paying it repays the envelope (`owed`
+/// becomes `repaid`; a loss is recovered); a payment beyond what is owed is kept as
+/// credit income. While it is open and still for what is owed, asking again answers the
+/// same invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreditRepaymentResponse {
+    /// `openagents.credit.repayment_response.v1`.
+    pub schema: String,
+    /// The envelope it repays.
+    pub envelope_id: String,
+    /// The envelope's state when the invoice was asked: `owed` or `defaulted`.
+    pub status: String,
+    /// What the invoice asks, msat: what the envelope owed when it was made.
+    pub owed_msats: u64,
+    /// The same in sat, rounded up (never shown as less than is owed).
+    pub owed_sats: u64,
+    /// The BOLT11 invoice to pay.
+    pub invoice_bolt11: String,
+    /// Its payment hash, hex.
+    pub payment_hash: String,
+    /// When it expires (RFC 3339, UTC); ask again for a new one after.
+    pub expires_at: String,
+    /// When it was made (RFC 3339, UTC).
+    pub created_at: String,
 }
 
 /// A fee for each scope, basis points.
@@ -292,6 +427,9 @@ pub struct CreditBreakers {
     /// Whether the loss-rate breaker is tripped: no new envelopes are issued
     /// (`credit_halted`).
     pub halt_new_envelopes: bool,
+    /// Whether the Lightning breaker is tripped: settlements above
+    /// `policy.large_settlement_sats` wait (`credit_halted`).
+    pub hold_large_settlements: bool,
 }
 
 /// The credit settings in force (the config file's `[pool.credit]`).
@@ -333,9 +471,19 @@ pub struct CreditPolicy {
     pub loss_trip_bps: u32,
     /// The default rate at or below which it clears, basis points.
     pub loss_clear_bps: u32,
+    /// Settlements above this, sat, wait while the Lightning breaker is tripped.
+    pub large_settlement_sats: u64,
+    /// How many recent outgoing payments the Lightning breaker judges.
+    pub ln_window: u32,
+    /// The fewest it judges.
+    pub ln_min_samples: u32,
+    /// The failure rate that trips it, basis points.
+    pub ln_trip_bps: u32,
+    /// The failure rate at or below which it clears, basis points.
+    pub ln_clear_bps: u32,
 }
 
-/// The credit health (`GET /v1/credit/health`): commitments, the loss breaker and the
+/// The credit health (`GET /v1/credit/health`): commitments, the breakers and the
 /// settings in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreditHealthResponse {
@@ -353,6 +501,12 @@ pub struct CreditHealthResponse {
     pub loss_count: u32,
     /// The default share of them, basis points.
     pub loss_rate_bps: u32,
+    /// The node's recent settled outgoing payments the Lightning breaker judged.
+    pub ln_sample: u32,
+    /// Of them, failed.
+    pub ln_failed_count: u32,
+    /// The failed share of them, basis points.
+    pub ln_failure_rate_bps: u32,
     /// The circuit breakers.
     pub breakers: CreditBreakers,
     /// The settings in force.

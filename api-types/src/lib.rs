@@ -20,8 +20,8 @@
 //!   here;
 //! - `pool_withdrawals`: LP withdrawals (request, read-back, cancel, approval), the
 //!   operator's halt of payouts and the payout throttle, re-exported here;
-//! - `credit`: credit envelopes (intents, offers, envelopes, an agent's exposure, the
-//!   credit health), re-exported here;
+//! - `credit`: credit envelopes (intents, offers, envelopes, settlements, repayments, an
+//!   agent's exposure, the credit health), re-exported here;
 //! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};

@@ -107,6 +107,13 @@ pub struct PayRequest {
     /// Default and ceiling: a little under the API's request timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_ms: Option<u64>,
+    /// Spec §8.2: a credit envelope to pay from. The pool pays the quote from its
+    /// liquidity and books it as the envelope's draw (the agent owes it with the credit
+    /// fee); the token's budget is not charged. The quote's invoice must be payable to the
+    /// envelope's provider, within its cap, before its expiry. The answer comes once the
+    /// envelope ledger has the payment's outcome (or `pending`), whatever `wait_ms` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_id: Option<String>,
 }
 
 /// Where a quote's payment stands.
@@ -139,6 +146,13 @@ pub struct PayResponse {
     /// The signed `invoice_pay_receipt`, once settled (`null` while pending).
     #[schema(value_type = Object)]
     pub receipt: Option<Value>,
+    /// The credit envelope the pay drew on, when the request named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_id: Option<String>,
+    /// The envelope's signed `envelope_settlement_receipt`, once the draw is booked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub envelope_receipt: Option<Value>,
 }
 
 /// A keysend payment (`POST /v1/node/payments/keysend`).

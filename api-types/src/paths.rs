@@ -91,8 +91,12 @@ pub const CREDIT_INTENT: &str = "/v1/credit/intent";
 pub const CREDIT_OFFER: &str = "/v1/credit/offer";
 /// `POST`: issue a credit envelope from an offer.
 pub const CREDIT_ENVELOPE: &str = "/v1/credit/envelope";
+/// `POST`: settle a credit envelope: pay its provider, or record its default.
+pub const CREDIT_SETTLE: &str = "/v1/credit/settle";
 /// `GET`: one credit envelope.
 pub const CREDIT_ENVELOPE_VIEW: &str = "/v1/credit/envelopes/{envelope_id}";
+/// `POST`: an invoice for what a credit envelope owes now; paying it repays the envelope.
+pub const CREDIT_REPAYMENT: &str = "/v1/credit/envelopes/{envelope_id}/repayment";
 /// `GET`: an agent's credit exposure and terms now.
 pub const CREDIT_AGENT_EXPOSURE: &str = "/v1/credit/agents/{agent_id}/exposure";
 /// `GET`: the credit health: commitments, breakers, the policy in force.
@@ -136,7 +140,9 @@ pub const ALL_V1: &[&str] = &[
     CREDIT_INTENT,
     CREDIT_OFFER,
     CREDIT_ENVELOPE,
+    CREDIT_SETTLE,
     CREDIT_ENVELOPE_VIEW,
+    CREDIT_REPAYMENT,
     CREDIT_AGENT_EXPOSURE,
     CREDIT_HEALTH,
 ];

@@ -1,6 +1,7 @@
 //! `GET /stats`: the node's public figures (issue 19): liquidity, routing income, how
 //! payments fare, channel health, the pool's NAV and share prices, deposits and
-//! withdrawals, and its latest proof snapshot. Computed at most once a minute.
+//! withdrawals, and its latest proof snapshot, and the credit envelopes' state (what they
+//! reserve, their losses, both circuit breakers). Computed at most once a minute.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,6 +33,8 @@ pub struct StatsResponse {
     pub payments: PaymentStats,
     /// The node's pool, if it runs one.
     pub pool: Option<PoolStats>,
+    /// The credit envelopes and their circuit breakers.
+    pub credit: CreditStats,
 }
 
 /// What the node holds, msat.
@@ -137,6 +140,39 @@ pub struct PartitionStats {
     pub withdrawals_msats: u64,
     /// Income booked in total (routing, JIT, credit fees), msat.
     pub income_msats: u64,
+    /// Owed by agents for credit envelopes it paid out, msat (only CEP lends).
+    pub receivables_msats: u64,
+    /// Credit envelope fees earned in total (part of `income_msats`), msat.
+    pub credit_fees_msats: u64,
+    /// What defaulted credit envelopes left unpaid, less what was recovered later, msat.
+    pub credit_losses_msats: u64,
+}
+
+/// The credit envelopes (lent from the CEP partition) and their circuit breakers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreditStats {
+    /// Live envelopes (open, paying or owed).
+    pub open_envelopes: u32,
+    /// What they reserve from CEP partitions, msat.
+    pub reserved_msats: u64,
+    /// Recent envelope outcomes (draws and defaults) the loss breaker judges.
+    pub loss_sample: u32,
+    /// Of them, defaults.
+    pub loss_count: u32,
+    /// Defaults over outcomes, basis points (0 without outcomes).
+    pub loss_rate_bps: u32,
+    /// The loss breaker is tripped: no new envelopes are issued.
+    pub halt_new_envelopes: bool,
+    /// Recent settled outgoing payments the Lightning breaker judges.
+    pub ln_sample: u32,
+    /// Of them, failed.
+    pub ln_failed_count: u32,
+    /// Failed over settled, basis points (0 without payments).
+    pub ln_failure_rate_bps: u32,
+    /// The Lightning breaker is tripped: settlements above `large_settlement_sats` wait.
+    pub hold_large_settlements: bool,
+    /// Settlements above this, sat, wait while the Lightning breaker is tripped.
+    pub large_settlement_sats: u64,
 }
 
 /// The latest proof snapshot.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
-use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk};
+use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk, SettleAsk};
 use sluice_actors::idempotency::IdempotencyKey;
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::pool::{CreatePool, DepositAsk, WithdrawalAsk};
@@ -19,12 +19,13 @@ use sluice_actors::NodeError;
 
 use crate::types::{
     BudgetResponse, ChannelInfo, CreditAgentExposureResponse, CreditEnvelopeResponse,
-    CreditHealthResponse, CreditIntentResponse, CreditOfferResponse, DepositQuoteResponse,
-    HealthResponse, InclusionProofResponse, InvoiceResponse, ListPaymentsResponse,
-    Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, PayResponse,
-    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse,
-    PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse, StatsResponse,
-    WalletAddressResponse, WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse,
+    CreditHealthResponse, CreditIntentResponse, CreditOfferResponse, CreditRepaymentResponse,
+    CreditSettleResponse, DepositQuoteResponse, HealthResponse, InclusionProofResponse,
+    InvoiceResponse, ListPaymentsResponse, Lsps2MenuResponse, Lsps2OrdersResponse,
+    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
+    PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
+    WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse,
 };
 
 /// What the API needs from a running node.
@@ -110,6 +111,15 @@ pub trait NodeBackend: Send + Sync + 'static {
         &self,
         request: PayQuote,
         wait: Duration,
+    ) -> impl Future<Output = Result<PayResponse, NodeError>> + Send;
+
+    /// Pays a quote from credit envelope `envelope_id` (spec §8.2): the envelope ledger
+    /// pays it from the pool's liquidity and books the draw. Errors as a settle's
+    /// ([`NodeBackend::credit_settle`]), and `quote_expired` or `not_found` for the quote.
+    fn pay_quote_on_envelope(
+        &self,
+        request: PayQuote,
+        envelope_id: String,
     ) -> impl Future<Output = Result<PayResponse, NodeError>> + Send;
 
     /// The payment of a quote; [`NodeError::NotFound`] if the quote is unknown or unpaid.
@@ -234,6 +244,34 @@ pub trait NodeBackend: Send + Sync + 'static {
         &self,
         ask: EnvelopeAsk,
     ) -> impl Future<Output = Result<CreditEnvelopeResponse, NodeError>> + Send;
+
+    /// Settles an envelope (or answers the settlement the same request made): pays the
+    /// provider's invoice after a passed verification and answers once the payment has an
+    /// outcome, with a signed `envelope_settlement_receipt`; a failed verification or a
+    /// lapsed envelope is a default with a signed `default_notice`. Refused with
+    /// [`NodeError::NotFound`], [`NodeError::WrongProvider`],
+    /// [`NodeError::OverEnvelopeCap`], [`NodeError::EnvelopeSettled`],
+    /// [`NodeError::InvoiceReserved`], [`NodeError::AuthorizationInvalid`],
+    /// [`NodeError::AuthorizationReplayed`], [`NodeError::SettlementFailed`] (the envelope
+    /// is open again), [`NodeError::RequestInProgress`], or the invoice's and route's
+    /// errors ([`NodeError::Invoice`], [`NodeError::InvoiceExpired`],
+    /// [`NodeError::WrongNetwork`], [`NodeError::RouteNotFound`],
+    /// [`NodeError::FeeLimitExceeded`]).
+    fn credit_settle(
+        &self,
+        ask: SettleAsk,
+    ) -> impl Future<Output = Result<CreditSettleResponse, NodeError>> + Send;
+
+    /// An invoice for what an envelope owes now: its draw (the provider's invoice, the
+    /// routing fee the pool paid and the credit fee) less what was repaid, or after an
+    /// unrepaid default its unrecovered loss. Paying it repays the envelope; while it is
+    /// open and still for what is owed, asking again answers the same invoice. Refused
+    /// with [`NodeError::NotFound`] for an unknown envelope, [`NodeError::NothingOwed`]
+    /// when it owes nothing, or [`NodeError::Invoice`] when no invoice could be made.
+    fn credit_repayment(
+        &self,
+        envelope_id: String,
+    ) -> impl Future<Output = Result<CreditRepaymentResponse, NodeError>> + Send;
 
     /// An envelope with its issue receipt; [`NodeError::NotFound`] for an unknown one.
     fn get_credit_envelope(

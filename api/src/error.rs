@@ -135,6 +135,37 @@ pub enum ApiError {
     /// 503 `credit_halted`.
     #[error("{0}")]
     CreditHalted(String),
+    /// The provider's invoice is not payable to the envelope's provider (its payee key's
+    /// x-only form is not the `provider_id`). 422 `wrong_provider`.
+    #[error("{0}")]
+    WrongProvider(String),
+    /// The provider's invoice asks more than the envelope's cap. 422 `over_envelope_cap`.
+    #[error("{0}")]
+    OverEnvelopeCap(String),
+    /// The envelope was settled (or is being settled) by another request.
+    /// 409 `envelope_settled`.
+    #[error("{0}")]
+    EnvelopeSettled(String),
+    /// The provider's invoice is the settlement of another envelope already.
+    /// 409 `invoice_reserved`.
+    #[error("{0}")]
+    InvoiceReserved(String),
+    /// The spend authorization (mode 2) does not verify against the agent's key.
+    /// 422 `authorization_invalid`.
+    #[error("{0}")]
+    AuthorizationInvalid(String),
+    /// The spend authorization (mode 2) was used by another settlement already.
+    /// 409 `authorization_replayed`.
+    #[error("{0}")]
+    AuthorizationReplayed(String),
+    /// The provider's payment failed for good; the envelope is open again (until its
+    /// expiry) for another invoice. 502 `settlement_failed`.
+    #[error("{0}")]
+    SettlementFailed(String),
+    /// The envelope owes nothing to repay: it is open, paying or repaid, or it defaulted
+    /// with nothing lost (or its loss recovered). 409 `nothing_owed`.
+    #[error("{0}")]
+    NothingOwed(String),
     /// The on-chain wallet failed. 500 `wallet_error`.
     #[error("{0}")]
     Wallet(String),
@@ -197,6 +228,14 @@ impl ApiError {
         ("too_many_envelopes", 409),
         ("credit_committed", 422),
         ("credit_halted", 503),
+        ("wrong_provider", 422),
+        ("over_envelope_cap", 422),
+        ("envelope_settled", 409),
+        ("invoice_reserved", 409),
+        ("authorization_invalid", 422),
+        ("authorization_replayed", 409),
+        ("settlement_failed", 502),
+        ("nothing_owed", 409),
         ("wallet_error", 500),
         ("chain_unavailable", 503),
         ("node_not_running", 503),
@@ -245,6 +284,14 @@ impl ApiError {
             ApiError::TooManyEnvelopes(_) => "too_many_envelopes",
             ApiError::CreditCommitted(_) => "credit_committed",
             ApiError::CreditHalted(_) => "credit_halted",
+            ApiError::WrongProvider(_) => "wrong_provider",
+            ApiError::OverEnvelopeCap(_) => "over_envelope_cap",
+            ApiError::EnvelopeSettled(_) => "envelope_settled",
+            ApiError::InvoiceReserved(_) => "invoice_reserved",
+            ApiError::AuthorizationInvalid(_) => "authorization_invalid",
+            ApiError::AuthorizationReplayed(_) => "authorization_replayed",
+            ApiError::SettlementFailed(_) => "settlement_failed",
+            ApiError::NothingOwed(_) => "nothing_owed",
             ApiError::Wallet(_) => "wallet_error",
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::NodeNotRunning => "node_not_running",
@@ -276,9 +323,13 @@ impl ApiError {
             | ApiError::PoolExists(_)
             | ApiError::WithdrawalState(_)
             | ApiError::OfferState(_)
-            | ApiError::TooManyEnvelopes(_) => StatusCode::CONFLICT,
+            | ApiError::TooManyEnvelopes(_)
+            | ApiError::EnvelopeSettled(_)
+            | ApiError::InvoiceReserved(_)
+            | ApiError::AuthorizationReplayed(_)
+            | ApiError::NothingOwed(_) => StatusCode::CONFLICT,
             ApiError::QuoteExpired(_) | ApiError::OfferExpired(_) => StatusCode::GONE,
-            ApiError::PeerUnreachable(_) => StatusCode::BAD_GATEWAY,
+            ApiError::PeerUnreachable(_) | ApiError::SettlementFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::InsufficientFunds(_)
             | ApiError::ChannelRefused(_)
             | ApiError::InvoiceFailed(_)
@@ -290,7 +341,10 @@ impl ApiError {
             | ApiError::AmountExceedsMax(_)
             | ApiError::InsufficientShares(_)
             | ApiError::NoCredit(_)
-            | ApiError::CreditCommitted(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::CreditCommitted(_)
+            | ApiError::WrongProvider(_)
+            | ApiError::OverEnvelopeCap(_)
+            | ApiError::AuthorizationInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Wallet(_) | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::ChainUnavailable(_)
             | ApiError::NodeNotRunning
@@ -350,6 +404,14 @@ impl From<NodeError> for ApiError {
             NodeError::TooManyEnvelopes { .. } => ApiError::TooManyEnvelopes(message),
             NodeError::CreditCommitted { .. } => ApiError::CreditCommitted(message),
             NodeError::CreditHalted(_) => ApiError::CreditHalted(message),
+            NodeError::WrongProvider(_) => ApiError::WrongProvider(message),
+            NodeError::OverEnvelopeCap { .. } => ApiError::OverEnvelopeCap(message),
+            NodeError::EnvelopeSettled(_) => ApiError::EnvelopeSettled(message),
+            NodeError::InvoiceReserved(_) => ApiError::InvoiceReserved(message),
+            NodeError::AuthorizationInvalid(_) => ApiError::AuthorizationInvalid(message),
+            NodeError::AuthorizationReplayed(_) => ApiError::AuthorizationReplayed(message),
+            NodeError::SettlementFailed(_) => ApiError::SettlementFailed(message),
+            NodeError::NothingOwed(_) => ApiError::NothingOwed(message),
             NodeError::Ledger(_) => {
                 tracing::error!(error = %message, "the pool ledger refused a change behind an API request");
                 ApiError::Internal

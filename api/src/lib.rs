@@ -72,6 +72,8 @@
 //! | POST | `/v1/credit/intent` † | pay |
 //! | POST | `/v1/credit/offer` † | pay |
 //! | POST | `/v1/credit/envelope` † | pay |
+//! | POST | `/v1/credit/settle` † | pay |
+//! | POST | `/v1/credit/envelopes/{envelope_id}/repayment` † | pay |
 //! | GET | `/v1/credit/envelopes/{envelope_id}` | read or pay |
 //! | GET | `/v1/credit/agents/{agent_id}/exposure` | read or pay |
 //! | GET | `/v1/credit/health` | read or pay |
@@ -120,6 +122,14 @@
 //! | `too_many_envelopes` | 409 | the agent has as many live envelopes as allowed |
 //! | `credit_committed` | 422 | the CEP partition cannot cover the envelope beside its commitments |
 //! | `credit_halted` | 503 | the loss-rate breaker halts new envelopes |
+//! | `wrong_provider` | 422 | the settle invoice is not payable to the envelope's provider |
+//! | `over_envelope_cap` | 422 | the settle invoice asks more than the envelope's cap |
+//! | `envelope_settled` | 409 | the envelope was settled (or is being settled) by another request |
+//! | `invoice_reserved` | 409 | the settle invoice is another envelope's settlement already |
+//! | `authorization_invalid` | 422 | the spend authorization does not verify against the agent's key |
+//! | `authorization_replayed` | 409 | the spend authorization was used by another settlement |
+//! | `settlement_failed` | 502 | the provider's payment failed; the envelope is open again until its expiry |
+//! | `nothing_owed` | 409 | a repayment asked of an envelope that owes nothing (open, paying, repaid, or defaulted with nothing lost) |
 //! | `wallet_error` | 500 | the on-chain wallet failed |
 //! | `internal` | 500 | a store failure or a bug; details only in the log |
 //! | `peer_unreachable` | 502 | connecting to the peer failed |

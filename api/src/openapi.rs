@@ -31,7 +31,8 @@ pub(crate) enum ErrorResponses {
     NotFound(types::ErrorResponse),
     /// `peer_not_connected`, `already_paid`, `payment_in_progress`,
     /// `idempotency_conflict`, `request_in_progress`, `withdrawal_state`, `offer_state`,
-    /// `too_many_envelopes`.
+    /// `too_many_envelopes`, `envelope_settled`, `invoice_reserved`,
+    /// `authorization_replayed`, `nothing_owed`.
     #[response(status = 409)]
     Conflict(types::ErrorResponse),
     /// `quote_expired`: the quote expired unpaid; `offer_expired`: the credit offer
@@ -42,7 +43,8 @@ pub(crate) enum ErrorResponses {
     #[response(status = 413)]
     PayloadTooLarge(types::ErrorResponse),
     /// `insufficient_funds`, `channel_refused`, `invoice_failed`, `insufficient_shares`,
-    /// `no_credit`, `credit_committed`.
+    /// `no_credit`, `credit_committed`, `wrong_provider`, `over_envelope_cap`,
+    /// `authorization_invalid`.
     #[response(status = 422)]
     Unprocessable(types::ErrorResponse),
     /// `rate_limited`: the token is over its rate limit on this money route; the
@@ -55,7 +57,7 @@ pub(crate) enum ErrorResponses {
     /// `internal`, `wallet_error`.
     #[response(status = 500)]
     Internal(types::ErrorResponse),
-    /// `peer_unreachable`.
+    /// `peer_unreachable`; `settlement_failed`: the provider's payment failed.
     #[response(status = 502)]
     BadGateway(types::ErrorResponse),
     /// `node_not_running`, `chain_unavailable`, `overloaded`, `credit_halted`.
@@ -132,6 +134,8 @@ impl Modify for BearerAuth {
         routes::credit::credit_intent,
         routes::credit::credit_offer,
         routes::credit::credit_envelope,
+        routes::credit::credit_settle,
+        routes::credit::credit_repayment,
         routes::credit::get_credit_envelope,
         routes::credit::credit_exposure,
         routes::credit::credit_health,
@@ -152,7 +156,7 @@ impl Modify for BearerAuth {
         (name = "budgets", description = "The API tokens' spend budgets"),
         (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
         (name = "pools", description = "The liquidity pool: deposits, withdrawals, shares, NAV, the books, proof snapshots"),
-        (name = "credit", description = "Credit envelopes: intents, offers, envelopes, exposure, the credit health"),
+        (name = "credit", description = "Credit envelopes: intents, offers, envelopes, settlements, repayments, exposure, the credit health"),
         (name = "stats", description = "The node's public figures"),
     )
 )]

@@ -1,5 +1,6 @@
 //! The `/stats` page: the same figures as the JSON, as one self-contained HTML document
-//! (no scripts, no external assets) with an inline SVG bar chart of the last 24 hours'
+//! (no scripts, no external assets): the figures, the credit envelopes' block (open,
+//! reserved, loss rate, both breakers) and an inline SVG bar chart of the last 24 hours'
 //! forwarding fees.
 //!
 //! Drawn by hand: one bar chart with a few labels is shorter to write than to configure a
@@ -8,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::types::{HourStats, StatsResponse};
+use crate::types::{CreditStats, HourStats, StatsResponse};
 
 /// Chart size and margins, px.
 const WIDTH: f64 = 720.0;
@@ -94,16 +95,74 @@ pub fn fees_chart(hours: &[HourStats]) -> String {
     svg
 }
 
+/// `bps` as a percentage with the `count` of `sample` it is, or "—" without a sample.
+fn rate(bps: u32, count: u32, sample: u32) -> String {
+    if sample == 0 {
+        return percent(None);
+    }
+    format!(
+        "{} ({count} of {sample})",
+        percent(Some(f64::from(bps) / 10_000.0))
+    )
+}
+
+/// One table row, escaped.
+fn table_row(name: &str, value: &str) -> String {
+    format!(
+        "<tr><th>{}</th><td>{}</td></tr>",
+        escape(name),
+        escape(value)
+    )
+}
+
+/// The credit envelopes' block: what they hold, their losses and both breakers.
+fn credit_rows(credit: &CreditStats) -> String {
+    let breaker = |tripped: bool, held: &str| {
+        if tripped {
+            format!("tripped: {held}")
+        } else {
+            "closed".to_owned()
+        }
+    };
+    [
+        ("Open envelopes", credit.open_envelopes.to_string()),
+        ("Reserved", sats(credit.reserved_msats)),
+        (
+            "Loss rate",
+            rate(credit.loss_rate_bps, credit.loss_count, credit.loss_sample),
+        ),
+        (
+            "Loss breaker",
+            breaker(credit.halt_new_envelopes, "no new envelopes"),
+        ),
+        (
+            "Lightning failure rate",
+            rate(
+                credit.ln_failure_rate_bps,
+                credit.ln_failed_count,
+                credit.ln_sample,
+            ),
+        ),
+        (
+            "Lightning breaker",
+            breaker(
+                credit.hold_large_settlements,
+                &format!(
+                    "settlements above {} wait",
+                    sats(credit.large_settlement_sats.saturating_mul(1000))
+                ),
+            ),
+        ),
+    ]
+    .iter()
+    .map(|(name, value)| table_row(name, value))
+    .collect()
+}
+
 /// The whole page.
 pub fn render(stats: &StatsResponse) -> String {
     let mut rows = Vec::new();
-    let mut row = |name: &str, value: String| {
-        rows.push(format!(
-            "<tr><th>{}</th><td>{}</td></tr>",
-            escape(name),
-            escape(&value)
-        ));
-    };
+    let mut row = |name: &str, value: String| rows.push(table_row(name, &value));
     let l = &stats.liquidity;
     row("Total liquidity", sats(l.total_msats));
     row("On-chain", sats(l.onchain_msats));
@@ -138,6 +197,17 @@ pub fn render(stats: &StatsResponse) -> String {
             row(&format!("{kind} deposits"), sats(part.deposits_msats));
             row(&format!("{kind} withdrawals"), sats(part.withdrawals_msats));
             row(&format!("{kind} income"), sats(part.income_msats));
+            let lends = part.receivables_msats > 0
+                || part.credit_fees_msats > 0
+                || part.credit_losses_msats > 0;
+            if part.partition_kind == "cep" || lends {
+                row(&format!("{kind} receivables"), sats(part.receivables_msats));
+                row(&format!("{kind} credit fees"), sats(part.credit_fees_msats));
+                row(
+                    &format!("{kind} credit losses"),
+                    sats(part.credit_losses_msats),
+                );
+            }
         }
         match &pool.latest_snapshot {
             Some(s) => row(
@@ -161,6 +231,8 @@ pub fn render(stats: &StatsResponse) -> String {
 <h1>sluice</h1>
 <p>As of {generated} (refreshed every {cache} s).</p>
 <table id="figures">{rows}</table>
+<h2>Credit</h2>
+<table id="credit">{credit}</table>
 <h2>Forwarding fees per hour, last 24 hours</h2>
 {chart}
 </body></html>
@@ -168,6 +240,111 @@ pub fn render(stats: &StatsResponse) -> String {
         generated = escape(&stats.generated_at),
         cache = stats.cache_secs,
         rows = rows.concat(),
+        credit = credit_rows(&stats.credit),
         chart = fees_chart(&stats.routing.hourly),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{
+        ChannelStats, LiquidityStats, PartitionStats, PaymentStats, PoolStats, RoutingStats,
+        SharePrice,
+    };
+
+    fn partition(kind: &str, receivables_msats: u64) -> PartitionStats {
+        PartitionStats {
+            partition_kind: kind.to_owned(),
+            nav_msats: 10_000_000,
+            share_price_sats: 1.0,
+            share_price: SharePrice {
+                msat: "1000".to_owned(),
+                units: "1".to_owned(),
+            },
+            lp_count: 1,
+            deposits_msats: 10_000_000,
+            withdrawals_msats: 0,
+            income_msats: 0,
+            receivables_msats,
+            credit_fees_msats: if receivables_msats > 0 { 150_000 } else { 0 },
+            credit_losses_msats: if receivables_msats > 0 { 42_000 } else { 0 },
+        }
+    }
+
+    fn stats(credit: CreditStats) -> StatsResponse {
+        StatsResponse {
+            schema: crate::types::STATS_SCHEMA.to_owned(),
+            generated_at: "2026-01-01T00:00:00.000Z".to_owned(),
+            generated_at_ms: 1_767_225_600_000,
+            cache_secs: 60,
+            liquidity: LiquidityStats {
+                total_msats: 0,
+                onchain_msats: 0,
+                channels_outbound_msats: 0,
+                channels_inbound_msats: 0,
+                channels_locked_msats: 0,
+            },
+            channels: ChannelStats {
+                open: 0,
+                usable: 0,
+                peers_connected: 0,
+                outbound_ratio: None,
+            },
+            routing: RoutingStats {
+                forwards_24h: 0,
+                fees_24h_msats: 0,
+                jit_fees_24h_msats: 0,
+                hourly: Vec::new(),
+            },
+            payments: PaymentStats {
+                sample: 0,
+                succeeded: 0,
+                failed: 0,
+                pending: 0,
+                success_rate: None,
+            },
+            pool: Some(PoolStats {
+                pool_id: "main".to_owned(),
+                nav_msats: 20_000_000,
+                drift_msats: 0,
+                partitions: vec![partition("llp", 0), partition("cep", 7_000_000)],
+                latest_snapshot: None,
+            }),
+            credit,
+        }
+    }
+
+    #[test]
+    fn shows_the_credit_block_and_the_cep_receivables() {
+        let page = render(&stats(CreditStats {
+            open_envelopes: 0,
+            reserved_msats: 0,
+            loss_sample: 0,
+            loss_count: 0,
+            loss_rate_bps: 0,
+            halt_new_envelopes: false,
+            ln_sample: 30,
+            ln_failed_count: 12,
+            ln_failure_rate_bps: 4_000,
+            hold_large_settlements: true,
+            large_settlement_sats: 25_000,
+        }));
+        for shown in [
+            "<table id=\"credit\">",
+            "<tr><th>Open envelopes</th><td>0</td></tr>",
+            "<tr><th>Reserved</th><td>0 sat</td></tr>",
+            "<tr><th>Loss rate</th><td>—</td></tr>",
+            "<tr><th>Loss breaker</th><td>closed</td></tr>",
+            "<tr><th>Lightning failure rate</th><td>40.0 % (12 of 30)</td></tr>",
+            "<tr><th>Lightning breaker</th><td>tripped: settlements above 25,000 sat wait</td></tr>",
+            "<tr><th>CEP receivables</th><td>7,000 sat</td></tr>",
+            "<tr><th>CEP credit fees</th><td>150 sat</td></tr>",
+            "<tr><th>CEP credit losses</th><td>42 sat</td></tr>",
+        ] {
+            assert!(page.contains(shown), "{shown} in {page}");
+        }
+        // The LLP lends nothing: no credit rows for it.
+        assert!(!page.contains("LLP receivables"), "{page}");
+    }
 }

@@ -24,15 +24,15 @@ use sluice_api_types::{
     ChannelInfo, CloseChannelRequest, CloseChannelResponse, ConnectPeerRequest,
     CreateInvoiceRequest, CreatePoolRequest, CreditAgentExposureResponse, CreditEnvelopeRequest,
     CreditEnvelopeResponse, CreditHealthResponse, CreditIntentRequest, CreditIntentResponse,
-    CreditOfferRequest, CreditOfferResponse, DepositQuoteRequest, DepositQuoteResponse,
-    ErrorResponse, HealthResponse, InclusionProofResponse, InvoiceResponse, KeysendRequest,
-    ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
-    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse,
-    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse,
-    PaymentInfo, PeerInfo, PeerResponse, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
-    PoolStatusResponse, QuotePayRequest, QuotePayResponse, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse, WithdrawRequest, WithdrawResponse, WithdrawalsHaltRequest,
-    WithdrawalsHaltResponse,
+    CreditOfferRequest, CreditOfferResponse, CreditRepaymentResponse, CreditSettleRequest,
+    CreditSettleResponse, DepositQuoteRequest, DepositQuoteResponse, ErrorResponse, HealthResponse,
+    InclusionProofResponse, InvoiceResponse, KeysendRequest, ListChannelsResponse,
+    ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse, Lsps2MenuResponse, Lsps2Order,
+    Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, OpenChannelRequest,
+    OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse, PaymentInfo, PeerInfo,
+    PeerResponse, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
+    QuotePayRequest, QuotePayResponse, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
+    WithdrawRequest, WithdrawResponse, WithdrawalsHaltRequest, WithdrawalsHaltResponse,
 };
 use ureq::http::{Method, Request};
 use ureq::Agent;
@@ -654,6 +654,25 @@ impl ApiClient {
         request: &CreditEnvelopeRequest,
     ) -> Result<CreditEnvelopeResponse, Error> {
         self.call("POST", paths::CREDIT_ENVELOPE, Some(request))
+    }
+
+    /// `POST /v1/credit/settle`: settles an envelope: the provider paid (`success`), or
+    /// a default (`failed`, `expired`). Answers once the provider's payment has an
+    /// outcome; a refusal comes back as [`Error::Api`] with its code.
+    pub fn credit_settle(
+        &self,
+        request: &CreditSettleRequest,
+    ) -> Result<CreditSettleResponse, Error> {
+        self.call("POST", paths::CREDIT_SETTLE, Some(request))
+    }
+
+    /// `POST /v1/credit/envelopes/{envelope_id}/repayment`: an invoice for what the
+    /// envelope owes now (its draw, or after an unrepaid default its loss); paying it
+    /// repays the envelope. An envelope that owes nothing is [`Error::Api`] with
+    /// `nothing_owed`.
+    pub fn credit_repayment(&self, envelope_id: &str) -> Result<CreditRepaymentResponse, Error> {
+        let path = paths::fill(paths::CREDIT_REPAYMENT, &[("envelope_id", envelope_id)]);
+        self.call("POST", &path, None::<&()>)
     }
 
     /// `GET /v1/credit/envelopes/{envelope_id}`.

@@ -287,6 +287,7 @@ fn pay_quoted(
         run_id: None,
         trajectory_hash: None,
         wait_ms: None,
+        envelope_id: None,
     });
     let deadline = Instant::now() + PAYMENT_TIMEOUT;
     let mut paid = match paid {

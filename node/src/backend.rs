@@ -15,7 +15,9 @@ use lightning::util::errors::APIError;
 use lightning_invoice::{Bolt11InvoiceDescription, Description};
 use ractor::RpcReplyPort;
 use sluice_actors::budgets::BudgetView;
-use sluice_actors::credit::{CreditMsg, EnvelopeAsk, IntentAsk, OfferAsk};
+use sluice_actors::credit::{
+    CreditMsg, EnvelopeAsk, IntentAsk, OfferAsk, QuoteDraw, SettleAsk, SettleOutcome,
+};
 use sluice_actors::health::Health;
 use sluice_actors::lsps2::{self, FeeOption};
 use sluice_actors::payments::codes::failure_message;
@@ -37,13 +39,14 @@ use sluice_api::time::rfc3339_ms;
 use sluice_api::NodeBackend;
 use sluice_api_types::{
     BudgetResponse, ChannelInfo, CreditAgentExposureResponse, CreditEnvelopeResponse,
-    CreditHealthResponse, CreditIntentResponse, CreditOfferResponse, DepositQuoteResponse,
-    HealthResponse, HealthStatus, InclusionProofResponse, InvoiceResponse, ListPaymentsResponse,
-    Lsps2FeeOption, Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse,
-    Lsps2TokenMenu, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
-    PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
-    QuotePayResponse, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
-    WithdrawResponse, WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
+    CreditHealthResponse, CreditIntentResponse, CreditOfferResponse, CreditRepaymentResponse,
+    CreditSettleResponse, DepositQuoteResponse, HealthResponse, HealthStatus,
+    InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
+    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu,
+    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
+    PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
+    StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
+    WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_pool::throttle::Throttle;
 use sluice_storage::{
@@ -67,7 +70,13 @@ const THROTTLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long a credit request waits for the envelope ledger. An issue asks the pool actor
 /// (within [`POOL_TIMEOUT`]) and the receipt signer on the way, one request at a time.
-const CREDIT_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const CREDIT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a settle waits for the envelope ledger: longer than [`CREDIT_TIMEOUT`], since
+/// the envelope ledger answers a settle once the provider's Lightning payment has an
+/// outcome, or after at most 20 s (its `pay::WAIT`) with `request_in_progress` — inside
+/// the API's default 30 s request timeout.
+const CREDIT_SETTLE_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// The node as the API sees it.
 pub struct NodeService {
@@ -263,6 +272,8 @@ impl NodeService {
                 .map(|code| failure_message(code).to_owned()),
             error_code: record.failure_code,
             receipt,
+            envelope_id: None,
+            envelope_receipt: None,
         })
     }
 
@@ -501,6 +512,47 @@ impl NodeBackend for NodeService {
         self.pay_response(quote_id, record).await
     }
 
+    async fn pay_quote_on_envelope(
+        &self,
+        request: PayQuote,
+        envelope_id: String,
+    ) -> Result<PayResponse, NodeError> {
+        let quote_id = request.quote_id.clone();
+        let draw = QuoteDraw {
+            quote_id: quote_id.clone(),
+            run_id: request.run_id,
+            trajectory_hash: request.trajectory_hash,
+        };
+        let ask = SettleAsk::for_quote(envelope_id.clone(), draw);
+        let credit = &self.components.actors.credit;
+        let settled = credit
+            .call(
+                |reply| CreditMsg::Settle(Box::new(ask), reply),
+                CREDIT_SETTLE_TIMEOUT,
+            )
+            .await?;
+        // A payment that failed or is still in flight is answered as the quote's payment
+        // stands, as any pay is.
+        let envelope_receipt = match settled {
+            Ok(view) if view.outcome == SettleOutcome::Success => Some(view.receipt),
+            Ok(view) => {
+                return Err(NodeError::EnvelopeSettled(format!(
+                    "{envelope_id} defaulted ({}): nothing was paid",
+                    view.outcome.as_str()
+                )))
+            }
+            Err(NodeError::RequestInProgress(_) | NodeError::SettlementFailed(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let record = pay::paid_before(&self.components, &quote_id)
+            .await?
+            .ok_or_else(|| NodeError::NotFound(format!("a payment of quote {quote_id}")))?;
+        let mut response = self.pay_response(quote_id, record).await?;
+        response.envelope_id = Some(envelope_id);
+        response.envelope_receipt = envelope_receipt;
+        Ok(response)
+    }
+
     async fn get_quote_payment(&self, quote_id: String) -> Result<PayResponse, NodeError> {
         match pay::paid_before(&self.components, &quote_id).await? {
             Some(record) => self.pay_response(quote_id, record).await,
@@ -735,6 +787,28 @@ impl NodeBackend for NodeService {
             .call(|reply| CreditMsg::Issue(ask, reply), CREDIT_TIMEOUT)
             .await??;
         Ok(credit_answers::envelope(view))
+    }
+
+    async fn credit_settle(&self, ask: SettleAsk) -> Result<CreditSettleResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let view = credit
+            .call(
+                |reply| CreditMsg::Settle(Box::new(ask), reply),
+                CREDIT_SETTLE_TIMEOUT,
+            )
+            .await??;
+        Ok(credit_answers::settle(view))
+    }
+
+    async fn credit_repayment(
+        &self,
+        envelope_id: String,
+    ) -> Result<CreditRepaymentResponse, NodeError> {
+        let credit = &self.components.actors.credit;
+        let view = credit
+            .call(|reply| CreditMsg::Repay(envelope_id, reply), CREDIT_TIMEOUT)
+            .await??;
+        Ok(credit_answers::repayment(view))
     }
 
     async fn get_credit_envelope(

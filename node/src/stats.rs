@@ -1,7 +1,8 @@
 //! The figures behind `GET /stats` (`sluice_api_types::stats`), gathered from the node's
 //! real state: the wallet and channels (liquidity, channel health), the forwarding tally
 //! of the last 24 hours (routing income), the most recent outgoing payments (success
-//! rate) and the pool actor (NAV, share prices, flows, the latest proof snapshot).
+//! rate), the pool actor (NAV, share prices, flows, receivables, the latest proof
+//! snapshot) and the envelope ledger (live envelopes, reservations, both credit breakers).
 //!
 //! Gathering reads up to a day of forwarding buckets and a thousand payment records, so
 //! the answer is kept for [`STATS_CACHE`] and concurrent requests wait for one gathering
@@ -9,18 +10,22 @@
 
 use std::time::{Duration, Instant};
 
+use sluice_actors::credit::{CreditHealth, CreditMsg};
 use sluice_actors::payments::recent;
 use sluice_actors::pool::snapshot as pool_snapshot;
 use sluice_actors::pool::{AssetDetail, PoolMsg, POOL_TIMEOUT};
 use sluice_actors::{Components, NodeError};
 use sluice_api::time::rfc3339_ms;
 use sluice_api_types::{
-    ChannelStats, HourStats, LiquidityStats, PartitionStats, PaymentStats, PoolStats, RoutingStats,
-    SharePrice, SnapshotStats, StatsResponse, STATS_SCHEMA,
+    ChannelStats, CreditStats, HourStats, LiquidityStats, PartitionStats, PaymentStats, PoolStats,
+    RoutingStats, SharePrice, SnapshotStats, StatsResponse, STATS_SCHEMA,
 };
+use sluice_credit::breaker;
 use sluice_pool::Flow;
 use sluice_storage::{ForwardTotalRecord, PoolRecord, KEYS_END};
 use tokio::sync::Mutex;
+
+use crate::backend::CREDIT_TIMEOUT;
 
 /// How long one gathering is served.
 pub const STATS_CACHE: Duration = Duration::from_secs(60);
@@ -83,6 +88,7 @@ async fn gather(c: &Components) -> Result<StatsResponse, NodeError> {
         routing: routing(c, now).await?,
         payments: payments(c).await?,
         pool: pool(c).await?,
+        credit: credit(c).await?,
     })
 }
 
@@ -175,6 +181,9 @@ async fn pool(c: &Components) -> Result<Option<PoolStats>, NodeError> {
                     .into_iter()
                     .map(|f| p.flow_msat(f))
                     .fold(0, u64::saturating_add),
+                receivables_msats: p.receivables_msat,
+                credit_fees_msats: p.flow_msat(Flow::CreditFees),
+                credit_losses_msats: p.flow_msat(Flow::CreditLosses),
             }
         })
         .collect();
@@ -204,4 +213,114 @@ async fn pool(c: &Components) -> Result<Option<PoolStats>, NodeError> {
         partitions,
         latest_snapshot,
     }))
+}
+
+/// The envelope ledger's health (the breakers are judged on the way).
+async fn credit(c: &Components) -> Result<CreditStats, NodeError> {
+    let health = c
+        .actors
+        .credit
+        .call(CreditMsg::Health, CREDIT_TIMEOUT)
+        .await??;
+    Ok(credit_stats(&health))
+}
+
+/// The credit health as `/stats` shows it.
+fn credit_stats(health: &CreditHealth) -> CreditStats {
+    CreditStats {
+        open_envelopes: health.live_envelopes,
+        reserved_msats: health.reserved_msat,
+        loss_sample: health.loss_window.samples,
+        loss_count: health.loss_window.bad,
+        loss_rate_bps: health.loss_window.bad_bps(),
+        halt_new_envelopes: health.loss_breaker == breaker::State::Tripped,
+        ln_sample: health.ln_window.samples,
+        ln_failed_count: health.ln_window.bad,
+        ln_failure_rate_bps: health.ln_window.bad_bps(),
+        hold_large_settlements: health.ln_breaker == breaker::State::Tripped,
+        large_settlement_sats: health.config.large_settlement_sats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_actors::credit::CreditConfig;
+
+    use super::*;
+
+    fn health(loss_breaker: breaker::State, ln_breaker: breaker::State) -> CreditHealth {
+        CreditHealth {
+            live_envelopes: 2,
+            reserved_msat: 5_000_000,
+            loss_window: breaker::Window {
+                samples: 10,
+                bad: 6,
+            },
+            loss_breaker,
+            ln_window: breaker::Window {
+                samples: 40,
+                bad: 13,
+            },
+            ln_breaker,
+            config: CreditConfig {
+                large_settlement_sats: 30_000,
+                ..CreditConfig::default()
+            },
+            computed_at_ms: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn credit_stats_show_the_windows_and_both_breakers() {
+        let tripped = credit_stats(&health(breaker::State::Tripped, breaker::State::Tripped));
+        assert_eq!(
+            tripped,
+            CreditStats {
+                open_envelopes: 2,
+                reserved_msats: 5_000_000,
+                loss_sample: 10,
+                loss_count: 6,
+                loss_rate_bps: 6_000,
+                halt_new_envelopes: true,
+                ln_sample: 40,
+                ln_failed_count: 13,
+                ln_failure_rate_bps: 3_250,
+                hold_large_settlements: true,
+                large_settlement_sats: 30_000,
+            }
+        );
+
+        let closed = credit_stats(&health(breaker::State::Closed, breaker::State::Closed));
+        assert!(!closed.halt_new_envelopes);
+        assert!(!closed.hold_large_settlements);
+        assert_eq!(
+            (closed.loss_rate_bps, closed.ln_failure_rate_bps),
+            (6_000, 3_250)
+        );
+
+        // Each flag follows its own breaker.
+        let loss_only = credit_stats(&health(breaker::State::Tripped, breaker::State::Closed));
+        assert!(loss_only.halt_new_envelopes && !loss_only.hold_large_settlements);
+        let ln_only = credit_stats(&health(breaker::State::Closed, breaker::State::Tripped));
+        assert!(!ln_only.halt_new_envelopes && ln_only.hold_large_settlements);
+    }
+
+    #[test]
+    fn an_empty_ledger_shows_zero_rates() {
+        let stats = credit_stats(&CreditHealth {
+            live_envelopes: 0,
+            reserved_msat: 0,
+            loss_window: breaker::Window::default(),
+            loss_breaker: breaker::State::Closed,
+            ln_window: breaker::Window::default(),
+            ln_breaker: breaker::State::Closed,
+            config: CreditConfig::default(),
+            computed_at_ms: 0,
+        });
+        assert_eq!((stats.loss_rate_bps, stats.ln_failure_rate_bps), (0, 0));
+        assert_eq!(
+            stats.large_settlement_sats,
+            CreditConfig::DEFAULT_LARGE_SETTLEMENT_SATS
+        );
+    }
 }

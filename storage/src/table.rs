@@ -67,13 +67,16 @@ pub enum Table {
     CreditEnvelopes,
     /// Provider invoices reserved by envelope settlements ([`crate::CreditInvoiceRecord`]).
     CreditInvoices,
+    /// Invoices the node made for agents to repay envelope draws
+    /// ([`crate::CreditRepaymentRecord`]).
+    CreditRepayments,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 29] = [
+    pub const ALL: [Table; 30] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -102,6 +105,7 @@ impl Table {
         Table::CreditOffers,
         Table::CreditEnvelopes,
         Table::CreditInvoices,
+        Table::CreditRepayments,
         Table::Meta,
     ];
 
@@ -136,6 +140,7 @@ impl Table {
             Table::CreditOffers => "credit_offers",
             Table::CreditEnvelopes => "credit_envelopes",
             Table::CreditInvoices => "credit_invoices",
+            Table::CreditRepayments => "credit_repayments",
             Table::Meta => "meta",
         }
     }

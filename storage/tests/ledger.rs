@@ -664,7 +664,7 @@ async fn withdrawals_keep_their_units_exactly_and_an_invoice_pays_one_withdrawal
 async fn an_envelope_keeps_its_state_machine_whole_and_an_invoice_settles_one_envelope() {
     use sluice_credit::envelope::{Draw, Limits, Settlement, Status};
     use sluice_credit::underwriting::ScopeType;
-    use sluice_storage::{CreditEnvelopeRecord, CreditInvoiceRecord};
+    use sluice_storage::{CreditEnvelopeRecord, CreditInvoiceRecord, SettlementAsked};
 
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
@@ -699,10 +699,24 @@ async fn an_envelope_keeps_its_state_machine_whole_and_an_invoice_settles_one_en
             repaid_msat: 7,
         },
         issue_receipt_id: "r1".into(),
-        outcome_receipt_id: Some("r2".into()),
+        settlement_receipt_id: Some("r2".into()),
+        default_notice_id: None,
         payment_id: Some("cd".repeat(32)),
         issued_at_ms: 1,
         updated_at_ms: 2,
+        asked: Some(SettlementAsked {
+            invoice: "lnbcrt420n1...".into(),
+            payment_hash: "ab".repeat(32),
+            provider_host: "provider.example".into(),
+            verification_receipt_sha256: "ef".repeat(32),
+            policy_context: "null".into(),
+            spend_authorization: None,
+            asked_at_ms: 2,
+            quote_id: None,
+            run_id: None,
+            trajectory_hash: None,
+        }),
+        failed_payments: 1,
     };
     let reserve = |id: &str| CreditInvoiceRecord {
         payment_hash: "ab".repeat(32),

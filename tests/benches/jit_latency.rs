@@ -82,6 +82,7 @@ fn pay_timed(p: &NodeProcess, l: &NodeProcess, w: &Node, invoice: &str, key: &st
             run_id: None,
             trajectory_hash: None,
             wait_ms: Some(30_000),
+            envelope_id: None,
         })
         .unwrap();
     let total = started.elapsed();

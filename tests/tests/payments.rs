@@ -63,6 +63,7 @@ fn pay_request(quote_id: &str, wait_ms: Option<u64>) -> PayRequest {
         run_id: Some("run-7".into()),
         trajectory_hash: Some("traj-7".into()),
         wait_ms,
+        envelope_id: None,
     }
 }
 

@@ -29,9 +29,32 @@ impl Envelopes {
         })
     }
 
+    /// What the stored envelopes hold back from CEP partitions, msat: of `pool_id`'s, or
+    /// of every pool's. Read from the store, for actors that must not wait on the
+    /// envelope ledger (it waits on them).
+    pub async fn stored_reservations(
+        store: &Store,
+        pool_id: Option<&str>,
+    ) -> Result<u64, NodeError> {
+        let all = store
+            .range::<CreditEnvelopeRecord>("", KEYS_END, usize::MAX, false)
+            .await?;
+        Ok(exposure::reserved_msat(
+            all.iter()
+                .map(|(_, e)| e)
+                .filter(|e| pool_id.is_none_or(|p| e.pool_id == p))
+                .map(Self::seen),
+        ))
+    }
+
     /// The envelope `envelope_id`, if issued.
     pub fn get(&self, envelope_id: &str) -> Option<&CreditEnvelopeRecord> {
         self.by_id.get(envelope_id)
+    }
+
+    /// Every envelope.
+    pub fn all(&self) -> impl Iterator<Item = &CreditEnvelopeRecord> {
+        self.by_id.values()
     }
 
     /// Records `envelope` as it now stands (after its commit).

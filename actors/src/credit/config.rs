@@ -23,6 +23,12 @@
 //! loss_min_samples = 5
 //! loss_trip_bps = 5000             # default rate that halts new envelopes
 //! loss_clear_bps = 2500            # … and lets them through again
+//! tick_secs = 5                    # how often expired envelopes are defaulted
+//! large_settlement_sats = 25000    # settlements above this wait while Lightning fails
+//! ln_window = 100                  # recent outgoing payments the Lightning breaker judges
+//! ln_min_samples = 20
+//! ln_trip_bps = 3000               # failure rate that holds large settlements back
+//! ln_clear_bps = 1000              # … and lets them through again
 //! ```
 
 use std::time::Duration;
@@ -79,6 +85,19 @@ pub struct CreditConfig {
     pub loss_trip_bps: u32,
     /// The default rate at or below which it clears, basis points.
     pub loss_clear_bps: u32,
+    /// How often envelopes past their expiry or repayment deadline are defaulted.
+    #[serde(rename = "tick_secs", with = "crate::withdrawals::config::secs")]
+    pub tick_every: Duration,
+    /// Settlements above this, sat, are held back while the Lightning breaker is tripped.
+    pub large_settlement_sats: u64,
+    /// How many recent outgoing payments the Lightning breaker judges.
+    pub ln_window: u32,
+    /// The fewest payments it judges.
+    pub ln_min_samples: u32,
+    /// The failure rate that trips it, basis points.
+    pub ln_trip_bps: u32,
+    /// The failure rate at or below which it clears, basis points.
+    pub ln_clear_bps: u32,
 }
 
 impl CreditConfig {
@@ -104,6 +123,10 @@ impl CreditConfig {
     pub const DEFAULT_MAX_OFFER_TTL: Duration = Duration::from_secs(3_600);
     /// Default repayment window after an envelope's expiry: a day.
     pub const DEFAULT_REPAY_WITHIN: Duration = Duration::from_secs(86_400);
+    /// Default "large" settlement: a quarter of the default largest envelope.
+    pub const DEFAULT_LARGE_SETTLEMENT_SATS: u64 = 25_000;
+    /// Default tick: an expired envelope defaults within seconds.
+    pub const DEFAULT_TICK_EVERY: Duration = Duration::from_secs(5);
 
     /// Underwriting's policy.
     pub fn policy(&self) -> Policy {
@@ -133,6 +156,15 @@ impl CreditConfig {
         }
     }
 
+    /// The Lightning breaker's thresholds.
+    pub fn ln_thresholds(&self) -> Thresholds {
+        Thresholds {
+            min_samples: self.ln_min_samples,
+            trip_bps: self.ln_trip_bps,
+            clear_bps: self.ln_clear_bps,
+        }
+    }
+
     /// Whether the settings make sense together.
     pub fn check(&self) -> Result<(), String> {
         if self.max_envelope_sats == 0 {
@@ -147,9 +179,18 @@ impl CreditConfig {
         if self.max_offer_ttl.is_zero() {
             return Err("max_offer_ttl_secs: must be above 0".into());
         }
+        if self.tick_every.is_zero() {
+            return Err("tick_secs: must be above 0".into());
+        }
         if self.loss_window == 0 {
             return Err("loss_window: must be above 0".into());
         }
+        if self.ln_window == 0 {
+            return Err("ln_window: must be above 0".into());
+        }
+        self.ln_thresholds()
+            .check()
+            .map_err(|e| format!("Lightning breaker: {e}"))?;
         self.loss_thresholds()
             .check()
             .map_err(|e| format!("loss breaker: {e}"))
@@ -177,6 +218,12 @@ impl Default for CreditConfig {
             loss_min_samples: 5,
             loss_trip_bps: 5_000,
             loss_clear_bps: 2_500,
+            tick_every: Self::DEFAULT_TICK_EVERY,
+            large_settlement_sats: Self::DEFAULT_LARGE_SETTLEMENT_SATS,
+            ln_window: 100,
+            ln_min_samples: 20,
+            ln_trip_bps: 3_000,
+            ln_clear_bps: 1_000,
         }
     }
 }

@@ -14,10 +14,9 @@ use sluice_credit::breaker;
 use sluice_credit::envelope::{Limits, Status};
 use sluice_credit::exposure::fits;
 use sluice_credit::underwriting::underwrite;
-use sluice_pool::PartitionKind;
 use sluice_storage::{CreditEnvelopeRecord, CreditOfferRecord, OfferStatus, WriteBatch};
 
-use super::offers::cep_pool;
+use super::offers::{cep_free_msat, cep_pool};
 use super::views::{self, EnvelopeView};
 use super::{CreditConfig, CreditState};
 use crate::clock::unix_ms;
@@ -88,16 +87,7 @@ pub async fn issue(
         )));
     }
     let pool = cep_pool(&c, &offer.pool_id).await?;
-    let cep = pool
-        .partitions
-        .iter()
-        .find(|(kind, _)| *kind == PartitionKind::Cep)
-        .map(|(_, balances)| {
-            balances
-                .assets_msat
-                .saturating_sub(balances.pending_withdrawals_msat)
-        })
-        .unwrap_or(0);
+    let cep = cep_free_msat(&pool);
     let reserved = state.envelopes.reserved_msat(&offer.pool_id);
     let cap_msat = offer.max_sats.saturating_mul(1000);
     if !fits(cep, reserved, cap_msat) {
@@ -144,10 +134,13 @@ pub async fn issue(
         limits,
         status: Status::Open,
         issue_receipt_id: receipt.receipt_id.clone(),
-        outcome_receipt_id: None,
+        settlement_receipt_id: None,
+        default_notice_id: None,
         payment_id: None,
         issued_at_ms: now,
         updated_at_ms: now,
+        asked: None,
+        failed_payments: 0,
     };
     let taken = CreditOfferRecord {
         status: OfferStatus::Accepted,

@@ -58,6 +58,20 @@ pub async fn cep_pool(c: &Components, pool_id: &str) -> Result<PoolStatus, NodeE
     Ok(status)
 }
 
+/// What the CEP partition of `pool` can lend: its assets less what it owes LPs
+/// (withdrawals being paid), before what envelopes reserve.
+pub fn cep_free_msat(pool: &PoolStatus) -> u64 {
+    pool.partitions
+        .iter()
+        .find(|(kind, _)| *kind == PartitionKind::Cep)
+        .map(|(_, balances)| {
+            balances
+                .assets_msat
+                .saturating_sub(balances.pending_withdrawals_msat)
+        })
+        .unwrap_or(0)
+}
+
 /// Makes the offer `ask` asks for, or answers the one its request made before.
 pub async fn offer(
     state: &mut CreditState,

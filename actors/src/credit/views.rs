@@ -1,5 +1,5 @@
 //! What the envelope ledger shows: an envelope with its receipts, an agent's exposure
-//! and terms now, and the credit health (commitments and the loss breaker).
+//! and terms now, and the credit health (commitments and the breakers).
 
 use serde_json::Value;
 use sluice_credit::breaker::{State, Window};
@@ -49,6 +49,10 @@ pub struct CreditHealth {
     pub loss_window: Window,
     /// The loss breaker: tripped, no new envelopes.
     pub loss_breaker: State,
+    /// The outgoing payments the Lightning breaker judged.
+    pub ln_window: Window,
+    /// The Lightning breaker: tripped, no settlement above `large_settlement_sats`.
+    pub ln_breaker: State,
     /// The settings in force.
     pub config: CreditConfig,
     /// When this was computed, Unix ms.
@@ -96,15 +100,21 @@ pub fn exposure(state: &CreditState, config: &CreditConfig, agent_id: &str) -> E
     }
 }
 
-/// The credit health now; the loss breaker is judged on the way.
-pub fn health(state: &mut CreditState, config: &CreditConfig) -> CreditHealth {
+/// The credit health now; the breakers are judged on the way.
+pub async fn health(
+    state: &mut CreditState,
+    config: &CreditConfig,
+) -> Result<CreditHealth, NodeError> {
     let loss_breaker = state.judge_losses(config);
-    CreditHealth {
+    let ln_breaker = state.judge_lightning(config).await?;
+    Ok(CreditHealth {
         live_envelopes: state.envelopes.live_total(),
         reserved_msat: state.envelopes.reserved_all_msat(),
         loss_window: state.envelopes.loss_window(config.loss_window),
         loss_breaker,
+        ln_window: state.ln_window,
+        ln_breaker,
         config: config.clone(),
         computed_at_ms: unix_ms(),
-    }
+    })
 }

@@ -25,6 +25,7 @@ pub mod codes;
 pub mod expiry;
 pub mod invoice;
 pub mod listing;
+pub mod own;
 pub mod pay;
 pub mod quote;
 pub mod received;

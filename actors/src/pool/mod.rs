@@ -19,6 +19,8 @@
 //!   costs, once;
 //! - `withdrawals.rs`: withdrawal requests (shares locked), views, cancel, approval;
 //! - `payouts.rs`: a payout tick's burns, and each payout's outcome booked;
+//! - `envelopes.rs`: credit envelopes' draws, repayments and write-offs booked with the
+//!   envelope's records;
 //! - `snapshot.rs`: signed proof snapshots and LPs' inclusion proofs;
 //! - `assets.rs`: the node's real assets, for the books' reconciliation and snapshots;
 //! - this file: the actor, its messages, pool creation, status and positions.
@@ -27,6 +29,7 @@ pub mod assets;
 pub mod book;
 pub mod decide;
 pub mod deposits;
+pub mod envelopes;
 pub mod income;
 pub mod onchain_fees;
 pub mod payouts;
@@ -46,6 +49,7 @@ use tokio::task::JoinHandle;
 pub use assets::{AssetDetail, NodeAssets};
 pub use book::Pools;
 pub use deposits::{DepositAsk, DepositView};
+pub use envelopes::EnvelopeBooking;
 pub use payouts::{Payout, PayoutOutcome};
 pub use sluice_pool::PartitionKind;
 pub use sluice_storage::DepositRail;
@@ -228,6 +232,12 @@ pub enum PoolMsg {
         PayoutOutcome,
         RpcReplyPort<Result<(), NodeError>>,
     ),
+    /// Book a credit envelope's movements with its records, in one commit; the entries'
+    /// seqs.
+    BookEnvelope(
+        Box<EnvelopeBooking>,
+        RpcReplyPort<Result<Vec<u64>, NodeError>>,
+    ),
 }
 
 /// The pool actor's state.
@@ -352,6 +362,9 @@ impl Actor for PoolLedger {
             }
             PoolMsg::PayoutSettled(id, n, outcome, reply) => {
                 let _ = reply.send(payouts::settle_fill(c, pools, &id, n, outcome).await);
+            }
+            PoolMsg::BookEnvelope(booking, reply) => {
+                let _ = reply.send(envelopes::book(c, pools, *booking).await);
             }
         }
         Ok(())

@@ -23,6 +23,7 @@ use super::assets::AssetDetail;
 use super::book::{Pool, Pools};
 use super::deposits;
 use crate::clock::unix_ms;
+use crate::credit::book::Envelopes;
 use crate::receipts::{
     self, LightningAssets, OnchainAssets, PoolSnapshotReceipt, ReceiptKind, SnapshotAssets,
     SnapshotChannel, SnapshotLiabilities, SnapshotPartition, SnapshotUtxo,
@@ -82,7 +83,8 @@ pub async fn take(c: &Components, pools: &mut Pools, pool_id: &str) -> Result<Sn
     let leaves = leaves(pool, &secret)?;
     let tree = SumTree::build(&leaves).map_err(|e| NodeError::Ledger(e.to_string()))?;
     let root = tree.root();
-    let body = receipt_body(c, pool, seq, now, &leaves, &root)?;
+    let reserved = Envelopes::stored_reservations(&c.store, Some(&pool.record.pool_id)).await?;
+    let body = receipt_body(c, pool, seq, now, &leaves, &root, reserved)?;
     let receipt =
         receipts::actor::seal_record(&c.actors.receipts, ReceiptKind::PoolSnapshot, &body, now)
             .await?;
@@ -281,6 +283,7 @@ fn receipt_body(
     now: u64,
     leaves: &[Leaf],
     root: &SumNode,
+    reserved_envelopes_msats: u64,
 ) -> Result<PoolSnapshotReceipt, NodeError> {
     let detail = AssetDetail::now(c);
     let totals = detail.totals();
@@ -345,8 +348,6 @@ fn receipt_body(
                 .fold(0, u64::saturating_add),
         });
     }
-    // Credit envelopes do not exist yet (issue 21): nothing is reserved for them.
-    let reserved_envelopes_msats = 0;
     Ok(PoolSnapshotReceipt {
         schema: ReceiptKind::PoolSnapshot.schema().to_owned(),
         pool_id: pool.record.pool_id.clone(),

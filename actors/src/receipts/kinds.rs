@@ -321,6 +321,102 @@ pub struct EnvelopeIssueReceipt {
     pub created_at_ms: u64,
 }
 
+/// The receipt of an envelope's draw (`openagents.credit.envelope_settlement_receipt.v1`),
+/// before sealing: the verifier's verdict it was paid on, the provider's payment (its
+/// hash and the preimage's hash as proof), and what the agent owes for it, until when.
+/// Optional fields are written as `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeSettlementReceipt {
+    /// Always [`ReceiptKind::EnvelopeSettlement`]'s schema.
+    pub schema: String,
+    /// The envelope.
+    pub envelope_id: String,
+    /// The settlement.
+    pub settlement_id: String,
+    /// The envelope's `envelope_issue_receipt`.
+    pub issue_receipt_id: String,
+    /// The agent (x-only public key, hex).
+    pub agent_id: String,
+    /// The pool whose CEP partition lent.
+    pub pool_id: String,
+    /// The provider paid.
+    pub provider_id: String,
+    /// The host the provider serves from, as the settle named it.
+    pub provider_host: String,
+    /// `nip90`, `l402` or `skill`.
+    pub scope_type: String,
+    /// Which job, call or skill.
+    pub scope_id: String,
+    /// `issuer_pays` (mode 1), `provider_pulls` (mode 2, with the agent's authorization)
+    /// or `jit_pay` (a TreasuryRouter pay of a quote on the envelope, spec §8.2).
+    pub mode: String,
+    /// SHA-256 of the verifier's receipt, hex.
+    pub verification_receipt_sha256: String,
+    /// SHA-256 of the provider's BOLT11 invoice text, hex.
+    pub invoice_hash: String,
+    /// The invoice's payment hash, hex.
+    pub payment_hash: String,
+    /// The node's payment id, hex.
+    pub payment_id: String,
+    /// SHA-256 of the preimage, hex: proof of payment without revealing it.
+    pub preimage_sha256: Option<String>,
+    /// Paid to the provider, msat.
+    pub spent_msats: u64,
+    /// The routing fee the pool paid, msat.
+    pub routing_fee_msats: u64,
+    /// The credit fee, msat.
+    pub credit_fee_msats: u64,
+    /// What the agent owes for the draw (all three), msat.
+    pub owed_msats: u64,
+    /// The last moment the draw may be repaid before it defaults, Unix ms.
+    pub repay_by_ms: u64,
+    /// SHA-256 of the settle's policy context, hex.
+    pub policy_context_sha256: String,
+    /// The payment's `invoice_pay_receipt`, when a quote was paid (`jit_pay`).
+    pub liquidity_receipt_id: Option<String>,
+    /// When the payment was booked, Unix ms.
+    pub settled_at_ms: u64,
+}
+
+/// The notice of an envelope's default (`openagents.credit.default_notice.v1`), before
+/// sealing: why (`verification_failed`, `expired`, `unrepaid`) and the capital lost (0
+/// unless a draw went unrepaid). Optional fields are written as `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultNoticeReceipt {
+    /// Always [`ReceiptKind::DefaultNotice`]'s schema.
+    pub schema: String,
+    /// The envelope.
+    pub envelope_id: String,
+    /// The settlement asked, if one was.
+    pub settlement_id: Option<String>,
+    /// The envelope's `envelope_issue_receipt`.
+    pub issue_receipt_id: String,
+    /// The agent (x-only public key, hex).
+    pub agent_id: String,
+    /// The pool whose CEP partition lent.
+    pub pool_id: String,
+    /// The provider.
+    pub provider_id: String,
+    /// `nip90`, `l402` or `skill`.
+    pub scope_type: String,
+    /// Which job, call or skill.
+    pub scope_id: String,
+    /// `verification_failed`, `expired` or `unrepaid`.
+    pub reason: String,
+    /// SHA-256 of the verifier's receipt, hex, if a settlement named one.
+    pub verification_receipt_sha256: Option<String>,
+    /// What the agent drew, msat (0 unless it was paid).
+    pub drawn_msats: u64,
+    /// The capital written off, msat.
+    pub loss_msats: u64,
+    /// The envelope's expiry, Unix ms.
+    pub exp_ms: u64,
+    /// The repayment deadline, Unix ms.
+    pub repay_by_ms: u64,
+    /// When it defaulted, Unix ms.
+    pub defaulted_at_ms: u64,
+}
+
 /// The receipt of a withdrawal request (`openagents.liquidity.withdraw_request_receipt.v1`),
 /// before sealing: the shares locked, what they were worth then (the most the LP can be
 /// paid) and when it will be paid. Units and the price are decimal strings.

@@ -23,10 +23,10 @@ mod verify;
 
 pub use error::ReceiptError;
 pub use kinds::{
-    DepositReceipt, EnvelopeIssueReceipt, InvoicePayReceipt, LightningAssets, OnchainAssets,
-    PoolSnapshotReceipt, ReceiptKind, SettledFill, SnapshotAssets, SnapshotChannel,
-    SnapshotLiabilities, SnapshotPartition, SnapshotUtxo, WithdrawRequestReceipt,
-    WithdrawSettlementReceipt,
+    DefaultNoticeReceipt, DepositReceipt, EnvelopeIssueReceipt, EnvelopeSettlementReceipt,
+    InvoicePayReceipt, LightningAssets, OnchainAssets, PoolSnapshotReceipt, ReceiptKind,
+    SettledFill, SnapshotAssets, SnapshotChannel, SnapshotLiabilities, SnapshotPartition,
+    SnapshotUtxo, WithdrawRequestReceipt, WithdrawSettlementReceipt,
 };
 pub use signer::ReceiptSigner;
 pub use verify::{verify, Verified};

@@ -4,6 +4,7 @@
 use sluice_pool::throttle::Health;
 
 use super::WithdrawalConfig;
+use crate::credit::book::Envelopes;
 use crate::payments::recent::recent;
 use crate::pool::{PoolMsg, PoolStatus, POOL_TIMEOUT};
 use crate::{Components, NodeError};
@@ -43,8 +44,7 @@ pub async fn gather(
         usable_channels: u32::try_from(usable.len()).unwrap_or(u32::MAX),
         outbound_msat,
         onchain_spendable_msat: spendable.saturating_mul(1000),
-        // Credit envelopes are not built yet: nothing is reserved for them.
-        reserved_envelopes_msat: 0,
+        reserved_envelopes_msat: Envelopes::stored_reservations(&c.store, None).await?,
         ln_settled: payments.succeeded + payments.failed,
         ln_failed: payments.failed,
         solvent: books.assets_msat.saturating_add(tolerance) >= books.booked_msat,

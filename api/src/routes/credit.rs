@@ -1,23 +1,29 @@
 //! Credit envelopes (spec §6.2, §7): `POST /v1/credit/intent` files an agent's intent,
 //! `POST /v1/credit/offer` asks underwriting for an offer, `POST /v1/credit/envelope`
-//! issues an envelope from an offer for one provider; `GET /v1/credit/envelopes/{id}`,
+//! issues an envelope from an offer for one provider, `POST /v1/credit/settle` settles
+//! it (pays the provider, or records a default), and
+//! `POST /v1/credit/envelopes/{id}/repayment` answers an invoice for what it owes, whose
+//! payment repays it; `GET /v1/credit/envelopes/{id}`,
 //! `GET /v1/credit/agents/{agent_id}/exposure` and `GET /v1/credit/health` read them
 //! back. The POSTs are `pay` (the TreasuryRouter's scope: credit is another way to pay)
 //! and rate limited like the other money routes; the reads are `read` or `pay`.
 //!
-//! The API checks the request's shape (schema, keys, scope, ids, amounts, times); the
-//! envelope ledger checks the rest: the limits of the credit settings, the intent an
-//! offer names, the offer's state and expiry, the breakers, the agent's live envelopes
-//! and the CEP partition's free capital.
+//! The API checks the request's shape (schema, keys, scope, ids, amounts, times, hashes,
+//! the invoice's size, the fee ceiling); the envelope ledger checks the rest: the limits
+//! of the credit settings, the intent an offer names, the offer's state and expiry, the
+//! breakers, the agent's live envelopes, the CEP partition's free capital, and at
+//! settlement the invoice's payee, amount and network, the envelope's state and expiry
+//! and the spend authorization's signature, and at repayment what the envelope owes.
 
 use axum::extract::State;
 use axum::Json;
 use chrono::DateTime;
 use serde_json::json;
-use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk};
+use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk, SettleAsk};
 use sluice_actors::idempotency;
 use sluice_credit::underwriting::ScopeType;
 
+use super::liquidity::MAX_HOST_BYTES;
 use super::pools::{id, pool_id, MAX_ID_LEN};
 use super::AppState;
 use crate::auth::Caller;
@@ -28,13 +34,25 @@ use crate::openapi::ErrorResponses;
 use crate::types::{
     CreditAgentExposureResponse, CreditEnvelopeRequest, CreditEnvelopeResponse,
     CreditHealthResponse, CreditIntentRequest, CreditIntentResponse, CreditOfferRequest,
-    CreditOfferResponse, CREDIT_ENVELOPE_REQUEST_SCHEMA, CREDIT_INTENT_REQUEST_SCHEMA,
-    CREDIT_OFFER_REQUEST_SCHEMA,
+    CreditOfferResponse, CreditRepaymentResponse, CreditSettleRequest, CreditSettleResponse,
+    CREDIT_ENVELOPE_REQUEST_SCHEMA, CREDIT_INTENT_REQUEST_SCHEMA, CREDIT_OFFER_REQUEST_SCHEMA,
+    CREDIT_SETTLE_REQUEST_SCHEMA,
 };
 use crate::validate;
 
 /// The highest fee a request may name, basis points: all of what is paid.
 pub const MAX_FEE_BPS: u32 = 10_000;
+/// The longest provider invoice a settle request may carry, characters. An invoice an
+/// envelope pays needs no long description or many route hints; a larger body is
+/// refused before it reaches the envelope ledger.
+pub const MAX_SETTLE_INVOICE_CHARS: usize = 4096;
+/// The highest routing fee ceiling a settle request may name, msat (100,000 sat): far
+/// above any route's fee for an envelope's cap, so only a mistaken request meets it.
+pub const MAX_SETTLE_FEE_MSATS: u64 = 100_000_000;
+/// The length of a SHA-256 as hex.
+const SHA256_HEX_LEN: usize = 64;
+/// The length of a BIP-340 Schnorr signature as hex.
+const SIGNATURE_HEX_LEN: usize = 128;
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::InvalidRequest(message.into())
@@ -52,6 +70,34 @@ fn scope_type(value: &str) -> Result<ScopeType, ApiError> {
 /// Which job, call or skill: 1 to [`MAX_ID_LEN`] visible ASCII characters.
 fn scope_id(value: &str) -> Result<String, ApiError> {
     validate::token("scope_id", value, MAX_ID_LEN)
+}
+
+/// Exactly `len` hex characters, either case, answered in lowercase.
+fn hex_exact(field: &str, value: &str, len: usize, what: &str) -> Result<String, ApiError> {
+    if value.len() != len || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid(format!(
+            "{field}: expected {what} as {len} hex characters"
+        )));
+    }
+    Ok(value.to_ascii_lowercase())
+}
+
+/// A provider's BOLT11 invoice: trimmed, 1 to [`MAX_SETTLE_INVOICE_CHARS`] ASCII
+/// characters. The envelope ledger parses it.
+fn settle_invoice(value: &str) -> Result<String, ApiError> {
+    let invoice = value.trim();
+    if invoice.is_empty() || invoice.len() > MAX_SETTLE_INVOICE_CHARS {
+        return Err(invalid(format!(
+            "provider_invoice: must be a BOLT11 invoice of at most \
+             {MAX_SETTLE_INVOICE_CHARS} characters"
+        )));
+    }
+    if !invoice.is_ascii() {
+        return Err(invalid(
+            "provider_invoice: must be ASCII (a BOLT11 invoice is bech32)",
+        ));
+    }
+    Ok(invoice.to_owned())
 }
 
 /// An RFC 3339 time, as Unix milliseconds (not before 1970).
@@ -208,6 +254,118 @@ pub(crate) async fn credit_envelope<B: NodeBackend>(
     Ok(Json(state.backend.credit_envelope(ask).await?))
 }
 
+/// Settles an envelope. Mode 1: the verifier passed, and the pool pays the provider's
+/// invoice (which must be payable to the envelope's provider, the invoice's payee key's
+/// x-only form being the `provider_id`, for at most the envelope's cap, before its
+/// expiry) and answers `success` with a signed `envelope_settlement_receipt`; a failed
+/// verification answers `failed`, a settle after the expiry `expired`, each with a signed
+/// `default_notice`. Mode 2: the same, and the agent's spend authorization must verify.
+/// The envelope ledger answers once the provider's payment has an outcome. The same
+/// request again answers the same outcome. Refused when the invoice pays another
+/// provider (`wrong_provider`), asks more than the cap (`over_envelope_cap`), expired
+/// (`invoice_expired`) or is for another network (`wrong_network`); when another request
+/// settled the envelope (`envelope_settled`) or the invoice settles another envelope
+/// (`invoice_reserved`); when the spend authorization does not verify
+/// (`authorization_invalid`) or was used already (`authorization_replayed`); when the
+/// CEP partition cannot cover the invoice and its fee ceiling (`credit_committed`); when
+/// the payment failed for good (`settlement_failed`, its message naming the payment's
+/// code, e.g. `route_not_found`: the envelope is open again until its expiry, and the
+/// same request pays again); when the payment has no outcome yet
+/// (`request_in_progress`: ask again); or for an unknown envelope (`not_found`).
+#[utoipa::path(
+    post,
+    path = "/v1/credit/settle",
+    tag = "credit",
+    security(("bearer" = ["pay"])),
+    request_body = CreditSettleRequest,
+    responses((status = 200, description = "The settlement", body = CreditSettleResponse), ErrorResponses)
+)]
+pub(crate) async fn credit_settle<B: NodeBackend>(
+    State(state): State<AppState<B>>,
+    ApiJson(request): ApiJson<CreditSettleRequest>,
+) -> Result<Json<CreditSettleResponse>, ApiError> {
+    validate::schema(&request.schema, CREDIT_SETTLE_REQUEST_SCHEMA)?;
+    let envelope_id = id("envelope_id", &request.envelope_id)?;
+    let verification_receipt_sha256 = hex_exact(
+        "verification_receipt_sha256",
+        &request.verification_receipt_sha256,
+        SHA256_HEX_LEN,
+        "a SHA-256",
+    )?;
+    let provider_invoice = settle_invoice(&request.provider_invoice)?;
+    let provider_host = validate::text("provider_host", &request.provider_host, MAX_HOST_BYTES)?;
+    if request.max_fee_msats > MAX_SETTLE_FEE_MSATS {
+        return Err(invalid(format!(
+            "max_fee_msats: must be at most {MAX_SETTLE_FEE_MSATS}"
+        )));
+    }
+    let policy_context = serde_json::to_string(&request.policy_context)
+        .map_err(|e| invalid(format!("policy_context: {e}")))?;
+    let spend_authorization = request
+        .spend_authorization
+        .as_deref()
+        .map(|signature| {
+            hex_exact(
+                "spend_authorization",
+                signature,
+                SIGNATURE_HEX_LEN,
+                "a BIP-340 signature",
+            )
+        })
+        .transpose()?;
+    // The request as resolved, not as sent: a hash or signature in either case, or the
+    // invoice with spaces around it, is the same request; the policy context goes in as
+    // its text, as an intent's does.
+    let fingerprint = idempotency::fingerprint(&json!({
+        "schema": request.schema,
+        "envelope_id": envelope_id,
+        "verification_passed": request.verification_passed,
+        "verification_receipt_sha256": verification_receipt_sha256,
+        "provider_invoice": provider_invoice,
+        "provider_host": provider_host,
+        "max_fee_msats": request.max_fee_msats,
+        "policy_context": policy_context,
+        "spend_authorization": spend_authorization,
+    }))?;
+    let ask = SettleAsk {
+        envelope_id,
+        fingerprint,
+        verification_passed: request.verification_passed,
+        verification_receipt_sha256,
+        provider_invoice,
+        provider_host,
+        max_fee_msat: request.max_fee_msats,
+        policy_context,
+        spend_authorization,
+        quote: None,
+    };
+    Ok(Json(state.backend.credit_settle(ask).await?))
+}
+
+/// An invoice for what an envelope owes now: its draw (the provider's invoice, the
+/// routing fee the pool paid and the credit fee) less what was repaid, or after an
+/// unrepaid default its unrecovered loss. Paying it repays the envelope (`owed` becomes
+/// `repaid`; a loss is recovered). While it is open and still for what is owed, asking
+/// again answers the same invoice; a payment beyond what is owed is kept as credit
+/// income. No body is needed (one is ignored). Refused for an unknown envelope
+/// (`not_found`), or one that owes nothing (`nothing_owed`: it is open, paying or repaid,
+/// or defaulted with nothing lost).
+#[utoipa::path(
+    post,
+    path = "/v1/credit/envelopes/{envelope_id}/repayment",
+    tag = "credit",
+    security(("bearer" = ["pay"])),
+    params(("envelope_id" = String, Path, description = "The envelope")),
+    responses((status = 200, description = "The repayment invoice", body = CreditRepaymentResponse), ErrorResponses)
+)]
+pub(crate) async fn credit_repayment<B: NodeBackend>(
+    State(state): State<AppState<B>>,
+    ApiPath(envelope): ApiPath<String>,
+) -> Result<Json<CreditRepaymentResponse>, ApiError> {
+    let envelope_id = id("envelope_id", &envelope)?;
+    Ok(Json(state.backend.credit_repayment(envelope_id).await?))
+}
+
 /// An envelope as it stands, with its signed `envelope_issue_receipt`.
 #[utoipa::path(
     get,
@@ -289,6 +447,28 @@ mod tests {
             let error = time_ms("exp", bad).unwrap_err();
             assert!(error.to_string().starts_with("exp: "), "{error}");
         }
+    }
+
+    #[test]
+    fn hex_fields() {
+        let hash = "AB".repeat(32);
+        assert_eq!(
+            hex_exact("h", &hash, SHA256_HEX_LEN, "a SHA-256"),
+            Ok("ab".repeat(32))
+        );
+        assert!(hex_exact("h", &hash[..63], SHA256_HEX_LEN, "a SHA-256").is_err());
+        assert!(hex_exact("h", &"g".repeat(64), SHA256_HEX_LEN, "a SHA-256").is_err());
+        // 64 bytes of multi-byte characters is not 64 hex characters.
+        assert!(hex_exact("h", &"é".repeat(32), SHA256_HEX_LEN, "a SHA-256").is_err());
+    }
+
+    #[test]
+    fn settle_invoices() {
+        assert_eq!(settle_invoice("  lnbcrt1x \n"), Ok("lnbcrt1x".into()));
+        assert!(settle_invoice(" ").is_err());
+        assert!(settle_invoice("lnbcrt1é").is_err());
+        assert!(settle_invoice(&"a".repeat(MAX_SETTLE_INVOICE_CHARS)).is_ok());
+        assert!(settle_invoice(&"a".repeat(MAX_SETTLE_INVOICE_CHARS + 1)).is_err());
     }
 
     #[test]

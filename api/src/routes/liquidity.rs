@@ -77,7 +77,8 @@ pub(crate) async fn quote_pay<B: NodeBackend>(
 }
 
 /// Pays a quote, exactly once. Waits up to `wait_ms` for the outcome; a repeat answers
-/// with the first payment as it stands.
+/// with the first payment as it stands. With `envelope_id` (spec §8.2) the quote is paid
+/// on that credit envelope's credit, from the pool's liquidity, and booked as its draw.
 #[utoipa::path(
     post,
     path = "/v1/liquidity/pay",
@@ -97,12 +98,21 @@ pub(crate) async fn pay<B: NodeBackend>(
             .map(|v| validate::token(field, &v, MAX_ID_LEN))
             .transpose()
     };
+    let envelope_id = optional("envelope_id", request.envelope_id)?;
     let command = PayQuote {
         quote_id: validate::token("quote_id", &request.quote_id, MAX_ID_LEN)?,
         run_id: optional("run_id", request.run_id)?,
         trajectory_hash: optional("trajectory_hash", request.trajectory_hash)?,
         caller: caller.0,
     };
+    if let Some(envelope_id) = envelope_id {
+        return Ok(Json(
+            state
+                .backend
+                .pay_quote_on_envelope(command, envelope_id)
+                .await?,
+        ));
+    }
     let longest = state.request_timeout.saturating_sub(ANSWER_MARGIN);
     let wait = request
         .wait_ms

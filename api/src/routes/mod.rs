@@ -254,6 +254,19 @@ pub(crate) fn node_routes<B: NodeBackend>(
             limited(auth, money, Access::Pay, post(credit::credit_envelope::<B>)),
         )
         .route(
+            &at(paths::CREDIT_SETTLE),
+            limited(auth, money, Access::Pay, post(credit::credit_settle::<B>)),
+        )
+        .route(
+            &at(paths::CREDIT_REPAYMENT),
+            limited(
+                auth,
+                money,
+                Access::Pay,
+                post(credit::credit_repayment::<B>),
+            ),
+        )
+        .route(
             &at(paths::CREDIT_ENVELOPE_VIEW),
             guarded(
                 auth,

@@ -22,7 +22,8 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .any(|v| v.split(',').any(|t| t.trim().starts_with("text/html")))
 }
 
-/// The node's liquidity, routing income, payment success, channel health and pool.
+/// The node's liquidity, routing income, payment success, channel health, pool and credit
+/// envelopes (both breakers).
 #[utoipa::path(
     get,
     path = "/stats",

@@ -9,7 +9,7 @@ use axum::Router;
 use bitcoin::secp256k1::PublicKey;
 use serde_json::json;
 use serde_json::Value;
-use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk};
+use sluice_actors::credit::{EnvelopeAsk, IntentAsk, OfferAsk, SettleAsk};
 use sluice_actors::payments::{KeysendPayment, PayRequest as PayQuote, QuoteRequest};
 use sluice_actors::pool::{CreatePool, DepositAsk, WithdrawalAsk};
 use sluice_actors::NodeError;
@@ -21,14 +21,15 @@ use sluice_api::{hash_token, router, ApiConfig, AuthConfig, NodeBackend, Scope, 
 use sluice_api_types::{
     BudgetResponse, ChannelInfo, CreditAgentExposureResponse, CreditBreakers, CreditEnvelope,
     CreditEnvelopeResponse, CreditHealthResponse, CreditIntent, CreditIntentResponse, CreditOffer,
-    CreditOfferResponse, CreditPolicy, CreditScopeFees, CreditUnderwriting, Deposit,
-    DepositQuoteResponse, HealthResponse, HealthStatus, InclusionProofResponse, InvoiceResponse,
-    ListPaymentsResponse, Lsps2FeeOption, Lsps2MenuResponse, Lsps2OrdersResponse,
-    Lsps2SummaryResponse, NodeAssets, NodeInfoResponse, PartitionFlows, PartitionStatus,
-    PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo,
-    PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
-    Reconciliation, SharePrice, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
-    WithdrawResponse, WithdrawThrottle, Withdrawal, WithdrawalFill, WithdrawalsHaltResponse,
+    CreditOfferResponse, CreditPolicy, CreditRepaymentResponse, CreditScopeFees,
+    CreditSettleResponse, CreditUnderwriting, Deposit, DepositQuoteResponse, HealthResponse,
+    HealthStatus, InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
+    Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeAssets, NodeInfoResponse,
+    PartitionFlows, PartitionStatus, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
+    PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
+    QuotePayResponse, Reconciliation, SharePrice, StatsResponse, WalletAddressResponse,
+    WalletBalanceResponse, WithdrawResponse, WithdrawThrottle, Withdrawal, WithdrawalFill,
+    WithdrawalsHaltResponse,
 };
 use tower::ServiceExt;
 
@@ -81,6 +82,7 @@ pub enum Call {
     Keysend(KeysendPayment),
     Quote(QuoteRequest),
     PayQuote(PayQuote, Duration),
+    PayQuoteOnEnvelope(PayQuote, String),
     GetQuotePayment(String),
     GetReceipt(String),
     NewAddress,
@@ -108,6 +110,8 @@ pub enum Call {
     CreditIntent(Asked<IntentAsk>),
     CreditOffer(Asked<OfferAsk>),
     CreditEnvelope(Asked<EnvelopeAsk>),
+    CreditSettle(Asked<SettleAsk>),
+    CreditRepayment(String),
     GetCreditEnvelope(String),
     CreditExposure(String),
     CreditHealth,
@@ -242,6 +246,8 @@ pub fn pay_response(quote_id: &str) -> PayResponse {
         error_code: None,
         error_message: None,
         receipt: Some(json!({ "receipt_id": "rcpt_00" })),
+        envelope_id: None,
+        envelope_receipt: None,
     }
 }
 
@@ -321,6 +327,16 @@ pub fn credit_envelope(
             repay_by: "2026-01-02T01:00:00.000Z".into(),
             status: "open".into(),
             issued_at: "2026-01-01T00:00:00.000Z".into(),
+            outstanding_msats: 0,
+            settlement_id: None,
+            spent_msats: None,
+            owed_msats: None,
+            default_reason: None,
+            loss_msats: None,
+            recovered_msats: None,
+            settlement_receipt_id: None,
+            default_notice_id: None,
+            payment_id: None,
         },
         receipt: json!({ "receipt_id": "rcpt_env" }),
     }
@@ -468,6 +484,20 @@ impl NodeBackend for TestBackend {
         let quote_id = request.quote_id.clone();
         self.enter(Call::PayQuote(request, wait)).await?;
         Ok(pay_response(&quote_id))
+    }
+
+    async fn pay_quote_on_envelope(
+        &self,
+        request: PayQuote,
+        envelope_id: String,
+    ) -> Result<PayResponse, NodeError> {
+        let quote_id = request.quote_id.clone();
+        self.enter(Call::PayQuoteOnEnvelope(request, envelope_id.clone()))
+            .await?;
+        Ok(PayResponse {
+            envelope_id: Some(envelope_id),
+            ..pay_response(&quote_id)
+        })
     }
 
     async fn get_quote_payment(&self, quote_id: String) -> Result<PayResponse, NodeError> {
@@ -826,6 +856,45 @@ impl NodeBackend for TestBackend {
         ))
     }
 
+    async fn credit_settle(&self, ask: SettleAsk) -> Result<CreditSettleResponse, NodeError> {
+        self.enter(Call::CreditSettle(Asked(ask.clone()))).await?;
+        Ok(CreditSettleResponse {
+            schema: sluice_api_types::CREDIT_SETTLE_RESPONSE_SCHEMA.into(),
+            envelope_id: ask.envelope_id,
+            settlement_id: "ceps_1".into(),
+            outcome: "success".into(),
+            spent_sats: 1_000,
+            fee_sats: 11,
+            spent_msats: 1_000_000,
+            routing_fee_msats: 1_000,
+            credit_fee_msats: 10_000,
+            loss_sats: 0,
+            verification_receipt_sha256: ask.verification_receipt_sha256,
+            liquidity_receipt_sha256: None,
+            payment_id: Some(PAYMENT_ID.into()),
+            receipt: json!({ "receipt_id": "rcpt_settle" }),
+        })
+    }
+
+    async fn credit_repayment(
+        &self,
+        envelope_id: String,
+    ) -> Result<CreditRepaymentResponse, NodeError> {
+        self.enter(Call::CreditRepayment(envelope_id.clone()))
+            .await?;
+        Ok(CreditRepaymentResponse {
+            schema: sluice_api_types::CREDIT_REPAYMENT_RESPONSE_SCHEMA.into(),
+            envelope_id,
+            status: "owed".into(),
+            owed_msats: 1_011_000,
+            owed_sats: 1_011,
+            invoice_bolt11: "lnbcrt10110n1repay".into(),
+            payment_hash: "ef".repeat(32),
+            expires_at: "2026-01-01T02:00:00.000Z".into(),
+            created_at: "2026-01-01T01:00:00.000Z".into(),
+        })
+    }
+
     async fn get_credit_envelope(
         &self,
         envelope_id: String,
@@ -871,8 +940,12 @@ impl NodeBackend for TestBackend {
             loss_sample: 5,
             loss_count: 1,
             loss_rate_bps: 2_000,
+            ln_sample: 40,
+            ln_failed_count: 2,
+            ln_failure_rate_bps: 500,
             breakers: CreditBreakers {
                 halt_new_envelopes: false,
+                hold_large_settlements: false,
             },
             policy: CreditPolicy {
                 base_sats: 2_000,
@@ -893,6 +966,11 @@ impl NodeBackend for TestBackend {
                 loss_min_samples: 5,
                 loss_trip_bps: 5_000,
                 loss_clear_bps: 2_500,
+                large_settlement_sats: 25_000,
+                ln_window: 100,
+                ln_min_samples: 20,
+                ln_trip_bps: 3_000,
+                ln_clear_bps: 1_000,
             },
         })
     }
@@ -937,6 +1015,19 @@ impl NodeBackend for TestBackend {
                 success_rate: Some(0.75),
             },
             pool: None,
+            credit: sluice_api_types::CreditStats {
+                open_envelopes: 2,
+                reserved_msats: 5_000_000,
+                loss_sample: 10,
+                loss_count: 6,
+                loss_rate_bps: 6_000,
+                halt_new_envelopes: true,
+                ln_sample: 40,
+                ln_failed_count: 13,
+                ln_failure_rate_bps: 3_250,
+                hold_large_settlements: false,
+                large_settlement_sats: 25_000,
+            },
         })
     }
 
@@ -1143,6 +1234,25 @@ pub fn credit_envelope_body() -> String {
     .to_string()
 }
 
+/// A provider's invoice for the settle bodies (the test backend does not parse it).
+pub const PROVIDER_INVOICE: &str = "lnbcrt10u1pprovider";
+
+/// A valid mode-1 credit settle body: envelope `ENVELOPE_ID` verified, the provider's
+/// invoice, a 5,000 msat fee ceiling.
+pub fn credit_settle_body() -> String {
+    json!({
+        "schema": "openagents.credit.settle_request.v1",
+        "envelope_id": ENVELOPE_ID,
+        "verification_passed": true,
+        "verification_receipt_sha256": "ab".repeat(32),
+        "provider_invoice": PROVIDER_INVOICE,
+        "provider_host": "provider.example",
+        "max_fee_msats": 5_000,
+        "policy_context": {"schema": "openagents.liquidity.policy_context.v1", "ratio": 0.5}
+    })
+    .to_string()
+}
+
 /// One request per authenticated `/v1` endpoint, with a valid body: (method, path, body).
 pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
     vec![
@@ -1262,6 +1372,16 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
             Method::POST,
             "/v1/credit/envelope".into(),
             Some(credit_envelope_body()),
+        ),
+        (
+            Method::POST,
+            "/v1/credit/settle".into(),
+            Some(credit_settle_body()),
+        ),
+        (
+            Method::POST,
+            format!("/v1/credit/envelopes/{ENVELOPE_ID}/repayment"),
+            None,
         ),
         (
             Method::GET,

@@ -403,6 +403,49 @@ fn every_node_error() -> Vec<Expected> {
             503,
             "credit_halted",
         ),
+        (
+            || NodeError::WrongProvider("another payee".into()),
+            422,
+            "wrong_provider",
+        ),
+        (
+            || NodeError::OverEnvelopeCap {
+                amount_msat: 2,
+                cap_msat: 1,
+            },
+            422,
+            "over_envelope_cap",
+        ),
+        (
+            || NodeError::EnvelopeSettled("cepe_1 is owed".into()),
+            409,
+            "envelope_settled",
+        ),
+        (
+            || NodeError::InvoiceReserved("cepe_2".into()),
+            409,
+            "invoice_reserved",
+        ),
+        (
+            || NodeError::AuthorizationInvalid("bad signature".into()),
+            422,
+            "authorization_invalid",
+        ),
+        (
+            || NodeError::AuthorizationReplayed("ceps_1".into()),
+            409,
+            "authorization_replayed",
+        ),
+        (
+            || NodeError::SettlementFailed("recipient_rejected".into()),
+            502,
+            "settlement_failed",
+        ),
+        (
+            || NodeError::NothingOwed("cepe_1 is repaid".into()),
+            409,
+            "nothing_owed",
+        ),
     ]
 }
 
@@ -483,6 +526,14 @@ async fn the_code_table_matches_the_variants() {
         ApiError::TooManyEnvelopes(String::new()),
         ApiError::CreditCommitted(String::new()),
         ApiError::CreditHalted(String::new()),
+        ApiError::WrongProvider(String::new()),
+        ApiError::OverEnvelopeCap(String::new()),
+        ApiError::EnvelopeSettled(String::new()),
+        ApiError::InvoiceReserved(String::new()),
+        ApiError::AuthorizationInvalid(String::new()),
+        ApiError::AuthorizationReplayed(String::new()),
+        ApiError::SettlementFailed(String::new()),
+        ApiError::NothingOwed(String::new()),
         ApiError::Wallet(String::new()),
         ApiError::ChainUnavailable(String::new()),
         ApiError::NodeNotRunning,

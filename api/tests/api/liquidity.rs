@@ -190,3 +190,41 @@ async fn polls_receipts_and_keysend() {
         .await
         .assert_error(400, "invalid_request");
 }
+
+#[tokio::test]
+async fn a_pay_naming_an_envelope_is_paid_on_its_credit() {
+    let app = app_with(ApiConfig {
+        auth: auth_config(),
+        ..ApiConfig::default()
+    });
+    let body = json!({
+        "schema": "openagents.liquidity.pay_request.v1",
+        "quote_id": QUOTE_ID,
+        "envelope_id": "cepe_1",
+    });
+    let answer = app.post(paths::PAY, PAY, &body.to_string()).await;
+    let paid: PayResponse = serde_json::from_value(answer.json).unwrap();
+    assert_eq!(paid.envelope_id.as_deref(), Some("cepe_1"));
+    let request = PayRequest {
+        quote_id: QUOTE_ID.into(),
+        run_id: None,
+        trajectory_hash: None,
+        caller: sluice_api::hash_token(PAY),
+    };
+    assert_eq!(
+        app.backend.calls().pop().unwrap(),
+        Call::PayQuoteOnEnvelope(request, "cepe_1".into())
+    );
+    // A bad envelope id is refused naming the field, before the node sees it.
+    let bad = json!({
+        "schema": "openagents.liquidity.pay_request.v1",
+        "quote_id": QUOTE_ID,
+        "envelope_id": "cepe 1",
+    });
+    let answer = app.post(paths::PAY, PAY, &bad.to_string()).await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.json["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("envelope_id"));
+}

@@ -349,6 +349,15 @@ async fn stats_need_no_token_and_come_as_json_or_a_page() {
         24
     );
     assert_eq!(app.backend.calls().last(), Some(&Call::Stats));
+    // The credit envelopes and both breakers.
+    let credit = &answer.json["credit"];
+    assert_eq!(credit["open_envelopes"], 2);
+    assert_eq!(credit["reserved_msats"], 5_000_000);
+    assert_eq!(credit["loss_rate_bps"], 6_000);
+    assert_eq!(credit["halt_new_envelopes"], true);
+    assert_eq!(credit["ln_failure_rate_bps"], 3_250);
+    assert_eq!(credit["hold_large_settlements"], false);
+    assert_eq!(credit["large_settlement_sats"], 25_000);
 
     let request = Request::builder()
         .method(Method::GET)
@@ -365,6 +374,18 @@ async fn stats_need_no_token_and_come_as_json_or_a_page() {
     assert!(answer.text.starts_with("<!doctype html>"));
     assert!(answer.text.contains("75.0 %"), "{}", answer.text);
     assert!(answer.text.contains("3,000 sat"));
+    // The credit block: open envelopes, reserved, loss rate and both breakers.
+    assert!(answer.text.contains("<table id=\"credit\">"));
+    for shown in [
+        "<tr><th>Open envelopes</th><td>2</td></tr>",
+        "<tr><th>Reserved</th><td>5,000 sat</td></tr>",
+        "<tr><th>Loss rate</th><td>60.0 % (6 of 10)</td></tr>",
+        "<tr><th>Loss breaker</th><td>tripped: no new envelopes</td></tr>",
+        "<tr><th>Lightning failure rate</th><td>32.5 % (13 of 40)</td></tr>",
+        "<tr><th>Lightning breaker</th><td>closed</td></tr>",
+    ] {
+        assert!(answer.text.contains(shown), "{shown} in {}", answer.text);
+    }
     // The chart: one bar per hour.
     assert_eq!(answer.text.matches("<rect class=\"bar\"").count(), 24);
 

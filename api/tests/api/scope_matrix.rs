@@ -105,7 +105,8 @@ async fn every_operation_answers_each_scope_as_documented() {
                         || template == paths::WALLET_ADDRESS
                         || template == paths::POOL_SNAPSHOTS
                         || template == paths::POOL_WITHDRAWAL_CANCEL
-                        || template == paths::POOL_WITHDRAWAL_APPROVE,
+                        || template == paths::POOL_WITHDRAWAL_APPROVE
+                        || template == paths::CREDIT_REPAYMENT,
                     "no body for POST {template}"
                 );
             }

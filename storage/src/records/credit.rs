@@ -114,14 +114,56 @@ pub struct CreditEnvelopeRecord {
     pub status: Status,
     /// The `envelope_issue_receipt`'s id.
     pub issue_receipt_id: String,
-    /// The `envelope_settlement_receipt` or `default_notice`'s id, once it has one.
-    pub outcome_receipt_id: Option<String>,
+    /// The `envelope_settlement_receipt`'s id, once the provider was paid.
+    #[serde(default)]
+    pub settlement_receipt_id: Option<String>,
+    /// The `default_notice`'s id, once it defaulted.
+    #[serde(default)]
+    pub default_notice_id: Option<String>,
     /// The provider payment's id, hex, once one was started.
     pub payment_id: Option<String>,
     /// When it was issued, ms since the Unix epoch.
     pub issued_at_ms: u64,
     /// When its status last changed.
     pub updated_at_ms: u64,
+    /// The settlement paying or that ended it, as asked (what the status's
+    /// `Settlement` does not keep: the invoice, the verifier's receipt, the agent's
+    /// authorization).
+    #[serde(default)]
+    pub asked: Option<SettlementAsked>,
+    /// How many of its provider payments failed; each retry is a new payment under a
+    /// new settlement id.
+    #[serde(default)]
+    pub failed_payments: u32,
+}
+
+/// A settlement's request as the envelope keeps it: enough to pay the provider again
+/// after a restart and to write the receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementAsked {
+    /// The provider's BOLT11 invoice.
+    pub invoice: String,
+    /// Its payment hash, hex.
+    pub payment_hash: String,
+    /// The host the provider serves from.
+    pub provider_host: String,
+    /// SHA-256 of the verifier's receipt, hex.
+    pub verification_receipt_sha256: String,
+    /// The caller's policy context, JSON text as sent.
+    pub policy_context: String,
+    /// Mode 2: the agent's signature authorizing the spend, hex.
+    pub spend_authorization: Option<String>,
+    /// When it was asked, ms since the Unix epoch.
+    pub asked_at_ms: u64,
+    /// A TreasuryRouter pay drawing on the envelope (spec §8.2): the quote paid.
+    #[serde(default)]
+    pub quote_id: Option<String>,
+    /// The agent run the quote's payment belongs to.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The trajectory (ReplayBundle) hash of the quote's payment.
+    #[serde(default)]
+    pub trajectory_hash: Option<String>,
 }
 
 impl Record for CreditEnvelopeRecord {
@@ -145,6 +187,37 @@ pub struct CreditInvoiceRecord {
 
 impl Record for CreditInvoiceRecord {
     const TABLE: Table = Table::CreditInvoices;
+
+    fn key(&self) -> String {
+        self.payment_hash.clone()
+    }
+}
+
+/// An invoice the node made for an agent to repay what an envelope owes (its draw, or
+/// after a default its loss), by its payment hash, hex. Credited once: the repayment's
+/// booking and `credited_msat` go in one commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditRepaymentRecord {
+    /// The invoice's payment hash, hex.
+    pub payment_hash: String,
+    /// The envelope it repays.
+    pub envelope_id: String,
+    /// The BOLT11 invoice.
+    pub invoice: String,
+    /// What it asks, msat: what the envelope owed when it was made.
+    pub msat: u64,
+    /// When it was made, ms since the Unix epoch.
+    pub created_at_ms: u64,
+    /// When it expires, ms since the Unix epoch.
+    pub expires_at_ms: u64,
+    /// What was received and booked, once it was.
+    pub credited_msat: Option<u64>,
+    /// When it was booked.
+    pub credited_at_ms: Option<u64>,
+}
+
+impl Record for CreditRepaymentRecord {
+    const TABLE: Table = Table::CreditRepayments;
 
     fn key(&self) -> String {
         self.payment_hash.clone()

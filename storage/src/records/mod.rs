@@ -20,7 +20,8 @@ mod wallet;
 
 pub use budget_spends::BudgetSpendRecord;
 pub use credit::{
-    CreditEnvelopeRecord, CreditIntentRecord, CreditInvoiceRecord, CreditOfferRecord, OfferStatus,
+    CreditEnvelopeRecord, CreditIntentRecord, CreditInvoiceRecord, CreditOfferRecord,
+    CreditRepaymentRecord, OfferStatus, SettlementAsked,
 };
 pub use expiries::{Expiring, ExpiryRecord};
 pub use forwards::ForwardTotalRecord;
