@@ -160,10 +160,21 @@ fn load_while((payer, payee): (ApiClient, ApiClient), meanwhile: impl FnOnce()) 
                 }
             });
         }
+        // Stops the workers however `meanwhile` ends: if it panics (a node did not come
+        // back), the scope would otherwise wait for them forever.
+        let _stop = StopOnDrop(&stop);
         meanwhile();
-        stop.store(true, Ordering::Relaxed);
     });
     sent.into_inner().unwrap()
+}
+
+/// Sets its flag when dropped, on a panic too.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Waits until every payment of `sent` has ended at the payer and checks it against the

@@ -24,8 +24,8 @@ use sluice_actors::receipts::verify;
 use sluice_api_types::{
     CreateInvoiceRequest, CreatePoolRequest, CreditEnvelopeRequest, CreditIntentRequest,
     CreditOfferRequest, CreditSettleRequest, InvoiceResponse, PartitionStatus, PayInvoiceRequest,
-    PayRequest, PaymentDirection, PaymentStatus, QuotePayRequest, PAY_REQUEST_SCHEMA,
-    QUOTE_PAY_REQUEST_SCHEMA,
+    PayRequest, PaymentDirection, PaymentStatus, QuotePayRequest, WithdrawRequest,
+    PAY_REQUEST_SCHEMA, QUOTE_PAY_REQUEST_SCHEMA,
 };
 use sluice_harness::setup::PairSpec;
 use sluice_harness::{wait_for, ApiClient, Error, NodeOptions, NodeProcess, Pair};
@@ -998,4 +998,88 @@ fn the_breakers_trip_on_bursts_of_defaults_or_failures_and_clear_with_hysteresis
         .credit_settle(&settle(&large, true, &big.bolt11))
         .unwrap();
     assert_eq!((paid.outcome.as_str(), paid.spent_sats), ("success", 2_000));
+}
+
+#[test]
+fn a_cep_withdrawal_waits_while_envelopes_reserve_what_it_would_take() {
+    // Payout ticks every second; the LP's withdrawal needs no approval.
+    let config = format!(
+        "{SETTLE_CONFIG}\n[pool.withdrawals]\ntick_every_secs = 1\nmin_sats = 1000\napproval_above_sats = 1000000\nhalted_below_usable_bps = 0\n"
+    );
+    let (_dir, pair) = pool_pair(&config);
+    let (a, b) = (pair.a, pair.b);
+    let router = b.client().with_token(Some(ROUTER));
+    deposit_by_invoice(&a, &b, POOL, LP, "lp", Some("cep"), CEP_SATS);
+    let provider = provider_of(&a);
+    // Two envelopes reserve 100,000 of the partition's 150,000 sat.
+    let e1 = issue(&router, &key(1), "held-1", 50_000, &provider);
+    issue(&router, &key(2), "held-2", 50_000, &provider);
+    let lp = b.client().with_token(Some(LP));
+    let units: u128 = lp
+        .pool_position(POOL, "lp")
+        .unwrap()
+        .partitions
+        .iter()
+        .find(|p| p.partition_kind == "cep")
+        .unwrap()
+        .units
+        .parse()
+        .unwrap();
+    // Half the LP's units, 75,000 sat, would burn into the reservations: it waits.
+    let payout = a
+        .client()
+        .create_invoice(&CreateInvoiceRequest {
+            amount_msat: None,
+            description: "cep withdrawal".into(),
+            expiry_secs: Some(3600),
+        })
+        .unwrap()
+        .bolt11;
+    let asked = lp
+        .withdraw_request(
+            POOL,
+            &WithdrawRequest {
+                schema: "openagents.liquidity.pool.withdraw_request.v1".into(),
+                lp_id: "lp".into(),
+                idempotency_key: "cep-half".into(),
+                partition_kind: Some("cep".into()),
+                shares_burned: None,
+                units: Some((units / 2).to_string()),
+                rail_preference: "lightning".into(),
+                payout_invoice_bolt11: Some(payout),
+                payout_address: None,
+                emergency: None,
+            },
+        )
+        .unwrap()
+        .withdrawal;
+    // Several ticks pass (the throttle is judged each tick) and nothing is burned.
+    wait_for("a few payout ticks", WAIT, || {
+        let w = lp.withdrawal(POOL, &asked.withdrawal_id)?;
+        Ok(w.withdraw_throttle.is_some().then_some(()))
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let waiting = lp
+        .withdrawal(POOL, &asked.withdrawal_id)
+        .unwrap()
+        .withdrawal;
+    assert_eq!(waiting.status, "queued");
+    assert!(waiting.fills.is_empty(), "{waiting:?}");
+    assert_eq!(cep(&b).pending_withdrawals_msats, 0);
+    // One envelope ends (a failed verification releases its reservation): the
+    // withdrawal fits now and is paid.
+    let invoice = invoice_of(&a, 1_000, "held-1");
+    assert_eq!(
+        router
+            .credit_settle(&settle(&e1, false, &invoice.bolt11))
+            .unwrap()
+            .outcome,
+        "failed"
+    );
+    wait_for("the CEP withdrawal to be paid", WAIT, || {
+        let w = lp.withdrawal(POOL, &asked.withdrawal_id)?.withdrawal;
+        Ok((w.status == "paid").then_some(()))
+    })
+    .unwrap();
 }

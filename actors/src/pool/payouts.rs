@@ -5,7 +5,8 @@
 //!   each fill's units at the lower of the value at the request and now, and stores the
 //!   ledger entries with the changed withdrawals in one commit, before anything is paid;
 //!   it answers every fill not settled yet (this tick's and earlier ones'), so after a
-//!   crash the scheduler finds the same payouts again and makes each exactly once.
+//!   crash the scheduler finds the same payouts again and makes each exactly once. A CEP
+//!   fill that would burn into what live credit envelopes reserve waits (§7b).
 //! - [`settle_fill`]: a payout arrived (the value owed leaves the books; a Lightning
 //!   routing fee is booked as the partition's cost) or failed for good (the burn is
 //!   reversed: the value goes back to the partition, the units to the LP, never more
@@ -15,7 +16,7 @@
 use sluice_pool::queue::{self, QueueLimits, Queued, Rail};
 use sluice_pool::throttle::Throttle;
 use sluice_pool::withdrawal::{units_back, Burn};
-use sluice_pool::{CostKind, Entry, Ledger, Movement};
+use sluice_pool::{CostKind, Entry, Ledger, Movement, PartitionKind};
 use sluice_storage::{
     FillRecord, FillState, PoolEntryRecord, ReceiptRecord, WithdrawalRecord, WithdrawalStatus,
     WriteBatch,
@@ -23,6 +24,7 @@ use sluice_storage::{
 
 use super::book::Pools;
 use crate::clock::unix_ms;
+use crate::credit::book::Envelopes;
 use crate::receipts::{self, ReceiptKind, SettledFill, WithdrawSettlementReceipt};
 use crate::{Components, NodeError};
 
@@ -111,6 +113,18 @@ pub async fn burn_due(
         });
     }
     let fills = queue::plan(&line, now_ms, limits, throttle);
+    // What live credit envelopes reserve from the CEP partition stays there: a CEP
+    // withdrawal that would burn into it waits for envelopes to end (read only when a CEP
+    // fill is planned).
+    let cep_planned = fills.iter().any(|f| {
+        open.iter()
+            .any(|w| w.withdrawal_id == f.withdrawal_id && w.partition == PartitionKind::Cep)
+    });
+    let reserved_msat = if cep_planned {
+        Envelopes::stored_reservations(&c.store, Some(pool_id)).await?
+    } else {
+        0
+    };
 
     let mut ledger = pool.ledger.clone();
     let mut entries = Vec::new();
@@ -120,6 +134,18 @@ pub async fn burn_due(
         let Some(w) = open.iter().find(|w| w.withdrawal_id == fill.withdrawal_id) else {
             continue;
         };
+        if w.partition == PartitionKind::Cep {
+            let cep = ledger.partition(PartitionKind::Cep);
+            let free = cep
+                .assets_msat
+                .saturating_sub(cep.pending_withdrawals_msat)
+                .saturating_sub(reserved_msat);
+            if fill.msat > free {
+                tracing::debug!(withdrawal_id = %w.withdrawal_id, fill_msat = fill.msat,
+                    free_msat = free, "a CEP withdrawal waits for credit envelopes to end");
+                continue;
+            }
+        }
         let book = ledger.partition(w.partition).book();
         let burned = if fill.completes {
             w.outstanding
