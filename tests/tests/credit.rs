@@ -1053,13 +1053,17 @@ fn a_cep_withdrawal_waits_while_envelopes_reserve_what_it_would_take() {
         )
         .unwrap()
         .withdrawal;
-    // Several ticks pass (the throttle is judged each tick) and nothing is burned.
-    wait_for("a few payout ticks", WAIT, || {
-        let w = lp.withdrawal(POOL, &asked.withdrawal_id)?;
-        Ok(w.withdraw_throttle.is_some().then_some(()))
+    // Three payout ticks after the request, nothing is burned.
+    let ticks = || {
+        b.client()
+            .metric("sluice_withdrawal_ticks_total")
+            .map(|n| n.unwrap_or(0.0))
+    };
+    let asked_at = ticks().unwrap();
+    wait_for("three payout ticks", WAIT, || {
+        Ok((ticks()? >= asked_at + 3.0).then_some(()))
     })
     .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
     let waiting = lp
         .withdrawal(POOL, &asked.withdrawal_id)
         .unwrap()

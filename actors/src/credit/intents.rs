@@ -3,8 +3,6 @@
 //! Idempotent by the agent's key: the same key and request answer the same intent, the
 //! same key with another request is an `idempotency_conflict`.
 
-use bitcoin::hashes::{sha256, Hash};
-use bitcoin::hex::DisplayHex;
 use serde_json::json;
 use sluice_credit::underwriting::ScopeType;
 use sluice_storage::{CreditIntentRecord, WriteBatch};
@@ -47,12 +45,7 @@ pub async fn file(
     ask: IntentAsk,
 ) -> Result<CreditIntentRecord, NodeError> {
     let scope = idempotency::scope(OPERATION, &ask.caller);
-    let intent_id = format!(
-        "cepi_{}",
-        &sha256::Hash::hash(format!("{scope}/{}", ask.idempotency_key).as_bytes())
-            .to_byte_array()
-            .to_lower_hex_string()[..24]
-    );
+    let intent_id = super::derived_id("cepi", &format!("{scope}/{}", ask.idempotency_key));
     match idempotency::seen(&c.store, &scope, &ask.idempotency_key, &ask.fingerprint).await? {
         Seen::New => {}
         Seen::Answered(_) | Seen::Unfinished(_) => {

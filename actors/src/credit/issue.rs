@@ -8,8 +8,6 @@
 //! the offer marked taken go in one commit. Idempotent: the same offer and provider
 //! answer the same envelope.
 
-use bitcoin::hashes::{sha256, Hash};
-use bitcoin::hex::DisplayHex;
 use sluice_credit::breaker;
 use sluice_credit::envelope::{Limits, Status};
 use sluice_credit::exposure::fits;
@@ -44,12 +42,7 @@ pub async fn issue(
         .get::<CreditOfferRecord>(ask.offer_id.clone())
         .await?
         .ok_or_else(|| NodeError::NotFound(format!("offer {}", ask.offer_id)))?;
-    let envelope_id = format!(
-        "cepe_{}",
-        &sha256::Hash::hash(format!("{}/{}", offer.offer_id, ask.provider_id).as_bytes())
-            .to_byte_array()
-            .to_lower_hex_string()[..24]
-    );
+    let envelope_id = super::derived_id("cepe", &format!("{}/{}", offer.offer_id, ask.provider_id));
     if state.envelopes.get(&envelope_id).is_some() {
         return views::envelope(state, &envelope_id).await;
     }

@@ -171,6 +171,15 @@ fn judged(
     next
 }
 
+/// An id derived from what makes a request the same one: `prefix` and the first 24 hex
+/// digits of SHA-256(`seed`), so a repeat derives the same id.
+fn derived_id(prefix: &str, seed: &str) -> String {
+    use bitcoin::hashes::{sha256, Hash};
+    use bitcoin::hex::DisplayHex;
+    let hash = sha256::Hash::hash(seed.as_bytes()).to_byte_array();
+    format!("{prefix}_{}", &hash.to_lower_hex_string()[..24])
+}
+
 /// The gauge of each credit breaker: 1 while tripped.
 pub const BREAKER_GAUGE: &str = "sluice_credit_breaker_tripped";
 

@@ -4,8 +4,6 @@
 //! idempotent by its request: the same request from the same caller answers the same
 //! offer, as it was decided then.
 
-use bitcoin::hashes::{sha256, Hash};
-use bitcoin::hex::DisplayHex;
 use sluice_credit::offer::{self, Ask, IntentBounds, Refusal};
 use sluice_credit::underwriting::{underwrite, ScopeType};
 use sluice_pool::PartitionKind;
@@ -79,12 +77,7 @@ pub async fn offer(
     ask: OfferAsk,
 ) -> Result<CreditOfferRecord, NodeError> {
     let c = &state.components;
-    let offer_id = format!(
-        "cepo_{}",
-        &sha256::Hash::hash(format!("{}/{}", ask.caller, ask.fingerprint).as_bytes())
-            .to_byte_array()
-            .to_lower_hex_string()[..24]
-    );
+    let offer_id = super::derived_id("cepo", &format!("{}/{}", ask.caller, ask.fingerprint));
     if let Some(made) = c.store.get::<CreditOfferRecord>(offer_id.clone()).await? {
         return Ok(made);
     }

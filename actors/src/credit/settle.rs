@@ -18,7 +18,7 @@
 //! stored in one commit before the payment starts (`pay`), so after a crash the payment
 //! is found again under its key and made at most once.
 
-use bitcoin::hashes::{sha256, Hash};
+use bitcoin::hashes::Hash;
 use bitcoin::hex::DisplayHex;
 use serde_json::Value;
 use sluice_credit::breaker;
@@ -352,12 +352,7 @@ fn settlement_id(record: &CreditEnvelopeRecord, fingerprint: &str) -> String {
         "{}/{fingerprint}/{}",
         record.envelope_id, record.failed_payments
     );
-    format!(
-        "ceps_{}",
-        &sha256::Hash::hash(seed.as_bytes())
-            .to_byte_array()
-            .to_lower_hex_string()[..24]
-    )
+    super::derived_id("ceps", &seed)
 }
 
 /// The API's error for a refused settle.

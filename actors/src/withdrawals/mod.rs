@@ -140,6 +140,7 @@ async fn tick(
     };
     let throttle = assess(&health, &config.rules());
     record_throttle(&throttle, state.last.as_ref());
+    metrics::counter!("sluice_withdrawal_ticks_total").increment(1);
     state.last = Some(throttle.clone());
     let tick = Box::new((throttle, config.limits()));
     let payouts: Vec<Payout> = c
