@@ -912,20 +912,25 @@ mod tests {
         let client = ApiClient::new(addr, None).kept_alive();
         // Two answers on the first connection; the server then closes it, and the third
         // request goes out on a new one.
+        // The server's close has reached this end (loopback) before the pool checks it:
+        // a request racing the close would be sent on a connection being torn down.
+        let wait_closed = |n: usize| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while closed.load(std::sync::atomic::Ordering::SeqCst) < n {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the server never closed"
+                );
+                std::thread::yield_now();
+            }
+        };
         assert_eq!(connection(&client), 1);
         assert_eq!(connection(&client), 1);
-        // The server's close has reached this end (loopback) before the pool checks it.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while closed.load(std::sync::atomic::Ordering::SeqCst) < 1 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the server never closed"
-            );
-            std::thread::yield_now();
-        }
+        wait_closed(1);
         assert_eq!(connection(&client), 2);
         assert_eq!(connection(&client), 2);
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        wait_closed(2);
         // A clone shares the pool.
         let clone = client.with_token(Some("t"));
         assert_eq!(connection(&clone), 3);
