@@ -15,6 +15,7 @@ use crate::liquidity_messages::{LspsOutbox, PeerPort};
 use crate::logger::LdkLogger;
 use crate::lsps2::Lsps2Config;
 use crate::lsps5::WebhookSender;
+use crate::nostr::Mirror;
 use crate::payments::settle::Settling;
 use crate::payments::SendWindow;
 use crate::persist::{LdkStore, MonitorPersister, PersistQueue};
@@ -93,6 +94,9 @@ pub struct Components {
     pub peer_connected: PeerPort,
     /// LSPS answers the node sends itself, beside lightning-liquidity's.
     pub lsps_outbox: Arc<LspsOutbox>,
+    /// The Nostr mirror's key and relays; `None` when the node publishes nothing (no
+    /// relays configured), and then no event is staged either.
+    pub mirror: Option<Arc<Mirror>>,
     /// The running actors, as the supervisor last started them.
     pub actors: Actors,
 }

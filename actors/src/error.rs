@@ -168,6 +168,9 @@ pub enum NodeError {
     /// Sealing a receipt failed.
     #[error("receipt: {0}")]
     Receipt(String),
+    /// Building or storing a Nostr event of the mirror failed.
+    #[error("nostr: {0}")]
+    Nostr(String),
     /// The on-chain wallet failed.
     #[error("wallet: {0}")]
     Wallet(String),

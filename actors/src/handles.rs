@@ -14,6 +14,7 @@ use ractor::{ActorRef, Message, RpcReplyPort};
 
 use crate::credit::CreditMsg;
 use crate::lsps2::Lsps2Msg;
+use crate::nostr::PublisherMsg;
 use crate::pathfinding::RouteJob;
 use crate::payments::PaymentsMsg;
 use crate::pool::PoolMsg;
@@ -104,6 +105,8 @@ pub struct Actors {
     pub withdrawals: Handle<SchedulerMsg>,
     /// The credit envelope ledger.
     pub credit: Handle<CreditMsg>,
+    /// The Nostr publisher (never started without relays).
+    pub publisher: Handle<PublisherMsg>,
 }
 
 impl Default for Actors {
@@ -117,6 +120,7 @@ impl Default for Actors {
             pool: Handle::new("the pool ledger"),
             withdrawals: Handle::new("the withdrawal scheduler"),
             credit: Handle::new("the envelope ledger"),
+            publisher: Handle::new("the Nostr publisher"),
         }
     }
 }

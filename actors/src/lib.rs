@@ -27,6 +27,7 @@ pub mod liquidity_messages;
 pub mod logger;
 pub mod lsps2;
 pub mod lsps5;
+pub mod nostr;
 pub mod pathfinding;
 pub mod payments;
 pub mod persist;

@@ -12,7 +12,8 @@
 //! ├── PoolLedger      the liquidity pool: shares, deposits, withdrawals, the books
 //! ├── WithdrawalScheduler  payout ticks: throttle, burns, Lightning and batched payouts
 //! ├── EnvelopeLedger  credit envelopes: intents, offers, issue (spec §7)
-//! └── ChannelRefresh  splices busy channels so their monitors shrink (unless turned off)
+//! ├── ChannelRefresh  splices busy channels so their monitors shrink (unless turned off)
+//! └── Publisher       the Nostr mirror: sends the outbox to the relays (only with relays)
 //! ```
 //!
 //! Each child does its work in a task it owns and fails when that task ends unexpectedly.
@@ -45,6 +46,7 @@ use crate::chain_sync::{ChainSync, ChainSyncArgs, TipPort};
 use crate::channel_manager::{ChannelManagerActor, ChannelManagerArgs};
 use crate::credit::EnvelopeLedger;
 use crate::lsps2::Lsps2Service;
+use crate::nostr::Publisher;
 use crate::pathfinding::{self, PathfindingFactory};
 use crate::payments::{PaymentsActor, PaymentsConfig};
 use crate::pool::{PoolConfig, PoolLedger};
@@ -104,11 +106,13 @@ pub enum Child {
     EnvelopeLedger,
     /// [`ChannelRefresh`].
     ChannelRefresh,
+    /// [`Publisher`] (only with Nostr relays).
+    Publisher,
 }
 
 impl Child {
     /// Every child, in start order.
-    pub const ALL: [Child; 11] = [
+    pub const ALL: [Child; 12] = [
         Child::Wallet,
         Child::ChainSync,
         Child::ReceiptSigner,
@@ -120,6 +124,7 @@ impl Child {
         Child::WithdrawalScheduler,
         Child::EnvelopeLedger,
         Child::ChannelRefresh,
+        Child::Publisher,
     ];
 
     /// The child's name in logs, metrics (`actor` label) and health reports.
@@ -136,6 +141,7 @@ impl Child {
             Child::WithdrawalScheduler => "WithdrawalScheduler",
             Child::EnvelopeLedger => "EnvelopeLedger",
             Child::ChannelRefresh => "ChannelRefresh",
+            Child::Publisher => "Publisher",
         }
     }
 }
@@ -300,6 +306,15 @@ impl NodeSupervisor {
                 let (refresh, _) =
                     Actor::spawn_linked(None, ChannelRefresh { config }, c, cell).await?;
                 refresh.get_cell()
+            }
+            Child::Publisher => {
+                let Some(mirror) = c.mirror.clone() else {
+                    return Ok(());
+                };
+                let (publisher, _) =
+                    Actor::spawn_linked(None, Publisher { mirror }, c, cell).await?;
+                handles.publisher.set(publisher.clone());
+                publisher.get_cell()
             }
         };
         state.running.insert(started.get_id(), child);

@@ -22,6 +22,7 @@
 //!   operator's halt of payouts and the payout throttle, re-exported here;
 //! - `credit`: credit envelopes (intents, offers, envelopes, settlements, repayments, an
 //!   agent's exposure, the credit health), re-exported here;
+//! - `nostr`: the Nostr mirror's state (its key, relays and outbox), re-exported here;
 //! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};
@@ -401,6 +402,7 @@ mod budgets;
 mod credit;
 mod liquidity;
 mod lsps2;
+mod nostr;
 pub mod paths;
 mod pool_snapshots;
 mod pool_withdrawals;
@@ -410,6 +412,7 @@ pub use budgets::*;
 pub use credit::*;
 pub use liquidity::*;
 pub use lsps2::*;
+pub use nostr::*;
 pub use pool_snapshots::*;
 pub use pool_withdrawals::*;
 pub use pools::*;

@@ -101,6 +101,8 @@ pub const CREDIT_REPAYMENT: &str = "/v1/credit/envelopes/{envelope_id}/repayment
 pub const CREDIT_AGENT_EXPOSURE: &str = "/v1/credit/agents/{agent_id}/exposure";
 /// `GET`: the credit health: commitments, breakers, the policy in force.
 pub const CREDIT_HEALTH: &str = "/v1/credit/health";
+/// `GET`: the Nostr mirror's state: its key, relays and outbox.
+pub const NOSTR_STATUS: &str = "/v1/nostr";
 
 /// Every `/v1` path (templates included).
 pub const ALL_V1: &[&str] = &[
@@ -145,6 +147,7 @@ pub const ALL_V1: &[&str] = &[
     CREDIT_REPAYMENT,
     CREDIT_AGENT_EXPOSURE,
     CREDIT_HEALTH,
+    NOSTR_STATUS,
 ];
 
 /// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.

@@ -22,8 +22,8 @@ use crate::types::{
     CreditHealthResponse, CreditIntentResponse, CreditOfferResponse, CreditRepaymentResponse,
     CreditSettleResponse, DepositQuoteResponse, HealthResponse, InclusionProofResponse,
     InvoiceResponse, ListPaymentsResponse, Lsps2MenuResponse, Lsps2OrdersResponse,
-    Lsps2SummaryResponse, NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo,
-    PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
+    Lsps2SummaryResponse, NodeInfoResponse, NostrStatusResponse, PayResponse, PaymentDirection,
+    PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
     PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
     WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse,
 };
@@ -290,6 +290,10 @@ pub trait NodeBackend: Send + Sync + 'static {
     /// settings in force.
     fn credit_health(&self)
         -> impl Future<Output = Result<CreditHealthResponse, NodeError>> + Send;
+
+    /// The Nostr mirror's state: its key, each relay's connection and counters, the
+    /// outbox. A node without relays answers `enabled: false` rather than an error.
+    fn nostr_status(&self) -> impl Future<Output = Result<NostrStatusResponse, NodeError>> + Send;
 
     /// Takes a proof snapshot of a pool now.
     fn take_snapshot(

@@ -420,6 +420,10 @@ impl From<NodeError> for ApiError {
                 tracing::error!(error = %message, "sealing a receipt failed behind an API request");
                 ApiError::Internal
             }
+            NodeError::Nostr(_) => {
+                tracing::error!(error = %message, "staging a Nostr event failed behind an API request");
+                ApiError::Internal
+            }
             NodeError::Wallet(_) => {
                 tracing::error!(error = %message, "wallet failure behind an API request");
                 ApiError::Wallet(message)

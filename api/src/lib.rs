@@ -77,6 +77,7 @@
 //! | GET | `/v1/credit/envelopes/{envelope_id}` | read or pay |
 //! | GET | `/v1/credit/agents/{agent_id}/exposure` | read or pay |
 //! | GET | `/v1/credit/health` | read or pay |
+//! | GET | `/v1/nostr` | read or pay |
 //!
 //! `admin` grants every route. An LP id belongs to the `lp` token that first deposited
 //! for it; another token is refused with 403 `not_owner`. Every `/v1/...` route is

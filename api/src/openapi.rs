@@ -139,6 +139,7 @@ impl Modify for BearerAuth {
         routes::credit::get_credit_envelope,
         routes::credit::credit_exposure,
         routes::credit::credit_health,
+        routes::nostr::nostr_status,
         routes::stats::stats,
     ),
     components(schemas(types::ErrorResponse, types::ErrorBody)),
@@ -157,6 +158,7 @@ impl Modify for BearerAuth {
         (name = "lsps2", description = "The LSPS2 JIT channel service: menus, orders, revenue"),
         (name = "pools", description = "The liquidity pool: deposits, withdrawals, shares, NAV, the books, proof snapshots"),
         (name = "credit", description = "Credit envelopes: intents, offers, envelopes, settlements, repayments, exposure, the credit health"),
+        (name = "nostr", description = "The Nostr mirror: its key, relays and outbox"),
         (name = "stats", description = "The node's public figures"),
     )
 )]

@@ -28,11 +28,12 @@ use sluice_api_types::{
     CreditSettleResponse, DepositQuoteRequest, DepositQuoteResponse, ErrorResponse, HealthResponse,
     InclusionProofResponse, InvoiceResponse, KeysendRequest, ListChannelsResponse,
     ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse, Lsps2MenuResponse, Lsps2Order,
-    Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, OpenChannelRequest,
-    OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse, PaymentInfo, PeerInfo,
-    PeerResponse, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
-    QuotePayRequest, QuotePayResponse, StatsResponse, WalletAddressResponse, WalletBalanceResponse,
-    WithdrawRequest, WithdrawResponse, WithdrawalsHaltRequest, WithdrawalsHaltResponse,
+    Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, NostrStatusResponse,
+    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse,
+    PaymentInfo, PeerInfo, PeerResponse, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
+    PoolStatusResponse, QuotePayRequest, QuotePayResponse, StatsResponse, WalletAddressResponse,
+    WalletBalanceResponse, WithdrawRequest, WithdrawResponse, WithdrawalsHaltRequest,
+    WithdrawalsHaltResponse,
 };
 use ureq::http::{Method, Request};
 use ureq::Agent;
@@ -694,6 +695,11 @@ impl ApiClient {
     /// `GET /v1/credit/health`.
     pub fn credit_health(&self) -> Result<CreditHealthResponse, Error> {
         self.get(paths::CREDIT_HEALTH)
+    }
+
+    /// `GET /v1/nostr`: the Nostr mirror's state.
+    pub fn nostr_status(&self) -> Result<NostrStatusResponse, Error> {
+        self.get(paths::NOSTR_STATUS)
     }
 
     /// `GET /stats` (JSON).

@@ -85,6 +85,7 @@ const BINARY_CRATES: &[&str] = &[
     "storage",
     "pool",
     "credit",
+    "nostr",
 ];
 /// How many lines of stderr an error or a panic shows.
 const STDERR_TAIL_LINES: usize = 40;

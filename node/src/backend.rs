@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::credit_answers;
+use crate::nostr_answers;
 use crate::pool_answers;
 use crate::stats::StatsCache;
 use bitcoin::hex::DisplayHex;
@@ -20,6 +21,7 @@ use sluice_actors::credit::{
 };
 use sluice_actors::health::Health;
 use sluice_actors::lsps2::{self, FeeOption};
+use sluice_actors::nostr::PublisherMsg;
 use sluice_actors::payments::codes::failure_message;
 use sluice_actors::payments::listing::{self, Listed};
 use sluice_actors::payments::{
@@ -43,10 +45,11 @@ use sluice_api_types::{
     CreditSettleResponse, DepositQuoteResponse, HealthResponse, HealthStatus,
     InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
     Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu,
-    NodeInfoResponse, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo,
-    PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse,
-    StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
-    WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
+    NodeInfoResponse, NostrStatusResponse, PayResponse, PaymentDirection, PaymentInfo,
+    PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
+    PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
+    WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA,
+    QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_pool::throttle::Throttle;
 use sluice_storage::{
@@ -77,6 +80,10 @@ pub(crate) const CREDIT_TIMEOUT: Duration = Duration::from_secs(15);
 /// outcome, or after at most 20 s (its `pay::WAIT`) with `request_in_progress` — inside
 /// the API's default 30 s request timeout.
 const CREDIT_SETTLE_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// How long the Nostr mirror's state waits for the publisher. It answers between the
+/// rounds of sends (which run in a task of their own), asking each relay's connection.
+const NOSTR_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The node as the API sees it.
 pub struct NodeService {
@@ -840,6 +847,16 @@ impl NodeBackend for NodeService {
         let credit = &self.components.actors.credit;
         let health = credit.call(CreditMsg::Health, CREDIT_TIMEOUT).await??;
         Ok(credit_answers::health(health))
+    }
+
+    async fn nostr_status(&self) -> Result<NostrStatusResponse, NodeError> {
+        // Without relays the publisher never starts: nothing is staged or sent.
+        if self.components.mirror.is_none() {
+            return Ok(nostr_answers::disabled());
+        }
+        let publisher = &self.components.actors.publisher;
+        let status = publisher.call(PublisherMsg::Status, NOSTR_TIMEOUT).await?;
+        Ok(nostr_answers::status(status))
     }
 
     async fn take_snapshot(&self, pool_id: String) -> Result<PoolSnapshotResponse, NodeError> {

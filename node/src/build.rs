@@ -48,6 +48,7 @@ use sluice_actors::liquidity_messages::{LiquidityMessages, LspsOutbox, PeerPort}
 use sluice_actors::logger::LdkLogger;
 use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::{Lsps5Config, WebhookSender};
+use sluice_actors::nostr::{Mirror, NostrConfig};
 use sluice_actors::pathfinding::{RoutingExclusions, SluiceRouter};
 use sluice_actors::payments::settle::Settling;
 use sluice_actors::payments::{SendWindow, DEFAULT_MAX_WAIT};
@@ -100,6 +101,8 @@ pub struct BuildParams {
     pub lsps2: Option<Lsps2Config>,
     /// LSPS5 webhooks' settings, if clients may register webhooks.
     pub lsps5: Option<Lsps5Config>,
+    /// The Nostr mirror's settings, if the config has a `[nostr]` section.
+    pub nostr: Option<NostrConfig>,
 }
 
 /// The built node and the pieces its tasks still need.
@@ -550,6 +553,7 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         webhooks,
         peer_connected,
         lsps_outbox,
+        mirror: nostr_mirror(params.nostr, &seed)?,
         actors: Actors::default(),
     };
     Ok(Built {
@@ -558,6 +562,29 @@ pub async fn build(params: BuildParams, store: Store, seed: [u8; 32]) -> Result<
         header_cache,
         tip,
     })
+}
+
+/// The Nostr mirror for `config`: signing with the key in its file, or one derived from
+/// the seed; `None` (and a line saying so) when no relay is configured.
+fn nostr_mirror(
+    config: Option<NostrConfig>,
+    seed: &[u8; 32],
+) -> Result<Option<Arc<Mirror>>, StartError> {
+    let Some(config) = config.filter(NostrConfig::enabled) else {
+        tracing::info!("no Nostr relays configured: nothing is published to Nostr");
+        return Ok(None);
+    };
+    let keys = match &config.secret_key_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                StartError::Other(format!("reading the Nostr key {}: {e}", path.display()))
+            })?;
+            sluice_nostr::keys_from_secret(&text)
+        }
+        None => sluice_nostr::keys_from_seed(seed),
+    }
+    .map_err(|e| StartError::Other(format!("the Nostr key: {e}")))?;
+    Ok(Some(Arc::new(Mirror::new(config, keys))))
 }
 
 /// The secret behind the LSPS2 fee promises (an HMAC over each offer): derived from the

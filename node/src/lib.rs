@@ -8,6 +8,7 @@ pub mod build;
 pub mod channel_open;
 pub mod config;
 pub mod credit_answers;
+pub mod nostr_answers;
 pub mod peer_socket;
 pub mod pool_answers;
 pub mod run;

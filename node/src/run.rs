@@ -143,6 +143,7 @@ impl RunningNode {
                 },
                 lsps2: config.lsps2.clone(),
                 lsps5: config.lsps5.clone(),
+                nostr: config.nostr.clone(),
             },
             store,
             seed,

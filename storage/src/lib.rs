@@ -25,13 +25,14 @@ pub use error::StoreError;
 pub use mark::MARK_FILE;
 pub use records::{
     BatchOutput, BatchTx, BudgetSpendRecord, CreditEnvelopeRecord, CreditIntentRecord,
-    CreditInvoiceRecord, CreditOfferRecord, CreditRepaymentRecord, DepositRail, DepositRecord,
-    DepositRefRecord, DepositStatus, Expiring, ExpiryRecord, FillRecord, FillState,
+    CreditInvoiceRecord, CreditOfferRecord, CreditRepaymentRecord, DeliveryOutcome, DepositRail,
+    DepositRecord, DepositRefRecord, DepositStatus, Expiring, ExpiryRecord, FillRecord, FillState,
     ForwardTotalRecord, HeldHtlc, IdempotencyRecord, IndexedDirection, JitOrderRecord,
-    JitOrderState, JitOrderTimeKey, LpRecord, OfferStatus, PaymentIndexRecord, PaymentRecord,
-    PaymentStatus, PayoutBatchRecord, PayoutInvoiceRecord, PeerRecord, PoolEntryRecord, PoolRecord,
-    PoolSnapshotRecord, QuoteRecord, ReceiptRecord, ReceivedByHashRecord, ReceivedRecord,
-    SettlementAsked, SnapshotLeafRecord, WalletRecord, WithdrawalRecord, WithdrawalStatus,
+    JitOrderState, JitOrderTimeKey, LpRecord, NostrDelivery, NostrEventRecord, NostrOutboxRecord,
+    OfferStatus, PaymentIndexRecord, PaymentRecord, PaymentStatus, PayoutBatchRecord,
+    PayoutInvoiceRecord, PeerRecord, PoolEntryRecord, PoolRecord, PoolSnapshotRecord, QuoteRecord,
+    ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, SettlementAsked, SnapshotLeafRecord,
+    WalletRecord, WithdrawalRecord, WithdrawalStatus,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS, KEYS_END};
 pub use table::{Record, Table};

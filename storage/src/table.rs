@@ -70,13 +70,17 @@ pub enum Table {
     /// Invoices the node made for agents to repay envelope draws
     /// ([`crate::CreditRepaymentRecord`]).
     CreditRepayments,
+    /// Signed Nostr events the node publishes ([`crate::NostrEventRecord`]).
+    NostrEvents,
+    /// Nostr events some relay has yet to answer ([`crate::NostrOutboxRecord`]).
+    NostrOutbox,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 30] = [
+    pub const ALL: [Table; 32] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -106,6 +110,8 @@ impl Table {
         Table::CreditEnvelopes,
         Table::CreditInvoices,
         Table::CreditRepayments,
+        Table::NostrEvents,
+        Table::NostrOutbox,
         Table::Meta,
     ];
 
@@ -141,6 +147,8 @@ impl Table {
             Table::CreditEnvelopes => "credit_envelopes",
             Table::CreditInvoices => "credit_invoices",
             Table::CreditRepayments => "credit_repayments",
+            Table::NostrEvents => "nostr_events",
+            Table::NostrOutbox => "nostr_outbox",
             Table::Meta => "meta",
         }
     }

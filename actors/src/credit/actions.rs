@@ -13,6 +13,7 @@ use sluice_storage::{
 };
 
 use super::CreditState;
+use crate::nostr::mirror;
 use crate::pool::{EnvelopeBooking, PoolMsg, POOL_TIMEOUT};
 use crate::receipts::{self, DefaultNoticeReceipt, EnvelopeSettlementReceipt, ReceiptKind};
 use crate::{Components, NodeError};
@@ -43,11 +44,13 @@ pub async fn commit(
                 let receipt = settlement_receipt(&c, &record, draw, payment).await?;
                 record.settlement_receipt_id = Some(receipt.receipt_id.clone());
                 record.payment_id = Some(payment.payment_id.clone());
+                mirror::stage_settlement(&c, &mut batch, &record, draw, &receipt)?;
                 batch.create(&receipt)?;
             }
             Action::DefaultNotice { .. } => {
                 let receipt = default_notice(&c, &record).await?;
                 record.default_notice_id = Some(receipt.receipt_id.clone());
+                mirror::stage_default(&c, &mut batch, &record, &receipt)?;
                 batch.create(&receipt)?;
             }
         }
@@ -69,6 +72,7 @@ pub async fn commit(
             )
             .await??;
     }
+    mirror::staged(&c);
     count(&record.status, actions);
     state.envelopes.put(record.clone());
     Ok(record)

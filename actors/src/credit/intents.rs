@@ -10,6 +10,7 @@ use sluice_storage::{CreditIntentRecord, WriteBatch};
 use super::CreditConfig;
 use crate::clock::unix_ms;
 use crate::idempotency::{self, Seen};
+use crate::nostr::mirror;
 use crate::{Components, NodeError};
 
 /// The idempotency operation of intents.
@@ -90,7 +91,9 @@ pub async fn file(
         &ask.fingerprint,
         json!({ idempotency::ANSWER: { "intent_id": intent_id } }),
     ))?;
+    mirror::stage_intent(c, &mut batch, &record)?;
     c.store.commit(batch).await?;
+    mirror::staged(c);
     metrics::counter!("sluice_credit_intents_total").increment(1);
     Ok(record)
 }

@@ -18,6 +18,7 @@ use super::offers::{cep_free_msat, cep_pool};
 use super::views::{self, EnvelopeView};
 use super::{CreditConfig, CreditState};
 use crate::clock::unix_ms;
+use crate::nostr::mirror;
 use crate::receipts::{self, EnvelopeIssueReceipt, ReceiptKind};
 use crate::NodeError;
 
@@ -143,7 +144,9 @@ pub async fn issue(
     batch.create(&record)?;
     batch.create(&receipt)?;
     batch.put(&taken)?;
+    mirror::stage_envelope(&c, &mut batch, &record)?;
     c.store.commit(batch).await?;
+    mirror::staged(&c);
     metrics::counter!("sluice_credit_envelopes_total", "stage" => "issued").increment(1);
     tracing::info!(%envelope_id, agent_id = %record.agent_id, cap_msat,
         fee_bps = record.limits.fee_bps, "credit envelope issued");

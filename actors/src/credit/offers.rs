@@ -11,6 +11,7 @@ use sluice_storage::{CreditIntentRecord, CreditOfferRecord, OfferStatus, WriteBa
 
 use super::{CreditConfig, CreditState};
 use crate::clock::unix_ms;
+use crate::nostr::mirror;
 use crate::pool::{PoolMsg, PoolStatus, POOL_TIMEOUT};
 use crate::{Components, NodeError};
 
@@ -141,7 +142,10 @@ pub async fn offer(
     };
     let mut batch = WriteBatch::new();
     batch.create(&record)?;
+    // Every settlement needs the verifier's receipt (spec §7.2).
+    mirror::stage_offer(c, &mut batch, &record, true)?;
     c.store.commit(batch).await?;
+    mirror::staged(c);
     metrics::counter!("sluice_credit_offers_total").increment(1);
     tracing::info!(offer_id = %record.offer_id, agent_id = %record.agent_id,
         max_sats = record.max_sats, fee_bps = record.fee_bps,

@@ -31,6 +31,7 @@ use sluice_storage::{
 use super::offers::{cep_free_msat, cep_pool};
 use super::{actions, authorization, CreditConfig, CreditState};
 use crate::clock::unix_ms;
+use crate::nostr::mirror;
 use crate::payments::invoice::check_invoice;
 use crate::NodeError;
 
@@ -310,6 +311,9 @@ pub async fn settle(
         }),
         ..record
     };
+    if paying {
+        mirror::stage_spend_authorization(&c, &mut batch, &updated)?;
+    }
     let updated = actions::commit(state, updated, &steps, None, batch).await?;
     tracing::info!(envelope_id = %updated.envelope_id, state = updated.status.name(),
         "credit envelope settle asked");

@@ -24,6 +24,7 @@ use super::book::{Pool, Pools};
 use super::deposits;
 use crate::clock::unix_ms;
 use crate::credit::book::Envelopes;
+use crate::nostr::mirror;
 use crate::receipts::{
     self, LightningAssets, OnchainAssets, PoolSnapshotReceipt, ReceiptKind, SnapshotAssets,
     SnapshotChannel, SnapshotLiabilities, SnapshotPartition, SnapshotUtxo,
@@ -108,7 +109,9 @@ pub async fn take(c: &Components, pools: &mut Pools, pool_id: &str) -> Result<Sn
     let mut batch = WriteBatch::new();
     batch.create(&record)?;
     batch.create(&receipt)?;
+    mirror::stage_snapshot(c, &mut batch, &record, &receipt)?;
     c.store.commit(batch).await?;
+    mirror::staged(c);
     if let Some(pool) = pools.pools.get_mut(pool_id) {
         pool.last_snapshot = Some((seq, now));
     }

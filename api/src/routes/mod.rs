@@ -9,6 +9,7 @@ pub(crate) mod liquidity;
 pub(crate) mod lsps2;
 pub(crate) mod metrics;
 pub(crate) mod node_info;
+pub(crate) mod nostr;
 pub(crate) mod openapi;
 pub(crate) mod payments;
 pub(crate) mod peers;
@@ -281,6 +282,10 @@ pub(crate) fn node_routes<B: NodeBackend>(
         .route(
             &at(paths::CREDIT_HEALTH),
             guarded(auth, Access::ReadOrPay, get(credit::credit_health::<B>)),
+        )
+        .route(
+            &at(paths::NOSTR_STATUS),
+            guarded(auth, Access::ReadOrPay, get(nostr::nostr_status::<B>)),
         )
         .route(
             &at(paths::BUDGET),

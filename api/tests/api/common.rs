@@ -25,11 +25,11 @@ use sluice_api_types::{
     CreditSettleResponse, CreditUnderwriting, Deposit, DepositQuoteResponse, HealthResponse,
     HealthStatus, InclusionProofResponse, InvoiceResponse, ListPaymentsResponse, Lsps2FeeOption,
     Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeAssets, NodeInfoResponse,
-    PartitionFlows, PartitionStatus, PayResponse, PaymentDirection, PaymentInfo, PaymentStatus,
-    PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse, PoolStatusResponse,
-    QuotePayResponse, Reconciliation, SharePrice, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse, WithdrawResponse, WithdrawThrottle, Withdrawal, WithdrawalFill,
-    WithdrawalsHaltResponse,
+    NostrRelayStatus, NostrStatusResponse, PartitionFlows, PartitionStatus, PayResponse,
+    PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse,
+    PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse, Reconciliation, SharePrice,
+    StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
+    WithdrawThrottle, Withdrawal, WithdrawalFill, WithdrawalsHaltResponse,
 };
 use tower::ServiceExt;
 
@@ -115,6 +115,7 @@ pub enum Call {
     GetCreditEnvelope(String),
     CreditExposure(String),
     CreditHealth,
+    NostrStatus,
 }
 
 /// Answers every call with canned data, or with the configured error after the
@@ -975,6 +976,29 @@ impl NodeBackend for TestBackend {
         })
     }
 
+    async fn nostr_status(&self) -> Result<NostrStatusResponse, NodeError> {
+        self.enter(Call::NostrStatus).await?;
+        Ok(NostrStatusResponse {
+            schema: sluice_api_types::NOSTR_STATUS_RESPONSE_SCHEMA.into(),
+            enabled: true,
+            public_key: Some(AGENT_ID.into()),
+            npub: Some("npub1test".into()),
+            relays: vec![NostrRelayStatus {
+                url: "wss://relay.example/".into(),
+                connection: "connected".into(),
+                sent: 4,
+                accepted: 3,
+                rejected: 1,
+                retries: 0,
+                pending: 0,
+                last_rejection: Some("blocked: not allowed".into()),
+                last_error: None,
+            }],
+            outbox_events: 0,
+            note: None,
+        })
+    }
+
     async fn stats(&self) -> Result<StatsResponse, NodeError> {
         self.enter(Call::Stats).await?;
         Ok(StatsResponse {
@@ -1394,5 +1418,6 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
             None,
         ),
         (Method::GET, "/v1/credit/health".into(), None),
+        (Method::GET, "/v1/nostr".into(), None),
     ]
 }

@@ -374,6 +374,7 @@ fn every_node_error() -> Vec<Expected> {
             "request_in_progress",
         ),
         (|| NodeError::Receipt("key".into()), 500, "internal"),
+        (|| NodeError::Nostr("event".into()), 500, "internal"),
         (
             || NodeError::OfferState("cepo_1 was taken up".into()),
             409,
@@ -479,6 +480,7 @@ async fn only_internal_failures_are_500() {
                 NodeError::Store(_)
                     | NodeError::Wallet(_)
                     | NodeError::Receipt(_)
+                    | NodeError::Nostr(_)
                     | NodeError::Ledger(_)
             ),
             "{code}"

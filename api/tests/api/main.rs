@@ -10,6 +10,7 @@ mod credit;
 mod errors;
 mod liquidity;
 mod metrics;
+mod nostr;
 mod openapi;
 mod pool_withdrawals;
 mod props;

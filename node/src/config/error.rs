@@ -249,6 +249,14 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The `[nostr]` section of the config file is malformed.
+    #[error("`nostr` in config file {}: {message}", path.display())]
+    InvalidNostr {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The `[pool]` section of the config file is malformed.
     #[error("`pool` in config file {}: {message}", path.display())]
     InvalidPool {

@@ -54,8 +54,9 @@
 //! | `--lsps2-order-retention-secs N` | `SLUICE_LSPS2_ORDER_RETENTION_SECS` | `order_retention_secs` in `[lsps2]` |
 //! | —                              | —                                   | `[lsps5]` ([`lsps5`])        |
 //! | —                              | —                                   | `[pool]` ([`pool`])          |
+//! | —                              | —                                   | `[nostr]` ([`nostr`])        |
 //!
-//! A TOML file with every key (the `[lsps2]`, `[lsps5]` and `[pool]` sections are in their
+//! A TOML file with every key (the `[lsps2]`, `[lsps5]`, `[pool]` and `[nostr]` sections are in their
 //! modules):
 //!
 //! ```toml
@@ -203,6 +204,7 @@ mod error;
 mod layers;
 pub mod lsps2;
 pub mod lsps5;
+pub mod nostr;
 pub mod pool;
 mod values;
 
@@ -214,6 +216,7 @@ use bitcoin::Network;
 use serde::Serialize;
 use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::Lsps5Config;
+use sluice_actors::nostr::NostrConfig;
 use sluice_actors::pool::PoolConfig;
 
 pub use error::{ConfigError, Key, Origin, Setting};
@@ -584,6 +587,9 @@ pub struct NodeConfig {
     pub lsps5: Option<Lsps5Config>,
     /// The liquidity pool's settings (the config file's `[pool]` section; see [`pool`]).
     pub pool: PoolConfig,
+    /// The Nostr mirror (the config file's `[nostr]` section; see [`nostr`]); `None`
+    /// when the node publishes nothing.
+    pub nostr: Option<NostrConfig>,
 }
 
 impl NodeConfig {
@@ -672,7 +678,9 @@ pub fn load(
 ) -> Result<NodeConfig, ConfigError> {
     let (layers, config_file, sections) = Layers::read(&args, env)?;
     let pool = sections.pool.unwrap_or_default();
-    resolve(&layers, config_file, sections.lsps2, sections.lsps5, pool)
+    let mut config = resolve(&layers, config_file, sections.lsps2, sections.lsps5, pool)?;
+    config.nostr = sections.nostr;
+    Ok(config)
 }
 
 /// Every setting, once: its value from the highest layer that sets it (each layer's value
@@ -798,6 +806,7 @@ fn resolve(
         lsps2,
         lsps5,
         pool,
+        nostr: None,
     })
 }
 

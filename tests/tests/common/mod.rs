@@ -2,6 +2,7 @@
 //! steps as panicking helpers, paying over the API and checking balances.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod credit;
 pub mod jit;
 pub mod lsps_wire;
 pub mod webhook_receiver;
