@@ -1,8 +1,8 @@
 //! The Publisher actor: sends the outbox's events to every configured relay and records
 //! what each relay said. It does only the I/O; the queue ([`super::queue`]) decides
-//! what is due. Each round's sends run in a task (so status asks are answered
-//! meanwhile) and come back as one message, whose final answers are stored in one
-//! commit: the event's deliveries, and its outbox row deleted once every relay has
+//! what is due. Each round's sends run in a task (so status asks are answered, and
+//! other rounds start, meanwhile) and come back as one message, whose final answers are
+//! stored in one commit: the event's deliveries, and its outbox row deleted once every relay has
 //! answered for good. After a crash the outbox is read again at start and whatever a
 //! relay had not confirmed is sent again — relays store an event once by its id, so a
 //! repeat is at worst a `duplicate:`.
@@ -218,17 +218,16 @@ async fn load(state: &mut PublisherState) -> Result<(), NodeError> {
     Ok(())
 }
 
-/// Starts a round of the sends due now, unless one is under way.
+/// Starts a round of the sends due now, up to `max_in_flight` sends at once in all.
+/// Rounds overlap: a relay slow to answer holds up only its own sends.
 fn send_due(
     myself: &ActorRef<PublisherMsg>,
     state: &mut PublisherState,
     timeout: Duration,
     max_in_flight: usize,
 ) {
-    if state.in_flight > 0 {
-        return;
-    }
-    let due = state.queue.take_due(Instant::now(), max_in_flight);
+    let room = max_in_flight.saturating_sub(state.in_flight);
+    let due = state.queue.take_due(Instant::now(), room);
     if due.is_empty() {
         return;
     }
@@ -243,7 +242,7 @@ fn send_due(
         metrics::counter!(SENT, "relay" => relay.clone()).increment(1);
         sends.push((key, relay, queued.event.clone()));
     }
-    state.in_flight = sends.len();
+    state.in_flight += sends.len();
     let client = state.client.clone();
     let myself = myself.clone();
     tokio::spawn(async move {
@@ -278,7 +277,7 @@ async fn answered(
     state: &mut PublisherState,
     answers: Vec<(String, String, Verdict)>,
 ) -> Result<(), NodeError> {
-    state.in_flight = 0;
+    state.in_flight = state.in_flight.saturating_sub(answers.len());
     let now = Instant::now();
     let at_ms = crate::clock::unix_ms();
     let mut changed = Vec::new();
