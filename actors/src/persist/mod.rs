@@ -25,6 +25,7 @@
 mod encode;
 mod kv;
 mod monitors;
+mod order;
 mod queue;
 mod writer;
 

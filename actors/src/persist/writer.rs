@@ -19,6 +19,7 @@ use sluice_storage::{Store, WriteBatch};
 use tokio::sync::oneshot;
 
 use super::encode::serialise;
+use super::order::WholeWrites;
 use super::queue::{Job, PersistQueue};
 use crate::types::{ChainMonitor, ChannelManager, MonitorReader};
 
@@ -58,6 +59,7 @@ impl PersistWriter {
                 let mut writer = Writer {
                     parts,
                     updates: HashMap::new(),
+                    whole: WholeWrites::default(),
                     manager_bytes: 0,
                     last_encode: Duration::ZERO,
                 };
@@ -93,6 +95,8 @@ struct Writer {
     parts: WriterParts,
     /// The update ids stored for each monitor key, loaded on first use.
     updates: HashMap<String, BTreeSet<u64>>,
+    /// The update id of each monitor's last stored whole snapshot.
+    whole: WholeWrites,
     /// The size of the last channel manager written, to size the next one's buffer.
     manager_bytes: usize,
     /// How long serialising the last manager took.
@@ -139,6 +143,16 @@ impl Writer {
                     bytes,
                     completes,
                 } => {
+                    round.completed.extend(completes);
+                    if !self.whole.admit(&key, latest_update_id) {
+                        // An older snapshot queued after a newer one: the stored monitor
+                        // already holds everything it does (see `order`).
+                        metrics::counter!("sluice_persist_stale_monitors_skipped_total")
+                            .increment(1);
+                        tracing::warn!(monitor = %key, latest_update_id,
+                            "skipped a channel monitor snapshot older than the stored one");
+                        continue;
+                    }
                     metrics::histogram!("sluice_persist_monitor_snapshot_bytes")
                         .record(bytes.len() as f64);
                     // The latest full size of each monitor: it grows with every revoked
@@ -158,7 +172,6 @@ impl Writer {
                             &id.to_string(),
                         )?;
                     }
-                    round.completed.extend(completes);
                 }
                 Job::Update {
                     key,
@@ -289,6 +302,7 @@ impl Writer {
             )?;
         }
         self.updates.remove(key);
+        self.whole.forget(key);
         self.parts.store.commit_blocking(batch)?;
         tracing::info!(monitor = key, "archived a fully resolved channel monitor");
         Ok(())
