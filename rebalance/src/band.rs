@@ -70,10 +70,11 @@ pub fn share(msat: u64, ppm: u32) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const BAND: Band = Band {
+    /// The band the crate's tests use.
+    pub(crate) const BAND: Band = Band {
         min_ppm: 200_000,
         max_ppm: 800_000,
         deadband_ppm: 100_000,

@@ -104,13 +104,9 @@ pub fn plan(channels: &[ChannelView]) -> Vec<Move> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::band::tests::BAND;
     use proptest::prelude::*;
 
-    const BAND: Band = Band {
-        min_ppm: 200_000,
-        max_ppm: 800_000,
-        deadband_ppm: 100_000,
-    };
     const CAP: u64 = 1_000_000_000;
 
     fn channel(id: &str, local_msat: u64) -> ChannelView {
