@@ -64,28 +64,23 @@ impl Relay {
         }
     }
 
-    /// Stops the relay: its listener and every connection. `LocalRelay::shutdown` wakes
-    /// only the tasks waiting for it at that moment (`Notify::notify_waiters`), so a
-    /// listener or connection busy just then misses it: it is said again until the
-    /// port refuses connections, and a few times after for the connections.
-    fn stop(&self) {
+    /// Stops the relay: its listener and `node`'s connection to it. `LocalRelay::shutdown`
+    /// wakes only the tasks waiting for it at that moment (`Notify::notify_waiters`), so
+    /// a listener or connection busy just then misses it: it is said again at each look
+    /// until the port refuses connections and `node` no longer reports it connected.
+    fn stop(&self, node: &NodeProcess) {
         let addr = self.url.trim_start_matches("ws://").trim_end_matches('/');
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
+        wait_for("the relay to stop", WAIT, || {
             self.relay.shutdown();
-            std::thread::sleep(Duration::from_millis(100));
-            if std::net::TcpStream::connect(addr).is_err() {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the relay never stopped"
-            );
-        }
-        for _ in 0..10 {
-            self.relay.shutdown();
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            let refused = std::net::TcpStream::connect(addr).is_err();
+            let dropped = node.client().nostr_status().is_ok_and(|s| {
+                s.relays
+                    .iter()
+                    .any(|r| r.url == self.url && r.connection != "Connected")
+            });
+            Ok((refused && dropped).then_some(()))
+        })
+        .unwrap();
     }
 
     fn resume(&self) {
@@ -352,7 +347,7 @@ fn a_relay_that_was_down_gets_the_backlog_after_a_kill_and_a_refusing_relay_is_r
 
     // The relay goes down; two more envelopes are made, and B is killed with their
     // events in its outbox.
-    up.stop();
+    up.stop(&b);
     let later: Vec<String> = (0..2)
         .map(|i| issue(&router, &key(6 + i), "while-down", 5_000, &provider))
         .collect();

@@ -254,7 +254,7 @@ pub fn stage_default(
         agent_id: r.agent_id.clone(),
         scope: scope(r.scope_type.as_str(), &r.scope_id),
         reason: reason.as_str().to_owned(),
-        // What is lost, or for a default before any payment, the cap that was at risk.
+        // The capital lost: 0 for a default before anything was paid.
         loss_sats: loss_msat / 1000,
         receipt_id: receipt.receipt_id.clone(),
         created_at: secs(receipt.created_at_ms),
