@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use bitcoin::hex::DisplayHex;
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::FeeRate;
 use lightning::events::{Event, ReplayEvent};
+use lightning::ln::types::ChannelId;
 use lightning::sign::EntropySource;
 
 use crate::channel_policy::Acceptance;
@@ -55,6 +57,25 @@ fn event_kind(event: &Event) -> &'static str {
         Event::DiscardFunding { .. } => "DiscardFunding",
         _ => "other",
     }
+}
+
+/// The peer (hex node id) a forward left through: LDK's `next_node_id`, or else the
+/// counterparty of its outgoing channel if that channel is still open (HTLCs from
+/// before LDK 0.1 carry no node id); `None` when neither tells.
+fn next_peer(
+    c: &Components,
+    next_node_id: Option<PublicKey>,
+    next_channel_id: Option<ChannelId>,
+) -> Option<String> {
+    if let Some(node_id) = next_node_id {
+        return Some(node_id.to_string());
+    }
+    let channel_id = next_channel_id?;
+    c.channel_manager
+        .list_channels()
+        .into_iter()
+        .find(|channel| channel.channel_id == channel_id)
+        .map(|channel| channel.counterparty.node_id.to_string())
 }
 
 /// What the dispatcher calls when an outcome it acknowledged to LDK could not be made
@@ -328,6 +349,7 @@ impl EventDispatcher {
                 total_fee_earned_msat,
                 next_channel_id,
                 next_user_channel_id,
+                next_node_id,
                 skimmed_fee_msat,
                 ..
             } => {
@@ -344,7 +366,8 @@ impl EventDispatcher {
                 // A fee LDK does not know yet (claimed on-chain) is not booked; LDK may
                 // report such a forward twice, so only known fees are counted.
                 if let Some(total) = total_fee_earned_msat {
-                    let earned = Earned::from_event(total, skimmed_fee_msat);
+                    let peer = next_peer(c, next_node_id, next_channel_id);
+                    let earned = Earned::from_event(total, skimmed_fee_msat, peer);
                     let durable = self
                         .forwards
                         .add(&c.store, unix_ms(), earned)

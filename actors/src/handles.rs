@@ -18,6 +18,7 @@ use crate::nostr::PublisherMsg;
 use crate::pathfinding::RouteJob;
 use crate::payments::PaymentsMsg;
 use crate::pool::PoolMsg;
+use crate::rebalance::RebalancerMsg;
 use crate::receipts::actor::ReceiptSignerMsg;
 use crate::wallet::actor::WalletMsg;
 use crate::withdrawals::SchedulerMsg;
@@ -107,6 +108,8 @@ pub struct Actors {
     pub credit: Handle<CreditMsg>,
     /// The Nostr publisher (never started without relays).
     pub publisher: Handle<PublisherMsg>,
+    /// The rebalancer (never started without a `[rebalancer]` section).
+    pub rebalancer: Handle<RebalancerMsg>,
 }
 
 impl Default for Actors {
@@ -121,6 +124,7 @@ impl Default for Actors {
             withdrawals: Handle::new("the withdrawal scheduler"),
             credit: Handle::new("the envelope ledger"),
             publisher: Handle::new("the Nostr publisher"),
+            rebalancer: Handle::new("the rebalancer"),
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod payments;
 pub mod persist;
 pub mod pool;
 pub mod processor;
+pub mod rebalance;
 pub mod receipts;
 pub mod refresh;
 pub mod supervisor;

@@ -13,7 +13,9 @@
 //! ├── WithdrawalScheduler  payout ticks: throttle, burns, Lightning and batched payouts
 //! ├── EnvelopeLedger  credit envelopes: intents, offers, issue (spec §7)
 //! ├── ChannelRefresh  splices busy channels so their monitors shrink (unless turned off)
-//! └── Publisher       the Nostr mirror: sends the outbox to the relays (only with relays)
+//! ├── Publisher       the Nostr mirror: sends the outbox to the relays (only with relays)
+//! └── Rebalancer      keeps channels inside their bands by circular payments (only with
+//!                     a `[rebalancer]` section)
 //! ```
 //!
 //! Each child does its work in a task it owns and fails when that task ends unexpectedly.
@@ -51,6 +53,7 @@ use crate::pathfinding::{self, PathfindingFactory};
 use crate::payments::{PaymentsActor, PaymentsConfig};
 use crate::pool::{PoolConfig, PoolLedger};
 use crate::processor::LdkLoopConfig;
+use crate::rebalance::{Rebalancer, RebalancerConfig};
 use crate::receipts::actor::ReceiptSignerActor;
 use crate::receipts::ReceiptSigner;
 use crate::refresh::{ChannelRefresh, RefreshConfig};
@@ -108,11 +111,13 @@ pub enum Child {
     ChannelRefresh,
     /// [`Publisher`] (only with Nostr relays).
     Publisher,
+    /// [`Rebalancer`] (only with a `[rebalancer]` section).
+    Rebalancer,
 }
 
 impl Child {
     /// Every child, in start order.
-    pub const ALL: [Child; 12] = [
+    pub const ALL: [Child; 13] = [
         Child::Wallet,
         Child::ChainSync,
         Child::ReceiptSigner,
@@ -125,6 +130,7 @@ impl Child {
         Child::EnvelopeLedger,
         Child::ChannelRefresh,
         Child::Publisher,
+        Child::Rebalancer,
     ];
 
     /// The child's name in logs, metrics (`actor` label) and health reports.
@@ -142,6 +148,7 @@ impl Child {
             Child::EnvelopeLedger => "EnvelopeLedger",
             Child::ChannelRefresh => "ChannelRefresh",
             Child::Publisher => "Publisher",
+            Child::Rebalancer => "Rebalancer",
         }
     }
 }
@@ -182,6 +189,8 @@ pub struct SupervisorArgs {
     pub refresh: Option<RefreshConfig>,
     /// The liquidity pool's settings.
     pub pool: PoolConfig,
+    /// The rebalancer's settings; `None` (no `[rebalancer]` section) turns it off.
+    pub rebalancer: Option<RebalancerConfig>,
 }
 
 /// Restart bookkeeping of one child.
@@ -205,6 +214,7 @@ pub struct SupervisorState {
     ldk_loop: LdkLoopConfig,
     refresh: Option<RefreshConfig>,
     pool: PoolConfig,
+    rebalancer: Option<RebalancerConfig>,
 }
 
 /// The root actor.
@@ -316,6 +326,15 @@ impl NodeSupervisor {
                 handles.publisher.set(publisher.clone());
                 publisher.get_cell()
             }
+            Child::Rebalancer => {
+                let Some(config) = state.rebalancer else {
+                    return Ok(());
+                };
+                let (rebalancer, _) =
+                    Actor::spawn_linked(None, Rebalancer { config }, c, cell).await?;
+                handles.rebalancer.set(rebalancer.clone());
+                rebalancer.get_cell()
+            }
         };
         state.running.insert(started.get_id(), child);
         state.components.health.actor_up(child.name());
@@ -377,6 +396,7 @@ impl Actor for NodeSupervisor {
             ldk_loop: args.ldk_loop,
             refresh: args.refresh,
             pool: args.pool,
+            rebalancer: args.rebalancer,
         };
         for child in Child::ALL {
             Self::start_child(&myself, &mut state, child).await?;

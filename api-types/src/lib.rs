@@ -23,6 +23,8 @@
 //! - `credit`: credit envelopes (intents, offers, envelopes, settlements, repayments, an
 //!   agent's exposure, the credit health), re-exported here;
 //! - `nostr`: the Nostr mirror's state (its key, relays and outbox), re-exported here;
+//! - `rebalancer`: the rebalancer's state, plan and recent rebalances, its kill switch
+//!   and per-channel settings, re-exported here;
 //! - [`paths`]: every route's path, for the router, the OpenAPI document and clients.
 
 use serde::{Deserialize, Serialize};
@@ -407,6 +409,7 @@ pub mod paths;
 mod pool_snapshots;
 mod pool_withdrawals;
 mod pools;
+mod rebalancer;
 mod stats;
 pub use budgets::*;
 pub use credit::*;
@@ -416,4 +419,5 @@ pub use nostr::*;
 pub use pool_snapshots::*;
 pub use pool_withdrawals::*;
 pub use pools::*;
+pub use rebalancer::*;
 pub use stats::*;

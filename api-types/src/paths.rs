@@ -103,6 +103,15 @@ pub const CREDIT_AGENT_EXPOSURE: &str = "/v1/credit/agents/{agent_id}/exposure";
 pub const CREDIT_HEALTH: &str = "/v1/credit/health";
 /// `GET`: the Nostr mirror's state: its key, relays and outbox.
 pub const NOSTR_STATUS: &str = "/v1/nostr";
+/// `GET`: the rebalancer's state: budget, channels against their bands, plan, recent
+/// rebalances.
+pub const REBALANCER: &str = "/v1/rebalancer";
+/// `POST` (admin): pull the rebalancer's kill switch.
+pub const REBALANCER_HALT: &str = "/v1/rebalancer/halt";
+/// `POST` (admin): release the rebalancer's kill switch.
+pub const REBALANCER_RESUME: &str = "/v1/rebalancer/resume";
+/// `PUT` (admin): one channel's rebalancing settings (band, opt-out, commitment).
+pub const REBALANCER_CHANNEL: &str = "/v1/rebalancer/channels/{channel_id}";
 
 /// Every `/v1` path (templates included).
 pub const ALL_V1: &[&str] = &[
@@ -148,6 +157,10 @@ pub const ALL_V1: &[&str] = &[
     CREDIT_AGENT_EXPOSURE,
     CREDIT_HEALTH,
     NOSTR_STATUS,
+    REBALANCER,
+    REBALANCER_HALT,
+    REBALANCER_RESUME,
+    REBALANCER_CHANNEL,
 ];
 
 /// `path` (a `/v1/...` path) under the `/internal/v1` mirror; other paths unchanged.

@@ -24,8 +24,9 @@ use crate::types::{
     InvoiceResponse, ListPaymentsResponse, Lsps2MenuResponse, Lsps2OrdersResponse,
     Lsps2SummaryResponse, NodeInfoResponse, NostrStatusResponse, PayResponse, PaymentDirection,
     PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
-    PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse,
+    PoolStatusResponse, QuotePayResponse, RebalanceChannelSettings, RebalancerStatusResponse,
+    StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
+    WithdrawalsHaltResponse,
 };
 
 /// What the API needs from a running node.
@@ -294,6 +295,38 @@ pub trait NodeBackend: Send + Sync + 'static {
     /// The Nostr mirror's state: its key, each relay's connection and counters, the
     /// outbox. A node without relays answers `enabled: false` rather than an error.
     fn nostr_status(&self) -> impl Future<Output = Result<NostrStatusResponse, NodeError>> + Send;
+
+    /// The rebalancer's state: its settings, the kill switch, the budget, every channel
+    /// against its band, the plan with each move's verdict, its recent rebalances. A node
+    /// without a `[rebalancer]` section answers `enabled: false` rather than an error.
+    fn rebalancer_status(
+        &self,
+    ) -> impl Future<Output = Result<RebalancerStatusResponse, NodeError>> + Send;
+
+    /// Pulls the rebalancer's kill switch with `reason` (checked: 1 to
+    /// [`sluice_api_types::MAX_HALT_REASON_CHARS`] characters, trimmed); stored, so it holds
+    /// across restarts. Answers the state after; [`NodeError::NotEnabled`] without a
+    /// `[rebalancer]` section.
+    fn halt_rebalancer(
+        &self,
+        reason: String,
+    ) -> impl Future<Output = Result<RebalancerStatusResponse, NodeError>> + Send;
+
+    /// Releases the rebalancer's kill switch. Answers the state after;
+    /// [`NodeError::NotEnabled`] without a `[rebalancer]` section.
+    fn resume_rebalancer(
+        &self,
+    ) -> impl Future<Output = Result<RebalancerStatusResponse, NodeError>> + Send;
+
+    /// Stores channel `channel_id`'s own rebalancing settings, replacing its earlier ones,
+    /// and answers them as stored. [`NodeError::NotFound`] for a channel the node does not
+    /// have, [`NodeError::InvalidRequest`] for a bad band, [`NodeError::NotEnabled`]
+    /// without a `[rebalancer]` section.
+    fn set_rebalance_channel(
+        &self,
+        channel_id: ChannelId,
+        settings: RebalanceChannelSettings,
+    ) -> impl Future<Output = Result<RebalanceChannelSettings, NodeError>> + Send;
 
     /// Takes a proof snapshot of a pool now.
     fn take_snapshot(

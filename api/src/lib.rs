@@ -78,6 +78,10 @@
 //! | GET | `/v1/credit/agents/{agent_id}/exposure` | read or pay |
 //! | GET | `/v1/credit/health` | read or pay |
 //! | GET | `/v1/nostr` | read or pay |
+//! | GET | `/v1/rebalancer` | read |
+//! | POST | `/v1/rebalancer/halt` | admin |
+//! | POST | `/v1/rebalancer/resume` | admin |
+//! | PUT | `/v1/rebalancer/channels/{channel_id}` | admin |
 //!
 //! `admin` grants every route. An LP id belongs to the `lp` token that first deposited
 //! for it; another token is refused with 403 `not_owner`. Every `/v1/...` route is
@@ -96,6 +100,7 @@
 //! | `unauthenticated` | 401 | no bearer token, or an unknown one |
 //! | `forbidden` | 403 | the token lacks the endpoint's scope |
 //! | `not_found` | 404 | unknown route, or no such object |
+//! | `not_enabled` | 404 | the feature behind the route is not enabled on this node (the LSPS2 service without `[lsps2]`, the rebalancer's admin routes without `[rebalancer]`) |
 //! | `method_not_allowed` | 405 | known route, wrong method |
 //! | `peer_not_connected` | 409 | the operation needs a connected peer |
 //! | `payload_too_large` | 413 | body over [`ApiConfig::max_body_bytes`] |

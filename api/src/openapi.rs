@@ -26,7 +26,8 @@ pub(crate) enum ErrorResponses {
     /// `budget_expired`, `destination_not_allowed`: its spend budget refuses the payment.
     #[response(status = 403)]
     Forbidden(types::ErrorResponse),
-    /// `not_found`: no such object.
+    /// `not_found`: no such object; `not_enabled`: the feature behind the route is not
+    /// enabled on this node (the LSPS2 service, the rebalancer).
     #[response(status = 404)]
     NotFound(types::ErrorResponse),
     /// `peer_not_connected`, `already_paid`, `payment_in_progress`,
@@ -140,6 +141,10 @@ impl Modify for BearerAuth {
         routes::credit::credit_exposure,
         routes::credit::credit_health,
         routes::nostr::nostr_status,
+        routes::rebalancer::status,
+        routes::rebalancer::halt,
+        routes::rebalancer::resume,
+        routes::rebalancer::set_channel,
         routes::stats::stats,
     ),
     components(schemas(types::ErrorResponse, types::ErrorBody)),
@@ -159,6 +164,7 @@ impl Modify for BearerAuth {
         (name = "pools", description = "The liquidity pool: deposits, withdrawals, shares, NAV, the books, proof snapshots"),
         (name = "credit", description = "Credit envelopes: intents, offers, envelopes, settlements, repayments, exposure, the credit health"),
         (name = "nostr", description = "The Nostr mirror: its key, relays and outbox"),
+        (name = "rebalancer", description = "The rebalancer: channels against their bands, its plan, budget and recent rebalances, the kill switch, per-channel settings"),
         (name = "stats", description = "The node's public figures"),
     )
 )]

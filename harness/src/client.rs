@@ -25,13 +25,14 @@ use sluice_api_types::{
     CreateInvoiceRequest, CreatePoolRequest, CreditAgentExposureResponse, CreditEnvelopeRequest,
     CreditEnvelopeResponse, CreditHealthResponse, CreditIntentRequest, CreditIntentResponse,
     CreditOfferRequest, CreditOfferResponse, CreditRepaymentResponse, CreditSettleRequest,
-    CreditSettleResponse, DepositQuoteRequest, DepositQuoteResponse, ErrorResponse, HealthResponse,
-    InclusionProofResponse, InvoiceResponse, KeysendRequest, ListChannelsResponse,
-    ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse, Lsps2MenuResponse, Lsps2Order,
-    Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse, NostrStatusResponse,
-    OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest, PayResponse,
-    PaymentInfo, PeerInfo, PeerResponse, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
-    PoolStatusResponse, QuotePayRequest, QuotePayResponse, StatsResponse, WalletAddressResponse,
+    CreditSettleResponse, DepositQuoteRequest, DepositQuoteResponse, ErrorResponse,
+    HaltRebalancerRequest, HealthResponse, InclusionProofResponse, InvoiceResponse, KeysendRequest,
+    ListChannelsResponse, ListPaymentsQuery, ListPaymentsResponse, ListPeersResponse,
+    Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeInfoResponse,
+    NostrStatusResponse, OpenChannelRequest, OpenChannelResponse, PayInvoiceRequest, PayRequest,
+    PayResponse, PaymentInfo, PeerInfo, PeerResponse, PoolInfo, PoolPositionResponse,
+    PoolSnapshotResponse, PoolStatusResponse, QuotePayRequest, QuotePayResponse,
+    RebalanceChannelSettings, RebalancerStatusResponse, StatsResponse, WalletAddressResponse,
     WalletBalanceResponse, WithdrawRequest, WithdrawResponse, WithdrawalsHaltRequest,
     WithdrawalsHaltResponse,
 };
@@ -702,6 +703,38 @@ impl ApiClient {
         self.get(paths::NOSTR_STATUS)
     }
 
+    /// `GET /v1/rebalancer`: the rebalancer's state (budget, channels against their
+    /// bands, plan, recent rebalances).
+    pub fn rebalancer_status(&self) -> Result<RebalancerStatusResponse, Error> {
+        self.get(paths::REBALANCER)
+    }
+
+    /// `POST /v1/rebalancer/halt` (admin): pulls the rebalancer's kill switch, giving
+    /// `reason`; no rebalance starts until [`ApiClient::resume_rebalancer`]. The state
+    /// after.
+    pub fn halt_rebalancer(&self, reason: &str) -> Result<RebalancerStatusResponse, Error> {
+        let request = HaltRebalancerRequest {
+            reason: reason.to_owned(),
+        };
+        self.call("POST", paths::REBALANCER_HALT, Some(&request))
+    }
+
+    /// `POST /v1/rebalancer/resume` (admin): releases the kill switch. The state after.
+    pub fn resume_rebalancer(&self) -> Result<RebalancerStatusResponse, Error> {
+        self.call("POST", paths::REBALANCER_RESUME, None::<&()>)
+    }
+
+    /// `PUT /v1/rebalancer/channels/{channel_id}` (admin): channel `channel_id`'s own
+    /// rebalancing settings (its band, an opt-out, a commitment); the settings stored.
+    pub fn set_rebalance_channel(
+        &self,
+        channel_id: &str,
+        settings: &RebalanceChannelSettings,
+    ) -> Result<RebalanceChannelSettings, Error> {
+        let path = paths::fill(paths::REBALANCER_CHANNEL, &[("channel_id", channel_id)]);
+        self.call("PUT", &path, Some(settings))
+    }
+
     /// `GET /stats` (JSON).
     pub fn stats(&self) -> Result<StatsResponse, Error> {
         self.get(paths::STATS)
@@ -1002,6 +1035,61 @@ mod tests {
         };
         assert!(head("POST").contains(&"content-length: 0".to_owned()));
         assert!(!head("GET").iter().any(|h| h.starts_with("content-length")));
+    }
+
+    #[test]
+    fn the_rebalancer_calls_send_their_method_path_body_and_token() {
+        // The test server answers 418 with the request echoed: a typed call reports it as
+        // an API error whose message is that echo.
+        fn echo<T: std::fmt::Debug>(result: Result<T, Error>) -> (String, String, Vec<String>) {
+            let Err(Error::Api {
+                request, message, ..
+            }) = result
+            else {
+                panic!("{result:?}");
+            };
+            let echo: Value = serde_json::from_str(&message).unwrap();
+            let head: Vec<String> = serde_json::from_value(echo["head"].clone()).unwrap();
+            (request, echo["body"].as_str().unwrap().to_owned(), head)
+        }
+        let (addr, _) = server(1);
+        let client = ApiClient::new(addr, Some("admin-token".into()));
+        let settings = RebalanceChannelSettings {
+            opted_out: false,
+            committed: false,
+            band: Some(sluice_api_types::BandView {
+                min_ppm: 0,
+                max_ppm: 200_000,
+                deadband_ppm: 0,
+            }),
+        };
+        let cases = [
+            (echo(client.rebalancer_status()), "GET /v1/rebalancer", ""),
+            (
+                echo(client.halt_rebalancer("maintenance")),
+                "POST /v1/rebalancer/halt",
+                r#"{"reason":"maintenance"}"#,
+            ),
+            (
+                echo(client.resume_rebalancer()),
+                "POST /v1/rebalancer/resume",
+                "",
+            ),
+            (
+                echo(client.set_rebalance_channel("ab01", &settings)),
+                "PUT /v1/rebalancer/channels/ab01",
+                r#"{"opted_out":false,"committed":false,"band":{"min_ppm":0,"max_ppm":200000,"deadband_ppm":0}}"#,
+            ),
+        ];
+        for ((request, body, head), expected, expected_body) in cases {
+            assert_eq!(request, expected);
+            assert_eq!(
+                head[0],
+                format!("{} http/1.1", expected.to_ascii_lowercase())
+            );
+            assert!(head.contains(&"authorization: bearer admin-token".to_owned()));
+            assert_eq!(body, expected_body, "{expected}");
+        }
     }
 
     #[test]

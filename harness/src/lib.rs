@@ -19,8 +19,10 @@
 //! - [`setup`]: the steps of every set-up (open a channel, wait until it is usable, until
 //!   gossip made it routable, reconnect) and the small set-ups the tests share: a
 //!   [`Pair`] with a confirmed channel and a three-node [`Line`].
-//! - [`cluster`]: a chain and N nodes built into a topology (line, star, ring) of funded,
-//!   confirmed, announced channels every payer routes over.
+//! - [`cluster`]: a chain and N nodes built into a topology (line, star, ring, detour) of
+//!   funded, confirmed, announced channels every payer routes over.
+//! - [`pool`]: a node's liquidity pool funded for a run ([`fund_rrp`]: coins in its RRP
+//!   partition, the rebalancer's budget cap).
 //! - [`manifest`]: a running cluster as the load driver sees it, written by `--hold` and
 //!   read by `--reuse`.
 //! - this file: the harness's [`Error`], [`wait_for`] (poll a condition with a deadline
@@ -46,6 +48,7 @@
 pub mod client;
 pub mod cluster;
 pub mod manifest;
+pub mod pool;
 pub mod process;
 pub mod setup;
 
@@ -56,6 +59,7 @@ use std::time::{Duration, Instant};
 pub use client::{ApiClient, ChainRpc, HttpResponse};
 pub use cluster::{Cluster, ClusterSpec, Plan, Topology};
 pub use manifest::{Endpoint, Manifest};
+pub use pool::{fund_rrp, RrpFunding};
 pub use process::{ChainProcess, ChainSource, NodeOptions, NodeProcess, SluiceBinary};
 pub use setup::{Line, Pair, PairSpec};
 

@@ -41,7 +41,8 @@ impl Endpoint {
 pub struct Manifest {
     /// How the nodes are connected.
     pub topology: Topology,
-    /// Each channel's capacity when it was opened, sat.
+    /// Each channel's capacity when it was opened, sat (the detour's wide channels hold a
+    /// multiple: [`Topology::channel_capacity_sat`]).
     pub capacity_sat: u64,
     /// The channels and payer→payee pairs.
     pub plan: Plan,

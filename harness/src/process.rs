@@ -86,6 +86,7 @@ const BINARY_CRATES: &[&str] = &[
     "pool",
     "credit",
     "nostr",
+    "rebalance",
 ];
 /// How many lines of stderr an error or a panic shows.
 const STDERR_TAIL_LINES: usize = 40;
@@ -258,7 +259,7 @@ fn token_digest(token: &str) -> String {
 }
 
 /// Random lowercase hex of `bytes` bytes from the operating system.
-fn random_hex(bytes: usize) -> Result<String, Error> {
+pub(crate) fn random_hex(bytes: usize) -> Result<String, Error> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf)
         .map_err(|e| Error::Unexpected(format!("no randomness from the system: {e}")))?;
@@ -600,6 +601,12 @@ pub struct NodeOptions {
     /// of its `budget`). With any, the tokens go to the node in a config file (budgets
     /// have no flag form), so `extra_args` must not name another `--config`.
     pub budgets: Vec<(String, String)>,
+    /// Sections of the node's config file, TOML text each, every one a table under its
+    /// own header (a `[rebalancer]` table, say): settings some parts of the node take
+    /// from the file only. They follow the tokens' tables in the file. With any, the node gets
+    /// a config file the harness writes (with the tokens, as for budgets), so
+    /// `extra_args` must not name another `--config`.
+    pub config_sections: Vec<String>,
     /// More flags after the harness's own.
     pub extra_args: Vec<String>,
     /// How long a start may take before the harness gives up.
@@ -614,6 +621,7 @@ impl NodeOptions {
             chain: ChainSource::Rpc(chain.bitcoind_rpc_url()),
             tokens: Vec::new(),
             budgets: Vec::new(),
+            config_sections: Vec::new(),
             extra_args: Vec::new(),
             ready_timeout: READY_TIMEOUT,
         }
@@ -626,6 +634,7 @@ impl NodeOptions {
             chain: ChainSource::Embedded,
             tokens: Vec::new(),
             budgets: Vec::new(),
+            config_sections: Vec::new(),
             extra_args: Vec::new(),
             ready_timeout: READY_TIMEOUT,
         }
@@ -648,6 +657,13 @@ impl NodeOptions {
     pub fn token_with_budget(mut self, token: &str, scopes: &str, budget: &str) -> NodeOptions {
         self.tokens.push((token.to_owned(), scopes.to_owned()));
         self.budgets.push((token.to_owned(), budget.to_owned()));
+        self
+    }
+
+    /// These options with one more section of the node's config file (TOML text, such as
+    /// `"[rebalancer]\ntick_secs = 1\n"`), written after the tokens.
+    pub fn config_section(mut self, toml: &str) -> NodeOptions {
+        self.config_sections.push(toml.to_owned());
         self
     }
 
@@ -734,14 +750,14 @@ impl NodeProcess {
         };
         let admin = (self.admin_token.clone(), "admin".to_owned());
         let tokens = std::iter::once(&admin).chain(&self.options.tokens);
-        if self.options.budgets.is_empty() {
+        if self.options.budgets.is_empty() && self.options.config_sections.is_empty() {
             for (token, scopes) in tokens {
                 command
                     .arg("--api-token-sha256")
                     .arg(format!("{}:{scopes}", token_digest(token)));
             }
         } else {
-            command.arg("--config").arg(self.token_file(tokens)?);
+            command.arg("--config").arg(self.config_file(tokens)?);
         }
         command.args(&self.options.extra_args);
 
@@ -765,14 +781,15 @@ impl NodeProcess {
     }
 
     /// Writes `tokens` (and their budgets) as the `[[api.tokens]]` of a config file in
-    /// the node's directory; returns its path.
-    fn token_file<'a>(
+    /// the node's directory, then the options' config sections; returns its path.
+    fn config_file<'a>(
         &self,
         tokens: impl Iterator<Item = &'a (String, String)>,
     ) -> Result<PathBuf, Error> {
-        if self.options.extra_args.iter().any(|a| a == "--config") {
+        let config_flag = |a: &String| a == "--config" || a.starts_with("--config=");
+        if self.options.extra_args.iter().any(config_flag) {
             return Err(Error::Usage(format!(
-                "{}: token budgets need the harness's own --config",
+                "{}: token budgets and config sections need the harness's own --config",
                 self.name
             )));
         }
@@ -788,7 +805,12 @@ impl NodeProcess {
                 text.push_str(&format!("budget = {budget}\n"));
             }
         }
-        let path = self.dir.path().join("tokens.toml");
+        for section in &self.options.config_sections {
+            text.push('\n');
+            text.push_str(section.trim_end());
+            text.push('\n');
+        }
+        let path = self.dir.path().join("config.toml");
         fs::write(&path, text).map_err(Error::io(format!("writing {}", path.display())))?;
         Ok(path)
     }
@@ -868,5 +890,53 @@ impl NodeProcess {
                 .join(format!("{}.{}.stderr", self.name, self.runs)),
             usize::MAX,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn unstarted(options: NodeOptions) -> NodeProcess {
+        // Never started: only its directory and options are used.
+        let binary = SluiceBinary {
+            path: PathBuf::from("/nonexistent/sluice"),
+        };
+        NodeProcess::new(&binary, "n", options).unwrap()
+    }
+
+    #[test]
+    fn config_sections_follow_the_tokens_in_the_config_file() {
+        let options = NodeOptions::embedded()
+            .token_with_budget("t", "pay+read", "{ max_per_period_msat = 5000 }")
+            .config_section("[rebalancer]\ntick_secs = 1\n\n")
+            .config_section("[nostr]\nrelays = []");
+        let node = unstarted(options);
+        let admin = (node.admin_token().to_owned(), "admin".to_owned());
+        let tokens = std::iter::once(&admin).chain(&node.options().tokens);
+        let text = fs::read_to_string(node.config_file(tokens).unwrap()).unwrap();
+        let expected = format!(
+            "[[api.tokens]]\nsha256 = \"{}\"\nscopes = [\"admin\"]\n\
+             [[api.tokens]]\nsha256 = \"{}\"\nscopes = [\"pay\", \"read\"]\n\
+             budget = {{ max_per_period_msat = 5000 }}\n\
+             \n[rebalancer]\ntick_secs = 1\n\
+             \n[nostr]\nrelays = []\n",
+            token_digest(node.admin_token()),
+            token_digest("t"),
+        );
+        assert_eq!(text, expected);
+        // A config file of the caller's own cannot be given as well.
+        for flag in ["--config", "--config=x.toml"] {
+            let clash = unstarted(
+                NodeOptions::embedded()
+                    .config_section("[rebalancer]")
+                    .args([flag]),
+            );
+            assert!(matches!(
+                clash.config_file(std::iter::empty()),
+                Err(Error::Usage(_))
+            ));
+        }
     }
 }

@@ -13,6 +13,9 @@
 //!   capacity a channel lost went to its opener's wallet and the splice's fee. sluice's
 //!   refreshes are started by the opener (its peer starts one only at twice the
 //!   threshold, which the opener's refresh keeps the monitor from reaching).
+//!   What a node paid outside the driver's payments (its rebalancer's fees: a circular
+//!   rebalance moves its balance between its own channels and costs it only the fee) is
+//!   given to [`check_with_costs`] and counted against it.
 
 use std::time::Duration;
 
@@ -115,11 +118,30 @@ pub fn check_within(
     amount_msat: u64,
     settle: Duration,
 ) -> Result<Checked, Error> {
+    check_with_costs(cluster, attempts, before, amount_msat, settle, &[])
+}
+
+/// [`check_within`], with `costs` (node index, msat) that nodes paid besides the driver's
+/// payments since `before` (a rebalancer's fees), taken off what their balances must
+/// have moved by.
+pub fn check_with_costs(
+    cluster: &Manifest,
+    attempts: &[Attempt],
+    before: &Books,
+    amount_msat: u64,
+    settle: Duration,
+    costs: &[(usize, u64)],
+) -> Result<Checked, Error> {
     let mut checked = Checked::default();
     check_payees(cluster, attempts, amount_msat, &mut checked)?;
 
     // What each node's payments say its balance must have moved by, msat (outflow < 0).
     let mut expected = vec![0i128; cluster.nodes.len()];
+    for &(node, msat) in costs {
+        if let Some(expected) = expected.get_mut(node) {
+            *expected -= i128::from(msat);
+        }
+    }
     for attempt in attempts {
         if let Outcome::Succeeded { fee_msat } = attempt.outcome {
             expected[attempt.payer] -= i128::from(amount_msat + fee_msat);
@@ -134,11 +156,18 @@ pub fn check_within(
     checked.nodes = cluster.nodes.len() as u64;
     if settled.is_err() {
         let moved = movements(&books(cluster)?);
-        for (node, (moved, expected)) in cluster.nodes.iter().zip(moved.iter().zip(&expected)) {
+        let nodes = cluster.nodes.iter().zip(moved.iter().zip(&expected));
+        for (i, (node, (moved, expected))) in nodes.enumerate() {
             if moved != expected {
+                let paid: u64 = costs.iter().filter(|(n, _)| *n == i).map(|(_, m)| m).sum();
+                let besides = if paid > 0 {
+                    format!(" (with the {paid} msat it paid besides them)")
+                } else {
+                    String::new()
+                };
                 checked.violations.push(format!(
                     "{}: its channel balances moved {moved} msat (forwarding fees aside), its \
-                     payments account for {expected} msat",
+                     payments account for {expected} msat{besides}",
                     node.name
                 ));
             }

@@ -18,7 +18,9 @@
 //! - [`windows`]: the run cut into fixed windows (`--window`), and the soak checks over
 //!   them.
 //! - [`scenario`]: the named starting points of a run (`default`, `bench-line`,
-//!   `bench-star`, `soak`).
+//!   `bench-star`, `soak`, `rebalance`).
+//! - [`rebalancer`]: the payer's rebalancer in a run (`--rebalancer`): its settings, its
+//!   channels' time in band, its totals and the budget invariant.
 //! - [`usage`]: the CPU and memory (current and peak) a node process used, from `/proc`.
 //! - [`Error`] is the harness's: every failure of a run is one of its variants.
 //!
@@ -36,12 +38,25 @@
 //! RSS is at most 256 MiB at every window's end. `--duration` and `--window` override
 //! (`--duration 3m --window 30s` for a quick one); `--window` also cuts any other
 //! scenario's run into windows. It is opt-in: no test runs it.
+//!
+//! # Rebalance
+//!
+//! `cargo run --release -p sluice-loadtest -- --scenario rebalance` pays over the detour
+//! ([`sluice_harness::cluster::detour`]) at 4 payments a second for 2 minutes, each
+//! payment's fee ceiling one forwarding fee, so the payer pays only while its small
+//! direct channel to the hub has balance; its rebalancer (`--rebalancer on`, the
+//! default there) refills that channel from the one to the detour node. The same with
+//! `--rebalancer off` is the comparison: the report's Rebalancer section gives, for
+//! each of the payer's channels, the share of the once-a-second reads that found it
+//! inside its band, when payments began to fail, and the rebalancer's totals and
+//! budget; the budget invariant joins the others.
 
 pub mod blocks;
 pub mod ceiling;
 pub mod charts;
 pub mod driver;
 pub mod invariants;
+pub mod rebalancer;
 pub mod report;
 pub mod scenario;
 pub mod usage;

@@ -10,9 +10,17 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use sluice_harness::{Cluster, ClusterSpec, Manifest, NodeOptions, SluiceBinary, Topology};
+use sluice_api_types::{RebalanceChannelSettings, RebalancerStatusResponse};
+use sluice_harness::cluster::detour;
+use sluice_harness::{
+    wait_for, ApiClient, Cluster, ClusterSpec, Manifest, NodeOptions, Plan, RrpFunding,
+    SluiceBinary, Topology,
+};
 use sluice_loadtest::blocks::{self, BlockMiner};
-use sluice_loadtest::driver::{self, DriverConfig, Load, Mode, Progress, Stop};
+use sluice_loadtest::driver::{self, Attempt, DriverConfig, Load, Mode, Progress, Stop};
+use sluice_loadtest::rebalancer::{
+    self, Bands, Mode as Rebalancer, Observation, RebalancerReport, RunConfig, Tally,
+};
 use sluice_loadtest::report::{self, Conditions, NodeUsage};
 use sluice_loadtest::scenario::{Scenario, Settings};
 use sluice_loadtest::windows::{self, Process};
@@ -23,18 +31,23 @@ use sluice_loadtest::{ceiling, invariants, usage, Error};
 struct Args {
     /// Where the settings start: default (a line of 3, quote + pay, 8 in flight, 30 s),
     /// bench-line (a line of 3 at full speed: quote + pay, 64 in flight, 60 s, 10 BTC
-    /// channels, --skip-forward-delay), bench-star (bench-line over a star of 9) or soak
+    /// channels, --skip-forward-delay), bench-star (bench-line over a star of 9), soak
     /// (bench-line held for 30 min over 90 BTC channels, reported in 5-minute windows
     /// with its checks: the last window's payments/s at least 90 % of the first's, each
     /// node's RSS at most 10 % above its RSS at the first window end at or after 10 min,
-    /// the router at most 256 MiB at every window end). The flags below override it.
+    /// the router at most 256 MiB at every window end) or rebalance (the detour at 4
+    /// payments/s for 2 min, each payment's fee ceiling 1 sat, one forwarding fee, over
+    /// a 2,000,000 sat direct channel, the payer's rebalancer on). The flags below
+    /// override it.
     #[arg(long, default_value = "default")]
     scenario: Scenario,
-    /// The topology: line (payer → routers → payee), star (K payers → hub → K payees)
-    /// or ring. [default: line]
+    /// The topology: line (payer → routers → payee), star (K payers → hub → K payees),
+    /// ring, or detour (payer → hub → payee, and payer → detour → hub: 4 nodes, the
+    /// direct channel at --capacity-sat and the others 4 times it). [default: line]
     #[arg(long)]
     topology: Option<Topology>,
-    /// How many nodes (a star takes an odd number). [default: 3]
+    /// How many nodes (a star takes an odd number, a detour 4). [default: 3; a detour's
+    /// 4]
     #[arg(long)]
     nodes: Option<usize>,
     /// Closed loop: this many payments in flight. [default: 8]
@@ -63,9 +76,10 @@ struct Args {
     /// outputs).
     #[arg(long, default_value_t = 10_000)]
     amount_sat: u64,
-    /// Each payment's fee ceiling, sat.
-    #[arg(long, default_value_t = 100)]
-    max_fee_sat: u64,
+    /// Each payment's fee ceiling, sat. [default: 100; with --scenario rebalance 1, one
+    /// forwarding fee]
+    #[arg(long)]
+    max_fee_sat: Option<u64>,
     /// Each channel's capacity, sat. [default: 100000000, 1 BTC]
     #[arg(long)]
     capacity_sat: Option<u64>,
@@ -90,6 +104,15 @@ struct Args {
     /// Ctrl-C, without paying: later runs drive it with --reuse.
     #[arg(long, conflicts_with = "reuse")]
     hold: bool,
+    /// The payer's rebalancer: on, off or dry-run (plans, pays nothing). On or dry-run,
+    /// the payer starts with a [rebalancer] section (1 s tick and cooldown, a 1,000 sat
+    /// daily budget), its pool's RRP partition is funded before the load, over the
+    /// detour its channel to the detour node gets the band 0–20 % so it is the source,
+    /// and the rebalancer is halted after the load while the books are checked. Over
+    /// the detour, or with a rebalancer, the report gives each of the payer's channels'
+    /// time in band. [default: on with --scenario rebalance, otherwise off]
+    #[arg(long, value_parser = parse_rebalancer, conflicts_with = "reuse")]
+    rebalancer: Option<Rebalancer>,
     /// Drive the cluster of this manifest (written by --hold) instead of building one.
     #[arg(
         long,
@@ -102,9 +125,14 @@ struct Args {
 /// The run's settings: the scenario's, with every flag given put over them.
 fn settings(args: &Args) -> Settings {
     let base = args.scenario.settings();
+    let topology = args.topology.unwrap_or(base.topology);
     Settings {
-        topology: args.topology.unwrap_or(base.topology),
-        nodes: args.nodes.unwrap_or(base.nodes),
+        topology,
+        // A detour has exactly its four nodes.
+        nodes: args.nodes.unwrap_or(match topology {
+            Topology::Detour => detour::NODES,
+            _ => base.nodes,
+        }),
         concurrency: args.concurrency.unwrap_or(base.concurrency),
         duration: args.duration.unwrap_or(base.duration),
         capacity_sat: args.capacity_sat.unwrap_or(base.capacity_sat),
@@ -112,7 +140,18 @@ fn settings(args: &Args) -> Settings {
         mode: args.mode.unwrap_or(base.mode),
         window: args.window.or(base.window),
         block_interval: args.block_interval.or(base.block_interval),
+        // `--concurrency` closes a scenario's open loop.
+        rate: match args.concurrency {
+            Some(_) => None,
+            None => args.rate.or(base.rate),
+        },
+        max_fee_sat: args.max_fee_sat.unwrap_or(base.max_fee_sat),
+        rebalancer: args.rebalancer.unwrap_or(base.rebalancer),
     }
+}
+
+fn parse_rebalancer(text: &str) -> Result<Rebalancer, String> {
+    text.parse().map_err(|e: Error| e.to_string())
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -161,6 +200,19 @@ fn machine() -> String {
         std::env::consts::OS,
         kernel.trim()
     )
+}
+
+/// The topology and its size for the report (the detour's channel sizes too).
+fn topology(cluster: &Manifest) -> String {
+    let n = cluster.nodes.len();
+    match cluster.topology {
+        Topology::Detour => format!(
+            "detour of {n} (direct channel {} sat, the others {} sat)",
+            cluster.capacity_sat,
+            Topology::Detour.channel_capacity_sat(detour::SOURCE, cluster.capacity_sat)
+        ),
+        other => format!("{other} of {n}"),
+    }
 }
 
 fn roles(cluster: &Manifest) -> Vec<String> {
@@ -238,14 +290,25 @@ fn start_cluster(settings: &Settings, extra_node_args: &[String]) -> Result<Clus
         nodes: settings.nodes,
         capacity_sat: settings.capacity_sat,
     };
+    let payer = payer(&spec.plan()?);
+    let section = RunConfig::for_mode(settings.rebalancer).map(|config| config.toml());
     eprintln!(
-        "starting a {} of {} nodes on 127.0.0.1 …",
-        settings.topology, settings.nodes
+        "starting a {} of {} nodes on 127.0.0.1{} …",
+        settings.topology,
+        settings.nodes,
+        match settings.rebalancer {
+            Rebalancer::Off => String::new(),
+            mode => format!(", node-{payer} with its rebalancer {mode}"),
+        }
     );
     let setup = Instant::now();
     let node_args = node_args(settings, extra_node_args);
-    let cluster = Cluster::start(&binary, spec, |chain| {
-        NodeOptions::regtest(chain).args(node_args.iter().map(String::as_str))
+    let cluster = Cluster::start_with(&binary, spec, |chain, i| {
+        let options = NodeOptions::regtest(chain).args(node_args.iter().map(String::as_str));
+        match &section {
+            Some(section) if i == payer => options.config_section(section),
+            _ => options,
+        }
     })?;
     eprintln!(
         "cluster ready in {:.1} s: {} channels, {} payer→payee pairs",
@@ -256,10 +319,294 @@ fn start_cluster(settings: &Settings, extra_node_args: &[String]) -> Result<Clus
     Ok(cluster)
 }
 
+/// The payer: the first pair's.
+fn payer(plan: &Plan) -> usize {
+    plan.pairs.first().map_or(0, |&(payer, _)| payer)
+}
+
+/// The payer's rebalancer in a run: who it is, how its channels are judged, what was
+/// set up for it.
+struct Watch {
+    mode: Rebalancer,
+    payer: usize,
+    /// An admin client of the payer.
+    client: ApiClient,
+    /// The bands its channels are judged against when it runs no rebalancer.
+    bands: Bands,
+    /// The detour's source channel (0–3): its id and its name in the report.
+    source: Option<(String, String)>,
+    /// The settings it was started with (a cluster built here).
+    config: Option<RunConfig>,
+    /// Its RRP funding (a cluster built here).
+    rrp: Option<RrpFunding>,
+    /// Names of the cluster's nodes by node id.
+    names: Vec<(String, String)>,
+    notes: Vec<String>,
+}
+
+impl Watch {
+    /// The watch of `cluster`'s payer with its rebalancer `mode`: `None` unless it runs
+    /// one or the cluster is a detour.
+    fn of(cluster: &Manifest, mode: Rebalancer) -> Result<Option<Watch>, Error> {
+        if !mode.runs() && cluster.topology != Topology::Detour {
+            return Ok(None);
+        }
+        let payer = payer(&cluster.plan);
+        let client = cluster.nodes[payer].client();
+        let names: Vec<(String, String)> = cluster
+            .nodes
+            .iter()
+            .map(|n| (n.node_id.clone(), n.name.clone()))
+            .collect();
+        let source = match cluster.topology {
+            Topology::Detour => {
+                let (opener, peer) = cluster.plan.channels[detour::SOURCE];
+                let peer_id = &cluster.nodes[peer].node_id;
+                let channel = client
+                    .list_channels()?
+                    .into_iter()
+                    .find(|c| c.is_outbound && &c.counterparty_node_id == peer_id)
+                    .ok_or_else(|| {
+                        Error::Unexpected(format!("the detour's channel {opener}→{peer} is gone"))
+                    })?;
+                let name = format!(
+                    "{}–{}",
+                    cluster.nodes[opener].name, cluster.nodes[peer].name
+                );
+                Some((channel.channel_id, name))
+            }
+            _ => None,
+        };
+        let bands = Bands {
+            default: rebalancer::DEFAULT_BAND,
+            own: source
+                .iter()
+                .map(|(id, _)| (id.clone(), rebalancer::SOURCE_BAND))
+                .collect(),
+        };
+        Ok(Some(Watch {
+            mode,
+            payer,
+            client,
+            bands,
+            source,
+            config: RunConfig::for_mode(mode),
+            rrp: None,
+            names,
+            notes: Vec::new(),
+        }))
+    }
+
+    /// The watch of a reused cluster's payer: its rebalancer as its status shows it.
+    fn of_reused(cluster: &Manifest) -> Result<Option<Watch>, Error> {
+        if cluster.topology != Topology::Detour {
+            return Ok(None);
+        }
+        let status = cluster.nodes[payer(&cluster.plan)]
+            .client()
+            .rebalancer_status();
+        let mode = match &status {
+            Ok(s) if s.enabled && s.dry_run => Rebalancer::DryRun,
+            Ok(s) if s.enabled => Rebalancer::On,
+            _ => Rebalancer::Off,
+        };
+        let mut watch = Watch::of(cluster, mode)?;
+        if let (Some(watch), Err(e)) = (&mut watch, status) {
+            watch.notes.push(format!(
+                "the reused cluster's payer did not answer its rebalancer status ({e}): taken \
+                 to run none"
+            ));
+        }
+        Ok(watch)
+    }
+
+    /// Before the load, on a cluster built here: with a rebalancer, funds the payer's RRP
+    /// partition (with the daily budget, or the coinbase that pays it) and gives the
+    /// source channel its band.
+    fn provision(&mut self, cluster: &Cluster) -> Result<(), Error> {
+        let Some(config) = self.config else {
+            return Ok(());
+        };
+        eprintln!(
+            "funding node-{}'s RRP partition (a coinbase to its deposit address, then 100 \
+             blocks) …",
+            self.payer
+        );
+        let funded = cluster.fund_rrp(self.payer, config.daily_budget_sat)?;
+        eprintln!(
+            "RRP holds {} sat (deposit {}, pool {})",
+            funded.rrp_assets_msat / 1000,
+            funded.deposit_id,
+            funded.pool_id
+        );
+        self.rrp = Some(funded);
+        if let Some((channel_id, name)) = &self.source {
+            let settings = RebalanceChannelSettings {
+                opted_out: false,
+                committed: false,
+                band: Some(rebalancer::SOURCE_BAND),
+            };
+            self.client
+                .set_rebalance_channel(channel_id, &settings)
+                .map_err(|e| Error::Unexpected(format!("setting {name}'s band: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// One read of the payer's channels: its rebalancer's status, or without one its
+    /// channel list against the run's bands.
+    fn read(&self) -> Result<Observation, String> {
+        if self.mode.runs() {
+            self.client
+                .rebalancer_status()
+                .map(|status| rebalancer::observe_status(&status))
+                .map_err(|e| e.to_string())
+        } else {
+            self.client
+                .list_channels()
+                .map(|channels| rebalancer::observe_channels(&channels, &self.bands))
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// The rebalancer's status before the load (with a rebalancer): its totals are the
+    /// run's baseline. Notes a rebalancer that is not what was asked for.
+    fn baseline(&mut self) -> Result<Option<RebalancerStatusResponse>, Error> {
+        if !self.mode.runs() {
+            return Ok(None);
+        }
+        let status = self.client.rebalancer_status().map_err(|e| {
+            Error::Unexpected(format!("reading the payer's rebalancer status: {e}"))
+        })?;
+        if !status.enabled {
+            self.notes.push(format!(
+                "the payer reports no rebalancer running ({}), though it was started with one",
+                status.note.as_deref().unwrap_or("no note")
+            ));
+        }
+        if status.dry_run != (self.mode == Rebalancer::DryRun) {
+            self.notes.push(format!(
+                "the payer's rebalancer reports dry_run = {} in mode {}",
+                status.dry_run, self.mode
+            ));
+        }
+        if let Some(halt) = &status.halted {
+            self.notes.push(format!(
+                "the payer's rebalancer was halted before the load ({})",
+                halt.reason
+            ));
+        }
+        Ok(Some(status))
+    }
+
+    /// After the load: halts the rebalancer and waits for a rebalance still in flight, so
+    /// the balances hold still for the checks; its status then.
+    fn halt(&mut self) -> Option<RebalancerStatusResponse> {
+        if !self.mode.runs() {
+            return None;
+        }
+        if let Err(e) = self
+            .client
+            .halt_rebalancer("sluice-loadtest: the load is over; checking the books")
+        {
+            self.notes.push(format!(
+                "halting the rebalancer after the load failed ({e}): rebalances made while the \
+                 books were checked are not counted"
+            ));
+        }
+        let settle = self.config.map_or(Duration::from_secs(75), |c| c.settle());
+        let ended = wait_for("the payer's rebalances in flight to end", settle, || {
+            let status = self.client.rebalancer_status()?;
+            let pending = status.recent.iter().any(|r| r.state == "pending");
+            Ok((!pending).then_some(status))
+        });
+        match ended {
+            Ok(status) => Some(status),
+            Err(e) => {
+                self.notes.push(format!("after the load: {e}"));
+                self.client.rebalancer_status().ok()
+            }
+        }
+    }
+
+    /// Releases the kill switch [`Watch::halt`] pulled (it matters for a held cluster).
+    fn resume(&mut self, before: Option<&RebalancerStatusResponse>) {
+        let was_halted = before.is_some_and(|s| s.halted.is_some());
+        if self.mode.runs() && !was_halted {
+            if let Err(e) = self.client.resume_rebalancer() {
+                self.notes.push(format!(
+                    "resuming the rebalancer after the checks failed: {e}"
+                ));
+            }
+        }
+    }
+
+    /// The name of the payer's channel to `peer` (a node id).
+    fn channel_name(&self, peer: &str) -> String {
+        let name = |id: &str| {
+            self.names
+                .iter()
+                .find(|(node_id, _)| node_id == id)
+                .map_or_else(|| id.chars().take(16).collect(), |(_, name)| name.clone())
+        };
+        let payer = self
+            .names
+            .get(self.payer)
+            .map_or("payer", |(_, n)| n.as_str());
+        format!("{payer}–{}", name(peer))
+    }
+
+    /// The report's section.
+    fn report(
+        &self,
+        tally: &Tally,
+        run_totals: Option<sluice_api_types::RebalanceTotals>,
+        after: Option<&RebalancerStatusResponse>,
+        attempts: &[Attempt],
+    ) -> RebalancerReport {
+        let (first_failure_secs, last_success_secs) = rebalancer::failure_onset(attempts);
+        let mut notes = self.notes.clone();
+        if tally.reads > 0 && tally.failed == tally.reads {
+            notes.push("every read of the payer failed: no time in band was measured".into());
+        }
+        RebalancerReport {
+            mode: self.mode.to_string(),
+            payer: self
+                .names
+                .get(self.payer)
+                .map_or_else(String::new, |(_, n)| n.clone()),
+            judged_by: if self.mode.runs() {
+                "the payer's rebalancer (GET /v1/rebalancer)".into()
+            } else {
+                "the driver, from the payer's channel list against the bands a rebalancer \
+                 would use"
+                    .into()
+            },
+            config: self.config,
+            rrp: self.rrp.clone(),
+            source_channel: self.source.as_ref().map(|(_, name)| name.clone()),
+            reads: tally.reads,
+            failed_reads: tally.failed,
+            read_errors: tally.errors.clone(),
+            channels: rebalancer::channels_in_band(tally, &|peer| self.channel_name(peer)),
+            run_totals,
+            budget: after.and_then(|s| s.budget.clone()),
+            max_spent_24h_msat: tally.max_spent_24h_msat,
+            planning_reads: tally.planning_reads,
+            first_failure_secs,
+            last_success_secs,
+            notes,
+        }
+    }
+}
+
 /// `--hold`: builds the cluster, writes its manifest and keeps it up until Ctrl-C.
 fn hold(args: &Args) -> Result<(), Error> {
     let settings = settings(args);
     let cluster = start_cluster(&settings, &args.node_args)?;
+    if let Some(mut watch) = Watch::of(&cluster.manifest(), settings.rebalancer)? {
+        watch.provision(&cluster)?;
+    }
     // Runs driving the held cluster (`--reuse`) see blocks come as in a run of their own.
     let miner = settings
         .block_interval
@@ -329,8 +676,24 @@ fn run(args: &Args) -> Result<report::Report, Error> {
             (Some(cluster), manifest)
         }
     };
+    // The payer's rebalancer: set up before the load (its funding mines blocks, which
+    // must come before the books are read and while no payment is in flight).
+    let mut watch = match &owned {
+        Some(built) => {
+            let mut watch = Watch::of(&cluster, settings.rebalancer)?;
+            if let Some(watch) = &mut watch {
+                watch.provision(built)?;
+            }
+            watch
+        }
+        None => Watch::of_reused(&cluster)?,
+    };
+    let status_before = match &mut watch {
+        Some(watch) => watch.baseline()?,
+        None => None,
+    };
     let config = DriverConfig {
-        load: match args.rate {
+        load: match settings.rate {
             Some(rate) => Load::Open { rate },
             None => Load::Closed {
                 concurrency: settings.concurrency,
@@ -342,7 +705,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         },
         mode: settings.mode,
         amount_sat: args.amount_sat,
-        max_fee_sat: args.max_fee_sat,
+        max_fee_sat: settings.max_fee_sat,
     };
     let costs = ceiling::measure()
         .inspect_err(|e| eprintln!("warning: no signature-bound ceiling: {e}"))
@@ -371,11 +734,14 @@ fn run(args: &Args) -> Result<report::Report, Error> {
 
     let progress = Progress::default();
     let done = AtomicBool::new(false);
-    let (result, at_window_ends) = std::thread::scope(|s| {
+    let (result, at_window_ends, tally) = std::thread::scope(|s| {
         let (done, read) = (&done, &usage_now);
         let sampler = settings
             .window
             .map(|window| s.spawn(move || sample_window_ends(window, done, read)));
+        let watcher = watch.as_ref().map(|watch| {
+            s.spawn(move || rebalancer::sample(rebalancer::SAMPLE_EVERY, done, &|| watch.read()))
+        });
         let result = with_progress(config.stop, &progress, || {
             driver::run(&cluster, config, &progress)
         });
@@ -386,7 +752,17 @@ fn run(args: &Args) -> Result<report::Report, Error> {
                 Vec::new()
             })
         });
-        (result, samples.unwrap_or_default())
+        let tally = watcher.map(|watcher| {
+            watcher.join().unwrap_or_else(|_| {
+                eprintln!("warning: the rebalancer sampler panicked; no time in band");
+                Tally::default()
+            })
+        });
+        (
+            result,
+            samples.unwrap_or_default(),
+            tally.unwrap_or_default(),
+        )
     });
     // Taken before the invariants are checked, which is work of its own.
     let usage_after = usage_now();
@@ -408,17 +784,54 @@ fn run(args: &Args) -> Result<report::Report, Error> {
         })
         .transpose()?;
 
+    // The rebalancer stops for the checks; what it paid over the run is the payer's cost.
+    let status_after = watch.as_mut().and_then(Watch::halt);
+    let run_totals = status_before
+        .as_ref()
+        .zip(status_after.as_ref())
+        .map(|(before, after)| rebalancer::totals_between(&before.totals, &after.totals));
+    let paid_besides: Vec<(usize, u64)> = watch
+        .iter()
+        .zip(&run_totals)
+        .map(|(watch, totals)| (watch.payer, totals.fees_paid_msat))
+        .collect();
+
     eprintln!("checking every payment against its payee …");
     // A splice still waiting for its blocks shows its new balance but the old capacity:
     // with blocks coming, the balances get the time for one to lock.
     let settle = invariants::SETTLE + settings.block_interval.map_or(Duration::ZERO, |b| b * 8);
-    let checked = invariants::check_within(
+    let mut checked = invariants::check_with_costs(
         &cluster,
         &result.attempts,
         &before,
         args.amount_sat * 1000,
         settle,
+        &paid_besides,
     )?;
+    if let Some(watch) = &mut watch {
+        if watch.mode.runs() {
+            match &run_totals {
+                Some(totals) => {
+                    let daily_msat = status_before
+                        .as_ref()
+                        .and_then(|s| s.settings.as_ref())
+                        .map(|s| s.daily_budget_msat)
+                        .or(watch.config.map(|c| c.daily_budget_sat * 1000))
+                        .unwrap_or(u64::MAX);
+                    checked.violations.extend(rebalancer::budget_violations(
+                        watch.mode, totals, daily_msat, &tally,
+                    ));
+                }
+                None => watch.notes.push(
+                    "the rebalancer's status after the load could not be read: its fees over \
+                     the run are neither checked against its budget nor counted in the payer's \
+                     balance"
+                        .into(),
+                ),
+            }
+        }
+        watch.resume(status_before.as_ref());
+    }
     let refreshes = blocks::refreshes_started(&cluster)?.saturating_sub(refreshes_before);
     let chain = match (miner.map(BlockMiner::finish), settings.block_interval) {
         (Some(mined), Some(interval)) => format!(
@@ -451,7 +864,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
     let conditions = Conditions {
         scenario: args.scenario.to_string(),
         machine: machine(),
-        topology: format!("{} of {}", cluster.topology, cluster.nodes.len()),
+        topology: topology(&cluster),
         load: match config.load {
             Load::Closed { concurrency } => format!("closed loop, {concurrency} in flight"),
             Load::Open { rate } => format!("open loop, {rate} payments/s"),
@@ -461,6 +874,7 @@ fn run(args: &Args) -> Result<report::Report, Error> {
             Mode::Direct => "direct pay".into(),
         },
         amount_sat: args.amount_sat,
+        max_fee_sat: settings.max_fee_sat,
         capacity_sat: cluster.capacity_sat,
         durability: "every channel-state change fsynced (group commit) before it is acted on"
             .into(),
@@ -469,6 +883,8 @@ fn run(args: &Args) -> Result<report::Report, Error> {
     };
     let mut report = report::summarise(&result, nodes, checked, conditions)?;
     report.windows = windows;
+    report.rebalancer = watch
+        .map(|watch| watch.report(&tally, run_totals, status_after.as_ref(), &result.attempts));
     if let Some(costs) = costs {
         let pairs = &cluster.plan.pairs;
         let hops: usize = pairs
@@ -521,6 +937,89 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rebalance_scenario_runs_the_rebalancer_unless_told_otherwise() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["sluice-loadtest"];
+            all.extend_from_slice(args);
+            settings(&Args::try_parse_from(all).unwrap())
+        };
+        let rebalance = parse(&["--scenario", "rebalance"]);
+        assert_eq!(rebalance.topology, Topology::Detour);
+        assert_eq!(rebalance.rebalancer, Rebalancer::On);
+        assert_eq!(rebalance.max_fee_sat, 1);
+        assert_eq!(rebalance.rate, Some(4.0));
+        let off = parse(&["--scenario", "rebalance", "--rebalancer", "off"]);
+        assert_eq!(
+            off,
+            Settings {
+                rebalancer: Rebalancer::Off,
+                ..rebalance
+            }
+        );
+        assert_eq!(
+            parse(&["--scenario", "rebalance", "--rebalancer", "dry-run"]).rebalancer,
+            Rebalancer::DryRun
+        );
+        // Flags over the scenario: a closed loop, another fee ceiling.
+        let closed = parse(&[
+            "--scenario",
+            "rebalance",
+            "--concurrency",
+            "2",
+            "--max-fee-sat",
+            "5",
+        ]);
+        assert_eq!(
+            (closed.rate, closed.concurrency, closed.max_fee_sat),
+            (None, 2, 5)
+        );
+        assert_eq!(
+            parse(&["--scenario", "rebalance", "--rate", "2"]).rate,
+            Some(2.0)
+        );
+        // Elsewhere off, with the old fee ceiling, unless asked.
+        let plain = parse(&[]);
+        assert_eq!(
+            (plain.rebalancer, plain.max_fee_sat, plain.rate),
+            (Rebalancer::Off, 100, None)
+        );
+        assert_eq!(parse(&["--rebalancer", "on"]).rebalancer, Rebalancer::On);
+        let detour = parse(&["--topology", "detour"]);
+        assert_eq!((detour.topology, detour.nodes), (Topology::Detour, 4));
+        assert_eq!(parse(&["--topology", "ring"]).nodes, 3);
+        for bad in [
+            &["--rebalancer", "maybe"][..],
+            &["--rebalancer", "on", "--reuse", "cluster.json"],
+        ] {
+            let mut all = vec!["sluice-loadtest"];
+            all.extend_from_slice(bad);
+            assert!(Args::try_parse_from(all).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_detours_topology_names_its_channel_sizes() {
+        let manifest = Manifest {
+            topology: Topology::Detour,
+            capacity_sat: 2_000_000,
+            plan: ClusterSpec {
+                topology: Topology::Detour,
+                nodes: 4,
+                capacity_sat: 2_000_000,
+            }
+            .plan()
+            .unwrap(),
+            nodes: Vec::new(),
+            node_args: Vec::new(),
+        };
+        assert_eq!(
+            topology(&manifest),
+            "detour of 0 (direct channel 2000000 sat, the others 8000000 sat)"
+        );
+        assert_eq!(payer(&manifest.plan), 0);
+    }
 
     #[test]
     fn node_args_follow_the_scenarios_flags_in_order() {

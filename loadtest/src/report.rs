@@ -1,7 +1,8 @@
 //! The run's report: throughput, latency percentiles from an HDR histogram, outcomes by
 //! reason, fees, per-node resource use, the run by window with the soak checks (when it
-//! was cut into windows), the signature-bound ceiling, the invariants, and the conditions
-//! it ran under; as JSON (`report.json`), Markdown (`report.md`) and charts
+//! was cut into windows), the signature-bound ceiling, the payer's rebalancer and its
+//! channels against their bands (over the detour or with `--rebalancer`), the
+//! invariants, and the conditions it ran under; as JSON (`report.json`), Markdown (`report.md`) and charts
 //! (`latency.svg`, `timeline.svg`, and `windows.svg` for a run in windows).
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use crate::ceiling::Ceiling;
 use crate::charts::{self, Bucket, Second};
 use crate::driver::{Attempt, Outcome, RunResult};
 use crate::invariants::Checked;
+use crate::rebalancer::RebalancerReport;
 use crate::windows::{Check, Windows};
 use crate::Error;
 
@@ -66,7 +68,9 @@ pub struct Conditions {
     pub mode: String,
     /// Each payment's amount, sat.
     pub amount_sat: u64,
-    /// Each channel's capacity, sat.
+    /// Each payment's fee ceiling, sat.
+    pub max_fee_sat: u64,
+    /// Each channel's capacity, sat (the detour's other channels hold a multiple).
     pub capacity_sat: u64,
     /// What a durable write means for the nodes.
     pub durability: String,
@@ -106,6 +110,10 @@ pub struct Report {
     /// `soak` scenario).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub windows: Option<Windows>,
+    /// The payer's rebalancer and its channels against their bands, for a run over the
+    /// detour or with a rebalancer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebalancer: Option<RebalancerReport>,
     /// The invariants checked after the run.
     pub invariants: Checked,
     /// Where and how it ran.
@@ -163,6 +171,7 @@ pub fn summarise(
         histogram: charts::histogram(&run.attempts),
         timeline: charts::timeline(&run.attempts),
         windows: None,
+        rebalancer: None,
         invariants,
         conditions,
     })
@@ -175,7 +184,8 @@ impl Report {
         let l = &self.latency_ms;
         let mut md = format!(
             "# sluice load test\n\n\
-             Scenario {}: {} · {} · {} · {} sat payments over {} sat channels\n\n\
+             Scenario {}: {} · {} · {} · {} sat payments (fee ceiling {} sat) over {} sat \
+             channels\n\n\
              Machine: {}. Durability: {}. Node flags: {}. Chain: {}.\n\n\
              | | |\n|---|---|\n\
              | succeeded | {} |\n| failed | {} |\n| throughput | {:.1} payments/s |\n\
@@ -186,6 +196,7 @@ impl Report {
             c.load,
             c.mode,
             c.amount_sat,
+            c.max_fee_sat,
             c.capacity_sat,
             c.machine,
             c.durability,
@@ -224,6 +235,9 @@ impl Report {
         }
         if let Some(windows) = &self.windows {
             md.push_str(&windows_markdown(windows));
+        }
+        if let Some(rebalancer) = &self.rebalancer {
+            md.push_str(&rebalancer.markdown());
         }
         md.push_str("\n## Charts\n\n![latency](latency.svg)\n\n![timeline](timeline.svg)\n");
         if self.windows.is_some() {

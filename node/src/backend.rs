@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::credit_answers;
 use crate::nostr_answers;
 use crate::pool_answers;
+use crate::rebalancer_answers;
 use crate::stats::StatsCache;
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::PublicKey;
@@ -31,6 +32,7 @@ use sluice_actors::pool::snapshot as pool_snapshot;
 use sluice_actors::pool::{
     CreatePool, DepositAsk, PoolMsg, WithdrawalAsk, WithdrawalView, POOL_TIMEOUT,
 };
+use sluice_actors::rebalance::RebalancerMsg;
 use sluice_actors::withdrawals::SchedulerMsg;
 use sluice_actors::{Components, NodeError};
 use sluice_api::backend::{
@@ -47,9 +49,9 @@ use sluice_api_types::{
     Lsps2MenuResponse, Lsps2Order, Lsps2OrdersResponse, Lsps2SummaryResponse, Lsps2TokenMenu,
     NodeInfoResponse, NostrStatusResponse, PayResponse, PaymentDirection, PaymentInfo,
     PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse, PoolSnapshotResponse,
-    PoolStatusResponse, QuotePayResponse, StatsResponse, WalletAddressResponse,
-    WalletBalanceResponse, WithdrawResponse, WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA,
-    QUOTE_PAY_RESPONSE_SCHEMA,
+    PoolStatusResponse, QuotePayResponse, RebalanceChannelSettings, RebalancerStatusResponse,
+    StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
+    WithdrawalsHaltResponse, PAY_RESPONSE_SCHEMA, QUOTE_PAY_RESPONSE_SCHEMA,
 };
 use sluice_pool::throttle::Throttle;
 use sluice_storage::{
@@ -85,20 +87,39 @@ const CREDIT_SETTLE_TIMEOUT: Duration = Duration::from_secs(25);
 /// rounds of sends (which run in a task of their own), asking each relay's connection.
 const NOSTR_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a rebalancer request waits for the Rebalancer actor. It answers between its
+/// looks at the channels; a status is one more look, which asks the pool actor for the
+/// RRP partition's funds (within 10 s, its `look::FUNDS_TIMEOUT`).
+const REBALANCER_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The node as the API sees it.
 pub struct NodeService {
     components: Components,
     listening: Vec<SocketAddr>,
     stats: StatsCache,
+    rebalancer: bool,
 }
 
 impl NodeService {
-    /// A backend over `components`, listening for peers on `listening`.
-    pub fn new(components: Components, listening: Vec<SocketAddr>) -> Self {
+    /// A backend over `components`, listening for peers on `listening`. `rebalancer`
+    /// says whether the node runs a Rebalancer (its config has a `[rebalancer]`
+    /// section): without one the rebalancer's state says so, and its admin routes
+    /// answer `not_enabled`, rather than `node_not_running` as while it restarts.
+    pub fn new(components: Components, listening: Vec<SocketAddr>, rebalancer: bool) -> Self {
         NodeService {
             components,
             listening,
             stats: StatsCache::default(),
+            rebalancer,
+        }
+    }
+
+    /// [`NodeError::NotEnabled`] on a node without a `[rebalancer]` section.
+    fn rebalancer_enabled(&self) -> Result<(), NodeError> {
+        if self.rebalancer {
+            Ok(())
+        } else {
+            Err(NodeError::NotEnabled("the rebalancer"))
         }
     }
 }
@@ -857,6 +878,61 @@ impl NodeBackend for NodeService {
         let publisher = &self.components.actors.publisher;
         let status = publisher.call(PublisherMsg::Status, NOSTR_TIMEOUT).await?;
         Ok(nostr_answers::status(status))
+    }
+
+    async fn rebalancer_status(&self) -> Result<RebalancerStatusResponse, NodeError> {
+        // Without a `[rebalancer]` section the actor never starts.
+        if !self.rebalancer {
+            return Ok(rebalancer_answers::disabled());
+        }
+        let rebalancer = &self.components.actors.rebalancer;
+        let status = rebalancer
+            .call(RebalancerMsg::Status, REBALANCER_TIMEOUT)
+            .await??;
+        Ok(rebalancer_answers::status(status))
+    }
+
+    async fn halt_rebalancer(&self, reason: String) -> Result<RebalancerStatusResponse, NodeError> {
+        self.rebalancer_enabled()?;
+        let rebalancer = &self.components.actors.rebalancer;
+        let status = rebalancer
+            .call(
+                |reply| RebalancerMsg::Halt(reason, reply),
+                REBALANCER_TIMEOUT,
+            )
+            .await??;
+        Ok(rebalancer_answers::status(status))
+    }
+
+    async fn resume_rebalancer(&self) -> Result<RebalancerStatusResponse, NodeError> {
+        self.rebalancer_enabled()?;
+        let rebalancer = &self.components.actors.rebalancer;
+        let status = rebalancer
+            .call(RebalancerMsg::Resume, REBALANCER_TIMEOUT)
+            .await??;
+        Ok(rebalancer_answers::status(status))
+    }
+
+    async fn set_rebalance_channel(
+        &self,
+        channel_id: ChannelId,
+        settings: RebalanceChannelSettings,
+    ) -> Result<RebalanceChannelSettings, NodeError> {
+        self.rebalancer_enabled()?;
+        // Lowercase hex, as LDK's channel ids print and the rebalancer keys them.
+        let record = rebalancer_answers::channel_record(
+            channel_id.to_string(),
+            settings,
+            sluice_actors::clock::unix_ms(),
+        );
+        let rebalancer = &self.components.actors.rebalancer;
+        let stored = rebalancer
+            .call(
+                |reply| RebalancerMsg::SetChannel(record, reply),
+                REBALANCER_TIMEOUT,
+            )
+            .await??;
+        Ok(rebalancer_answers::channel_settings(stored))
     }
 
     async fn take_snapshot(&self, pool_id: String) -> Result<PoolSnapshotResponse, NodeError> {

@@ -11,6 +11,7 @@ pub mod credit_answers;
 pub mod nostr_answers;
 pub mod peer_socket;
 pub mod pool_answers;
+pub mod rebalancer_answers;
 pub mod run;
 pub mod seed;
 pub mod signals;

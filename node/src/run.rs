@@ -191,7 +191,11 @@ impl RunningNode {
             refresh: (config.refresh_monitor_kib > 0)
                 .then(|| RefreshConfig::at(config.refresh_monitor_kib << 10)),
             pool: config.pool.clone(),
+            rebalancer: config.rebalancer,
         };
+        if config.rebalancer.is_none() {
+            tracing::info!("no [rebalancer] section: the node does not rebalance its channels");
+        }
         let (supervisor, supervisor_task) = Actor::spawn(None, NodeSupervisor, supervisor_args)
             .await
             .map_err(|e| RunError::Start(StartError::Other(format!("starting the actors: {e}"))))?;
@@ -215,7 +219,12 @@ impl RunningNode {
                  something in front of the node protects them"
             );
         }
-        let api = api_router(api_config, components.clone(), vec![peer_addr]);
+        let api = api_router(
+            api_config,
+            components.clone(),
+            vec![peer_addr],
+            config.rebalancer.is_some(),
+        );
         let mut api_stopped = stopped.clone();
         let api_task = tokio::spawn(async move {
             let shutdown = async move {
@@ -415,6 +424,7 @@ fn api_router(
     api_config: ApiConfig,
     components: Components,
     listening: Vec<SocketAddr>,
+    rebalancer: bool,
 ) -> axum::Router {
     let metrics: sluice_api::MetricsRenderer = match install_metrics() {
         Some(handle) => {
@@ -427,7 +437,7 @@ fn api_router(
         None => Arc::new(String::new),
     };
     sluice_api::router(
-        Arc::new(NodeService::new(components, listening)),
+        Arc::new(NodeService::new(components, listening, rebalancer)),
         api_config,
         metrics,
     )

@@ -13,14 +13,17 @@
 //! - `band`: a channel's place against its band (short of it, inside, over it);
 //! - `limits`: the fee ceiling, the budget and the cost-to-earn check;
 //! - `pacing`: per-channel adaptive amounts and cooldowns with exponential backoff;
-//! - `plan`: the moves worth trying, most needed first.
+//! - `plan`: the moves worth trying, most needed first;
+//! - `decide`: each move's attempt now (amount, fee ceiling) and whether it may go.
 
 pub mod band;
+pub mod decide;
 pub mod limits;
 pub mod pacing;
 pub mod plan;
 
 pub use band::{Band, Place};
+pub use decide::{decide, Situation, Step, Verdict};
 pub use limits::{Budget, CostToEarn, FeeCeiling, Refusal};
 pub use pacing::{Pace, Pacing};
 pub use plan::{plan, ChannelView, Eligibility, Move};

@@ -26,23 +26,28 @@ impl FeeCeiling {
     }
 }
 
-/// The day's budget.
+/// The day's budget: what the last 24 hours spent may not pass the daily cap, and what
+/// is in flight may not pass what the RRP partition still holds (fees already paid were
+/// booked to it, so they are out of its assets already).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     /// The most the rebalancer may spend in any 24 hours, msat.
     pub daily_msat: u64,
     /// What the RRP partition holds now, msat: rebalances are its cost.
     pub rrp_available_msat: u64,
-    /// Fees paid by rebalances in the last 24 hours, msat.
+    /// Fees of the last 24 hours, msat: those paid, and the ceilings of rebalances in
+    /// flight.
     pub spent_24h_msat: u64,
+    /// The ceilings of rebalances in flight, msat (not booked yet).
+    pub in_flight_msat: u64,
 }
 
 impl Budget {
     /// What is left to spend now.
     pub fn left_msat(&self) -> u64 {
-        self.daily_msat
-            .min(self.rrp_available_msat)
-            .saturating_sub(self.spent_24h_msat)
+        let day = self.daily_msat.saturating_sub(self.spent_24h_msat);
+        let rrp = self.rrp_available_msat.saturating_sub(self.in_flight_msat);
+        day.min(rrp)
     }
 }
 
@@ -130,13 +135,19 @@ mod tests {
             daily_msat: 10_000,
             rrp_available_msat: 4_000,
             spent_24h_msat: 1_000,
+            in_flight_msat: 500,
         };
-        assert_eq!(budget.left_msat(), 3_000);
+        assert_eq!(budget.left_msat(), 3_500, "RRP less what is in flight");
         let spent = Budget {
+            spent_24h_msat: 9_000,
+            ..budget
+        };
+        assert_eq!(spent.left_msat(), 1_000, "the day's cap less what it spent");
+        let over = Budget {
             spent_24h_msat: 20_000,
             ..budget
         };
-        assert_eq!(spent.left_msat(), 0);
+        assert_eq!(over.left_msat(), 0);
     }
 
     #[test]
@@ -175,9 +186,15 @@ mod tests {
             fees in proptest::collection::vec(1u64..50_000, 1..40),
         ) {
             let rule = CostToEarn { max_ratio_ppm: 300_000, allowance_msat: 2_000 };
+            // Each admitted fee is paid and booked to RRP, which then holds that much less.
             let mut spent = 0u64;
             for fee in fees {
-                let budget = Budget { daily_msat: daily, rrp_available_msat: rrp, spent_24h_msat: spent };
+                let budget = Budget {
+                    daily_msat: daily,
+                    rrp_available_msat: rrp - spent,
+                    spent_24h_msat: spent,
+                    in_flight_msat: 0,
+                };
                 if admit(fee, budget.left_msat(), rule.room_msat(earned, spent)).is_ok() {
                     spent += fee;
                 }

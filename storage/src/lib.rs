@@ -31,8 +31,9 @@ pub use records::{
     JitOrderState, JitOrderTimeKey, LpRecord, NostrDelivery, NostrEventRecord, NostrOutboxRecord,
     OfferStatus, PaymentIndexRecord, PaymentRecord, PaymentStatus, PayoutBatchRecord,
     PayoutInvoiceRecord, PeerRecord, PoolEntryRecord, PoolRecord, PoolSnapshotRecord, QuoteRecord,
+    RebalanceChannelRecord, RebalanceRecord, RebalanceState, RebalancerControlRecord,
     ReceiptRecord, ReceivedByHashRecord, ReceivedRecord, SettlementAsked, SnapshotLeafRecord,
-    WalletRecord, WithdrawalRecord, WithdrawalStatus,
+    StoredBand, WalletRecord, WithdrawalRecord, WithdrawalStatus,
 };
 pub use store::{Store, StoreConfig, DEFAULT_CACHE_BYTES, DEFAULT_MAX_GROUP_REQUESTS, KEYS_END};
 pub use table::{Record, Table};

@@ -74,13 +74,19 @@ pub enum Table {
     NostrEvents,
     /// Nostr events some relay has yet to answer ([`crate::NostrOutboxRecord`]).
     NostrOutbox,
+    /// Rebalances, by start time ([`crate::RebalanceRecord`]).
+    Rebalances,
+    /// Operators' per-channel rebalancing settings ([`crate::RebalanceChannelRecord`]).
+    RebalanceChannels,
+    /// The rebalancer's kill switch ([`crate::RebalancerControlRecord`]).
+    RebalancerControl,
     /// The store's own bookkeeping: the commit sequence number (see the `mark` module).
     Meta,
 }
 
 impl Table {
     /// Every table, in the order their keyspaces are opened.
-    pub const ALL: [Table; 32] = [
+    pub const ALL: [Table; 35] = [
         Table::Ldk,
         Table::Payments,
         Table::Quotes,
@@ -112,6 +118,9 @@ impl Table {
         Table::CreditRepayments,
         Table::NostrEvents,
         Table::NostrOutbox,
+        Table::Rebalances,
+        Table::RebalanceChannels,
+        Table::RebalancerControl,
         Table::Meta,
     ];
 
@@ -149,6 +158,9 @@ impl Table {
             Table::CreditRepayments => "credit_repayments",
             Table::NostrEvents => "nostr_events",
             Table::NostrOutbox => "nostr_outbox",
+            Table::Rebalances => "rebalances",
+            Table::RebalanceChannels => "rebalance_channels",
+            Table::RebalancerControl => "rebalancer_control",
             Table::Meta => "meta",
         }
     }

@@ -26,6 +26,8 @@ pub struct Pool {
     /// The wallet height at which the fees were last looked at (in memory: looked at
     /// again after a start).
     pub fees_seen_height: Option<u32>,
+    /// The rebalances whose fees were booked, with their entries' seqs.
+    pub booked_rebalances: BTreeMap<String, u64>,
 }
 
 impl Pool {
@@ -38,6 +40,7 @@ impl Pool {
             last_snapshot: None,
             booked_txids: BTreeSet::new(),
             fees_seen_height: None,
+            booked_rebalances: BTreeMap::new(),
         }
     }
 }
@@ -74,6 +77,7 @@ impl Pools {
                 ledger,
                 last_snapshot,
                 booked_txids: super::onchain_fees::booked(&entries),
+                booked_rebalances: super::rebalances::booked(&entries),
                 ..Pool::new(record)
             };
             let pool = Pool {
@@ -162,6 +166,38 @@ impl Pools {
             .ok_or_else(|| NodeError::NotFound(format!("pool {pool_id}")))?;
         pool.ledger = ledger;
         Ok(pool)
+    }
+
+    /// Books `movements` of `pool_id`, in order, with `batch` (the records that go with
+    /// them) in one commit, then makes the ledger in memory follow. Nothing is stored if
+    /// the ledger refuses any movement; with none, `batch` is committed alone. The
+    /// entries' seqs.
+    pub async fn commit_movements(
+        &mut self,
+        store: &Store,
+        pool_id: &str,
+        movements: Vec<Movement>,
+        mut batch: WriteBatch,
+        at_ms: u64,
+    ) -> Result<Vec<u64>, NodeError> {
+        let mut ledger = self.get(pool_id)?.ledger.clone();
+        let mut seqs = Vec::with_capacity(movements.len());
+        for movement in movements {
+            let entry = Entry::new(ledger.next_seq(), at_ms, movement);
+            ledger
+                .apply(&entry)
+                .map_err(|e| NodeError::Ledger(format!("pool {pool_id}: {e}")))?;
+            seqs.push(entry.seq);
+            batch.create(&PoolEntryRecord {
+                pool_id: pool_id.to_owned(),
+                entry,
+            })?;
+        }
+        store.commit(batch).await?;
+        if let Some(pool) = self.pools.get_mut(pool_id) {
+            pool.ledger = ledger;
+        }
+        Ok(seqs)
     }
 
     /// Whether `pool_id` takes deposits into `partition`.

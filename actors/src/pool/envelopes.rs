@@ -3,8 +3,8 @@
 //! recovery) and hands it here with the envelope's changed record and receipt, so the
 //! pool actor stays the one writer of its ledger and everything lands in one commit.
 
-use sluice_pool::{Entry, Movement};
-use sluice_storage::{PoolEntryRecord, WriteBatch};
+use sluice_pool::Movement;
+use sluice_storage::WriteBatch;
 
 use super::book::Pools;
 use crate::clock::unix_ms;
@@ -31,25 +31,9 @@ pub async fn book(
     let EnvelopeBooking {
         pool_id,
         movements,
-        mut batch,
+        batch,
     } = booking;
-    let mut ledger = pools.get(&pool_id)?.ledger.clone();
-    let now = unix_ms();
-    let mut seqs = Vec::with_capacity(movements.len());
-    for movement in movements {
-        let entry = Entry::new(ledger.next_seq(), now, movement);
-        ledger
-            .apply(&entry)
-            .map_err(|e| NodeError::Ledger(format!("pool {pool_id}: {e}")))?;
-        seqs.push(entry.seq);
-        batch.create(&PoolEntryRecord {
-            pool_id: pool_id.clone(),
-            entry,
-        })?;
-    }
-    c.store.commit(batch).await?;
-    if let Some(pool) = pools.pools.get_mut(&pool_id) {
-        pool.ledger = ledger;
-    }
-    Ok(seqs)
+    pools
+        .commit_movements(&c.store, &pool_id, movements, batch, unix_ms())
+        .await
 }

@@ -21,6 +21,8 @@
 //! - `payouts.rs`: a payout tick's burns, and each payout's outcome booked;
 //! - `envelopes.rs`: credit envelopes' draws, repayments and write-offs booked with the
 //!   envelope's records;
+//! - `rebalances.rs`: what the RRP partition holds for the rebalancer, and rebalance
+//!   fees booked as RRP costs with the rebalancer's records;
 //! - `snapshot.rs`: signed proof snapshots and LPs' inclusion proofs;
 //! - `assets.rs`: the node's real assets, for the books' reconciliation and snapshots;
 //! - this file: the actor, its messages, pool creation, status and positions.
@@ -33,6 +35,7 @@ pub mod envelopes;
 pub mod income;
 pub mod onchain_fees;
 pub mod payouts;
+pub mod rebalances;
 pub mod snapshot;
 pub mod sweep;
 pub mod withdrawals;
@@ -51,6 +54,7 @@ pub use book::Pools;
 pub use deposits::{DepositAsk, DepositView};
 pub use envelopes::EnvelopeBooking;
 pub use payouts::{Payout, PayoutOutcome};
+pub use rebalances::{RebalanceBooking, RrpFunds};
 pub use sluice_pool::PartitionKind;
 pub use sluice_storage::DepositRail;
 pub use snapshot::{InclusionProof, Snapshot};
@@ -238,6 +242,16 @@ pub enum PoolMsg {
         Box<EnvelopeBooking>,
         RpcReplyPort<Result<Vec<u64>, NodeError>>,
     ),
+    /// The node's pool and what its RRP partition holds now, for the rebalancer; `None`
+    /// without a pool or without an RRP partition.
+    RebalanceFunds(RpcReplyPort<Option<RrpFunds>>),
+    /// Book a rebalance's fee as an RRP cost with the rebalancer's records, in one
+    /// commit; the entry's seq (`None` when the fee was 0 and the records were committed
+    /// alone).
+    BookRebalance(
+        Box<RebalanceBooking>,
+        RpcReplyPort<Result<Option<u64>, NodeError>>,
+    ),
 }
 
 /// The pool actor's state.
@@ -365,6 +379,12 @@ impl Actor for PoolLedger {
             }
             PoolMsg::BookEnvelope(booking, reply) => {
                 let _ = reply.send(envelopes::book(c, pools, *booking).await);
+            }
+            PoolMsg::RebalanceFunds(reply) => {
+                let _ = reply.send(rebalances::funds(pools));
+            }
+            PoolMsg::BookRebalance(booking, reply) => {
+                let _ = reply.send(rebalances::book(&c.store, pools, *booking).await);
             }
         }
         Ok(())

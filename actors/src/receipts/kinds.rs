@@ -21,11 +21,14 @@ pub enum ReceiptKind {
     DefaultNotice,
     /// A pool's proof snapshot: its assets, partitions and liabilities root.
     PoolSnapshot,
+    /// A rebalance of the node's channels ended: its fee, and the part the RRP
+    /// partition booked.
+    Rebalance,
 }
 
 impl ReceiptKind {
     /// Every kind.
-    pub const ALL: [ReceiptKind; 8] = [
+    pub const ALL: [ReceiptKind; 9] = [
         ReceiptKind::Deposit,
         ReceiptKind::WithdrawRequest,
         ReceiptKind::WithdrawSettlement,
@@ -34,6 +37,7 @@ impl ReceiptKind {
         ReceiptKind::EnvelopeSettlement,
         ReceiptKind::DefaultNotice,
         ReceiptKind::PoolSnapshot,
+        ReceiptKind::Rebalance,
     ];
 
     /// The `schema` a receipt of this kind carries. Pool and Lightning receipts are
@@ -51,6 +55,7 @@ impl ReceiptKind {
             ReceiptKind::EnvelopeSettlement => "openagents.credit.envelope_settlement_receipt.v1",
             ReceiptKind::DefaultNotice => "openagents.credit.default_notice.v1",
             ReceiptKind::PoolSnapshot => "openagents.liquidity.pool_snapshot_receipt.v1",
+            ReceiptKind::Rebalance => "openagents.liquidity.rebalance_receipt.v1",
         }
     }
 
@@ -520,6 +525,45 @@ pub struct WithdrawSettlementReceipt {
     pub requested_at_ms: u64,
     /// When it ended, Unix ms.
     pub settled_at_ms: u64,
+}
+
+/// The receipt of a rebalance that ended (`openagents.liquidity.rebalance_receipt.v1`),
+/// before sealing: a circular payment out of one of the node's channels and back in
+/// through another, what it moved, the fee it paid and the part of that fee the pool's
+/// RRP partition booked. Optional fields are written as `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebalanceReceipt {
+    /// Always [`ReceiptKind::Rebalance`]'s schema.
+    pub schema: String,
+    /// The rebalance (its payment hash, hex).
+    pub rebalance_id: String,
+    /// The circular payment's hash, hex.
+    pub payment_hash: String,
+    /// The channel paid out through, hex.
+    pub from_channel: String,
+    /// The channel paid back in through, hex.
+    pub to_channel: String,
+    /// The peer of `to_channel`, hex node id.
+    pub to_peer: String,
+    /// The amount moved, msat.
+    pub amount_msat: u64,
+    /// The fee ceiling it was sent with, msat.
+    pub max_fee_msat: u64,
+    /// The routing fee paid, msat (0 unless it succeeded).
+    pub fee_paid_msat: u64,
+    /// The part of the fee booked to the pool's RRP partition as a rebalance cost, msat
+    /// (0 when none was).
+    pub booked_msat: u64,
+    /// The pool whose RRP partition booked the fee (`null` when no pool booked it).
+    pub pool_id: Option<String>,
+    /// `succeeded` or `failed`.
+    pub outcome: String,
+    /// Why it failed, a stable code (`null` unless it failed).
+    pub failure: Option<String>,
+    /// When it started, Unix ms.
+    pub started_at_ms: u64,
+    /// When it ended, Unix ms.
+    pub ended_at_ms: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -24,9 +24,9 @@ mod verify;
 pub use error::ReceiptError;
 pub use kinds::{
     DefaultNoticeReceipt, DepositReceipt, EnvelopeIssueReceipt, EnvelopeSettlementReceipt,
-    InvoicePayReceipt, LightningAssets, OnchainAssets, PoolSnapshotReceipt, ReceiptKind,
-    SettledFill, SnapshotAssets, SnapshotChannel, SnapshotLiabilities, SnapshotPartition,
-    SnapshotUtxo, WithdrawRequestReceipt, WithdrawSettlementReceipt,
+    InvoicePayReceipt, LightningAssets, OnchainAssets, PoolSnapshotReceipt, RebalanceReceipt,
+    ReceiptKind, SettledFill, SnapshotAssets, SnapshotChannel, SnapshotLiabilities,
+    SnapshotPartition, SnapshotUtxo, WithdrawRequestReceipt, WithdrawSettlementReceipt,
 };
 pub use signer::ReceiptSigner;
 pub use verify::{verify, Verified};

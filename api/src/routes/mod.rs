@@ -16,6 +16,7 @@ pub(crate) mod peers;
 pub(crate) mod pool_snapshots;
 pub(crate) mod pool_withdrawals;
 pub(crate) mod pools;
+pub(crate) mod rebalancer;
 pub(crate) mod receipts;
 pub(crate) mod stats;
 pub(crate) mod wallet;
@@ -23,7 +24,7 @@ pub(crate) mod wallet;
 use std::sync::Arc;
 
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 
 use crate::auth::{self, Access, Authenticator, Guard};
@@ -286,6 +287,22 @@ pub(crate) fn node_routes<B: NodeBackend>(
         .route(
             &at(paths::NOSTR_STATUS),
             guarded(auth, Access::ReadOrPay, get(nostr::nostr_status::<B>)),
+        )
+        .route(
+            &at(paths::REBALANCER),
+            guarded(auth, Access::Read, get(rebalancer::status::<B>)),
+        )
+        .route(
+            &at(paths::REBALANCER_HALT),
+            guarded(auth, Access::Admin, post(rebalancer::halt::<B>)),
+        )
+        .route(
+            &at(paths::REBALANCER_RESUME),
+            guarded(auth, Access::Admin, post(rebalancer::resume::<B>)),
+        )
+        .route(
+            &at(paths::REBALANCER_CHANNEL),
+            guarded(auth, Access::Admin, put(rebalancer::set_channel::<B>)),
         )
         .route(
             &at(paths::BUDGET),

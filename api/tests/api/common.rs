@@ -27,7 +27,8 @@ use sluice_api_types::{
     Lsps2MenuResponse, Lsps2OrdersResponse, Lsps2SummaryResponse, NodeAssets, NodeInfoResponse,
     NostrRelayStatus, NostrStatusResponse, PartitionFlows, PartitionStatus, PayResponse,
     PaymentDirection, PaymentInfo, PaymentStatus, PeerInfo, PoolInfo, PoolPositionResponse,
-    PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse, Reconciliation, SharePrice,
+    PoolSnapshotResponse, PoolStatusResponse, QuotePayResponse, RebalanceChannelSettings,
+    RebalanceTotals, RebalancerHalt, RebalancerStatusResponse, Reconciliation, SharePrice,
     StatsResponse, WalletAddressResponse, WalletBalanceResponse, WithdrawResponse,
     WithdrawThrottle, Withdrawal, WithdrawalFill, WithdrawalsHaltResponse,
 };
@@ -116,6 +117,10 @@ pub enum Call {
     CreditExposure(String),
     CreditHealth,
     NostrStatus,
+    RebalancerStatus,
+    HaltRebalancer(String),
+    ResumeRebalancer,
+    SetRebalanceChannel(ChannelId, RebalanceChannelSettings),
 }
 
 /// Answers every call with canned data, or with the configured error after the
@@ -126,6 +131,7 @@ pub struct TestBackend {
     delay: Mutex<Duration>,
     calls: Mutex<Vec<Call>>,
     health: Mutex<Option<HealthStatus>>,
+    rebalancer_off: Mutex<bool>,
 }
 
 impl TestBackend {
@@ -139,6 +145,19 @@ impl TestBackend {
 
     pub fn set_health(&self, status: HealthStatus) {
         *self.health.lock().unwrap() = Some(status);
+    }
+
+    /// Answers as a node without a `[rebalancer]` section does: the state with
+    /// `enabled: false`, `not_enabled` to the admin routes.
+    pub fn rebalancer_off(&self) {
+        *self.rebalancer_off.lock().unwrap() = true;
+    }
+
+    fn rebalancer_enabled(&self) -> Result<(), NodeError> {
+        if *self.rebalancer_off.lock().unwrap() {
+            return Err(NodeError::NotEnabled("the rebalancer"));
+        }
+        Ok(())
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -340,6 +359,27 @@ pub fn credit_envelope(
             payment_id: None,
         },
         receipt: json!({ "receipt_id": "rcpt_env" }),
+    }
+}
+
+/// A canned rebalancer state: running, nothing planned or done; halted with `halted`'s
+/// reason if given.
+pub fn rebalancer_status(halted: Option<&str>) -> RebalancerStatusResponse {
+    RebalancerStatusResponse {
+        schema: sluice_api_types::REBALANCER_STATUS_RESPONSE_SCHEMA.into(),
+        enabled: true,
+        dry_run: false,
+        halted: halted.map(|reason| RebalancerHalt {
+            reason: reason.into(),
+            at_ms: 1_700_000_000_000,
+        }),
+        settings: None,
+        budget: None,
+        totals: RebalanceTotals::default(),
+        channels: Vec::new(),
+        plan: Vec::new(),
+        recent: Vec::new(),
+        note: None,
     }
 }
 
@@ -999,6 +1039,41 @@ impl NodeBackend for TestBackend {
         })
     }
 
+    async fn rebalancer_status(&self) -> Result<RebalancerStatusResponse, NodeError> {
+        self.enter(Call::RebalancerStatus).await?;
+        if self.rebalancer_enabled().is_err() {
+            return Ok(RebalancerStatusResponse {
+                enabled: false,
+                note: Some("no [rebalancer] section: the node does not rebalance".into()),
+                ..rebalancer_status(None)
+            });
+        }
+        Ok(rebalancer_status(None))
+    }
+
+    async fn halt_rebalancer(&self, reason: String) -> Result<RebalancerStatusResponse, NodeError> {
+        self.enter(Call::HaltRebalancer(reason.clone())).await?;
+        self.rebalancer_enabled()?;
+        Ok(rebalancer_status(Some(&reason)))
+    }
+
+    async fn resume_rebalancer(&self) -> Result<RebalancerStatusResponse, NodeError> {
+        self.enter(Call::ResumeRebalancer).await?;
+        self.rebalancer_enabled()?;
+        Ok(rebalancer_status(None))
+    }
+
+    async fn set_rebalance_channel(
+        &self,
+        channel_id: ChannelId,
+        settings: RebalanceChannelSettings,
+    ) -> Result<RebalanceChannelSettings, NodeError> {
+        self.enter(Call::SetRebalanceChannel(channel_id, settings.clone()))
+            .await?;
+        self.rebalancer_enabled()?;
+        Ok(settings)
+    }
+
     async fn stats(&self) -> Result<StatsResponse, NodeError> {
         self.enter(Call::Stats).await?;
         Ok(StatsResponse {
@@ -1419,5 +1494,20 @@ pub fn every_endpoint() -> Vec<(Method, String, Option<String>)> {
         ),
         (Method::GET, "/v1/credit/health".into(), None),
         (Method::GET, "/v1/nostr".into(), None),
+        (Method::GET, "/v1/rebalancer".into(), None),
+        (
+            Method::POST,
+            "/v1/rebalancer/halt".into(),
+            Some(r#"{"reason":"maintenance"}"#.into()),
+        ),
+        (Method::POST, "/v1/rebalancer/resume".into(), None),
+        (
+            Method::PUT,
+            format!("/v1/rebalancer/channels/{CHANNEL_ID}"),
+            Some(
+                r#"{"opted_out":false,"committed":true,"band":{"min_ppm":100000,"max_ppm":900000,"deadband_ppm":50000}}"#
+                    .into(),
+            ),
+        ),
     ]
 }

@@ -15,6 +15,7 @@ mod openapi;
 mod pool_withdrawals;
 mod props;
 mod rate_limit;
+mod rebalancer;
 mod routes;
 mod scope_matrix;
 mod serve;

@@ -106,7 +106,8 @@ async fn every_operation_answers_each_scope_as_documented() {
                         || template == paths::POOL_SNAPSHOTS
                         || template == paths::POOL_WITHDRAWAL_CANCEL
                         || template == paths::POOL_WITHDRAWAL_APPROVE
-                        || template == paths::CREDIT_REPAYMENT,
+                        || template == paths::CREDIT_REPAYMENT
+                        || template == paths::REBALANCER_RESUME,
                     "no body for POST {template}"
                 );
             }

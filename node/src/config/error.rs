@@ -257,6 +257,14 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The `[rebalancer]` section of the config file is malformed or inconsistent.
+    #[error("`rebalancer` in config file {}: {message}", path.display())]
+    InvalidRebalancer {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The `[pool]` section of the config file is malformed.
     #[error("`pool` in config file {}: {message}", path.display())]
     InvalidPool {

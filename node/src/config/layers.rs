@@ -11,9 +11,10 @@ use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::Lsps5Config;
 use sluice_actors::nostr::NostrConfig;
 use sluice_actors::pool::PoolConfig;
+use sluice_actors::rebalance::RebalancerConfig;
 
 use super::error::{ConfigError, Key, Origin, Setting};
-use super::{lsps2, lsps5, nostr, pool, RunArgs};
+use super::{lsps2, lsps5, nostr, pool, rebalancer, RunArgs};
 
 /// A value with the setting it came from.
 #[derive(Debug, Clone)]
@@ -28,14 +29,15 @@ pub(super) struct Sourced<T> {
 pub(super) trait Check<T>: Fn(&Value, &Setting) -> Result<T, ConfigError> {}
 impl<T, F: Fn(&Value, &Setting) -> Result<T, ConfigError>> Check<T> for F {}
 
-/// The config file's `[lsps2]`, `[lsps5]`, `[pool]` and `[nostr]` sections, which only
-/// the file sets.
+/// The config file's `[lsps2]`, `[lsps5]`, `[pool]`, `[nostr]` and `[rebalancer]`
+/// sections, which only the file sets.
 #[derive(Default)]
 pub(super) struct Sections {
     pub lsps2: Option<Lsps2Config>,
     pub lsps5: Option<Lsps5Config>,
     pub pool: Option<PoolConfig>,
     pub nostr: Option<NostrConfig>,
+    pub rebalancer: Option<RebalancerConfig>,
 }
 
 /// The layers that set values, in rising precedence: file, environment, flags.
@@ -138,11 +140,15 @@ fn read_file(path: &Path, given_by: &Setting) -> Result<(Table, Sections), Confi
     let lsps5 = table.remove("lsps5").map(|v| lsps5::parse(path, &v));
     let pool = table.remove("pool").map(|v| pool::parse(path, &v));
     let nostr = table.remove("nostr").map(|v| nostr::parse(path, &v));
+    let rebalancer = table
+        .remove("rebalancer")
+        .map(|v| rebalancer::parse(path, &v));
     let sections = Sections {
         lsps2: lsps2.transpose()?,
         lsps5: lsps5.transpose()?,
         pool: pool.transpose()?,
         nostr: nostr.transpose()?,
+        rebalancer: rebalancer.transpose()?,
     };
     if sections.lsps5.is_some() && sections.lsps2.is_none() {
         return Err(ConfigError::InvalidLsps5 {
@@ -156,7 +162,11 @@ fn read_file(path: &Path, given_by: &Setting) -> Result<(Table, Sections), Confi
         .chain(["api"])
         .collect();
     if let Some(key) = table.keys().find(|key| !known.contains(&key.as_str())) {
-        let known = [&known[..], &["lsps2", "lsps5", "pool", "nostr"]].concat();
+        let known = [
+            &known[..],
+            &["lsps2", "lsps5", "pool", "nostr", "rebalancer"],
+        ]
+        .concat();
         return Err(unknown_key(path, key, &known, ""));
     }
     table.extend(layered);

@@ -55,9 +55,10 @@
 //! | —                              | —                                   | `[lsps5]` ([`lsps5`])        |
 //! | —                              | —                                   | `[pool]` ([`pool`])          |
 //! | —                              | —                                   | `[nostr]` ([`nostr`])        |
+//! | —                              | —                                   | `[rebalancer]` ([`rebalancer`]) |
 //!
-//! A TOML file with every key (the `[lsps2]`, `[lsps5]`, `[pool]` and `[nostr]` sections are in their
-//! modules):
+//! A TOML file with every key (the `[lsps2]`, `[lsps5]`, `[pool]`, `[nostr]` and
+//! `[rebalancer]` sections are in their modules):
 //!
 //! ```toml
 //! data_dir = "/var/lib/sluice"
@@ -206,6 +207,7 @@ pub mod lsps2;
 pub mod lsps5;
 pub mod nostr;
 pub mod pool;
+pub mod rebalancer;
 mod values;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -218,6 +220,7 @@ use sluice_actors::lsps2::Lsps2Config;
 use sluice_actors::lsps5::Lsps5Config;
 use sluice_actors::nostr::NostrConfig;
 use sluice_actors::pool::PoolConfig;
+use sluice_actors::rebalance::RebalancerConfig;
 
 pub use error::{ConfigError, Key, Origin, Setting};
 use layers::{Layers, Sourced};
@@ -590,6 +593,9 @@ pub struct NodeConfig {
     /// The Nostr mirror (the config file's `[nostr]` section; see [`nostr`]); `None`
     /// when the node publishes nothing.
     pub nostr: Option<NostrConfig>,
+    /// The rebalancer (the config file's `[rebalancer]` section; see [`rebalancer`]);
+    /// `None` when the node does not rebalance.
+    pub rebalancer: Option<RebalancerConfig>,
 }
 
 impl NodeConfig {
@@ -680,6 +686,7 @@ pub fn load(
     let pool = sections.pool.unwrap_or_default();
     let mut config = resolve(&layers, config_file, sections.lsps2, sections.lsps5, pool)?;
     config.nostr = sections.nostr;
+    config.rebalancer = sections.rebalancer;
     Ok(config)
 }
 
@@ -807,6 +814,7 @@ fn resolve(
         lsps5,
         pool,
         nostr: None,
+        rebalancer: None,
     })
 }
 

@@ -2994,6 +2994,58 @@ fn a_bad_credit_table_is_refused_with_what_is_wrong() {
     }
 }
 
+// [rebalancer]
+
+#[test]
+fn the_rebalancer_section_turns_the_rebalancer_on_with_defaults_for_the_rest() {
+    use sluice_actors::rebalance::RebalancerConfig;
+    assert_eq!(ok(load_once(None, &[], BASE_EMBEDDED).0).rebalancer, None);
+    let case = Case::new();
+    let empty = ok(case.load(Some("[rebalancer]\n"), &[], BASE_EMBEDDED));
+    assert_eq!(empty.rebalancer, Some(RebalancerConfig::default()));
+    let text = "[rebalancer]\ndry_run = true\ndaily_budget_sat = 5000\n\
+                band = { min_ppm = 300000, max_ppm = 700000, deadband_ppm = 50000 }\n";
+    let config = ok(case.load(Some(text), &[], BASE_EMBEDDED))
+        .rebalancer
+        .unwrap();
+    assert!(config.dry_run);
+    assert_eq!(config.daily_budget_msat, 5_000_000);
+    assert_eq!(config.default_band.min_ppm, 300_000);
+    assert_eq!(config.tick, RebalancerConfig::default().tick);
+}
+
+#[test]
+fn a_bad_rebalancer_section_is_refused_with_what_is_wrong() {
+    let case = Case::new();
+    for (toml, expected) in [
+        (
+            "[rebalancer]\nband = { min_ppm = 9, max_ppm = 1 }\n",
+            "min <= max",
+        ),
+        (
+            "[rebalancer]\nmax_fee_msat = 5\n",
+            "unknown field `max_fee_msat`",
+        ),
+        (
+            "[rebalancer]\nstart_sat = 18446744073709552\n",
+            "start_sat: 18446744073709552 sat is too large",
+        ),
+        ("[rebalancer]\ntick_secs = 0\n", "must not be zero"),
+    ] {
+        let e = err(case.load(Some(toml), &[], BASE_EMBEDDED));
+        assert!(
+            matches!(e, ConfigError::InvalidRebalancer { .. }),
+            "{toml}: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(message.contains(expected), "{toml}: {message}");
+        assert!(message.contains("`rebalancer` in config file"), "{message}");
+    }
+    // A misspelt section is an unknown key, with the section as a suggestion.
+    let e = err(case.load(Some("[rebalance]\ndry_run = true\n"), &[], BASE_EMBEDDED));
+    assert!(e.to_string().contains("did you mean `rebalancer`?"), "{e}");
+}
+
 #[test]
 fn forwarding_fees_default_to_ldks_and_layer() {
     let config = ok(load_once(None, &[], BASE_EMBEDDED).0);

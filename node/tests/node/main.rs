@@ -6,6 +6,7 @@
 mod api_limits;
 mod common;
 mod config;
+mod rebalancer;
 mod receipt_cli;
 mod regtest_chain_process;
 mod store_cli;

@@ -1,6 +1,8 @@
 //! Forwarding income on record: the fees the node earned forwarding payments, totalled
 //! per [`ForwardTotalRecord::BUCKET_MS`] of wall time.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::table::{Record, Table};
@@ -18,6 +20,12 @@ pub struct ForwardTotalRecord {
     pub routing_fee_msat: u64,
     /// Fees skimmed from forwards over JIT channels (LSPS2 opening fees), msat.
     pub jit_fee_msat: u64,
+    /// The forwarding fees of [`Self::routing_fee_msat`] by the peer (hex node id) whose
+    /// channel each forward left through: the outbound liquidity that earned them, msat.
+    /// A forward whose next peer is not known counts under none, so these may sum to
+    /// less than the total. Absent from buckets stored before it was kept.
+    #[serde(default)]
+    pub by_peer: BTreeMap<String, u64>,
 }
 
 impl ForwardTotalRecord {
@@ -40,5 +48,26 @@ impl Record for ForwardTotalRecord {
 
     fn key(&self) -> String {
         Self::table_key(self.bucket_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_stored_before_fees_were_kept_by_peer_still_reads() {
+        let old = r#"{"bucket_ms":10000,"forwards":2,"routing_fee_msat":7,"jit_fee_msat":1}"#;
+        let record: ForwardTotalRecord = serde_json::from_str(old).expect("an old bucket");
+        assert_eq!(
+            record,
+            ForwardTotalRecord {
+                bucket_ms: 10_000,
+                forwards: 2,
+                routing_fee_msat: 7,
+                jit_fee_msat: 1,
+                by_peer: BTreeMap::new(),
+            }
+        );
     }
 }

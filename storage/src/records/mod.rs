@@ -15,6 +15,7 @@ mod pool_snapshots;
 mod pool_withdrawals;
 mod pools;
 mod quotes;
+mod rebalance;
 mod receipts;
 mod received;
 mod wallet;
@@ -40,6 +41,9 @@ pub use pool_withdrawals::{
 };
 pub use pools::{LpRecord, PoolEntryRecord, PoolRecord};
 pub use quotes::QuoteRecord;
+pub use rebalance::{
+    RebalanceChannelRecord, RebalanceRecord, RebalanceState, RebalancerControlRecord, StoredBand,
+};
 pub use receipts::ReceiptRecord;
 pub use received::{ReceivedByHashRecord, ReceivedRecord};
 pub use wallet::WalletRecord;
