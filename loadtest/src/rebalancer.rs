@@ -215,19 +215,18 @@ impl RunConfig {
     }
 }
 
-/// Where a channel stands against its band: the node's rule (`rebalance/src/band.rs`),
+/// Where a channel stands against its band, by the node's own rule (`sluice_rebalance`),
 /// with `local_msat` what it could send now.
 pub fn place(band: &BandView, local_msat: u64, capacity_msat: u64) -> &'static str {
-    let at = |ppm: u32| {
-        let share = u128::from(capacity_msat) * u128::from(ppm) / 1_000_000;
-        u64::try_from(share).unwrap_or(u64::MAX)
+    let band = sluice_rebalance::Band {
+        min_ppm: band.min_ppm,
+        max_ppm: band.max_ppm,
+        deadband_ppm: band.deadband_ppm,
     };
-    if local_msat < at(band.min_ppm) {
-        "short"
-    } else if local_msat > at(band.max_ppm) {
-        "over"
-    } else {
-        "inside"
+    match band.place(local_msat, capacity_msat) {
+        sluice_rebalance::Place::Short(_) => "short",
+        sluice_rebalance::Place::Inside => "inside",
+        sluice_rebalance::Place::Over(_) => "over",
     }
 }
 
