@@ -64,6 +64,10 @@ pub const MOVED: &str = "sluice_rebalance_moved_msat_total";
 /// What the budget has left, msat, at the last look.
 pub const BUDGET_LEFT: &str = "sluice_rebalance_budget_left_msat";
 
+/// How far back a start looks for rebalances that have not ended: longer than any
+/// HTLC stays in flight (LDK's route CLTV limit is 1,008 blocks, about a week), so
+/// every one LDK may still resolve is followed, without reading every rebalance ever.
+const PENDING_LOOKBACK_MS: u64 = 14 * 24 * 3_600 * 1_000;
 /// How long a follower waits for a payment's outcome before looking again.
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
 /// How long a follower waits before trying again after an error (the payments or pool
@@ -141,8 +145,18 @@ impl Actor for Rebalancer {
             )
             .await?;
         let mut history = history::History::of(records.into_iter().map(|(_, r)| r).collect());
-        // Rebalances older than the window that never ended are followed too.
-        for record in store.scan::<RebalanceRecord>("").await? {
+        // Rebalances older than the window that have not ended are followed too; none
+        // can be older than an HTLC can stay in flight.
+        let lookback = unix_ms().saturating_sub(PENDING_LOOKBACK_MS).min(since);
+        let older = store
+            .range::<RebalanceRecord>(
+                RebalanceRecord::table_key(lookback, ""),
+                RebalanceRecord::table_key(since, ""),
+                usize::MAX,
+                false,
+            )
+            .await?;
+        for (_, record) in older {
             if record.state == RebalanceState::Pending {
                 history.put(record);
             }
