@@ -145,10 +145,22 @@ pub fn open_channel(
 }
 
 /// Connects `node` to `peer` (a no-op if it is already connected, as it is once nodes
-/// reconnect by themselves) and waits until their channel is usable on both sides.
+/// reconnect by themselves) and waits until their channel is usable on both sides. A
+/// handshake that did not finish (`peer_unreachable`: a peer that has just restarted,
+/// or still holds the connection of a process that was killed) is tried again until
+/// [`SETUP_TIMEOUT`].
 pub fn reconnect(node: &NodeProcess, peer: &NodeProcess) -> Result<(), Error> {
-    node.client()
-        .connect_peer(peer.node_id(), &peer.peer_addr().to_string())?;
+    let what = format!("{} to connect to {}", node.name(), peer.name());
+    wait_for(&what, SETUP_TIMEOUT, || {
+        match node
+            .client()
+            .connect_peer(peer.node_id(), &peer.peer_addr().to_string())
+        {
+            Ok(_) => Ok(Some(())),
+            Err(Error::Api { code, .. }) if code == "peer_unreachable" => Ok(None),
+            Err(e) => Err(e),
+        }
+    })?;
     wait_usable(node, peer)?;
     wait_usable(peer, node)?;
     Ok(())
