@@ -142,6 +142,22 @@ fn drain(cluster: &Cluster, direct: &str) {
     panic!("40 payments did not drain 0–1: {:?}", status(payer));
 }
 
+/// Waits until the payer's rebalancer has looked at its channels three more times, so
+/// whatever it would start it has started.
+fn wait_looks(payer: &NodeProcess) {
+    let looks = || {
+        payer
+            .client()
+            .metric("sluice_rebalance_looks_total")
+            .map(|n| n.unwrap_or(0.0))
+    };
+    let from = looks().unwrap();
+    wait_for("three more looks", WAIT, || {
+        Ok((looks()? >= from + 3.0).then_some(()))
+    })
+    .unwrap();
+}
+
 /// Waits until the payer's rebalancer has `succeeded` rebalances, none in flight.
 fn wait_succeeded(payer: &NodeProcess, succeeded: u64) -> RebalancerStatusResponse {
     wait_for("the rebalancer to refill", REFILL_WAIT, || {
@@ -172,7 +188,7 @@ fn the_rebalancer_refills_within_its_budget_and_obeys_its_kill_switch() {
     let halted = payer.client().halt_rebalancer("drain first").unwrap();
     assert_eq!(halted.halted.as_ref().unwrap().reason, "drain first");
     drain(&cluster, &direct.channel_id);
-    std::thread::sleep(Duration::from_secs(3));
+    wait_looks(payer);
     let waiting = status(payer);
     assert_eq!(waiting.totals.attempts, 0, "{waiting:?}");
     assert!(!waiting.plan.is_empty(), "{waiting:?}");
@@ -216,7 +232,7 @@ fn the_rebalancer_refills_within_its_budget_and_obeys_its_kill_switch() {
     drain(&cluster, &direct.channel_id);
     wait_succeeded(payer, 2);
     drain(&cluster, &direct.channel_id);
-    std::thread::sleep(Duration::from_secs(4));
+    wait_looks(payer);
     let spent = status(payer);
     assert_eq!(spent.totals.succeeded, 2, "{spent:?}");
     assert_eq!(spent.totals.attempts, 2, "{spent:?}");
@@ -244,7 +260,7 @@ fn a_dry_run_plans_and_pays_nothing() {
     let payer = &cluster.nodes[0];
     let direct = channel_with(payer, cluster.nodes[1].node_id()).unwrap();
     drain(&cluster, &direct.channel_id);
-    std::thread::sleep(Duration::from_secs(3));
+    wait_looks(payer);
     let s = status(payer);
     assert!(s.dry_run);
     assert!(!s.plan.is_empty(), "{s:?}");

@@ -61,6 +61,8 @@ pub const ENDED: &str = "sluice_rebalance_ended_total";
 pub const FEES: &str = "sluice_rebalance_fees_msat_total";
 /// Balance moved by rebalances, msat.
 pub const MOVED: &str = "sluice_rebalance_moved_msat_total";
+/// Looks the rebalancer took (one per tick): how a reader knows it has looked since.
+pub const LOOKS: &str = "sluice_rebalance_looks_total";
 /// What the budget has left, msat, at the last look.
 pub const BUDGET_LEFT: &str = "sluice_rebalance_budget_left_msat";
 
@@ -269,6 +271,7 @@ impl Rebalancer {
             .forget_before(now.saturating_sub(self.window_ms()));
         let seen = look::look(&self.config, state, self.in_flight(state), now).await?;
         metrics::gauge!(BUDGET_LEFT).set(seen.budget.left_msat() as f64);
+        metrics::counter!(LOOKS).increment(1);
         let Some(step) = seen
             .steps
             .iter()
